@@ -1,0 +1,137 @@
+# TrackingBMS — plain GNU make.  See README.md.
+#
+#   make                 build every program into $(O)/bin
+#   make check           build and run every test suite
+#   make check SANITIZE=1  the same under ASan and UBSan (in build/asan)
+#   make fuzz            run each libFuzzer target for FUZZTIME seconds
+#   make bench           performance figures against peers
+#   make deps            install the Debian packages the build and tests need
+#   make install         PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/trackingbms
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+CFLAGS ?= -O2 -g
+FUZZTIME ?= 10
+
+ifeq ($(SANITIZE),1)
+O ?= build/asan
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+O ?= build
+SAN_FLAGS =
+endif
+
+override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -Ilib $(SAN_FLAGS) $(CFLAGS)
+override LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
+
+SERIAL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libserialport 2>/dev/null)
+SERIAL_LIBS := $(shell $(PKG_CONFIG) --libs libserialport 2>/dev/null || echo -lserialport)
+
+PROGS = bms-sim bms-read bms-decode
+BINS = $(PROGS:%=$(O)/bin/%)
+LIB_SRCS = $(wildcard lib/*.c)
+LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
+UNIT_SRCS = $(wildcard tests/unit/test-*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d)
+
+.DELETE_ON_ERROR:
+.PHONY: all check unit bats fuzz bench deps install uninstall clean demo
+
+all: $(BINS)
+
+$(O)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/lib/serial.o: override CFLAGS += $(SERIAL_CFLAGS)
+
+$(O)/cmd/%.o: cmd/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/libbms.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/bin/%: $(O)/cmd/%.o $(O)/libbms.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/bin/bms-read: LDLIBS += $(SERIAL_LIBS)
+$(O)/bin/bms-sim: LDLIBS += -lm
+$(O)/bin/bms-decode: LDLIBS += -lm
+
+$(O)/tests/%: tests/unit/%.c $(O)/libbms.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a -lm
+
+check: all $(UNIT_BINS)
+	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)
+
+# libFuzzer targets link the library sources directly, built with clang.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out lib/serial.c,$(LIB_SRCS)) -lm
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		n=$${f##*/}; mkdir -p build/fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZTIME)s"; \
+		$$f -max_total_time=$(FUZZTIME) -print_final_stats=0 \
+			build/fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz-} \
+			>build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+		grep -E '^(#[0-9]+ +DONE|Done )' build/fuzz/$$n.log | tail -1; \
+	done
+
+bench: all
+	@O=$(O) tests/bench
+
+DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
+	bats jq clang libclang-rt-dev
+deps:
+	@missing=; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	else echo "deps: all installed"; fi
+
+demo: all
+	@O=$(O) tests/demo $(COUNT)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 0644 share/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 share/man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 share/schema/*.json $(DESTDIR)$(DATADIR)/schema
+	for p in $(PROGS); do \
+		install -m 0644 completions/bms.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+	install -m 0644 completions/_bms $(DESTDIR)$(ZSHCOMPDIR)/_bms
+
+uninstall:
+	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(PROGS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
+		$(DESTDIR)$(ZSHCOMPDIR)/_bms
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build
+
+-include $(DEPS)

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A validating JSON scanner for the hot path of the filters.
+ *
+ * A filter that forwards most records, or reads only a few fields of
+ * them, must not build a tree and serialise it again.  bms_json_scan()
+ * checks in one pass that a line is exactly one well-formed JSON object
+ * (RFC 8259, UTF-8) and records where the values of the top-level keys it
+ * is asked about lie.  Nothing is copied or allocated: every span points
+ * into the caller's line and lives as long as it.
+ */
+#ifndef BMS_JSON_H
+#define BMS_JSON_H
+
+#include <stddef.h>
+
+#define BMS_JSON_MAX_DEPTH 64	/* deeper nesting is rejected */
+
+/* One top-level key to look for, and where its raw value was found. */
+struct bms_json_field {
+	const char *key;	/* in: the key, plain ASCII */
+	const char *val;	/* out: first byte of the value, NULL if absent */
+	size_t len;		/* out: length of the raw value text */
+};
+
+/* Why a line is not a JSON object. */
+struct bms_json_err {
+	const char *what;	/* static text, e.g. "unterminated string" */
+	size_t at;		/* byte offset in the line */
+};
+
+/*
+ * Validate s[0..n) as one JSON object (surrounding white space allowed)
+ * and fill in the fields asked for.  When a key occurs twice the last one
+ * wins, as in most JSON readers.  Returns 0, or -1 with *err filled in.
+ */
+int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
+		  size_t nfields, struct bms_json_err *err);
+
+/* True if the span is a JSON string whose decoded text equals lit. */
+int bms_json_str_eq(const char *val, size_t len, const char *lit);
+
+/*
+ * Decode the JSON string span into out (at most cap bytes plus a NUL).
+ * Returns the decoded length, or -1 if the span is not a string or does
+ * not fit.
+ */
+long bms_json_str_get(const char *val, size_t len, char *out, size_t cap);
+
+/*
+ * Walk the elements of an array span found by bms_json_scan (so already
+ * valid): start with *pos = NULL; each call stores the next element's
+ * span and returns 1, or returns 0 after the last.  Returns -1 if the
+ * span is not an array.
+ */
+int bms_json_array_next(const char *arr, size_t len, const char **pos,
+			const char **elem, size_t *elen);
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One option-parsing path for all programs (see opt.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exitcode.h"
+#include "msg.h"
+#include "opt.h"
+#include "version.h"
+
+static void print_usage_line(FILE *f, const struct bms_cmd *cmd)
+{
+	const char *p = cmd->synopsis;
+	const char *nl;
+	int first = 1;
+
+	/* Each synopsis line is one form of the command. */
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		fprintf(f, "%s%.*s\n", first ? "usage: " : "       ",
+			(int)(nl - p), p);
+		first = 0;
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+void bms_opt_usage(const struct bms_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fprintf(stderr, "%s: ", bms_msg_name());
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	print_usage_line(stderr, cmd);
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		bms_msg_name());
+	exit(BMS_EXIT_USAGE);
+}
+
+int bms_opt_next(int argc, char **argv, const struct bms_cmd *cmd)
+{
+	char shortopts[128];
+	int c;
+
+	/* Leading ':' makes getopt report a missing argument as ':' and
+	 * leaves the wording of every error to us. */
+	snprintf(shortopts, sizeof shortopts, ":%shV", cmd->shortopts);
+	opterr = 0;
+	c = getopt_long(argc, argv, shortopts, cmd->longopts, NULL);
+	switch (c) {
+	case 'h':
+		print_usage_line(stdout, cmd);
+		fputs("\n", stdout);
+		fputs(cmd->help, stdout);
+		printf("  -h, --help           show this help and exit\n"
+		       "  -V, --version        show the version and exit\n"
+		       "\nSee %s(1) for the full manual.\n", bms_msg_name());
+		exit(fflush(stdout) == 0 ? BMS_EXIT_OK : BMS_EXIT_FAIL);
+	case 'V':
+		printf("%s %s\n", bms_msg_name(), BMS_VERSION);
+		exit(fflush(stdout) == 0 ? BMS_EXIT_OK : BMS_EXIT_FAIL);
+	case ':':
+		bms_opt_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+	case '?':
+		if (optopt)
+			bms_opt_usage(cmd, "unknown option '-%c'", optopt);
+		bms_opt_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+	default:
+		return c;
+	}
+}
+
+long bms_opt_long(const struct bms_cmd *cmd, const char *name, const char *arg,
+		  long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 0);
+	if (errno || end == arg || *end || v < min || v > max)
+		bms_opt_usage(cmd, "--%s: '%s' is not a whole number from %ld to %ld",
+			      name, arg, min, max);
+	return v;
+}
+
+double bms_opt_double(const struct bms_cmd *cmd, const char *name,
+		      const char *arg, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < min || v > max)
+		bms_opt_usage(cmd, "--%s: '%s' is not a number from %g to %g",
+			      name, arg, min, max);
+	return v;
+}
