@@ -3,6 +3,7 @@
 #   make                 build every program into $(O)/bin
 #   make check           build and run every test suite
 #   make check SANITIZE=1  the same under ASan and UBSan (in build/asan)
+#   make test-all        all of these: what CI runs
 #   make fuzz            run each libFuzzer target for FUZZTIME seconds
 #   make bench           performance figures against peers
 #   make deps            install the Debian packages the build and tests need
@@ -46,7 +47,7 @@ FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d)
 
 .DELETE_ON_ERROR:
-.PHONY: all check unit bats fuzz bench deps install uninstall clean demo
+.PHONY: all check test-all fuzz bench deps install uninstall clean demo
 
 all: $(BINS)
 
@@ -79,6 +80,12 @@ $(O)/tests/%: tests/unit/%.c $(O)/libbms.a
 check: all $(UNIT_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)
 
+# Everything CI runs: the suites plain and sanitized, and each fuzz target.
+test-all:
+	$(MAKE) check
+	$(MAKE) check SANITIZE=1
+	$(MAKE) fuzz
+
 # libFuzzer targets link the library sources directly, built with clang.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
@@ -99,7 +106,7 @@ bench: all
 	@O=$(O) tests/bench
 
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
-	bats jq clang libclang-rt-dev
+	bats jq mandoc bash-completion time clang libclang-rt-dev
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \

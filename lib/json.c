@@ -274,6 +274,18 @@ int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
 	return 0;
 }
 
+int bms_json_utf8_valid(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_len((const unsigned char *)s + i, n - i);
+
+		if (!len)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
 long bms_json_str_get(const char *val, size_t len, char *out, size_t cap)
 {
 	size_t o = 0;

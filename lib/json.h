@@ -37,6 +37,9 @@ struct bms_json_err {
 int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
 		  size_t nfields, struct bms_json_err *err);
 
+/* True if s[0..n) is well-formed UTF-8. */
+int bms_json_utf8_valid(const char *s, size_t n);
+
 /* True if the span is a JSON string whose decoded text equals lit. */
 int bms_json_str_eq(const char *val, size_t len, const char *lit);
 

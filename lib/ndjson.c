@@ -66,9 +66,9 @@ static int fill(struct bms_ndjson_in *in)
 {
 	ssize_t n;
 
-	if (in->start > 0 && in->start == in->end)
-		in->start = in->end = 0;
-	if (in->end + READ_CHUNK > BUF_SIZE - 1) {
+	/* Only a partial line is left when we get here: move it to the
+	 * front, so the buffer in use stays one line plus one chunk. */
+	if (in->start > 0) {
 		memmove(in->buf, in->buf + in->start, in->end - in->start);
 		in->end -= in->start;
 		in->start = 0;

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Frames record decoding (see frames.h).  Only the top-level fields are
+ * looked at, with the validating scanner of json.h: a record of another
+ * type is recognised without building anything, and a frames record is
+ * decoded from its hex strings directly.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daly.h"
+#include "frames.h"
+#include "hex.h"
+#include "json.h"
+#include "reading.h"
+
+enum { F_TYPE, F_ID, F_TS, F_TENANT, F_PROTO, F_BOARD, F_FRAMES, F_COUNT };
+
+static int is_str(const struct bms_json_field *f)
+{
+	return f->val && f->val[0] == '"';
+}
+
+/* Hex strings of the "frames" array into ctx; returns elements or -1. */
+static long unhex_elems(const struct bms_json_field *f, struct bms_frames_ctx *ctx,
+			char *err, size_t errsz)
+{
+	const char *pos = NULL, *el;
+	size_t elen, used = 0;
+	long n = 0;
+	int r;
+
+	while ((r = bms_json_array_next(f->val, f->len, &pos, &el, &elen)) == 1) {
+		long got;
+
+		if (n == BMS_FRAMES_MAX_ELEMS) {
+			snprintf(err, errsz, "more than %d elements in \"frames\"",
+				 BMS_FRAMES_MAX_ELEMS);
+			return -1;
+		}
+		if (elen < 2 || el[0] != '"') {
+			snprintf(err, errsz, "\"frames\" element %ld is not a string", n + 1);
+			return -1;
+		}
+		got = bms_hex_decode(el + 1, elen - 2, ctx->bytes + used,
+				     sizeof ctx->bytes - used);
+		if (got < 0) {
+			snprintf(err, errsz, "\"frames\" element %ld is not hex%s", n + 1,
+				 (elen - 2) / 2 > sizeof ctx->bytes - used ? " or too long" : "");
+			return -1;
+		}
+		ctx->elems[n] = ctx->bytes + used;
+		ctx->lens[n] = (size_t)got;
+		used += (size_t)got;
+		n++;
+	}
+	if (r < 0) {
+		snprintf(err, errsz, "\"frames\" is not an array");
+		return -1;
+	}
+	return n;
+}
+
+int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt,
+		      struct bms_frames_ctx *ctx, struct bms_buf *out,
+		      char *err, size_t errsz)
+{
+	struct bms_json_field f[F_COUNT] = {
+		[F_TYPE] = { .key = "type" }, [F_ID] = { .key = "bms_id" },
+		[F_TS] = { .key = "timestamp" }, [F_TENANT] = { .key = "tenant" },
+		[F_PROTO] = { .key = "proto" }, [F_BOARD] = { .key = "board" },
+		[F_FRAMES] = { .key = "frames" },
+	};
+	struct bms_json_err jerr;
+	struct bms_daly_opts dopt = { 1, opt->invert_current };
+	struct bms_reading_head head;
+	struct bms_reading r;
+	char proto[32];
+	long nel;
+	int rc;
+
+	bms_buf_reset(out);
+	if (bms_json_scan(s, n, f, F_COUNT, &jerr) < 0) {
+		snprintf(err, errsz, "not a JSON object: %s at byte %zu",
+			 jerr.what, jerr.at + 1);
+		return BMS_FRAMES_REJECT;
+	}
+	if (!is_str(&f[F_TYPE])) {
+		snprintf(err, errsz, "no \"type\" string");
+		return BMS_FRAMES_REJECT;
+	}
+	if (!bms_json_str_eq(f[F_TYPE].val, f[F_TYPE].len, "frames"))
+		return BMS_FRAMES_OTHER;
+	if (!is_str(&f[F_ID]) || f[F_ID].len == 2) {
+		snprintf(err, errsz, "frames record without a \"bms_id\" string");
+		return BMS_FRAMES_REJECT;
+	}
+	if (!is_str(&f[F_TS])) {
+		snprintf(err, errsz, "frames record without a \"timestamp\" string");
+		return BMS_FRAMES_REJECT;
+	}
+	if (f[F_TENANT].val && !is_str(&f[F_TENANT])) {
+		snprintf(err, errsz, "\"tenant\" is not a string");
+		return BMS_FRAMES_REJECT;
+	}
+	if (!is_str(&f[F_PROTO])) {
+		snprintf(err, errsz, "frames record without a \"proto\" string");
+		return BMS_FRAMES_REJECT;
+	}
+	if (bms_json_str_get(f[F_PROTO].val, f[F_PROTO].len, proto, sizeof proto) < 0)
+		snprintf(proto, sizeof proto, "?");
+	if (f[F_BOARD].val) {
+		char num[8];
+
+		if (f[F_BOARD].len >= sizeof num)
+			goto bad_board;
+		memcpy(num, f[F_BOARD].val, f[F_BOARD].len);
+		num[f[F_BOARD].len] = '\0';
+		if (sscanf(num, "%d", &dopt.board) != 1 || dopt.board < 1 ||
+		    dopt.board > BMS_DALY_MAX_BOARDS || strspn(num, "0123456789") != f[F_BOARD].len)
+			goto bad_board;
+	}
+	if (!f[F_FRAMES].val) {
+		snprintf(err, errsz, "frames record without \"frames\"");
+		return BMS_FRAMES_REJECT;
+	}
+	nel = unhex_elems(&f[F_FRAMES], ctx, err, errsz);
+	if (nel < 0)
+		return BMS_FRAMES_REJECT;
+
+	bms_reading_clear(&r);
+	if (strcmp(proto, "daly") == 0) {
+		rc = bms_daly_decode(ctx->elems, ctx->lens, (size_t)nel, &dopt, &r,
+				     err, errsz);
+		head.proto = "daly";
+	} else if (strcmp(proto, "daly-modbus") == 0) {
+		rc = bms_dalymb_decode(ctx->elems, ctx->lens, (size_t)nel, &dopt, &r,
+				       err, errsz);
+		head.proto = "daly-modbus";
+	} else {
+		snprintf(err, errsz, "unknown proto '%s'", proto);
+		return BMS_FRAMES_REJECT;
+	}
+	if (rc < 0)
+		return BMS_FRAMES_REJECT;
+
+	head.bms_id = f[F_ID].val;
+	head.bms_id_len = f[F_ID].len;
+	head.timestamp = f[F_TS].val;
+	head.timestamp_len = f[F_TS].len;
+	head.tenant = f[F_TENANT].val;
+	head.tenant_len = f[F_TENANT].len;
+	bms_reading_json(&r, &head, out);
+	if (out->oom) {
+		snprintf(err, errsz, "out of memory");
+		return BMS_FRAMES_REJECT;
+	}
+	return BMS_FRAMES_READING;
+
+bad_board:
+	snprintf(err, errsz, "\"board\" is not a number from 1 to %d",
+		 BMS_DALY_MAX_BOARDS);
+	return BMS_FRAMES_REJECT;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rejected input: every line a filter cannot use is reported, never
+ * silently dropped.  With a rejects file each one becomes an NDJSON record
+ *   {"type":"reject","reason":"...","file":"<stdin>","lineno":42,"line":"..."}
+ * (with "line_hex" instead of "line" when the line is not UTF-8, so that
+ * it can be recovered byte for byte); without one, a diagnostic line
+ *   prog: <stdin>:42: reason
+ * goes to stderr.  The caller decides what --strict makes of the count.
+ */
+#ifndef BMS_REJECT_H
+#define BMS_REJECT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "buf.h"
+
+struct bms_reject {
+	FILE *f;		/* the rejects file, or NULL for stderr */
+	const char *prog;	/* program name for stderr messages */
+	unsigned long count;	/* lines rejected so far */
+	struct bms_buf buf;	/* scratch, owned */
+};
+
+/*
+ * Start reporting; path NULL means stderr.  The file is appended to, so
+ * several runs can share one.  Returns 0, or -1 with err filled in.
+ */
+int bms_reject_open(struct bms_reject *r, const char *prog, const char *path,
+		    char *err, size_t errsz);
+
+/* Report one line. Returns 0, or -1 if the rejects file cannot be written. */
+int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno,
+		    const char *reason, const char *line, size_t len);
+
+/* Flush and close. Returns 0, or -1 if a write failed. */
+int bms_reject_close(struct bms_reject *r);
+
+#endif

@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# What every program shares: --help, --version, usage errors, and a
+# manual page whose SYNOPSIS is the help's usage.
+
+load helper
+
+PROGS="bms-sim bms-read bms-decode"
+MAN="$BATS_TEST_DIRNAME/../share/man"
+
+# The SYNOPSIS of a page, one form per line, white space folded.
+man_synopsis() {
+	mandoc -Tascii -Owidth=300 "$1" | col -b |
+		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' |
+		sed -E 's/^ +//; s/ +/ /g; /^$/d'
+}
+
+# The usage of --help, one form per line, white space folded.
+help_synopsis() {
+	"$1" --help | sed -n '1,/^$/p' | sed -E 's/^usage: //; s/^ +//; s/ +/ /g; /^$/d'
+}
+
+@test "every program answers --help on stdout with exit 0" {
+	for p in $PROGS; do
+		run --separate-stderr "$p" --help
+		[ "$status" -eq 0 ] || { echo "$p: status $status"; false; }
+		[ -z "$stderr" ] || { echo "$p: stderr: $stderr"; false; }
+		[ "${lines[0]}" = "usage: ${lines[0]#usage: }" ]
+		[[ "$output" == *"See $p(1) for the full manual."* ]]
+	done
+}
+
+@test "every --help synopsis equals its man page SYNOPSIS" {
+	for p in $PROGS; do
+		diff <(help_synopsis "$p") <(man_synopsis "$MAN/man1/$p.1")
+	done
+}
+
+@test "every program prints its version" {
+	for p in $PROGS; do
+		run --separate-stderr "$p" --version
+		[ "$status" -eq 0 ]
+		[ "$output" = "$p 0.1.0" ]
+	done
+}
+
+@test "an unknown option is a usage error: one message, the usage, exit 2" {
+	for p in $PROGS; do
+		run --separate-stderr "$p" --no-such-option
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[ "${stderr_lines[0]}" = "$p: unknown option '--no-such-option'" ]
+		[ "${stderr_lines[1]#usage: $p}" != "${stderr_lines[1]}" ]
+		[ "${stderr_lines[-1]}" = "Try '$p --help' for more information." ]
+	done
+}
+
+@test "a missing option value is a usage error" {
+	run --separate-stderr bms-decode --rejects
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "bms-decode: option '--rejects' needs a value" ]
+}
+
+@test "every man page is clean under mandoc -Tlint" {
+	for page in "$MAN"/man*/*; do
+		run mandoc -Tlint -Wwarning "$page"
+		[ "$status" -eq 0 ] || { echo "$output"; false; }
+	done
+}
+
+@test "every program has a page, a bats suite and completion entries" {
+	for p in $PROGS; do
+		[ -f "$MAN/man1/$p.1" ]
+		ls "$BATS_TEST_DIRNAME"/[0-9][0-9]-"$p".bats >/dev/null
+		grep -q "complete -F _${p//-/_} $p\$" "$BATS_TEST_DIRNAME/../completions/bms.bash"
+		grep -q "^$p)" "$BATS_TEST_DIRNAME/../completions/_bms"
+	done
+}
+
+@test "the bash completion file loads and completes options" {
+	[ -f /usr/share/bash-completion/bash_completion ] || skip "bash-completion not installed"
+	run bash -c 'source /usr/share/bash-completion/bash_completion
+		source "$0"
+		COMP_WORDS=(bms-decode --rej); COMP_CWORD=1; COMP_LINE="bms-decode --rej"; COMP_POINT=${#COMP_LINE}
+		_bms_decode bms-decode --rej bms-decode; printf "%s\n" "${COMPREPLY[@]}"' \
+		"$BATS_TEST_DIRNAME/../completions/bms.bash"
+	[ "$status" -eq 0 ]
+	[ "$output" = "--rejects" ]
+}

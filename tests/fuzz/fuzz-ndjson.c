@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: the NDJSON line reader and the validating JSON
+ * scanner on arbitrary bytes.  The input is read back through a memfd,
+ * as a file would be, and every line is scanned; the spans the scanner
+ * reports must lie inside the line, and arrays must walk to their end.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "ndjson.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_line(const char *line, size_t len)
+{
+	struct bms_json_field f[] = {
+		{ .key = "type" }, { .key = "frames" }, { .key = "bms_id" },
+	};
+	struct bms_json_err err;
+	const char *pos = NULL, *el;
+	size_t elen;
+	char tmp[64];
+	int r;
+
+	if (bms_json_scan(line, len, f, 3, &err) < 0) {
+		if (err.at > len)
+			__builtin_trap();
+		return;
+	}
+	for (int k = 0; k < 3; k++)
+		if (f[k].val && (f[k].val < line || f[k].val + f[k].len > line + len))
+			__builtin_trap();
+	if (f[0].val) {
+		bms_json_str_eq(f[0].val, f[0].len, "frames");
+		bms_json_str_get(f[0].val, f[0].len, tmp, sizeof tmp);
+	}
+	if (f[1].val) {
+		while ((r = bms_json_array_next(f[1].val, f[1].len, &pos, &el, &elen)) == 1)
+			if (el + elen > f[1].val + f[1].len)
+				__builtin_trap();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct bms_ndjson_in in;
+	const char *line;
+	char name[64], *files[1] = { name };
+	size_t len;
+	int fd = memfd_create("fuzz", 0), rc;
+
+	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+		abort();
+	snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+	if (bms_ndjson_open(&in, files, 1) < 0)
+		abort();
+	while ((rc = bms_ndjson_next(&in, &line, &len)) != BMS_NDJSON_END) {
+		if (rc == BMS_NDJSON_ERR)
+			abort();
+		if (rc == BMS_NDJSON_LINE) {
+			if (memchr(line, '\n', len))
+				__builtin_trap();
+			check_line(line, len);
+		}
+	}
+	bms_ndjson_close(&in);
+	close(fd);
+	return 0;
+}
