@@ -76,6 +76,8 @@ int main(int argc, char **argv)
 		rc = bms_ndjson_next(&in, &line, &len);
 		if (rc == BMS_NDJSON_END)
 			break;
+		if (rc == BMS_NDJSON_INTR)
+			continue;
 		if (rc == BMS_NDJSON_ERR) {
 			bms_warn("%s", in.errbuf);
 			status = BMS_EXIT_FAIL;

@@ -61,7 +61,8 @@ static int open_next(struct bms_ndjson_in *in)
 	return 1;
 }
 
-/* Read more bytes into the buffer; 1 got some, 0 end of file, -1 error. */
+/* Read more bytes into the buffer; 1 got some, 0 end of file, -1 error,
+ * -2 interrupted by a signal. */
 static int fill(struct bms_ndjson_in *in)
 {
 	ssize_t n;
@@ -75,9 +76,9 @@ static int fill(struct bms_ndjson_in *in)
 	}
 	if (in->drained)
 		in->drained(in->ctx);
-	do
-		n = read(in->fd, in->buf + in->end, READ_CHUNK);
-	while (n < 0 && errno == EINTR);
+	n = read(in->fd, in->buf + in->end, READ_CHUNK);
+	if (n < 0 && errno == EINTR)
+		return -2;
 	if (n < 0) {
 		snprintf(in->errbuf, sizeof in->errbuf, "cannot read '%s': %s",
 			 in->name, strerror(errno));
@@ -153,6 +154,8 @@ int bms_ndjson_next(struct bms_ndjson_in *in, const char **line, size_t *len)
 			continue;
 		}
 		r = fill(in);
+		if (r == -2)
+			return BMS_NDJSON_INTR;
 		if (r < 0) {
 			end_file(in);
 			return BMS_NDJSON_ERR;

@@ -44,6 +44,7 @@ enum bms_ndjson_rc {
 	BMS_NDJSON_END = 0,	/* every input is read */
 	BMS_NDJSON_ERR = -1,	/* an input could not be opened or read: errbuf */
 	BMS_NDJSON_LONG = -2,	/* a line was too long and was skipped; lineno set */
+	BMS_NDJSON_INTR = -3,	/* a signal interrupted a read; call again to go on */
 };
 
 /*

@@ -1,5 +1,6 @@
 # Shared set-up for the bats suites: the programs under test come first on
 # PATH (tests/run-suites puts $O/bin there), output is pinned to C/UTC.
+bats_require_minimum_version 1.5.0
 export LC_ALL=C TZ=UTC
 FIX="$BATS_TEST_DIRNAME/fixtures"
 

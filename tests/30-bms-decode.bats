@@ -1,0 +1,167 @@
+#!/usr/bin/env bats
+# bms-decode: frames records to readings, everything else byte for byte,
+# bad input rejected with its reason and never turned into a reading.
+
+load helper
+
+setup() {
+	FRAMES=$(cat "$FIX/frames-16s.ndjson")
+}
+
+# frames_with ELEMENTS-JSON-ARRAY: the worked frames record with other frames.
+frames_with() {
+	jq -c --argjson f "$1" '.frames = $f' "$FIX/frames-16s.ndjson"
+}
+
+@test "the worked 16-cell A5 poll decodes to the documented reading" {
+	run --separate-stderr bms-decode "$FIX/frames-16s.ndjson"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(echo "$output") "$FIX/reading-16s.ndjson"
+}
+
+@test "the worked D2 Modbus reply decodes to the same pack" {
+	run --separate-stderr bms-decode < "$FIX/frames-d2.ndjson"
+	[ "$status" -eq 0 ]
+	diff <(echo "$output") "$FIX/reading-d2.ndjson"
+}
+
+@test "the reading has the documented values" {
+	run bms-decode "$FIX/frames-16s.ndjson"
+	[ "$(jq -c '[.pack_voltage, .pack_current, .pack_power, .soc_percent, .temperatures, .cell_voltages[11], .balancing_status.cells_balancing, .cycles, .remaining_capacity_ah, .nominal_capacity_ah, .cell_count]' <<<"$output")" = '[53.4,12.5,667.5,78.5,[27,25],3.352,[12],42,219.8,280,16]' ]
+	# SOH is not reported by the A5 protocol: left out, not zero.
+	[ "$(jq 'has("soh_percent")' <<<"$output")" = false ]
+}
+
+@test "records of other types pass through byte for byte" {
+	run bms-decode "$FIX/passthrough.ndjson"
+	[ "$status" -eq 0 ]
+	diff <(echo "$output") "$FIX/passthrough.ndjson"
+}
+
+@test "tenant, bms_id and timestamp are carried over verbatim" {
+	line=$(jq -c '.tenant = "acme" | .bms_id = "shed\u00e9"' "$FIX/frames-16s.ndjson")
+	run bms-decode <<<"$line"
+	[ "$(jq -c '[.type, .bms_id, .timestamp, .tenant]' <<<"$output")" = '["reading","shedé","2026-11-27T14:29:11.123Z","acme"]' ]
+}
+
+@test "a corrupted checksum is never decoded: the line is rejected on stderr" {
+	# 0x90 reply with its checksum changed from 91 to 92.
+	line=$(frames_with '["a50194081002010002002a0081","a50190080216000074b3031192"]')
+	run --separate-stderr bms-decode <<<"$line"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-decode: <stdin>:1: no reply to 0x90" ]
+}
+
+@test "rejects go to the --rejects file with reason, position and the line" {
+	printf '%s\nnot json\n%s\n' '{"type":"frames","bms_id":"x","timestamp":"t","proto":"victron","frames":[]}' "$FRAMES" >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr bms-decode --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(echo "$output") "$FIX/reading-16s.ndjson"
+	cat >"$BATS_TEST_TMPDIR/want" <<-'END'
+	{"type":"reject","reason":"unknown proto 'victron'","file":"BATS","lineno":1,"line":"{\"type\":\"frames\",\"bms_id\":\"x\",\"timestamp\":\"t\",\"proto\":\"victron\",\"frames\":[]}"}
+	{"type":"reject","reason":"not a JSON object: expected an object at byte 1","file":"BATS","lineno":2,"line":"not json"}
+	END
+	sed -i "s|BATS|$BATS_TEST_TMPDIR/in|" "$BATS_TEST_TMPDIR/want"
+	diff "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/want"
+}
+
+@test "--strict stops at the first rejected line with exit 3" {
+	printf '%s\n{"type":"frames"}\n%s\n' "$FRAMES" "$FRAMES" >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr bms-decode --strict "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 3 ]
+	diff <(echo "$output") "$FIX/reading-16s.ndjson"
+	[ "$stderr" = "bms-decode: $BATS_TEST_TMPDIR/in:2: frames record without a \"bms_id\" string" ]
+}
+
+@test "bad records are rejected with a precise reason" {
+	while IFS='|' read -r line reason; do
+		run --separate-stderr bms-decode <<<"$line"
+		[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$line: $output"; false; }
+		[ "$stderr" = "bms-decode: <stdin>:1: $reason" ] || { echo "got: $stderr"; echo "want: $reason"; false; }
+	done <<-'END'
+	{"type":"frames","bms_id":"x","timestamp":"t","proto":"daly","frames":["a5zz"]}|"frames" element 1 is not hex
+	{"type":"frames","bms_id":"x","timestamp":"t","proto":"daly","frames":"a501"}|"frames" is not an array
+	{"type":"frames","bms_id":"x","timestamp":"t","proto":"daly"}|frames record without "frames"
+	{"type":"frames","bms_id":"x","timestamp":"t","frames":[]}|frames record without a "proto" string
+	{"type":"frames","bms_id":"x","proto":"daly","frames":[]}|frames record without a "timestamp" string
+	{"type":"frames","bms_id":"x","timestamp":"t","proto":"daly","board":17,"frames":[]}|"board" is not a number from 1 to 16
+	{"type":"frames","bms_id":"x","timestamp":"t","proto":"daly","frames":[]}|no reply to 0x94
+	{"bms_id":"x"}|no "type" string
+	{"type":"frames",}|not a JSON object: expected a key at byte 18
+	END
+}
+
+@test "a sleeping BMS (echoes only) never becomes a reading" {
+	line=$(frames_with '["a5409408000000000000000081","a540900800000000000000007d"]')
+	run --separate-stderr bms-decode <<<"$line"
+	[ -z "$output" ]
+	[ "$stderr" = "bms-decode: <stdin>:1: no reply to 0x94" ]
+}
+
+@test "a missing 0x95 frame rejects the poll" {
+	line=$(jq -c '.frames[5] = .frames[5][0:130]' "$FIX/frames-16s.ndjson")
+	run --separate-stderr bms-decode <<<"$line"
+	[ -z "$output" ]
+	[ "$stderr" = "bms-decode: <stdin>:1: 0x95 frame 6 of 6 missing" ]
+}
+
+@test "--invert-current flips the sign only where the BMS gives no state" {
+	# Without the 0x93 answer the A5 convention applies: raw 29875 is +12.5 A.
+	line=$(jq -c 'del(.frames[4])' "$FIX/frames-16s.ndjson")
+	[ "$(bms-decode <<<"$line" | jq .pack_current)" = 12.5 ]
+	[ "$(bms-decode --invert-current <<<"$line" | jq .pack_current)" = -12.5 ]
+	# With the state byte (charging) the sign follows the BMS.
+	[ "$(bms-decode --invert-current "$FIX/frames-16s.ndjson" | jq .pack_current)" = 12.5 ]
+}
+
+@test "several files and - are read in order; a missing file is an error" {
+	run --separate-stderr bms-decode "$FIX/passthrough.ndjson" /nonexistent - <"$FIX/frames-16s.ndjson"
+	[ "$status" -eq 1 ]
+	diff <(echo "$output") <(cat "$FIX/passthrough.ndjson" "$FIX/reading-16s.ndjson")
+	[ "$stderr" = "bms-decode: cannot open '/nonexistent': No such file or directory" ]
+}
+
+@test "a line over 1 MiB is rejected and the next line still decodes" {
+	{ head -c 1100000 /dev/zero | tr '\0' x; echo; cat "$FIX/frames-16s.ndjson"; } >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr bms-decode "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	diff <(echo "$output") "$FIX/reading-16s.ndjson"
+	[ "$stderr" = "bms-decode: $BATS_TEST_TMPDIR/in:1: line longer than 1 MiB" ]
+}
+
+@test "each record comes out as soon as it is read in a live pipeline" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	bms-decode <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	echo "$FRAMES" >&7
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
+	diff "$BATS_TEST_TMPDIR/out" "$FIX/reading-16s.ndjson"
+	exec 7>&-
+	wait $pid
+}
+
+@test "SIGTERM ends bms-decode cleanly with exit 0" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	bms-decode <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	echo "$FRAMES" >&7
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
+	kill -TERM $pid
+	st=0
+	wait $pid || st=$?
+	exec 7>&-
+	[ "$st" -eq 0 ]
+	diff "$BATS_TEST_TMPDIR/out" "$FIX/reading-16s.ndjson"
+}
+
+@test "a reader that goes away ends bms-decode quietly" {
+	yes "$FRAMES" | head -n 20000 >"$BATS_TEST_TMPDIR/in"
+	run bash -c 'bms-decode "$1" 2>"$1.err" | head -n 1 >/dev/null; echo "${PIPESTATUS[0]}"' _ "$BATS_TEST_TMPDIR/in"
+	[ "$output" = 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/in.err" ]
+}
