@@ -33,6 +33,7 @@ override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-protot
 	-Wmissing-prototypes -Wno-unused-parameter -Ilib $(SAN_FLAGS) $(CFLAGS)
 override LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
+JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 SERIAL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libserialport 2>/dev/null)
 SERIAL_LIBS := $(shell $(PKG_CONFIG) --libs libserialport 2>/dev/null || echo -lserialport)
 
@@ -90,7 +91,7 @@ test-all:
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out lib/serial.c,$(LIB_SRCS)) -lm
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out lib/serial.c,$(LIB_SRCS)) $(JANSSON_LIBS) -lm
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
