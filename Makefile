@@ -45,7 +45,7 @@ UNIT_SRCS = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d)
+DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(wildcard build/fuzz/lib/*.d)
 
 .DELETE_ON_ERROR:
 .PHONY: all check test-all fuzz bench deps install uninstall clean demo
@@ -87,11 +87,18 @@ test-all:
 	$(MAKE) check SANITIZE=1
 	$(MAKE) fuzz
 
-# libFuzzer targets link the library sources directly, built with clang.
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+# libFuzzer targets link an instrumented copy of the library, built with clang.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_OBJS = $(LIB_SRCS:lib/%.c=build/fuzz/lib/%.o)
+build/fuzz/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out lib/serial.c,$(LIB_SRCS)) $(JANSSON_LIBS) -lm
+	clang $(FUZZ_CFLAGS) $(SERIAL_CFLAGS) -MMD -MP -c -o $@ $<
+build/fuzz/libbms.a: $(FUZZ_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libbms.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libbms.a \
+		$(JANSSON_LIBS) -lm
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \

@@ -77,7 +77,9 @@ uint8_t bms_daly_host_addr(uint8_t base, int board);
 /*
  * Number of reply frames to expect for a data ID, given the counts from
  * 0x94 (cells, temps): ceil(cells/3) for 0x95, ceil(temps/7) for 0x96
- * (at least 1), 2 for the version IDs, 1 otherwise.
+ * (at least 1), 2 for the version IDs, 1 otherwise.  Units may send more
+ * (two 0x96 frames for one probe, all 16 frames of 0x95 over BLE); the
+ * decoder ignores the surplus wherever it lands.
  */
 int bms_daly_frames_expected(uint8_t id, int cells, int temps);
 
@@ -88,13 +90,27 @@ struct bms_daly_opts {
 };
 
 /*
- * Decode one poll: the byte strings of its exchanges (elems[i] of
- * lens[i] bytes, as a frames record holds them) into *r.  Frames are cut
- * out of the bytes wherever they lie; echoes, other boards' replies,
- * garbage and stale padding are ignored; a later valid copy of a frame
- * replaces an earlier one.  The responses 0x90 and 0x94 are mandatory
- * (and 0x95 when 0x94 announces cells).  Returns 0, or -1 with a one-line
- * reason in err (e.g. "no reply to 0x94", "0x95 frame 3 of 6 missing").
+ * Decode one A5 poll: the byte strings of its exchanges (elems[i] of
+ * lens[i] bytes, as a frames record holds them) into *r, which is cleared
+ * first.  Frames are cut out of the bytes wherever they lie; echoes of
+ * requests, other boards' replies, garbage and the stale padding and
+ * reserved bytes of a reply are ignored; a later valid copy of a frame
+ * replaces an earlier one (retries, stale frames of an earlier burst).
+ *
+ * 0x94 and 0x90 are mandatory, and so are the 0x95 and 0x96 frames that
+ * the counts of 0x94 call for (surplus frames are ignored); 0x93, 0x97,
+ * 0x98 and 0x50 are optional and their fields are left out when absent.
+ * The current is signed from the 0x93 state (1 charging: +, 2
+ * discharging: -); with no state or state 0, raw above 30000 is taken as
+ * discharge (the real A5 units) and opt->invert_current flips that.
+ * Values no working pack can have (SOC above 100 %, pack above 250 V,
+ * cell above 5 V, |current| above 1000 A, probe above 150 degC, more than
+ * 48 cells or 16 probes, state above 2) reject the poll.
+ *
+ * opt may be NULL (board 1, no inversion).  Returns 0, or -1 with *r
+ * cleared and a one-line lowercase reason in err (truncated to errsz;
+ * err may be NULL), e.g. "no reply to 0x94", "0x95 frame 3 of 6
+ * missing", "soc 150.2% out of range".
  */
 int bms_daly_decode(const uint8_t *const *elems, const size_t *lens,
 		    size_t nelems, const struct bms_daly_opts *opt,
@@ -108,17 +124,33 @@ int bms_daly_decode(const uint8_t *const *elems, const size_t *lens,
 
 /*
  * Decode one D2 poll: the exchanges hold the reply to a read of the live
- * block (62 registers from 0x0000; a longer block is accepted too) among
- * whatever else arrived.  Same contract as bms_daly_decode.
+ * block (62 registers from 0x0000; a longer block is accepted too, and
+ * from 64 registers on 0x3E/0x3F give the per-cell balancing map) among
+ * whatever else arrived; the last such reply is used.  The current is
+ * signed from register 0x2F (1 charging: +, 2 discharging: -); otherwise
+ * raw below 30000 is taken as discharge (live D2 captures), flipped by
+ * opt->invert_current.  Power is register 0x39 with the current's sign.
+ * At most 32 cells and 8 probes; otherwise the same limits, return value
+ * and err contract as bms_daly_decode ("no reply to the live-data read").
  */
 int bms_dalymb_decode(const uint8_t *const *elems, const size_t *lens,
 		      size_t nelems, const struct bms_daly_opts *opt,
 		      struct bms_reading *r, char *err, size_t errsz);
 
 /*
- * Fault and warning names for the 64-bit failure map (A5 0x98 payload,
- * byte 0 in bits 0..7; D2 registers 0x3A..0x3D low byte first): the stable
- * snake_case codes documented in bms-decode(1).
+ * Add the codes and protection flags of a 64-bit failure map (A5 0x98
+ * payload; D2 registers 0x3A..0x3D, low byte first) to *r and set
+ * BMS_R_PROTECT and BMS_R_CODES.  Bytes 0..3: level 1 bits are warnings,
+ * level 2 bits faults of the same name (cell_voltage_high, soc_low, ...);
+ * bytes 4..6 are faults; byte 7, when not 0, is the fault
+ * "fault_code_<n>" (decimal).  Reserved bits are ignored.  The names are
+ * static strings, listed in tests/fixtures/daly-codes.txt and
+ * bms-decode(1).  protection_status: overvoltage = cell or pack voltage
+ * high level 2; undervoltage = cell or pack low level 2; overcurrent
+ * charge = 2.1; overcurrent discharge = 2.3 or short circuit (6.2);
+ * overtemperature = charge/discharge temperature high level 2 or a MOS
+ * over-temperature (4.0, 4.1); undertemperature = charge/discharge
+ * temperature low level 2.
  */
 void bms_daly_failure_codes(const uint8_t map[8], struct bms_reading *r);
 

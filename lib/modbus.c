@@ -59,11 +59,14 @@ int bms_modbus_next(const uint8_t *buf, size_t len, size_t *pos,
 		if (avail < 2)
 			break;
 		if (p[1] == 0x03) {
+			int count_ok;
+
 			if (avail < 3)
 				break;
 			need = 3 + (size_t)p[2] + 2;
-			if (p[2] % 2 == 0 && p[2] > 0 &&
-			    p[2] / 2 <= BMS_MODBUS_MAX_REGS) {
+			count_ok = p[2] % 2 == 0 && p[2] > 0 &&
+				   p[2] / 2 <= BMS_MODBUS_MAX_REGS;
+			if (count_ok) {
 				if (avail >= need && crc_ok(p, need - 2)) {
 					rep->slave = slave;
 					rep->func = 0x03;
@@ -82,7 +85,9 @@ int bms_modbus_next(const uint8_t *buf, size_t len, size_t *pos,
 				i += 7;
 				continue;
 			}
-			if (avail < need || avail < 8)
+			/* Wait for more bytes only if they could still make a
+			 * reply (a valid byte count) or a request echo. */
+			if ((count_ok && avail < need) || avail < 8)
 				break;
 			continue;
 		}
