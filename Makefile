@@ -30,7 +30,7 @@ SAN_FLAGS =
 endif
 
 override CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wno-unused-parameter -Ilib $(SAN_FLAGS) $(CFLAGS)
+	-Wmissing-prototypes -Wno-unused-parameter -iquote lib $(SAN_FLAGS) $(CFLAGS)
 override LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 
 JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
@@ -88,7 +88,7 @@ test-all:
 	$(MAKE) fuzz
 
 # libFuzzer targets link an instrumented copy of the library, built with clang.
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -iquote lib -g -O1 -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_OBJS = $(LIB_SRCS:lib/%.c=build/fuzz/lib/%.o)
 build/fuzz/lib/%.o: lib/%.c
 	@mkdir -p $(@D)

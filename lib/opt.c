@@ -89,10 +89,13 @@ long bms_opt_long(const struct bms_cmd *cmd, const char *name, const char *arg,
 	long v;
 
 	errno = 0;
-	v = strtol(arg, &end, 0);
+	if (arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X'))
+		v = strtol(arg + 2, &end, 16);
+	else
+		v = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || v < min || v > max)
-		bms_opt_usage(cmd, "--%s: '%s' is not a whole number from %ld to %ld",
-			      name, arg, min, max);
+		bms_die(BMS_EXIT_USAGE, "--%s: '%s' is not a whole number from %ld to %ld",
+			name, arg, min, max);
 	return v;
 }
 
@@ -105,7 +108,7 @@ double bms_opt_double(const struct bms_cmd *cmd, const char *name,
 	errno = 0;
 	v = strtod(arg, &end);
 	if (errno || end == arg || *end || !isfinite(v) || v < min || v > max)
-		bms_opt_usage(cmd, "--%s: '%s' is not a number from %g to %g",
-			      name, arg, min, max);
+		bms_die(BMS_EXIT_USAGE, "--%s: '%s' is not a number from %g to %g",
+			name, arg, min, max);
 	return v;
 }

@@ -34,13 +34,15 @@ void bms_opt_usage(const struct bms_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
 /*
- * Parse a whole number in [min, max] given to option NAME (decimal or 0x
- * hex); a bad value is a usage error.
+ * Parse a whole number in [min, max] given to option NAME (decimal, or hex
+ * after 0x).  A bad value is a usage error: one line saying what is wrong
+ * on stderr, exit 2.  (A bad option or a missing argument prints the usage
+ * too, through bms_opt_usage.)
  */
 long bms_opt_long(const struct bms_cmd *cmd, const char *name, const char *arg,
 		  long min, long max);
 
-/* Parse a finite number in [min, max] given to option NAME. */
+/* Parse a finite number in [min, max] given to option NAME; as above. */
 double bms_opt_double(const struct bms_cmd *cmd, const char *name,
 		      const char *arg, double min, double max);
 

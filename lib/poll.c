@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The poll cycle of one board (see poll.h).
+ *
+ * Invariants: the elements of a cycle tile its byte buffer in order, so
+ * "append to the previous element" is "append to the buffer"; a try is
+ * complete when a scan of the bytes received since its request finds the
+ * expected reply frames, and that scan runs after every read, so the
+ * cycle moves on the moment the last byte of a reply is in.  There are
+ * no sleeps: every wait is a read with the time left to the try's
+ * deadline.
+ *
+ * Workload: ten exchanges of a few hundred bytes per cycle; the scans are
+ * quadratic in a try's bytes at worst, which a try caps at ELEM_MAX.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daly.h"
+#include "hex.h"
+#include "modbus.h"
+#include "poll.h"
+#include "ts.h"
+
+#define ELEM_MAX 65536		/* bytes one try may collect before giving up */
+#define READ_CHUNK 512		/* room made for each read */
+#define STOP_GRACE_MS 250	/* longest wait once a stop was asked for */
+
+/* The A5 requests of a cycle, in order: 0x94 first for the counts. */
+static const uint8_t a5_ids[] = {
+	BMS_DALY_STATUS, BMS_DALY_SOC, BMS_DALY_CELL_RANGE, BMS_DALY_TEMP_RANGE,
+	BMS_DALY_MOS, BMS_DALY_CELLS, BMS_DALY_TEMPS, BMS_DALY_BALANCE,
+	BMS_DALY_FAILURE, BMS_DALY_RATED,
+};
+
+/* What one request expects, and what its tries saw. */
+struct xchg {
+	uint8_t req[BMS_DALY_LEN];	/* the request as written */
+	size_t reqlen;
+	uint8_t id;			/* A5 data ID */
+	int expected;			/* reply frames that complete it */
+	int got;			/* matching frames in the current try */
+	bool echo;			/* a request echo came back */
+	bool other;			/* bytes that are not an echo came */
+	uint8_t status[8];		/* A5 0x94 payload, when id is 0x94 */
+	bool have_status;
+};
+
+/* ==== Buffers ==== */
+
+static int elem_begin(struct bms_poll_cycle *c)
+{
+	if (c->nelems == c->elcap) {
+		size_t cap = c->elcap ? c->elcap * 2 : 16;
+		struct bms_poll_elem *e = realloc(c->elems, cap * sizeof *e);
+
+		if (!e)
+			return -1;
+		c->elems = e;
+		c->elcap = cap;
+	}
+	c->elems[c->nelems].off = c->len;
+	c->elems[c->nelems].len = 0;
+	c->nelems++;
+	return 0;
+}
+
+/* Make room for n more bytes. */
+static int reserve(struct bms_poll_cycle *c, size_t n)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (c->len + n <= c->cap)
+		return 0;
+	cap = c->cap ? c->cap : 1024;
+	while (cap < c->len + n)
+		cap *= 2;
+	p = realloc(c->buf, cap);
+	if (!p)
+		return -1;
+	c->buf = p;
+	c->cap = cap;
+	return 0;
+}
+
+/* Bytes just placed at buf[len..len+n) join the last element. */
+static void commit(struct bms_poll_cycle *c, size_t n)
+{
+	c->len += n;
+	c->elems[c->nelems - 1].len += n;
+}
+
+static void nomem(struct bms_poll_cycle *c)
+{
+	snprintf(c->err, sizeof c->err, "out of memory");
+}
+
+/* ==== Recognising replies ==== */
+
+/*
+ * Scan an A5 try's bytes: count the board's replies to x->id (distinct
+ * frame numbers for the multi-frame IDs, so a stale copy does not count
+ * twice), note echoes and bytes that belong to no frame.
+ */
+static void scan_a5(const uint8_t *p, size_t n, int board, struct xchg *x)
+{
+	uint8_t seen[32];
+	struct bms_daly_frame f;
+	size_t pos = 0, covered = 0;
+	bool multi = x->id == BMS_DALY_CELLS || x->id == BMS_DALY_TEMPS;
+	bool echo = false;
+
+	memset(seen, 0, sizeof seen);
+	x->got = 0;
+	while (pos < n) {
+		if (!bms_daly_next(p, n, &pos, &f)) {
+			pos++;
+			continue;
+		}
+		covered += BMS_DALY_LEN;
+		if (bms_daly_is_request(&f)) {
+			echo = true;
+			continue;
+		}
+		if (f.addr != board || f.id != x->id)
+			continue;
+		if (multi) {
+			if (seen[f.data[0] >> 3] & (1u << (f.data[0] & 7)))
+				continue;
+			seen[f.data[0] >> 3] |= (uint8_t)(1u << (f.data[0] & 7));
+		}
+		if (f.id == BMS_DALY_STATUS) {
+			memcpy(x->status, f.data, sizeof x->status);
+			x->have_status = true;
+		}
+		x->got++;
+	}
+	x->echo |= echo;
+	if (covered < n)
+		x->other = true;
+}
+
+/* Scan a D2 try's bytes for the reply to the live-block read. */
+static void scan_d2(const uint8_t *p, size_t n, struct xchg *x)
+{
+	struct bms_modbus_reply rep;
+	size_t pos = 0, covered = 0;
+
+	x->got = 0;
+	for (size_t i = 0; i + x->reqlen <= n; i++)
+		if (memcmp(p + i, x->req, x->reqlen) == 0) {
+			x->echo = true;
+			covered += x->reqlen;
+			i += x->reqlen - 1;
+		}
+	while (pos < n) {
+		if (!bms_modbus_next(p, n, &pos, BMS_DALYMB_ADDR, &rep)) {
+			pos++;
+			continue;
+		}
+		covered += rep.len;
+		if (rep.func != 0x03 || rep.nregs >= BMS_DALYMB_LIVE_COUNT)
+			x->got++;
+	}
+	if (covered < n)
+		x->other = true;
+}
+
+static void scan(const struct bms_poll_opts *o, const uint8_t *p, size_t n,
+		 struct xchg *x)
+{
+	if (o->proto == BMS_POLL_DALY)
+		scan_a5(p, n, o->board, x);
+	else
+		scan_d2(p, n, x);
+}
+
+/* ==== Exchanges ==== */
+
+enum xres {
+	X_DONE,		/* the reply is complete */
+	X_FAILED,	/* every try ran out of time */
+	X_GONE,		/* the port failed: c->err */
+};
+
+static int stop_requested(const struct bms_poll_opts *o)
+{
+	return o->stopping && o->stopping(o->ctx);
+}
+
+/* Append what is waiting on the port to the last element. */
+static int drain(struct bms_serial *port, struct bms_poll_cycle *c)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (reserve(c, READ_CHUNK) < 0)
+			return -1;
+		n = bms_serial_drain(port, c->buf + c->len, READ_CHUNK, c->err,
+				     sizeof c->err);
+		if (n == BMS_SERIAL_GONE)
+			return -2;
+		if (n <= 0)
+			return 0;
+		commit(c, (size_t)n);
+		if (n < READ_CHUNK)
+			return 0;
+	}
+}
+
+/*
+ * One request with its retries.  *wrote tells whether a request went out
+ * earlier in this cycle (the first try uses the element that holds the
+ * bytes found waiting at the start); *stop turns true once the caller
+ * asked to stop.
+ */
+static enum xres exchange(struct bms_serial *port, const struct bms_poll_opts *o,
+			  struct bms_poll_cycle *c, struct xchg *x, bool *wrote,
+			  bool *stop)
+{
+	for (int t = 0; t <= o->retries; t++) {
+		size_t start;
+		int64_t deadline;
+		int rc;
+
+		rc = drain(port, c);
+		if (rc == -1 || (*wrote && elem_begin(c) < 0)) {
+			nomem(c);
+			return X_GONE;
+		}
+		if (rc == -2)
+			return X_GONE;
+		if (bms_serial_write(port, x->req, x->reqlen, c->err, sizeof c->err) < 0)
+			return X_GONE;
+		*wrote = true;
+		start = c->len;
+		if (!*stop && stop_requested(o))
+			*stop = true;
+		deadline = bms_ts_mono_ms() +
+			   (*stop && o->timeout_ms > STOP_GRACE_MS ? STOP_GRACE_MS
+								 : o->timeout_ms);
+		x->got = 0;
+		for (;;) {
+			int64_t left = deadline - bms_ts_mono_ms();
+			ssize_t n;
+
+			if (left <= 0 || c->len - start >= ELEM_MAX)
+				break;
+			if (reserve(c, READ_CHUNK) < 0) {
+				nomem(c);
+				return X_GONE;
+			}
+			n = bms_serial_read(port, c->buf + c->len, READ_CHUNK,
+					    (int)left, c->err, sizeof c->err);
+			if (n == BMS_SERIAL_GONE) {
+				c->nvalid += x->got;
+				return X_GONE;
+			}
+			if (n == BMS_SERIAL_INTR) {
+				if (!*stop && stop_requested(o)) {
+					int64_t grace = bms_ts_mono_ms() + STOP_GRACE_MS;
+
+					*stop = true;
+					if (deadline > grace)
+						deadline = grace;
+				}
+				continue;
+			}
+			if (n <= 0)
+				continue;
+			commit(c, (size_t)n);
+			scan(o, c->buf + start, c->len - start, x);
+			if (x->got >= x->expected)
+				break;
+		}
+		c->nvalid += x->got;
+		if (x->got >= x->expected)
+			return X_DONE;
+		if (*stop || stop_requested(o)) {
+			*stop = true;
+			break;
+		}
+	}
+	return X_FAILED;
+}
+
+/* ==== The cycle ==== */
+
+static void reset(struct bms_poll_cycle *c)
+{
+	c->len = 0;
+	c->nelems = 0;
+	c->outcome = BMS_POLL_NO_REPLY;
+	c->nvalid = 0;
+	c->failed = 0;
+	c->ms = 0;
+	c->err[0] = '\0';
+}
+
+enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
+				   const struct bms_poll_opts *o,
+				   struct bms_poll_cycle *c)
+{
+	int64_t t0 = bms_ts_mono_ms();
+	bool wrote = false, stop = false, echo = false, other = false;
+	bool gone = false;
+	int cells = 0, temps = 0;
+	size_t nreq = o->proto == BMS_POLL_DALY ? sizeof a5_ids : 1;
+
+	reset(c);
+	if (elem_begin(c) < 0) {
+		nomem(c);
+		c->outcome = BMS_POLL_DEVICE_GONE;
+		return c->outcome;
+	}
+	for (size_t i = 0; i < nreq && !gone; i++) {
+		struct xchg x;
+		enum xres r;
+
+		memset(&x, 0, sizeof x);
+		if (o->proto == BMS_POLL_DALY) {
+			x.id = a5_ids[i];
+			bms_daly_encode(x.req, bms_daly_host_addr(o->host_base, o->board),
+					x.id, NULL);
+			x.reqlen = BMS_DALY_LEN;
+			x.expected = bms_daly_frames_expected(x.id, cells, temps);
+		} else {
+			bms_modbus_read_request(x.req, BMS_DALYMB_ADDR,
+						BMS_DALYMB_LIVE_START,
+						BMS_DALYMB_LIVE_COUNT);
+			x.reqlen = 8;
+			x.expected = 1;
+		}
+		r = exchange(port, o, c, &x, &wrote, &stop);
+		echo |= x.echo;
+		other |= x.other;
+		if (x.have_status) {
+			cells = x.status[0];
+			temps = x.status[1];
+		}
+		if (r == X_GONE) {
+			gone = true;
+			break;
+		}
+		if (r == X_FAILED) {
+			c->failed++;
+			/* Nothing valid yet, or silence: the rest will not be
+			 * answered either. */
+			if (c->nvalid == 0 || !x.other || stop)
+				break;
+		}
+	}
+	if (gone)
+		c->outcome = BMS_POLL_DEVICE_GONE;
+	else if (c->nvalid > 0)
+		c->outcome = BMS_POLL_OK;
+	else if (other)
+		c->outcome = BMS_POLL_GARBLED;
+	else if (echo)
+		c->outcome = BMS_POLL_ASLEEP;
+	else
+		c->outcome = BMS_POLL_NO_REPLY;
+	c->ms = bms_ts_mono_ms() - t0;
+	return c->outcome;
+}
+
+void bms_poll_free(struct bms_poll_cycle *c)
+{
+	free(c->buf);
+	free(c->elems);
+	c->buf = NULL;
+	c->elems = NULL;
+	c->len = c->cap = c->nelems = c->elcap = 0;
+}
+
+const char *bms_poll_outcome_name(enum bms_poll_outcome oc)
+{
+	switch (oc) {
+	case BMS_POLL_OK:
+		return "ok";
+	case BMS_POLL_NO_REPLY:
+		return "no_reply";
+	case BMS_POLL_ASLEEP:
+		return "asleep";
+	case BMS_POLL_GARBLED:
+		return "garbled";
+	default:
+		return "device_gone";
+	}
+}
+
+const char *bms_poll_proto_name(enum bms_poll_proto p)
+{
+	return p == BMS_POLL_DALY ? "daly" : "daly-modbus";
+}
+
+/* ==== Records ==== */
+
+static void head(struct bms_buf *b, const char *type,
+		 const struct bms_poll_meta *m, const char *ts)
+{
+	bms_buf_puts(b, "{\"type\":\"");
+	bms_buf_puts(b, type);
+	bms_buf_puts(b, "\",\"bms_id\":");
+	bms_buf_json_str(b, m->bms_id, strlen(m->bms_id));
+	bms_buf_puts(b, ",\"timestamp\":\"");
+	bms_buf_puts(b, ts);
+	bms_buf_putc(b, '"');
+	if (m->tenant) {
+		bms_buf_puts(b, ",\"tenant\":");
+		bms_buf_json_str(b, m->tenant, strlen(m->tenant));
+	}
+}
+
+void bms_poll_frames_record(struct bms_buf *b, const struct bms_poll_meta *m,
+			    const char *ts, const struct bms_poll_cycle *c)
+{
+	char hex[2 * 256 + 1];
+
+	head(b, "frames", m, ts);
+	bms_buf_printf(b, ",\"proto\":\"%s\",\"transport\":\"%s\",\"board\":%d,"
+		       "\"poll_ms\":%lld,\"frames\":[",
+		       m->proto, m->transport, m->board, (long long)c->ms);
+	for (size_t i = 0; i < c->nelems; i++) {
+		const uint8_t *p = c->buf + c->elems[i].off;
+		size_t n = c->elems[i].len;
+
+		bms_buf_puts(b, i ? ",\"" : "\"");
+		while (n) {
+			size_t k = n < 256 ? n : 256;
+
+			bms_hex_encode(p, k, hex);
+			bms_buf_add(b, hex, 2 * k);
+			p += k;
+			n -= k;
+		}
+		bms_buf_putc(b, '"');
+	}
+	bms_buf_puts(b, "]}");
+}
+
+int bms_poll_health_note(struct bms_poll_health *h, int ok,
+			 enum bms_poll_state state, const char *reason)
+{
+	int changed = state != h->state || !h->reason || strcmp(reason, h->reason);
+
+	h->window = h->window << 1 | (ok ? 1u : 0u);
+	if (h->ncycles < BMS_POLL_WINDOW)
+		h->ncycles++;
+	h->state = state;
+	h->reason = reason;
+	return changed;
+}
+
+int bms_poll_health_quality(const struct bms_poll_health *h)
+{
+	uint32_t bits;
+	int ok = 0;
+
+	if (h->ncycles == 0)
+		return 0;
+	bits = h->window & ((1u << h->ncycles) - 1);
+	for (; bits; bits &= bits - 1)
+		ok++;
+	return (ok * 100 + h->ncycles / 2) / h->ncycles;
+}
+
+enum bms_poll_state bms_poll_outcome_state(enum bms_poll_outcome oc)
+{
+	switch (oc) {
+	case BMS_POLL_OK:
+		return BMS_POLL_CONNECTED;
+	case BMS_POLL_DEVICE_GONE:
+		return BMS_POLL_DISCONNECTED;
+	default:
+		return BMS_POLL_ERROR;
+	}
+}
+
+static const char *state_name(enum bms_poll_state s)
+{
+	switch (s) {
+	case BMS_POLL_CONNECTED:
+		return "connected";
+	case BMS_POLL_DISCONNECTED:
+		return "disconnected";
+	default:
+		return "error";
+	}
+}
+
+void bms_poll_status_record(struct bms_buf *b, const struct bms_poll_meta *m,
+			    const char *ts, const struct bms_poll_health *h,
+			    const char *message)
+{
+	head(b, "status", m, ts);
+	bms_buf_printf(b, ",\"state\":\"%s\",\"reason\":\"%s\",\"quality\":%d,"
+		       "\"message\":", state_name(h->state),
+		       h->reason ? h->reason : "ok", bms_poll_health_quality(h));
+	bms_buf_json_str(b, message, strlen(message));
+	bms_buf_putc(b, '}');
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One poll cycle of one BMS board over an open port (serial.h), and the
+ * records bms-read makes of it.
+ *
+ * Daly A5: requests 0x94 (cell and sensor counts) first, then 0x90, 0x91,
+ * 0x92, 0x93, 0x95, 0x96, 0x97, 0x98 and 0x50.  Daly D2: one read of the
+ * 62 live registers.  Each try of each request becomes one element of the
+ * cycle: every byte received from the moment the request was written
+ * until the reply was complete or the timeout ran out, exactly as it came
+ * (echoes, garbage, stray frames and all).  Bytes that arrive after an
+ * exchange ended are drained before the next request is written and
+ * appended to the element they followed, so a capture is exact.
+ *
+ * A try ends the moment the expected number of valid reply frames from
+ * the board is in (no fixed pauses): one per ID, ceil(cells/3) for 0x95
+ * and ceil(temps/7) for 0x96 with the counts from 0x94.
+ *
+ * Memory: a cycle's buffers grow to the largest cycle seen and are reused;
+ * nothing here is global, so several ports can be polled side by side.
+ */
+#ifndef BMS_POLL_H
+#define BMS_POLL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "serial.h"
+
+enum bms_poll_proto {
+	BMS_POLL_DALY,		/* A5 frames ("daly") */
+	BMS_POLL_DALY_MODBUS,	/* D2 Modbus ("daly-modbus") */
+};
+
+/* How a cycle ended, in the words of the status record's reason. */
+enum bms_poll_outcome {
+	BMS_POLL_OK,		/* at least one valid reply frame */
+	BMS_POLL_NO_REPLY,	/* nothing at all came back */
+	BMS_POLL_ASLEEP,	/* only echoes of our requests: the BMS sleeps */
+	BMS_POLL_GARBLED,	/* bytes came, but no valid frame among them */
+	BMS_POLL_DEVICE_GONE,	/* I/O error, EOF or hang-up on the port */
+};
+
+struct bms_poll_opts {
+	enum bms_poll_proto proto;
+	int board;		/* 1..16 */
+	uint8_t host_base;	/* A5 host address of board 1: 0x40, or 0x80 (BT dongle) */
+	int timeout_ms;		/* per try, from the request's write */
+	int retries;		/* further tries after the first fails */
+	/* Called when a wait was interrupted by a signal; non-zero means
+	 * stop soon: the cycle goes on while the BMS answers, but without
+	 * retries, with waits of at most 250 ms, and ends at the first
+	 * exchange that fails.  NULL: never stop. */
+	int (*stopping)(void *ctx);
+	void *ctx;
+};
+
+/* One exchange: bytes buf[off..off+len) of its cycle. */
+struct bms_poll_elem {
+	size_t off, len;
+};
+
+/* A cycle's result; zero-initialise, reuse, and free with bms_poll_free. */
+struct bms_poll_cycle {
+	uint8_t *buf;			/* every element's bytes back to back */
+	size_t len, cap;
+	struct bms_poll_elem *elems;	/* in request order, one per try */
+	size_t nelems, elcap;
+	enum bms_poll_outcome outcome;
+	int nvalid;			/* valid reply frames received */
+	int failed;			/* requests that got no valid reply */
+	int64_t ms;			/* duration of the cycle, ms */
+	char err[256];			/* the I/O error when DEVICE_GONE */
+};
+
+/*
+ * Run one cycle on port.  Returns the outcome (also in c->outcome).
+ * The cycle stops early when the BMS answers nothing at all or only
+ * echoes to a request (it will not answer the rest either), and when the
+ * port fails.  Out of memory counts as DEVICE_GONE with err saying so.
+ */
+enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
+				   const struct bms_poll_opts *o,
+				   struct bms_poll_cycle *c);
+
+void bms_poll_free(struct bms_poll_cycle *c);
+
+/* "ok", "no_reply", "asleep", "garbled", "device_gone". */
+const char *bms_poll_outcome_name(enum bms_poll_outcome oc);
+
+/* "daly", "daly-modbus". */
+const char *bms_poll_proto_name(enum bms_poll_proto p);
+
+/* ==== Records ==== */
+
+/* What every record of one board carries. */
+struct bms_poll_meta {
+	const char *bms_id;
+	const char *tenant;	/* NULL: no tenant field */
+	const char *proto;	/* "daly" */
+	const char *transport;	/* "uart", "tcp" */
+	int board;
+};
+
+/*
+ * Append a frames record (no newline) for cycle c started at timestamp ts
+ * to b: {"type":"frames","bms_id":..,"timestamp":..,["tenant":..,]
+ * "proto":..,"transport":..,"board":N,"poll_ms":N,"frames":["hex",...]}.
+ */
+void bms_poll_frames_record(struct bms_buf *b, const struct bms_poll_meta *m,
+			    const char *ts, const struct bms_poll_cycle *c);
+
+/* The states and reasons of status records. */
+enum bms_poll_state {
+	BMS_POLL_NONE,		/* nothing reported yet */
+	BMS_POLL_CONNECTED,
+	BMS_POLL_DISCONNECTED,
+	BMS_POLL_ERROR,
+};
+
+#define BMS_POLL_WINDOW 20	/* cycles the quality figure looks back on */
+
+/* A board's link health: what was last reported, and the recent cycles. */
+struct bms_poll_health {
+	enum bms_poll_state state;	/* last reported */
+	const char *reason;		/* last reported, static text */
+	uint32_t window;		/* bit i: cycle i ago succeeded */
+	int ncycles;			/* cycles in the window, up to 20 */
+};
+
+/*
+ * Account one cycle (ok or not) for h and set its new state and reason
+ * (reason one of the outcome names or "open_failed").  Returns 1 when
+ * state or reason differ from what was last reported, i.e. a status
+ * record is due, else 0.
+ */
+int bms_poll_health_note(struct bms_poll_health *h, int ok,
+			 enum bms_poll_state state, const char *reason);
+
+/* Share of successful cycles in the window, 0..100 (0 before any). */
+int bms_poll_health_quality(const struct bms_poll_health *h);
+
+/* The state and reason a cycle outcome reports. */
+enum bms_poll_state bms_poll_outcome_state(enum bms_poll_outcome oc);
+
+/*
+ * Append a status record (no newline) to b: {"type":"status","bms_id":..,
+ * "timestamp":..,["tenant":..,]"state":..,"reason":..,"quality":N,
+ * "message":..} with h's state, reason and quality.
+ */
+void bms_poll_status_record(struct bms_buf *b, const struct bms_poll_meta *m,
+			    const char *ts, const struct bms_poll_health *h,
+			    const char *message);
+
+#endif

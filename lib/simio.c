@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Transports and the reply writer of bms-sim (see simio.h).
+ *
+ * One peer at a time: a TCP client is served until it closes, and further
+ * clients wait in the listen backlog.  Waits use absolute deadlines on
+ * CLOCK_MONOTONIC, so pacing at wire speed keeps its average rate however
+ * late the scheduler wakes us, and a signal cuts a wait short only when it
+ * asks to stop.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sig.h"
+#include "simio.h"
+#include "ts.h"
+
+static void io_init(struct bms_simio *io, enum bms_simio_kind kind)
+{
+	memset(io, 0, sizeof *io);
+	io->kind = kind;
+	bms_pty_init(&io->pty);
+	io->lfd = -1;
+	io->cfd = -1;
+}
+
+/* ==== Waiting ==== */
+
+/* Sleep until the monotonic time t (ns); false if asked to stop. */
+static bool sleep_until_ns(int64_t t)
+{
+	struct timespec ts = { (time_t)(t / 1000000000), (long)(t % 1000000000) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		if (bms_sig_stopping())
+			return false;
+	return !bms_sig_stopping();
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ==== Pseudo-terminal ==== */
+
+int bms_simio_open_pty(struct bms_simio *io, const char *link, char *err,
+		       size_t errsz)
+{
+	io_init(io, BMS_SIMIO_PTY);
+	io->link = link;
+	if (bms_pty_open(&io->pty, link, err, errsz) < 0)
+		return BMS_SIMIO_ERR;
+	snprintf(io->where, sizeof io->where, "%s", io->pty.path);
+	return BMS_SIMIO_OK;
+}
+
+/* ==== TCP ==== */
+
+static int listen_again(struct bms_simio *io, char *err, size_t errsz)
+{
+	int one = 1;
+
+	io->lfd = socket(io->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (io->lfd < 0) {
+		snprintf(err, errsz, "cannot create a socket: %s", strerror(errno));
+		return BMS_SIMIO_ERR;
+	}
+	setsockopt(io->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(io->lfd, (struct sockaddr *)&io->addr, io->addrlen) < 0 ||
+	    listen(io->lfd, 4) < 0) {
+		snprintf(err, errsz, "cannot listen on %s: %s",
+			 io->where[0] ? io->where : "the address", strerror(errno));
+		close(io->lfd);
+		io->lfd = -1;
+		return BMS_SIMIO_ERR;
+	}
+	/* Port 0 picked a port: keep it for listening again after a vanish. */
+	io->addrlen = sizeof io->addr;
+	getsockname(io->lfd, (struct sockaddr *)&io->addr, &io->addrlen);
+	return BMS_SIMIO_OK;
+}
+
+int bms_simio_tcp_parse(const char *hostport, char *host, size_t hostsz,
+			char *port, size_t portsz, char *err, size_t errsz)
+{
+	const char *colon = strrchr(hostport, ':');
+	const char *h = "127.0.0.1", *p = hostport;
+	size_t hn = strlen(h);
+	char *end;
+	long num;
+
+	if (colon) {
+		h = hostport;
+		hn = (size_t)(colon - hostport);
+		p = colon + 1;
+		if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']')
+			h++, hn -= 2;
+		if (hn == 0 || memchr(h, '[', hn) || memchr(h, ']', hn)) {
+			snprintf(err, errsz, "'%s' is not [HOST:]PORT", hostport);
+			return -1;
+		}
+	}
+	num = strtol(p, &end, 10);
+	if (!*p || *end || *p == '-' || *p == '+' || num < 0 || num > 65535) {
+		snprintf(err, errsz, "'%s' is not [HOST:]PORT with a port from 0 to 65535",
+			 hostport);
+		return -1;
+	}
+	if (host) {
+		if (hn >= hostsz) {
+			snprintf(err, errsz, "'%s': host name too long", hostport);
+			return -1;
+		}
+		memcpy(host, h, hn);
+		host[hn] = '\0';
+	}
+	if (port)
+		snprintf(port, portsz, "%ld", num);
+	return 0;
+}
+
+int bms_simio_open_tcp(struct bms_simio *io, const char *hostport, char *err,
+		       size_t errsz)
+{
+	char host[256], port[16], num[NI_MAXHOST], serv[NI_MAXSERV];
+	struct addrinfo hints, *res;
+	int rc;
+
+	io_init(io, BMS_SIMIO_TCP);
+	if (bms_simio_tcp_parse(hostport, host, sizeof host, port, sizeof port,
+				err, errsz) < 0)
+		return BMS_SIMIO_ERR;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errsz, "cannot resolve '%s': %s", host, gai_strerror(rc));
+		return BMS_SIMIO_ERR;
+	}
+	memcpy(&io->addr, res->ai_addr, res->ai_addrlen);
+	io->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	snprintf(io->where, sizeof io->where, "%s:%s", host, port);
+	if (listen_again(io, err, errsz) != BMS_SIMIO_OK)
+		return BMS_SIMIO_ERR;
+	getnameinfo((struct sockaddr *)&io->addr, io->addrlen, num, sizeof num,
+		    serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(io->where, sizeof io->where,
+		 io->addr.ss_family == AF_INET6 ? "tcp://[%s]:%s" : "tcp://%s:%s",
+		 num, serv);
+	return BMS_SIMIO_OK;
+}
+
+/* ==== stdio ==== */
+
+int bms_simio_open_stdio(struct bms_simio *io)
+{
+	io_init(io, BMS_SIMIO_STDIO);
+	return BMS_SIMIO_OK;
+}
+
+/* ==== Reading ==== */
+
+static int rfd(const struct bms_simio *io)
+{
+	switch (io->kind) {
+	case BMS_SIMIO_PTY:
+		return io->pty.master;
+	case BMS_SIMIO_TCP:
+		return io->cfd >= 0 ? io->cfd : io->lfd;
+	default:
+		return 0;
+	}
+}
+
+static int wfd(const struct bms_simio *io)
+{
+	switch (io->kind) {
+	case BMS_SIMIO_PTY:
+		return io->pty.master;
+	case BMS_SIMIO_TCP:
+		return io->cfd;
+	default:
+		return 1;
+	}
+}
+
+static void drop_client(struct bms_simio *io)
+{
+	if (io->cfd >= 0)
+		close(io->cfd);
+	io->cfd = -1;
+}
+
+int bms_simio_read(struct bms_simio *io, void *buf, size_t cap, size_t *n,
+		   int timeout_ms, char *err, size_t errsz)
+{
+	struct pollfd pfd = { rfd(io), POLLIN, 0 };
+	ssize_t r;
+	int rc;
+
+	*n = 0;
+	if (bms_sig_stopping())
+		return BMS_SIMIO_STOP;
+	if (pfd.fd < 0)
+		return BMS_SIMIO_OK;
+	rc = poll(&pfd, 1, timeout_ms);
+	if (bms_sig_stopping())
+		return BMS_SIMIO_STOP;
+	if (rc < 0) {
+		if (errno == EINTR)
+			return BMS_SIMIO_OK;
+		snprintf(err, errsz, "cannot wait for input: %s", strerror(errno));
+		return BMS_SIMIO_ERR;
+	}
+	if (rc == 0)
+		return BMS_SIMIO_OK;
+	if (io->kind == BMS_SIMIO_TCP && io->cfd < 0) {
+		io->cfd = accept4(io->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (io->cfd < 0 && errno != EINTR && errno != ECONNABORTED &&
+		    errno != EAGAIN) {
+			snprintf(err, errsz, "cannot accept a client: %s", strerror(errno));
+			return BMS_SIMIO_ERR;
+		}
+		return io->cfd >= 0 ? BMS_SIMIO_NEW : BMS_SIMIO_OK;
+	}
+	r = read(pfd.fd, buf, cap);
+	if (r > 0) {
+		*n = (size_t)r;
+		return BMS_SIMIO_OK;
+	}
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return BMS_SIMIO_OK;
+	switch (io->kind) {
+	case BMS_SIMIO_TCP:
+		drop_client(io);
+		return BMS_SIMIO_NEW;
+	case BMS_SIMIO_STDIO:
+		if (r == 0)
+			return BMS_SIMIO_END;
+		break;
+	case BMS_SIMIO_PTY:
+		break;
+	}
+	snprintf(err, errsz, "cannot read from %s: %s",
+		 io->where[0] ? io->where : "standard input",
+		 r == 0 ? "end of file" : strerror(errno));
+	return BMS_SIMIO_ERR;
+}
+
+/* ==== Writing ==== */
+
+/* Write all of p[0..n); a BMS_SIMIO_* code. */
+static int write_all(struct bms_simio *io, const uint8_t *p, size_t n,
+		     char *err, size_t errsz)
+{
+	int fd = wfd(io);
+
+	if (fd < 0)
+		return BMS_SIMIO_NEW;
+	while (n > 0) {
+		ssize_t w = io->kind == BMS_SIMIO_TCP ?
+			    send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR) {
+				if (bms_sig_stopping())
+					return BMS_SIMIO_STOP;
+				continue;
+			}
+			if (io->kind == BMS_SIMIO_TCP) {
+				drop_client(io);
+				return BMS_SIMIO_NEW;
+			}
+			if (io->kind == BMS_SIMIO_STDIO && errno == EPIPE)
+				return BMS_SIMIO_END;
+			snprintf(err, errsz, "cannot write to %s: %s",
+				 io->where[0] ? io->where : "standard output",
+				 strerror(errno));
+			return BMS_SIMIO_ERR;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return BMS_SIMIO_OK;
+}
+
+int bms_simio_send(struct bms_simio *io, const struct bms_sim_out *out,
+		   char *err, size_t errsz)
+{
+	int64_t t = now_ns();
+	size_t i = 0;
+	int rc;
+
+	if (out->len == 0)
+		return BMS_SIMIO_OK;
+	if (out->not_before_ms * 1000000 > t)
+		t = out->not_before_ms * 1000000;
+	t += (int64_t)out->delay_ms * 1000000;
+	if (!sleep_until_ns(t))
+		return BMS_SIMIO_STOP;
+	while (i < out->len) {
+		size_t piece = out->chunk > 0 ? (size_t)out->chunk : out->len;
+
+		if (piece > out->len - i)
+			piece = out->len - i;
+		if (out->byte_ns > 0) {
+			/* One byte per byte time, on an absolute schedule. */
+			for (size_t k = 0; k < piece; k++) {
+				rc = write_all(io, out->buf + i + k, 1, err, errsz);
+				if (rc != BMS_SIMIO_OK)
+					return rc;
+				t += out->byte_ns;
+				if (!sleep_until_ns(t))
+					return BMS_SIMIO_STOP;
+			}
+		} else {
+			rc = write_all(io, out->buf + i, piece, err, errsz);
+			if (rc != BMS_SIMIO_OK)
+				return rc;
+		}
+		i += piece;
+		if (i < out->len && out->gap_ms > 0) {
+			t = now_ns() + (int64_t)out->gap_ms * 1000000;
+			if (!sleep_until_ns(t))
+				return BMS_SIMIO_STOP;
+		}
+	}
+	return BMS_SIMIO_OK;
+}
+
+/* ==== Vanishing ==== */
+
+int bms_simio_vanish(struct bms_simio *io, int ms, char *err, size_t errsz)
+{
+	int64_t until = now_ns() + (int64_t)ms * 1000000;
+
+	switch (io->kind) {
+	case BMS_SIMIO_PTY:
+		bms_pty_close(&io->pty);
+		if (!sleep_until_ns(until))
+			return BMS_SIMIO_STOP;
+		if (bms_pty_open(&io->pty, io->link, err, errsz) < 0)
+			return BMS_SIMIO_ERR;
+		snprintf(io->where, sizeof io->where, "%s", io->pty.path);
+		return BMS_SIMIO_OK;
+	case BMS_SIMIO_TCP:
+		drop_client(io);
+		close(io->lfd);
+		io->lfd = -1;
+		if (!sleep_until_ns(until))
+			return BMS_SIMIO_STOP;
+		return listen_again(io, err, errsz);
+	default:
+		return sleep_until_ns(until) ? BMS_SIMIO_OK : BMS_SIMIO_STOP;
+	}
+}
+
+void bms_simio_close(struct bms_simio *io)
+{
+	bms_pty_close(&io->pty);
+	drop_client(io);
+	if (io->lfd >= 0)
+		close(io->lfd);
+	io->lfd = -1;
+}

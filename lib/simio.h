@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulator's end of the wire: a pseudo-terminal (pty.h), a TCP
+ * listener serving one client at a time, or stdin/stdout; and the writer
+ * that carries out a reply plan of sim.h with its pacing, delays and
+ * pieces.
+ *
+ * Waits are interruptible: a blocking read or a delay returns as soon as
+ * SIGINT or SIGTERM asks to stop (sig.h).  Nothing is printed here; every
+ * failure comes back as BMS_SIMIO_ERR with a one-line reason in err.
+ */
+#ifndef BMS_SIMIO_H
+#define BMS_SIMIO_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "pty.h"
+#include "sim.h"
+
+enum bms_simio_kind {
+	BMS_SIMIO_PTY,
+	BMS_SIMIO_TCP,
+	BMS_SIMIO_STDIO,
+};
+
+enum bms_simio_rc {
+	BMS_SIMIO_ERR = -1,	/* failure: err says what */
+	BMS_SIMIO_OK = 0,
+	BMS_SIMIO_NEW = 1,	/* the peer changed (a client came or went): drop
+				 * what the simulator holds of the old one */
+	BMS_SIMIO_END = 2,	/* stdin ended or stdout was closed */
+	BMS_SIMIO_STOP = 3,	/* SIGINT or SIGTERM arrived */
+};
+
+struct bms_simio {
+	enum bms_simio_kind kind;
+	struct bms_pty pty;
+	const char *link;		/* pty link path, borrowed */
+	int lfd;			/* TCP listening socket, -1 if none */
+	int cfd;			/* TCP client, -1 if none */
+	struct sockaddr_storage addr;	/* where the listener is bound */
+	socklen_t addrlen;
+	char where[320];		/* "/dev/pts/3", "tcp://127.0.0.1:4001", "" */
+};
+
+/* Serve a new pseudo-terminal (link: see bms_pty_open). */
+int bms_simio_open_pty(struct bms_simio *io, const char *link, char *err,
+		       size_t errsz);
+
+/*
+ * Listen on "[HOST:]PORT" (HOST 127.0.0.1 by default, a name, an IPv4
+ * address or a bracketed IPv6 address; PORT 0 picks a free port, which
+ * io->where then names).
+ */
+int bms_simio_open_tcp(struct bms_simio *io, const char *hostport, char *err,
+		       size_t errsz);
+
+/*
+ * Split "[HOST:]PORT" into host (127.0.0.1 if none; brackets of an IPv6
+ * address removed) and port (0..65535); either output may be NULL.
+ * Returns 0, or -1 with a one-line reason in err.
+ */
+int bms_simio_tcp_parse(const char *hostport, char *host, size_t hostsz,
+			char *port, size_t portsz, char *err, size_t errsz);
+
+/* Requests on stdin, replies on stdout. */
+int bms_simio_open_stdio(struct bms_simio *io);
+
+/*
+ * Wait up to timeout_ms for bytes and read what is there into buf: *n
+ * bytes (0 on a timeout).  Returns BMS_SIMIO_OK, NEW, END, STOP or ERR.
+ */
+int bms_simio_read(struct bms_simio *io, void *buf, size_t cap, size_t *n,
+		   int timeout_ms, char *err, size_t errsz);
+
+/*
+ * Carry out a reply plan (its vanish_ms excepted).  Returns OK, NEW (the
+ * TCP client went away meanwhile), END (stdout closed), STOP or ERR.
+ */
+int bms_simio_send(struct bms_simio *io, const struct bms_sim_out *out,
+		   char *err, size_t errsz);
+
+/*
+ * Make the device disappear for ms milliseconds: a pty is closed (its
+ * link removed) and made anew, a TCP listener and its client are closed
+ * and the port is listened on again; stdio just goes quiet.  Returns OK,
+ * STOP or ERR.
+ */
+int bms_simio_vanish(struct bms_simio *io, int ms, char *err, size_t errsz);
+
+/* Close everything and remove the pty link. */
+void bms_simio_close(struct bms_simio *io);
+
+#endif

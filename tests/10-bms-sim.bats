@@ -1,0 +1,451 @@
+#!/usr/bin/env bats
+# bms-sim: the Daly simulator.  Replies are compared byte for byte with the
+# worked examples of the Daly protocol notes (A5 section 4.1, D2 section
+# 4.2), which the defaults reproduce with --speed 0.
+
+load helper
+
+# ---- helpers ----------------------------------------------------------
+
+# a5req ID [HOST]: an A5 read request (zero payload) as hex.
+a5req() {
+	local id=$((16#$1)) host=$((16#${2:-40}))
+	printf 'a5%02x%02x080000000000000000%02x' "$host" "$id" $(((0xa5 + host + id + 8) & 255))
+}
+
+# a5frame ADDR ID PAYLOAD: a 13-byte frame with its checksum, as hex.
+a5frame() {
+	local f="a5$1$2""08$3" sum=0 i
+	for ((i = 0; i < 24; i += 2)); do sum=$((sum + 16#${f:i:2})); done
+	printf '%s%02x' "$f" $((sum & 255))
+}
+
+# crc16 HEX: CRC-16/MODBUS of the bytes, low byte first, as hex.
+crc16() {
+	local hex=$1 crc=0xffff i b
+	for ((i = 0; i < ${#hex}; i += 2)); do
+		crc=$((crc ^ 16#${hex:i:2}))
+		for ((b = 0; b < 8; b++)); do
+			if ((crc & 1)); then crc=$(((crc >> 1) ^ 0xa001)); else crc=$((crc >> 1)); fi
+		done
+	done
+	printf '%02x%02x' $((crc & 255)) $((crc >> 8))
+}
+
+# d2req FUNC REG VALUE: a D2 request (read: VALUE = count) as hex.
+d2req() {
+	local f
+	f=$(printf 'd2%02x%04x%04x' $((16#$1)) $((16#$2)) $((16#$3)))
+	printf '%s%s' "$f" "$(crc16 "$f")"
+}
+
+# sim HEX ARGS...: bms-sim --stdio fed the bytes HEX; prints the reply as
+# one line of hex.  Use with run --separate-stderr.
+sim() {
+	local hex=$1
+	shift
+	set -o pipefail
+	printf '%s' "$hex" | xxd -r -p | bms-sim --stdio "$@" | xxd -p | tr -d '\n'
+}
+
+# ms_since T0: milliseconds since $EPOCHREALTIME was T0.
+ms_since() {
+	local now=$EPOCHREALTIME
+	echo $(((${now/./} - ${1/./}) / 1000))
+}
+
+# wait_for TEST...: up to 2 s for [ TEST... ] to hold.
+wait_for() {
+	for _ in $(seq 100); do
+		[ "$@" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# The frames of section 4.1, by request ID.
+declare -gA DOC=(
+	[90]=a50190080216000074b3031191
+	[91]=a50191080d180c0d050d00008f
+	[92]=a50192084301410200000000c7
+	[93]=a50193080101015a00035a9893
+	[94]=a50194081002010002002a0081
+	[95]=a5019508010d0a0d0d0d08008aa5019508020d0f0d070d0c008ea5019508030d0e0d100d090094a5019508040d0d0d0b0d18009ea5019508050d050d0c0d0e008ea5019508060d0d000000000063
+	[96]=a50196080143410000000000c9
+	[97]=a501970800080000000000004d
+	[98]=a5019808000000000000000046
+	[50]=a5015008000445c000000c8093
+)
+
+# The 129-byte reply of section 4.2 to a read of 62 registers from 0.
+D2_LIVE=$(tr -d ' \n' <<'EOF' | tr A-F a-f
+D2 03 7C 0D 0A 0D 0D 0D 08 0D 0F 0D 07 0D 0C 0D
+0E 0D 10 0D 09 0D 0D 0D 0B 0D 18 0D 05 0D 0C 0D
+0E 0D 0D 00 00 00 00 00 00 00 00 00 00 00 00 00
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+00 00 00 00 43 00 41 00 00 00 00 00 00 00 00 00
+00 00 00 02 16 75 AD 03 11 0D 18 0D 05 00 43 00
+41 00 01 08 96 00 10 00 02 00 2A 00 01 00 01 00
+01 0D 0C 00 13 02 9C 00 00 00 00 00 00 00 00 23
+18
+EOF
+)
+
+teardown() {
+	sim_stop
+}
+
+# ---- A5 replies -------------------------------------------------------
+
+@test "A5: each request of the worked poll gets the documented frames" {
+	for id in 90 91 92 93 94 95 96 97 98 50; do
+		run --separate-stderr sim "$(a5req $id)" --speed 0
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[ "$output" = "${DOC[$id]}" ] || { echo "0x$id: $output"; false; }
+	done
+}
+
+@test "A5: the defaults hold at --speed 1 when asked at once" {
+	run --separate-stderr sim "$(a5req 90)$(a5req 95)"
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[90]}${DOC[95]}" ]
+}
+
+@test "A5: concatenated requests among garbage are answered in order" {
+	run --separate-stderr sim "ff00a5$(a5req 94)1234$(a5req 90)a5a5$(a5req 98)" --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[94]}${DOC[90]}${DOC[98]}" ]
+}
+
+@test "A5: a request split over two writes is answered once complete" {
+	local r
+	r=$(a5req 93)
+	set -o pipefail
+	run --separate-stderr bash -c "set -o pipefail
+		{ printf '${r:0:10}' | xxd -r -p; sleep 0.1; printf '${r:10}' | xxd -r -p; } |
+		bms-sim --stdio --speed 0 | xxd -p | tr -d '\n'"
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[93]}" ]
+}
+
+@test "A5: a bad checksum and an unknown ID get no answer" {
+	run --separate-stderr sim "a540900800000000000000007e$(a5req 77)$(a5req 91)" --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[91]}" ]
+}
+
+@test "A5: host 0x80 (Bluetooth dongle) reaches board 1; 0x62 and 0x63 send two frames" {
+	run --separate-stderr sim "$(a5req 90 80)$(a5req 62)$(a5req 63)" --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[90]}$(a5frame 01 62 01626d732d73696d)$(a5frame 01 62 0220302e312e3000)$(a5frame 01 63 01444c2d424d532d)$(a5frame 01 63 0253494d00000000)" ]
+}
+
+@test "A5: switching the charge MOSFET off stops the charge" {
+	run --separate-stderr sim "$(a5frame 40 da 0000000000000000)$(a5req 90)$(a5req 93)$(a5frame 40 da 0100000000000000)$(a5req 93)" --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(a5frame 01 da 0000000000000000)$(a5frame 01 90 0216000075300311)$(a5frame 01 93 0000015a00035a98)$(a5frame 01 da 0100000000000000)${DOC[93]}" ]
+}
+
+@test "A5: the discharge MOSFET switch is echoed and reported" {
+	run --separate-stderr sim "$(a5frame 40 d9 0000000000000000)$(a5req 93)" --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(a5frame 01 d9 0000000000000000)$(a5frame 01 93 0101005a00035a98)" ]
+}
+
+@test "A5: --boards 2: board 2 answers 0x41 with address 02, board 1 stays silent" {
+	run --separate-stderr sim "$(a5req 90 41)" --boards 2 --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = a50290080216000074b3030788 ]
+	run --separate-stderr sim "$(a5req 91 41)$(a5req 91 40)$(a5req 91 42)" --boards 2 --speed 0
+	[ "$output" = "$(a5frame 02 91 0d170c0d040d0000)${DOC[91]}" ]
+}
+
+# ---- the model --------------------------------------------------------
+
+@test "model: a discharge profile reads as a discharge" {
+	run --separate-stderr sim "$(a5req 90)$(a5req 93)$(a5req 94)" --profile -50:10,20:5 --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(a5frame 01 90 0215000077240311)$(a5frame 01 93 0201015a00035a98)$(a5frame 01 94 1002000102002a00)" ]
+}
+
+@test "model: a full pack stops charging; nothing balances" {
+	run --separate-stderr sim "$(a5req 90)$(a5req 93)$(a5req 97)" --soc 100 --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(a5frame 01 90 02290000753003e8)$(a5frame 01 93 0001015a000445c0)$(a5frame 01 97 0000000000000000)" ]
+}
+
+@test "model: time runs with --speed; an emptied pack counts a cycle and raises alarms" {
+	run --separate-stderr bash -c "set -o pipefail
+		{ printf '$(a5req 91)' | xxd -r -p; sleep 0.3
+		  printf '$(a5req 90)$(a5req 94)$(a5req 98)' | xxd -r -p; } |
+		bms-sim --stdio --soc 100 --current -280 --cycles 7 --speed 360000 |
+		xxd -p | tr -d '\n'"
+	[ "$status" -eq 0 ]
+	# The first reply is taken while the pack drains; the rest once empty.
+	[ "${output:26}" = "$(a5frame 01 90 0191000075300000)$(a5frame 01 94 1002000102000800)$(a5frame 01 98 4400c00000000000)" ]
+}
+
+@test "model: other chemistries and sizes follow their curves" {
+	# NMC at 78.5 %: 3968 mV open-circuit, + 10 A * 0.2 mOhm, + the spread.
+	run --separate-stderr sim "$(a5req 94)$(a5req 90)$(a5req 91)$(a5req 95)$(a5req 96)" \
+		--chemistry nmc --cells 4 --temps 8 --current 10 --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(a5frame 01 94 0408010002002a00)$(a5frame 01 90 009f000074cc0311)$(a5frame 01 91 0f8e040f87030000)$(a5frame 01 95 010f890f8c0f8700)$(a5frame 01 95 020f8e0000000000)$(a5frame 01 96 0143414240444241)$(a5frame 01 96 0243000000000000)" ]
+}
+
+# ---- D2 Modbus --------------------------------------------------------
+
+@test "D2: a read of 62 registers from 0 is the documented 129-byte reply" {
+	[ "$(d2req 03 0 3e)" = d2030000003ed7b9 ]
+	run --separate-stderr sim d2030000003ed7b9 -p daly-modbus --speed 0
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "$D2_LIVE" ]
+}
+
+@test "D2: registers 0x3e-0x3f hold the balance bits; out-of-range reads get no reply" {
+	run --separate-stderr sim "$(d2req 03 3c 4)$(d2req 03 4f 2)$(d2req 03 3e 2)" -p daly-modbus --speed 0
+	[ "$status" -eq 0 ]
+	# Cell 12 balances: bit 11 of register 0x3e.
+	[ "$output" = "d2030800000000080000003030d20304080000001a9e" ]
+	[ "$(crc16 d203080000000008000000)" = 3030 ]
+}
+
+@test "D2: MOSFET writes are echoed and switch the MOSFET" {
+	local w r
+	w=$(d2req 06 a6 0)
+	r=$(d2req 03 35 2)
+	run --separate-stderr sim "$w$r" -p daly-modbus --speed 0
+	[ "$status" -eq 0 ]
+	[ "$w" = d20600a600007a4a ]
+	[ "$output" = "${w}d2030400010000$(crc16 d2030400010000)" ]
+}
+
+@test "D2: the settings block starts with rated capacity and nominal voltage" {
+	run --separate-stderr sim "$(d2req 03 80 2)" -p daly-modbus --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "d203040af00c80$(crc16 d203040af00c80)" ]
+}
+
+# ---- faults -----------------------------------------------------------
+
+@test "fault checksum: the checksum byte is inverted, on every EVERY-th frame" {
+	run --separate-stderr sim "$(a5req 90)" --fault checksum --speed 0
+	[ "$output" = a50190080216000074b303116e ]
+	run --separate-stderr sim "$(a5req 90)$(a5req 91)" --fault checksum:2 --speed 0
+	[ "$output" = "${DOC[90]}a50191080d180c0d050d000070" ]
+}
+
+@test "fault drop: the last 4 bytes of a frame are lost" {
+	run --separate-stderr sim "$(a5req 90)$(a5req 98)" --fault drop:2 --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[90]}a50198080000000000" ]
+}
+
+@test "fault garbage: 1 to 8 random bytes precede the reply, the same for one seed" {
+	run --separate-stderr sim "$(a5req 90)" --fault garbage --seed 7 --speed 0
+	[ "$status" -eq 0 ]
+	local first=$output junk=$((${#output} - 26))
+	[ "${output:junk}" = "${DOC[90]}" ]
+	[ "$junk" -ge 2 ] && [ "$junk" -le 16 ]
+	run --separate-stderr sim "$(a5req 90)" --fault garbage --seed 7 --speed 0
+	[ "$output" = "$first" ]
+}
+
+@test "fault split: the reply goes out in pieces, bytes unchanged" {
+	run --separate-stderr sim "$(a5req 90)" --fault split --speed 0 -v
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[90]}" ]
+	[ "$stderr" = "bms-sim: rx $(a5req 90) tx ${DOC[90]} [split]" ]
+}
+
+@test "fault concat: a reply is held back and sent with the next one" {
+	run --separate-stderr sim "$(a5req 90)$(a5req 91)$(a5req 92)" --fault concat --speed 0 -v
+	[ "$status" -eq 0 ]
+	# The third reply is held when stdin ends, and never sent.
+	[ "$output" = "${DOC[90]}${DOC[91]}" ]
+	[ "${stderr_lines[0]}" = "bms-sim: rx $(a5req 90) tx none [concat]" ]
+	[ "${stderr_lines[1]}" = "bms-sim: rx $(a5req 91) tx ${DOC[90]}${DOC[91]}" ]
+	[ "${stderr_lines[2]}" = "bms-sim: rx $(a5req 92) tx none [concat]" ]
+}
+
+@test "fault delay: the reply waits --delay ms; --latency adds to every reply" {
+	local t0=$EPOCHREALTIME
+	run --separate-stderr sim "$(a5req 90)" --fault delay --delay 300 --latency 100 --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[90]}" ]
+	[ "$(ms_since "$t0")" -ge 400 ]
+}
+
+@test "--pace: a request is answered at wire speed" {
+	local t0=$EPOCHREALTIME
+	# 2400 baud: 13 request bytes, then 78 reply bytes, 4.17 ms each.
+	run --separate-stderr sim "$(a5req 95)" --pace --baud 2400 --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[95]}" ]
+	[ "$(ms_since "$t0")" -ge 370 ]
+}
+
+@test "fault sleep: every request is echoed unchanged, nothing else is sent" {
+	local poll
+	poll=$(a5req 94)$(a5req 90)$(a5req 95)
+	run --separate-stderr sim "$poll" --fault sleep --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "$poll" ]
+	run --separate-stderr sim "$(d2req 03 0 3e)" --fault sleep -p daly-modbus --speed 0
+	[ "$output" = d2030000003ed7b9 ]
+}
+
+@test "fault extra-temps: 0x96 gets a second, all-zero frame" {
+	run --separate-stderr sim "$(a5req 96)" --fault extra-temps --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[96]}a5019608020000000000000046" ]
+}
+
+@test "fault cells-16: 0x95 gets all 16 frames, the surplus ones zero" {
+	local want=${DOC[95]} k
+	for k in 07 08 09 0a 0b 0c 0d 0e 0f 10; do
+		want+=$(a5frame 01 95 "${k}00000000000000")
+	done
+	run --separate-stderr sim "$(a5req 95)" --fault cells-16 --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+}
+
+@test "fault stale: unused bytes and padding slots hold the previous frame's" {
+	run --separate-stderr sim "$(a5req 90)$(a5req 91)$(a5req 92)$(a5req 93)$(a5req 94)$(a5req 95)" --fault stale --speed 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[90]}$(a5frame 01 91 0d180c0d050d0311)$(a5frame 01 92 43014102050d0311)${DOC[93]}$(a5frame 01 94 1002010002002a98)$(a5frame 01 95 010d0a0d0d0d0898)$(a5frame 01 95 020d0f0d070d0c98)$(a5frame 01 95 030d0e0d100d0998)$(a5frame 01 95 040d0d0d0b0d1898)$(a5frame 01 95 050d050d0c0d0e98)$(a5frame 01 95 060d0d0d0c0d0e98)" ]
+}
+
+@test "fault NAME:EVERY counts per fault" {
+	run --separate-stderr sim "$(a5req 90)$(a5req 90)$(a5req 90)$(a5req 90)" --fault sleep:2 --fault checksum:3 --speed 0
+	[ "$status" -eq 0 ]
+	# Requests 2 and 4 are echoed; reply frames 1 and 2 (requests 1, 3) pass.
+	[ "$output" = "${DOC[90]}$(a5req 90)${DOC[90]}$(a5req 90)" ]
+}
+
+# ---- transports -------------------------------------------------------
+
+@test "pty: prints the slave path, links it, answers on it; SIGTERM removes the link" {
+	sim_start --speed 0
+	wait_for -s "$BATS_TEST_TMPDIR/sim.out"
+	local path reply
+	path=$(cat "$BATS_TEST_TMPDIR/sim.out")
+	[[ "$path" == /dev/pts/* ]]
+	[ "$(readlink "$SIM_TTY")" = "$path" ]
+	exec 5<>"$SIM_TTY"
+	a5req 90 | xxd -r -p >&5
+	reply=$(timeout 2 head -c 13 <&5 | xxd -p)
+	exec 5<&-
+	[ "$reply" = "${DOC[90]}" ]
+	kill -TERM "$SIM_PID"
+	local rc=0
+	wait "$SIM_PID" || rc=$?
+	SIM_PID=
+	[ "$rc" -eq 0 ]
+	[ ! -L "$SIM_TTY" ]
+	[ ! -s "$BATS_TEST_TMPDIR/sim.err" ]
+}
+
+@test "pty: an existing symlink is replaced, anything else refused" {
+	ln -s /nonexistent "$BATS_TEST_TMPDIR/bms.tty"
+	sim_start --speed 0
+	wait_for -s "$BATS_TEST_TMPDIR/sim.out"
+	[ "$(readlink "$SIM_TTY")" = "$(cat "$BATS_TEST_TMPDIR/sim.out")" ]
+	sim_stop
+	touch "$BATS_TEST_TMPDIR/file"
+	run --separate-stderr bms-sim --link "$BATS_TEST_TMPDIR/file"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-sim: cannot link '$BATS_TEST_TMPDIR/file': it exists and is not a symbolic link" ]
+}
+
+@test "pty: fault vanish removes the device and brings it back on a new pty" {
+	sim_start --speed 0 --fault vanish:2 --vanish-time 300
+	wait_for -s "$BATS_TEST_TMPDIR/sim.out"
+	local reply
+	exec 5<>"$SIM_TTY"
+	a5req 90 | xxd -r -p >&5
+	reply=$(timeout 2 head -c 13 <&5 | xxd -p)
+	[ "$reply" = "${DOC[90]}" ]
+	a5req 90 | xxd -r -p >&5
+	wait_for ! -L "$SIM_TTY"
+	exec 5<&-
+	wait_for -e "$SIM_TTY"
+	exec 5<>"$SIM_TTY"
+	a5req 91 | xxd -r -p >&5
+	reply=$(timeout 2 head -c 13 <&5 | xxd -p)
+	exec 5<&-
+	[ "$reply" = "${DOC[91]}" ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/sim.out")" -eq 2 ]
+	[ "$(readlink "$SIM_TTY")" = "$(sed -n 2p "$BATS_TEST_TMPDIR/sim.out")" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/sim.err")" = "bms-sim: the device vanishes for 300 ms" ]
+}
+
+@test "tcp: port 0 prints the real port and answers one client after another" {
+	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
+	SIM_PID=$!
+	wait_for -s "$BATS_TEST_TMPDIR/sim.out"
+	local url port reply
+	url=$(cat "$BATS_TEST_TMPDIR/sim.out")
+	[[ "$url" =~ ^tcp://127\.0\.0\.1:[1-9][0-9]*$ ]]
+	port=${url##*:}
+	for id in 90 98; do
+		exec 5<>"/dev/tcp/127.0.0.1/$port"
+		a5req $id | xxd -r -p >&5
+		reply=$(timeout 2 head -c 13 <&5 | xxd -p)
+		exec 5<&-
+		[ "$reply" = "${DOC[$id]}" ]
+	done
+	kill -INT "$SIM_PID"
+	local rc=0
+	wait "$SIM_PID" || rc=$?
+	SIM_PID=
+	[ "$rc" -eq 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/sim.err" ]
+}
+
+# ---- command line -----------------------------------------------------
+
+@test "--help: usage on stdout, exit 0, empty stderr" {
+	run --separate-stderr bms-sim --help
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "${lines[0]}" = "usage: bms-sim [--pty [--link path] | --tcp [host:]port | --stdio] [options]" ]
+}
+
+@test "a bad option is a usage error with the usage line" {
+	run --separate-stderr bms-sim --nosuch
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-sim: unknown option '--nosuch'
+usage: bms-sim [--pty [--link path] | --tcp [host:]port | --stdio] [options]
+Try 'bms-sim --help' for more information." ]
+}
+
+@test "bad values exit 2 with a one-line message" {
+	local -a cases=(
+		"--cells 0|bms-sim: --cells: '0' is not a whole number from 1 to 48"
+		"--temps 17|bms-sim: --temps: '17' is not a whole number from 1 to 16"
+		"--soc 101|bms-sim: --soc: '101' is not a number from 0 to 100"
+		"--fault nosuch|bms-sim: --fault: 'nosuch' is not a fault (checksum, drop, garbage, split, concat, delay, sleep, extra-temps, cells-16, stale, vanish)"
+		"--fault drop:0|bms-sim: --fault: 'drop:0': EVERY must be a whole number from 1 to 1000000000"
+		"--chemistry lead|bms-sim: --chemistry: 'lead' is not lfp, nmc or lto"
+		"-p foxbms|bms-sim: --proto: 'foxbms' is not daly or daly-modbus"
+		"--profile 10:5,x|bms-sim: --profile: '10:5,x': step 2: expected AMPS:SECONDS"
+		"--tcp 70000|bms-sim: --tcp: '70000' is not [HOST:]PORT with a port from 0 to 65535"
+		"--stdio --link x|bms-sim: --link goes with --pty only"
+		"--stdio --tcp 0|bms-sim: give only one of --pty, --tcp and --stdio"
+		"--boards 2 -p daly-modbus|bms-sim: --boards: a daly-modbus bus has one board"
+	)
+	local c
+	for c in "${cases[@]}"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr bms-sim ${c%%|*}
+		[ "$status" -eq 2 ] || { echo "${c%%|*}: status $status"; false; }
+		[ -z "$output" ]
+		[ "$stderr" = "${c#*|}" ] || { echo "${c%%|*}: $stderr"; false; }
+	done
+}
