@@ -48,6 +48,7 @@ FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(wildcard build/fuzz/lib/*.d)
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .PHONY: all check test-all fuzz bench deps install uninstall clean demo
 
 all: $(BINS)
@@ -104,7 +105,7 @@ fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
 		n=$${f##*/}; mkdir -p build/fuzz/corpus-$$n; \
 		echo "fuzz: $$n for $(FUZZTIME)s"; \
-		$$f -max_total_time=$(FUZZTIME) -print_final_stats=0 \
+		$$f -max_total_time=$(FUZZTIME) -print_final_stats=0 -artifact_prefix=build/fuzz/ \
 			build/fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz-} \
 			>build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 		grep -E '^(#[0-9]+ +DONE|Done )' build/fuzz/$$n.log | tail -1; \

@@ -49,7 +49,7 @@ void bms_buf_free(struct bms_buf *b)
 
 void bms_buf_add(struct bms_buf *b, const void *p, size_t n)
 {
-	if (grow(b, n) < 0)
+	if (b->len + n + 1 > b->cap && grow(b, n) < 0)
 		return;
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
@@ -114,9 +114,38 @@ void bms_buf_json_str(struct bms_buf *b, const char *s, size_t n)
 
 void bms_buf_num(struct bms_buf *b, double v, int maxdec)
 {
+	static const double pow10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6 };
 	char tmp[64];
 	int n;
 
+	/* Fast path for the values readings carry: fixed point in an
+	 * integer, the same digits printf would give but for exact ties. */
+	if (maxdec >= 0 && maxdec <= 6 && v > -1e12 && v < 1e12) {
+		double scaled = v * pow10[maxdec];
+		long long q = (long long)(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
+		unsigned long long a = (unsigned long long)(q < 0 ? -q : q);
+		char *p = tmp + sizeof tmp;
+		int dec = maxdec;
+
+		while (dec > 0 && a % 10 == 0) {	/* drop trailing zeros */
+			a /= 10;
+			dec--;
+		}
+		for (int i = 0; i < dec; i++) {
+			*--p = (char)('0' + a % 10);
+			a /= 10;
+		}
+		if (dec > 0)
+			*--p = '.';
+		do {
+			*--p = (char)('0' + a % 10);
+			a /= 10;
+		} while (a);
+		if (q < 0)
+			*--p = '-';
+		bms_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
+		return;
+	}
 	n = snprintf(tmp, sizeof tmp, "%.*f", maxdec, v);
 	if (n <= 0 || (size_t)n >= sizeof tmp) {
 		bms_buf_puts(b, "0");

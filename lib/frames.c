@@ -108,7 +108,7 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 		return BMS_FRAMES_REJECT;
 	}
 	if (bms_json_str_get(f[F_PROTO].val, f[F_PROTO].len, proto, sizeof proto) < 0)
-		snprintf(proto, sizeof proto, "?");
+		proto[0] = '\0';
 	if (f[F_BOARD].val) {
 		char num[8];
 
@@ -138,7 +138,10 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 				       err, errsz);
 		head.proto = "daly-modbus";
 	} else {
-		snprintf(err, errsz, "unknown proto '%s'", proto);
+		/* The raw JSON text of the name: one line whatever it holds. */
+		snprintf(err, errsz, "unknown proto %.*s%s",
+			 (int)(f[F_PROTO].len > 40 ? 40 : f[F_PROTO].len), f[F_PROTO].val,
+			 f[F_PROTO].len > 40 ? "..." : "");
 		return BMS_FRAMES_REJECT;
 	}
 	if (rc < 0)

@@ -5,6 +5,7 @@
  * well-formed UTF-8, numbers against the RFC 8259 grammar.  Linear in the
  * line length, no allocation.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "json.h"
@@ -13,6 +14,7 @@ struct scan {
 	const char *s;
 	size_t n, i;
 	struct bms_json_err *err;
+	size_t klen[BMS_JSON_MAX_FIELDS];	/* lengths of the keys looked for */
 };
 
 static int fail(struct scan *sc, const char *what)
@@ -34,6 +36,17 @@ static void ws(struct scan *sc)
 		sc->i++;
 	}
 }
+
+/* Bytes that stand for themselves inside a string: printable ASCII but
+ * the quote and the backslash. */
+static const unsigned char plain[256] = {
+	[0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x30 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x40 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x50 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	/* 0x60 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
 
 static int hexdig(char c)
 {
@@ -81,6 +94,17 @@ static int string(struct scan *sc)
 	while (sc->i < sc->n) {
 		unsigned char c = (unsigned char)sc->s[sc->i];
 		size_t len;
+
+		/* Plain printable ASCII is most of every record. */
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			const unsigned char *p = (const unsigned char *)sc->s + sc->i;
+			const unsigned char *end = (const unsigned char *)sc->s + sc->n;
+
+			while (p < end && plain[*p])
+				p++;
+			sc->i = (size_t)(p - (const unsigned char *)sc->s);
+			continue;
+		}
 
 		if (c == '"') {
 			sc->i++;
@@ -178,7 +202,7 @@ static int object(struct scan *sc, int depth, struct bms_json_field *f, size_t n
 			return -1;
 		klen = sc->i - 1 - kstart;
 		for (size_t k = 0; k < nf; k++)
-			if (strlen(f[k].key) == klen &&
+			if (sc->klen[k] == klen && f[k].key[0] == sc->s[kstart] &&
 			    memcmp(f[k].key, sc->s + kstart, klen) == 0)
 				hit = &f[k];
 		ws(sc);
@@ -257,11 +281,13 @@ static int value(struct scan *sc, int depth, struct bms_json_field *f, size_t nf
 int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
 		  size_t nfields, struct bms_json_err *err)
 {
-	struct scan sc = { s, n, 0, err };
+	struct scan sc = { s, n, 0, err, { 0 } };
 
+	assert(nfields <= BMS_JSON_MAX_FIELDS);
 	for (size_t k = 0; k < nfields; k++) {
 		fields[k].val = NULL;
 		fields[k].len = 0;
+		sc.klen[k] = strlen(fields[k].key);
 	}
 	ws(&sc);
 	if (sc.i >= n || s[sc.i] != '{')
@@ -361,7 +387,7 @@ int bms_json_str_eq(const char *val, size_t len, const char *lit)
 int bms_json_array_next(const char *arr, size_t len, const char **pos,
 			const char **elem, size_t *elen)
 {
-	struct scan sc = { arr, len, 0, NULL };
+	struct scan sc = { arr, len, 0, NULL, { 0 } };
 
 	if (!arr || len < 2 || arr[0] != '[')
 		return -1;
@@ -374,8 +400,25 @@ int bms_json_array_next(const char *arr, size_t len, const char **pos,
 	if (sc.i >= len || sc.s[sc.i] == ']')
 		return 0;
 	*elem = arr + sc.i;
-	if (value(&sc, 1, NULL, 0) < 0)
+	if (sc.s[sc.i] == '"') {
+		/* Already valid: only the closing quote needs finding. */
+		const char *q = arr + sc.i + 1, *end = arr + len;
+
+		while ((q = memchr(q, '"', (size_t)(end - q))) != NULL) {
+			const char *bs = q;
+
+			while (bs > *elem + 1 && bs[-1] == '\\')
+				bs--;
+			if ((q - bs) % 2 == 0)
+				break;
+			q++;
+		}
+		if (!q)
+			return -1;
+		sc.i = (size_t)(q + 1 - arr);
+	} else if (value(&sc, 1, NULL, 0) < 0) {
 		return -1;
+	}
 	*elen = sc.i - (size_t)(*elem - arr);
 	*pos = arr + sc.i;
 	return 1;

@@ -44,7 +44,15 @@ static void boolean(struct bms_buf *b, const char *k, bool v, int first)
 {
 	if (!first)
 		bms_buf_putc(b, ',');
-	bms_buf_printf(b, "\"%s\":%s", k, v ? "true" : "false");
+	bms_buf_putc(b, '"');
+	bms_buf_puts(b, k);
+	bms_buf_puts(b, v ? "\":true" : "\":false");
+}
+
+static void whole(struct bms_buf *b, const char *k, long v)
+{
+	key(b, k);
+	bms_buf_num(b, (double)v, 0);
 }
 
 static void codes(struct bms_buf *b, const char *k, const char *const *c, int n)
@@ -108,12 +116,15 @@ void bms_reading_json(const struct bms_reading *r,
 		int first = 1;
 
 		key(b, "balancing_status");
-		bms_buf_printf(b, "{\"active\":%s,\"cells_balancing\":[",
-			       r->balancing_active ? "true" : "false");
+		bms_buf_putc(b, '{');
+		boolean(b, "active", r->balancing_active, 1);
+		bms_buf_puts(b, ",\"cells_balancing\":[");
 		for (int i = 0; i < 64; i++) {
 			if (!(r->balancing_mask >> i & 1))
 				continue;
-			bms_buf_printf(b, first ? "%d" : ",%d", i + 1);
+			if (!first)
+				bms_buf_putc(b, ',');
+			bms_buf_num(b, i + 1, 0);
 			first = 0;
 		}
 		bms_buf_puts(b, "]}");
@@ -133,10 +144,8 @@ void bms_reading_json(const struct bms_reading *r,
 		codes(b, "fault_codes", r->faults, r->nfaults);
 		codes(b, "warning_codes", r->warnings, r->nwarnings);
 	}
-	if (r->have & BMS_R_CYCLES) {
-		key(b, "cycles");
-		bms_buf_printf(b, "%ld", r->cycles);
-	}
+	if (r->have & BMS_R_CYCLES)
+		whole(b, "cycles", r->cycles);
 	if (r->have & BMS_R_REMAIN)
 		num(b, "remaining_capacity_ah", r->remaining_capacity_ah, 3);
 	if (r->have & BMS_R_NOMINAL)
@@ -146,13 +155,9 @@ void bms_reading_json(const struct bms_reading *r,
 		boolean(b, "charge_mos", r->charge_mos, 1);
 		boolean(b, "discharge_mos", r->discharge_mos, 0);
 	}
-	if (r->have & BMS_R_CELLS) {
-		key(b, "cell_count");
-		bms_buf_printf(b, "%d", r->ncells);
-	}
-	if (r->have & BMS_R_TEMPS) {
-		key(b, "temp_count");
-		bms_buf_printf(b, "%d", r->ntemps);
-	}
+	if (r->have & BMS_R_CELLS)
+		whole(b, "cell_count", r->ncells);
+	if (r->have & BMS_R_TEMPS)
+		whole(b, "temp_count", r->ntemps);
 	bms_buf_putc(b, '}');
 }

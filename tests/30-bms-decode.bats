@@ -61,7 +61,7 @@ frames_with() {
 	[ -z "$stderr" ]
 	diff <(echo "$output") "$FIX/reading-16s.ndjson"
 	cat >"$BATS_TEST_TMPDIR/want" <<-'END'
-	{"type":"reject","reason":"unknown proto 'victron'","file":"BATS","lineno":1,"line":"{\"type\":\"frames\",\"bms_id\":\"x\",\"timestamp\":\"t\",\"proto\":\"victron\",\"frames\":[]}"}
+	{"type":"reject","reason":"unknown proto \"victron\"","file":"BATS","lineno":1,"line":"{\"type\":\"frames\",\"bms_id\":\"x\",\"timestamp\":\"t\",\"proto\":\"victron\",\"frames\":[]}"}
 	{"type":"reject","reason":"not a JSON object: expected an object at byte 1","file":"BATS","lineno":2,"line":"not json"}
 	END
 	sed -i "s|BATS|$BATS_TEST_TMPDIR/in|" "$BATS_TEST_TMPDIR/want"
@@ -91,6 +91,7 @@ frames_with() {
 	{"type":"frames","bms_id":"x","timestamp":"t","proto":"daly","frames":[]}|no reply to 0x94
 	{"bms_id":"x"}|no "type" string
 	{"type":"frames",}|not a JSON object: expected a key at byte 18
+	{"type":"frames","bms_id":"x","timestamp":"t","proto":"da\nly","frames":[]}|unknown proto "da\nly"
 	END
 }
 
