@@ -306,17 +306,10 @@ static int run(struct reader *r)
 		wait_until(next);
 		if (bms_sig_stopping())
 			break;
-		if (!r->port && open_port(r) < 0) {
-			slot++;
-			next = bms_ts_mono_ms() + backoff;
-			backoff = backoff * 2 < r->backoff_max_ms ? backoff * 2
-								  : r->backoff_max_ms;
-			base = next;
-			k = 0;
-			continue;
-		}
 		slot++;
-		if (run_cycle(r) < 0) {
+		if ((!r->port && open_port(r) < 0) || run_cycle(r) < 0) {
+			/* No port: try again after the backoff, which doubles
+			 * up to its maximum; the schedule restarts from there. */
 			next = bms_ts_mono_ms() + backoff;
 			backoff = backoff * 2 < r->backoff_max_ms ? backoff * 2
 								  : r->backoff_max_ms;

@@ -8,97 +8,11 @@
 #include <stdlib.h>
 
 #include "daly.h"
+#include "polltest.h"
 #include "unit.h"
 
 /* ==== Helpers ==== */
 
-/* Hex digits (spaces ignored) into out; a malformed string is a bug in
- * the test itself, so it aborts. */
-static size_t hx(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s == ' ')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			v = *s - 'A' + 10;
-		else
-			abort();
-		if (hi < 0) {
-			hi = v;
-			continue;
-		}
-		if (n == cap)
-			abort();
-		out[n++] = (uint8_t)(hi << 4 | v);
-		hi = -1;
-	}
-	if (hi >= 0)
-		abort();
-	return n;
-}
-
-#define MAX_ELEMS 24
-#define ELEM_CAP 512
-
-/* The exchanges of one poll, as a frames record holds them.  Bytes are
- * appended to element cur: the newest one, or one chosen by poll_redo. */
-struct poll {
-	size_t n, cur;
-	uint8_t buf[MAX_ELEMS][ELEM_CAP];
-	size_t len[MAX_ELEMS];
-	const uint8_t *p[MAX_ELEMS];
-};
-
-static void poll_init(struct poll *pl)
-{
-	memset(pl, 0, sizeof *pl);
-	for (int i = 0; i < MAX_ELEMS; i++)
-		pl->p[i] = pl->buf[i];
-}
-
-/* Append hex bytes to the current element. */
-static void poll_cat(struct poll *pl, const char *hex)
-{
-	size_t e = pl->cur;
-
-	pl->len[e] += hx(hex, pl->buf[e] + pl->len[e], ELEM_CAP - pl->len[e]);
-}
-
-/* Append raw bytes to the current element. */
-static void poll_raw(struct poll *pl, const uint8_t *b, size_t n)
-{
-	size_t e = pl->cur;
-
-	if (pl->len[e] + n > ELEM_CAP)
-		abort();
-	memcpy(pl->buf[e] + pl->len[e], b, n);
-	pl->len[e] += n;
-}
-
-/* Start a new element with hex bytes. */
-static void poll_add(struct poll *pl, const char *hex)
-{
-	if (pl->n == MAX_ELEMS)
-		abort();
-	pl->cur = pl->n++;
-	poll_cat(pl, hex);
-}
-
-/* Empty element e and make it the current one. */
-static void poll_redo(struct poll *pl, size_t e)
-{
-	pl->len[e] = 0;
-	pl->cur = e;
-}
 
 /* Make element e the current one, keeping its bytes. */
 static void poll_at(struct poll *pl, size_t e)

@@ -9,42 +9,11 @@
 
 #include "daly.h"
 #include "modbus.h"
+#include "polltest.h"
 #include "unit.h"
 
 /* ==== Helpers ==== */
 
-/* Hex digits (spaces ignored) into out; a malformed string aborts. */
-static size_t hx(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *s; s++) {
-		int v;
-
-		if (*s == ' ' || *s == '\n')
-			continue;
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			v = *s - 'A' + 10;
-		else
-			abort();
-		if (hi < 0) {
-			hi = v;
-			continue;
-		}
-		if (n == cap)
-			abort();
-		out[n++] = (uint8_t)(hi << 4 | v);
-		hi = -1;
-	}
-	if (hi >= 0)
-		abort();
-	return n;
-}
 
 /* §4.2: the 62-register reply of the §4.1 pack (129 bytes). */
 static const char REPLY42[] =
@@ -126,39 +95,6 @@ static size_t mb_reply(uint8_t *out, uint8_t slave, const uint16_t *g, int n)
 	return 5 + 2 * (size_t)n;
 }
 
-#define MAX_ELEMS 8
-#define ELEM_CAP 1024
-
-struct poll {
-	size_t n;
-	uint8_t buf[MAX_ELEMS][ELEM_CAP];
-	size_t len[MAX_ELEMS];
-	const uint8_t *p[MAX_ELEMS];
-};
-
-static void poll_init(struct poll *pl)
-{
-	memset(pl, 0, sizeof *pl);
-	for (int i = 0; i < MAX_ELEMS; i++)
-		pl->p[i] = pl->buf[i];
-}
-
-/* Append hex bytes to the last element. */
-static void poll_cat(struct poll *pl, const char *hex)
-{
-	size_t e = pl->n - 1;
-
-	pl->len[e] += hx(hex, pl->buf[e] + pl->len[e], ELEM_CAP - pl->len[e]);
-}
-
-/* Start a new element with hex bytes. */
-static void poll_add(struct poll *pl, const char *hex)
-{
-	if (pl->n == MAX_ELEMS)
-		abort();
-	pl->n++;
-	poll_cat(pl, hex);
-}
 
 /* Append a read reply of n registers from slave to the last element. */
 static void poll_reply(struct poll *pl, uint8_t slave, const uint16_t *g, int n)
