@@ -86,3 +86,38 @@ help_synopsis() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "--rejects" ]
 }
+
+@test "the completions offer exactly the long options of --help" {
+	for p in $PROGS; do
+		diff <("$p" --help | grep -oE -- '--[a-z0-9-]+' | sort -u) \
+			<(awk "/^_${p//-/_}\\(\\)/,/^}/" "$BATS_TEST_DIRNAME/../completions/bms.bash" |
+				grep -oE -- '--[a-z0-9-]+' | sort -u)
+		diff <("$p" --help | grep -oE -- '--[a-z0-9-]+' | sort -u) \
+			<(awk "/^$p\\)/,/;;/" "$BATS_TEST_DIRNAME/../completions/_bms" |
+				grep -oE -- '--[a-z0-9-]+' | sort -u)
+	done
+}
+
+@test "make install lays out programs, pages, completions and schemas under DESTDIR" {
+	make -s -C "$BATS_TEST_DIRNAME/.." install PREFIX=/usr DESTDIR="$BATS_TEST_TMPDIR/root" >/dev/null
+	(cd "$BATS_TEST_TMPDIR/root" && find . -type f | sort) >"$BATS_TEST_TMPDIR/got"
+	cat >"$BATS_TEST_TMPDIR/want" <<-'END'
+	./usr/bin/bms-decode
+	./usr/bin/bms-read
+	./usr/bin/bms-sim
+	./usr/share/bash-completion/completions/bms-decode
+	./usr/share/bash-completion/completions/bms-read
+	./usr/share/bash-completion/completions/bms-sim
+	./usr/share/man/man1/bms-decode.1
+	./usr/share/man/man1/bms-read.1
+	./usr/share/man/man1/bms-sim.1
+	./usr/share/man/man7/bms.7
+	./usr/share/trackingbms/schema/frames.schema.json
+	./usr/share/trackingbms/schema/reading.schema.json
+	./usr/share/trackingbms/schema/reject.schema.json
+	./usr/share/trackingbms/schema/status.schema.json
+	./usr/share/zsh/site-functions/_bms
+	END
+	diff "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want"
+	[ -x "$BATS_TEST_TMPDIR/root/usr/bin/bms-decode" ]
+}
