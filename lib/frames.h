@@ -19,8 +19,8 @@
 
 #include "buf.h"
 
-#define BMS_FRAMES_MAX_ELEMS 64		/* exchanges in one record */
-#define BMS_FRAMES_MAX_BYTES 16384	/* raw bytes in one record */
+#define BMS_FRAMES_MAX_ELEMS 128	/* exchanges in one record */
+#define BMS_FRAMES_MAX_BYTES 65536	/* raw bytes in one record */
 
 struct bms_frames_opts {
 	bool invert_current;	/* --invert-current */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ndjson.h"
+#include "sig.h"
 
 #define READ_CHUNK (1u << 16)
 #define BUF_SIZE (BMS_NDJSON_MAX_LINE + READ_CHUNK + 1)
@@ -76,6 +77,10 @@ static int fill(struct bms_ndjson_in *in)
 	}
 	if (in->drained)
 		in->drained(in->ctx);
+	/* Wait where a stop signal can reach us (sig.h), then read. */
+	if (bms_sig_poll(&(struct pollfd){ .fd = in->fd, .events = POLLIN }, 1, -1) < 0 &&
+	    errno == EINTR)
+		return -2;
 	n = read(in->fd, in->buf + in->end, READ_CHUNK);
 	if (n < 0 && errno == EINTR)
 		return -2;

@@ -38,6 +38,7 @@
 #include <libserialport.h>
 
 #include "serial.h"
+#include "sig.h"
 
 #define WRITE_TIMEOUT_MS 1000	/* a 13-byte request needs 14 ms at 9600 */
 
@@ -305,7 +306,7 @@ static int connect_within(int fd, const struct addrinfo *ai, int timeout_ms)
 		return 0;
 	if (errno != EINPROGRESS)
 		return -1;
-	r = poll(&pfd, 1, timeout_ms);
+	r = bms_sig_poll(&pfd, 1, timeout_ms);
 	if (r < 0)
 		return -1;
 	if (r == 0) {
@@ -469,7 +470,7 @@ ssize_t bms_serial_read(struct bms_serial *s, void *buf, size_t cap,
 	ssize_t n;
 	int r;
 
-	r = poll(&pfd, 1, timeout_ms < 0 ? 0 : timeout_ms);
+	r = bms_sig_poll(&pfd, 1, timeout_ms < 0 ? 0 : timeout_ms);
 	if (r < 0) {
 		if (errno == EINTR)
 			return BMS_SERIAL_INTR;
@@ -539,7 +540,7 @@ int bms_serial_write(struct bms_serial *s, const void *p, size_t n,
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int r = poll(&pfd, 1, WRITE_TIMEOUT_MS);
+			int r = bms_sig_poll(&pfd, 1, WRITE_TIMEOUT_MS);
 
 			if (r > 0 && !(pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
 				continue;

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Signal flags (see sig.h).  Signals are process-wide, so is this state.
+ * Signal flags and signal-safe waiting (see sig.h).  Signals are
+ * process-wide, and so is this state.
  */
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include "sig.h"
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t hup_flag;
+static sigset_t wait_mask;	/* the mask while waiting: ours unblocked */
+static int installed;
 
 static void on_stop(int sig)
 {
@@ -25,6 +29,7 @@ static void on_hup(int sig)
 void bms_sig_install(void)
 {
 	struct sigaction sa;
+	sigset_t block;
 
 	memset(&sa, 0, sizeof sa);
 	sigemptyset(&sa.sa_mask);
@@ -35,6 +40,16 @@ void bms_sig_install(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &wait_mask);
+	sigdelset(&wait_mask, SIGINT);
+	sigdelset(&wait_mask, SIGTERM);
+	sigdelset(&wait_mask, SIGHUP);
+	installed = 1;
 }
 
 int bms_sig_stopping(void)
@@ -48,4 +63,16 @@ int bms_sig_reload(void)
 
 	hup_flag = 0;
 	return r;
+}
+
+int bms_sig_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	struct timespec ts, *tp = NULL;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+		tp = &ts;
+	}
+	return ppoll(fds, n, tp, installed ? &wait_mask : NULL);
 }

@@ -33,17 +33,6 @@ static void io_init(struct bms_simio *io, enum bms_simio_kind kind)
 
 /* ==== Waiting ==== */
 
-/* Sleep until the monotonic time t (ns); false if asked to stop. */
-static bool sleep_until_ns(int64_t t)
-{
-	struct timespec ts = { (time_t)(t / 1000000000), (long)(t % 1000000000) };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		if (bms_sig_stopping())
-			return false;
-	return !bms_sig_stopping();
-}
-
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -51,6 +40,24 @@ static int64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* Sleep until the monotonic time t (ns); false if asked to stop. */
+static bool sleep_until_ns(int64_t t)
+{
+	int64_t left;
+
+	/* Whole milliseconds through bms_sig_poll, so a stop signal ends the
+	 * wait at once; the last fraction of a millisecond by the clock. */
+	while (!bms_sig_stopping() && (left = t - now_ns()) > 1000000)
+		bms_sig_poll(NULL, 0, (int)(left / 1000000));
+	if (!bms_sig_stopping() && t > now_ns()) {
+		struct timespec ts = { (time_t)(t / 1000000000), (long)(t % 1000000000) };
+
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	return !bms_sig_stopping();
+}
+
 
 /* ==== Pseudo-terminal ==== */
 
@@ -217,7 +224,7 @@ int bms_simio_read(struct bms_simio *io, void *buf, size_t cap, size_t *n,
 		return BMS_SIMIO_STOP;
 	if (pfd.fd < 0)
 		return BMS_SIMIO_OK;
-	rc = poll(&pfd, 1, timeout_ms);
+	rc = bms_sig_poll(&pfd, 1, timeout_ms);
 	if (bms_sig_stopping())
 		return BMS_SIMIO_STOP;
 	if (rc < 0) {

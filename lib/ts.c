@@ -5,8 +5,10 @@
  * of a busy reader.
  */
 #include <errno.h>
+#include <limits.h>
 #include <time.h>
 
+#include "sig.h"
 #include "ts.h"
 
 static void put2(char *p, int v)
@@ -61,13 +63,12 @@ int64_t bms_ts_mono_ms(void)
 
 int bms_ts_sleep_ms(int64_t ms)
 {
-	struct timespec t;
+	int64_t end = bms_ts_mono_ms() + ms, left;
 
-	if (ms <= 0)
-		return 0;
-	t.tv_sec = (time_t)(ms / 1000);
-	t.tv_nsec = (long)(ms % 1000) * 1000000L;
-	if (nanosleep(&t, NULL) < 0 && errno == EINTR)
-		return -1;
+	while ((left = end - bms_ts_mono_ms()) > 0) {
+		if (bms_sig_poll(NULL, 0, left > INT_MAX ? INT_MAX : (int)left) < 0 &&
+		    errno == EINTR)
+			return -1;
+	}
 	return 0;
 }

@@ -20,7 +20,8 @@ void bms_ts_format(const struct timespec *t, char out[BMS_TS_LEN + 1]);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t bms_ts_mono_ms(void);
 
-/* Sleep for ms milliseconds, returning early (with -1) if a signal arrives. */
+/* Sleep for ms milliseconds, returning early (with -1) if a stop or
+ * reload signal arrives (see sig.h). */
 int bms_ts_sleep_ms(int64_t ms);
 
 #endif
