@@ -35,19 +35,23 @@ static const struct bms_cmd cmd = {
 	.longopts = longopts,
 };
 
-static void flush_out(void *ctx)
-{
-	bms_ndjson_flush(ctx);
-}
-
 static struct bms_ndjson_out out;
 static struct bms_frames_ctx fctx;
+static struct bms_reject rej;
+
+/* The input has nothing more waiting: let readers see what we have. */
+static void flush_out(void *ctx)
+{
+	(void)ctx;
+	bms_ndjson_flush(&out);
+	if (bms_reject_flush(&rej) < 0)
+		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
+}
 
 int main(int argc, char **argv)
 {
 	struct bms_frames_opts fopt = { false };
 	struct bms_ndjson_in in;
-	struct bms_reject rej;
 	struct bms_buf rec = BMS_BUF_INIT;
 	const char *rejects = NULL;
 	const char *line;
@@ -70,7 +74,6 @@ int main(int argc, char **argv)
 		bms_die(BMS_EXIT_FAIL, "out of memory");
 	bms_ndjson_out_init(&out, STDOUT_FILENO);
 	in.drained = flush_out;
-	in.ctx = &out;
 
 	while (!bms_sig_stopping() && !out.err) {
 		rc = bms_ndjson_next(&in, &line, &len);

@@ -49,6 +49,23 @@ void bms_opt_usage(const struct bms_cmd *cmd, const char *fmt, ...)
 	exit(BMS_EXIT_USAGE);
 }
 
+/* Say what is wrong with the option word arg, which getopt refused. */
+static __attribute__((noreturn)) void bad_option(const struct bms_cmd *cmd,
+						   const char *arg)
+{
+	size_t n;
+
+	if (strncmp(arg, "--", 2) != 0)
+		bms_opt_usage(cmd, "unknown option '-%c'", optopt);
+	arg += 2;
+	n = strcspn(arg, "=");
+	for (const struct option *o = cmd->longopts; o->name; o++)
+		if (strlen(o->name) == n && strncmp(o->name, arg, n) == 0 &&
+		    o->has_arg == no_argument)
+			bms_opt_usage(cmd, "option '--%.*s' takes no value", (int)n, arg);
+	bms_opt_usage(cmd, "unknown option '--%.*s'", (int)n, arg);
+}
+
 int bms_opt_next(int argc, char **argv, const struct bms_cmd *cmd)
 {
 	char shortopts[128];
@@ -74,9 +91,7 @@ int bms_opt_next(int argc, char **argv, const struct bms_cmd *cmd)
 	case ':':
 		bms_opt_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
 	case '?':
-		if (optopt)
-			bms_opt_usage(cmd, "unknown option '-%c'", optopt);
-		bms_opt_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+		bad_option(cmd, argv[optind - 1]);
 	default:
 		return c;
 	}

@@ -61,6 +61,13 @@ int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno
 	return 0;
 }
 
+int bms_reject_flush(struct bms_reject *r)
+{
+	if (r->f && (fflush(r->f) != 0 || ferror(r->f)))
+		return -1;
+	return 0;
+}
+
 int bms_reject_close(struct bms_reject *r)
 {
 	int rc = 0;

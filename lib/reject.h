@@ -6,7 +6,10 @@
  * (with "line_hex" instead of "line" when the line is not UTF-8, so that
  * it can be recovered byte for byte); without one, a diagnostic line
  *   prog: <stdin>:42: reason
- * goes to stderr.  The caller decides what --strict makes of the count.
+ * goes to stderr: the one place lib/ writes a diagnostic itself, since
+ * "report on stderr" is the documented default of every filter and the
+ * caller chose it by giving no file.  The caller decides what --strict
+ * makes of the count.
  */
 #ifndef BMS_REJECT_H
 #define BMS_REJECT_H
@@ -33,6 +36,10 @@ int bms_reject_open(struct bms_reject *r, const char *prog, const char *path,
 /* Report one line. Returns 0, or -1 if the rejects file cannot be written. */
 int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno,
 		    const char *reason, const char *line, size_t len);
+
+/* Write out what is buffered, as filters do when their input drains.
+ * Returns 0, or -1 if a write failed. */
+int bms_reject_flush(struct bms_reject *r);
 
 /* Flush and close. Returns 0, or -1 if a write failed. */
 int bms_reject_close(struct bms_reject *r);

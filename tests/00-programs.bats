@@ -54,6 +54,15 @@ help_synopsis() {
 	done
 }
 
+@test "a value given to an option that takes none is a usage error" {
+	run --separate-stderr bms-decode --strict=1
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "bms-decode: option '--strict' takes no value" ]
+	run --separate-stderr bms-read --list-ports=x
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "bms-read: option '--list-ports' takes no value" ]
+}
+
 @test "a missing option value is a usage error" {
 	run --separate-stderr bms-decode --rejects
 	[ "$status" -eq 2 ]

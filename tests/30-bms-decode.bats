@@ -139,8 +139,20 @@ frames_with() {
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	echo "$FRAMES" >&7
-	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
+	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
 	diff "$BATS_TEST_TMPDIR/out" "$FIX/reading-16s.ndjson"
+	exec 7>&-
+	wait $pid
+}
+
+@test "rejects reach the --rejects file as soon as the input drains" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	bms-decode --rejects "$BATS_TEST_TMPDIR/rej" <"$BATS_TEST_TMPDIR/in" >/dev/null &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	echo 'not json' >&7
+	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/rej" ] && break; sleep 0.02; done
+	[ "$(cat "$BATS_TEST_TMPDIR/rej")" = '{"type":"reject","reason":"not a JSON object: expected an object at byte 1","file":"<stdin>","lineno":1,"line":"not json"}' ]
 	exec 7>&-
 	wait $pid
 }
@@ -151,7 +163,7 @@ frames_with() {
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	echo "$FRAMES" >&7
-	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
+	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
 	kill -TERM $pid
 	st=0
 	wait $pid || st=$?
