@@ -235,13 +235,20 @@ static void log_step(const struct bms_sim_out *out)
 	fputs(*sep == ',' ? "]\n" : "\n", stderr);
 }
 
-/* Print where the device is, for the user and for scripts. */
-static int announce(const struct bms_simio *io)
+/*
+ * Print where the device is, for the user and for scripts: a
+ * BMS_SIMIO_* code.  Written past stdio so that the wait for room is a
+ * stop point like any other (simio.h).
+ */
+static int announce(const struct bms_simio *io, char *err, size_t errsz)
 {
+	char line[sizeof io->where + 1];
+	int n;
+
 	if (!io->where[0])
-		return 0;
-	printf("%s\n", io->where);
-	return fflush(stdout) == 0 ? 0 : -1;
+		return BMS_SIMIO_OK;
+	n = snprintf(line, sizeof line, "%s\n", io->where);
+	return bms_simio_write_fd(1, line, (size_t)n, "standard output", err, errsz);
 }
 
 static int serve(struct bms_sim *sim, struct bms_simio *io, const struct opts *o)
@@ -268,10 +275,15 @@ static int serve(struct bms_sim *sim, struct bms_simio *io, const struct opts *o
 				if (!o->quiet)
 					bms_warn("the device vanishes for %d ms", out.vanish_ms);
 				rc = bms_simio_vanish(io, out.vanish_ms, err, sizeof err);
-				if (rc == BMS_SIMIO_OK && io->kind == BMS_SIMIO_PTY &&
-				    announce(io) < 0 && !o->quiet)
-					bms_warn("cannot write to standard output: %s",
-						 strerror(errno));
+				if (rc == BMS_SIMIO_OK && io->kind == BMS_SIMIO_PTY) {
+					rc = announce(io, err, sizeof err);
+					if (rc == BMS_SIMIO_END || rc == BMS_SIMIO_ERR) {
+						/* Only the path is lost: serve on. */
+						if (!o->quiet)
+							bms_warn("%s", err);
+						rc = BMS_SIMIO_OK;
+					}
+				}
 				bms_sim_reset(sim);
 			} else {
 				rc = bms_simio_send(io, &out, err, sizeof err);
@@ -301,7 +313,7 @@ int main(int argc, char **argv)
 	bms_msg_prog(argv[0]);
 	parse(argc, argv, &o);
 	bms_sig_install();
-	sim = bms_sim_new(&o.sim, bms_ts_mono_ms());
+	sim = bms_sim_new(&o.sim);
 	if (!sim)
 		bms_die(BMS_EXIT_FAIL, "out of memory");
 	switch (o.transport) {
@@ -317,12 +329,12 @@ int main(int argc, char **argv)
 	}
 	if (rc != BMS_SIMIO_OK)
 		bms_die(BMS_EXIT_FAIL, "%s", err);
-	if (announce(&io) < 0) {
+	rc = announce(&io, err, sizeof err);
+	if (rc == BMS_SIMIO_END || rc == BMS_SIMIO_ERR) {
 		bms_simio_close(&io);
-		bms_die(BMS_EXIT_FAIL, "cannot write to standard output: %s",
-			strerror(errno));
+		bms_die(BMS_EXIT_FAIL, "%s", err);
 	}
-	rc = serve(sim, &io, &o);
+	rc = rc == BMS_SIMIO_STOP ? BMS_EXIT_OK : serve(sim, &io, &o);
 	bms_simio_close(&io);
 	bms_sim_free(sim);
 	return rc;

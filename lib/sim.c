@@ -56,6 +56,7 @@ struct board {
 struct bms_sim {
 	struct bms_sim_cfg cfg;		/* faults[] carry the live counters */
 	struct board board[BMS_SIM_MAX_BOARDS];
+	bool started;			/* a request was taken: model time runs */
 	int64_t last_ms;		/* real time the models were advanced to */
 	uint64_t rng;			/* splitmix64 state */
 	uint8_t in[IN_MAX];		/* bytes not yet used */
@@ -124,7 +125,7 @@ int bms_sim_fault_parse(const char *s, struct bms_sim_fault *f, char *err,
 	return -1;
 }
 
-struct bms_sim *bms_sim_new(const struct bms_sim_cfg *cfg, int64_t now_ms)
+struct bms_sim *bms_sim_new(const struct bms_sim_cfg *cfg)
 {
 	struct bms_sim *s;
 
@@ -141,7 +142,6 @@ struct bms_sim *bms_sim_new(const struct bms_sim_cfg *cfg, int64_t now_ms)
 		mc.soc = fmax(mc.soc - k, 0.0);
 		bms_simmodel_init(&s->board[k].model, &mc);
 	}
-	s->last_ms = now_ms;
 	s->rng = cfg->seed;
 	return s;
 }
@@ -689,16 +689,21 @@ int bms_sim_step(struct bms_sim *s, int64_t now_ms, struct bms_sim_out *out)
 	out->gap_ms = 0;
 	out->vanish_ms = 0;
 	out->faults = 0;
-	if (now_ms > s->last_ms && s->cfg.speed > 0) {
+	if (s->started && now_ms > s->last_ms) {
 		double dt = (double)(now_ms - s->last_ms) / 1000.0 * s->cfg.speed;
 
-		for (int k = 0; k < s->cfg.boards; k++)
-			bms_simmodel_advance(&s->board[k].model, dt);
-	}
-	if (now_ms > s->last_ms)
+		if (s->cfg.speed > 0)
+			for (int k = 0; k < s->cfg.boards; k++)
+				bms_simmodel_advance(&s->board[k].model, dt);
 		s->last_ms = now_ms;
+	}
 	if (!next_request(s, out, &rx_ms))
 		return 0;
+	if (!s->started) {
+		/* Model time 0 is now: the first request sees the start state. */
+		s->started = true;
+		s->last_ms = now_ms;
+	}
 	if (s->cfg.pace) {
 		/* The request is complete once its last byte is on the wire. */
 		out->not_before_ms = rx_ms +

@@ -10,7 +10,9 @@
  * (resynchronising over garbage, split and concatenated requests; a
  * request with a bad checksum or CRC is skipped unanswered) and returns
  * a plan: the bytes to send and when and how to send them (simio.h
- * carries it out).  Model time advances with the real time passed to
+ * carries it out).  Model time starts at 0 with the first request taken
+ * (so its answer shows the configured start state however long the
+ * simulator waited for it), then advances with the real time passed to
  * each step, times the configured speed.
  *
  * Faults are counted per fault, deterministically: "checksum:3" corrupts
@@ -114,22 +116,26 @@ int bms_sim_fault_parse(const char *s, struct bms_sim_fault *f, char *err,
 const char *bms_sim_fault_name(enum bms_sim_fault_kind kind);
 
 /*
- * A new simulator from cfg (copied), at model time 0 now (ms, monotonic).
- * Returns NULL when out of memory.  Free with bms_sim_free.
+ * A new simulator from cfg (copied); its model time stays 0 until the
+ * first request is taken (bms_sim_step).  Returns NULL when out of
+ * memory.  Free with bms_sim_free.
  */
-struct bms_sim *bms_sim_new(const struct bms_sim_cfg *cfg, int64_t now_ms);
+struct bms_sim *bms_sim_new(const struct bms_sim_cfg *cfg);
 void bms_sim_free(struct bms_sim *s);
 
 /* Bytes that arrived at now_ms.  When more than 512 bytes wait without
  * holding a request, the oldest are dropped. */
 void bms_sim_feed(struct bms_sim *s, const uint8_t *p, size_t n, int64_t now_ms);
 
-/* Forget bytes that wait and a held (concat) reply: the line was cut. */
+/* Forget bytes that wait and a held (concat) reply: the line was cut.
+ * Model time runs on. */
 void bms_sim_reset(struct bms_sim *s);
 
 /*
- * Handle the next complete request among the bytes fed: returns 1 with
- * *out filled, or 0 when no complete request waits.
+ * Advance the model to now_ms (ms, monotonic) and handle the next
+ * complete request among the bytes fed: returns 1 with *out filled, or 0
+ * when no complete request waits.  The first request taken sets model
+ * time 0 at now_ms.
  */
 int bms_sim_step(struct bms_sim *s, int64_t now_ms, struct bms_sim_out *out);
 

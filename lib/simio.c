@@ -7,8 +7,16 @@
  * CLOCK_MONOTONIC, so pacing at wire speed keeps its average rate however
  * late the scheduler wakes us, and a signal cuts a wait short only when it
  * asks to stop.
+ *
+ * Every wait, for input, for room to write or for time to pass, is a
+ * bms_sig_poll (the stop signals are blocked anywhere else).  So the
+ * descriptors we own (pty master, listener, TCP client) are non-blocking,
+ * and the shared standard input and output, which must stay blocking for
+ * whoever else holds them, are read or written only after poll said so.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -61,15 +69,33 @@ static bool sleep_until_ns(int64_t t)
 
 /* ==== Pseudo-terminal ==== */
 
+/*
+ * Open the pty with a non-blocking master: replies nobody reads fill the
+ * slave's queue, and then a write must wait in poll, not in write(2).
+ */
+static int pty_open(struct bms_simio *io, char *err, size_t errsz)
+{
+	int fl;
+
+	if (bms_pty_open(&io->pty, io->link, err, errsz) < 0)
+		return BMS_SIMIO_ERR;
+	fl = fcntl(io->pty.master, F_GETFL);
+	if (fl < 0 || fcntl(io->pty.master, F_SETFL, fl | O_NONBLOCK) < 0) {
+		snprintf(err, errsz, "cannot set up '%s': %s", io->pty.path,
+			 strerror(errno));
+		bms_pty_close(&io->pty);
+		return BMS_SIMIO_ERR;
+	}
+	snprintf(io->where, sizeof io->where, "%s", io->pty.path);
+	return BMS_SIMIO_OK;
+}
+
 int bms_simio_open_pty(struct bms_simio *io, const char *link, char *err,
 		       size_t errsz)
 {
 	io_init(io, BMS_SIMIO_PTY);
 	io->link = link;
-	if (bms_pty_open(&io->pty, link, err, errsz) < 0)
-		return BMS_SIMIO_ERR;
-	snprintf(io->where, sizeof io->where, "%s", io->pty.path);
-	return BMS_SIMIO_OK;
+	return pty_open(io, err, errsz);
 }
 
 /* ==== TCP ==== */
@@ -78,7 +104,9 @@ static int listen_again(struct bms_simio *io, char *err, size_t errsz)
 {
 	int one = 1;
 
-	io->lfd = socket(io->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a client gone between poll and accept4 is no wait. */
+	io->lfd = socket(io->addr.ss_family,
+			 SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (io->lfd < 0) {
 		snprintf(err, errsz, "cannot create a socket: %s", strerror(errno));
 		return BMS_SIMIO_ERR;
@@ -236,7 +264,7 @@ int bms_simio_read(struct bms_simio *io, void *buf, size_t cap, size_t *n,
 	if (rc == 0)
 		return BMS_SIMIO_OK;
 	if (io->kind == BMS_SIMIO_TCP && io->cfd < 0) {
-		io->cfd = accept4(io->lfd, NULL, NULL, SOCK_CLOEXEC);
+		io->cfd = accept4(io->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (io->cfd < 0 && errno != EINTR && errno != ECONNABORTED &&
 		    errno != EAGAIN) {
 			snprintf(err, errsz, "cannot accept a client: %s", strerror(errno));
@@ -249,7 +277,7 @@ int bms_simio_read(struct bms_simio *io, void *buf, size_t cap, size_t *n,
 		*n = (size_t)r;
 		return BMS_SIMIO_OK;
 	}
-	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+	if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return BMS_SIMIO_OK;
 	switch (io->kind) {
 	case BMS_SIMIO_TCP:
@@ -270,39 +298,75 @@ int bms_simio_read(struct bms_simio *io, void *buf, size_t cap, size_t *n,
 
 /* ==== Writing ==== */
 
-/* Write all of p[0..n); a BMS_SIMIO_* code. */
-static int write_all(struct bms_simio *io, const uint8_t *p, size_t n,
-		     char *err, size_t errsz)
+/*
+ * Most bytes one write(2) is given.  After poll reported room, a write of
+ * up to PIPE_BUF bytes to a pipe does not block (Linux has a free page
+ * then), nor to a socket or a file; that is what keeps a blocking
+ * standard output from holding up a stop.
+ */
+#define WRITE_MAX PIPE_BUF
+
+/*
+ * Write all of p[0..n) to fd, waiting for room in bms_sig_poll; a
+ * BMS_SIMIO_* code (ERR with errno set for the caller to name).  tcp: use
+ * send(2), so a closed peer is EPIPE, not SIGPIPE.
+ */
+static int put(int fd, bool tcp, const uint8_t *p, size_t n)
 {
-	int fd = wfd(io);
-
-	if (fd < 0)
-		return BMS_SIMIO_NEW;
 	while (n > 0) {
-		ssize_t w = io->kind == BMS_SIMIO_TCP ?
-			    send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		size_t k = n < WRITE_MAX ? n : WRITE_MAX;
+		ssize_t w;
 
-		if (w < 0) {
-			if (errno == EINTR) {
-				if (bms_sig_stopping())
-					return BMS_SIMIO_STOP;
+		if (bms_sig_stopping())
+			return BMS_SIMIO_STOP;
+		if (bms_sig_poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
 				continue;
-			}
-			if (io->kind == BMS_SIMIO_TCP) {
-				drop_client(io);
-				return BMS_SIMIO_NEW;
-			}
-			if (io->kind == BMS_SIMIO_STDIO && errno == EPIPE)
-				return BMS_SIMIO_END;
-			snprintf(err, errsz, "cannot write to %s: %s",
-				 io->where[0] ? io->where : "standard output",
-				 strerror(errno));
 			return BMS_SIMIO_ERR;
+		}
+		w = tcp ? send(fd, p, k, MSG_NOSIGNAL | MSG_DONTWAIT) : write(fd, p, k);
+		if (w < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return errno == EPIPE ? BMS_SIMIO_END : BMS_SIMIO_ERR;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
 	return BMS_SIMIO_OK;
+}
+
+int bms_simio_write_fd(int fd, const void *p, size_t n, const char *name,
+		       char *err, size_t errsz)
+{
+	int rc = put(fd, false, p, n);
+
+	if (rc == BMS_SIMIO_ERR)
+		snprintf(err, errsz, "cannot write to %s: %s", name, strerror(errno));
+	return rc;
+}
+
+/* Write all of p[0..n) to the peer; a BMS_SIMIO_* code. */
+static int write_all(struct bms_simio *io, const uint8_t *p, size_t n,
+		     char *err, size_t errsz)
+{
+	int fd = wfd(io), rc;
+
+	if (fd < 0)
+		return BMS_SIMIO_NEW;
+	rc = put(fd, io->kind == BMS_SIMIO_TCP, p, n);
+	if (io->kind == BMS_SIMIO_TCP && (rc == BMS_SIMIO_ERR || rc == BMS_SIMIO_END)) {
+		/* The client went away: serve the next one. */
+		drop_client(io);
+		return BMS_SIMIO_NEW;
+	}
+	if (rc == BMS_SIMIO_END && io->kind != BMS_SIMIO_STDIO)
+		rc = BMS_SIMIO_ERR;
+	if (rc == BMS_SIMIO_ERR)
+		snprintf(err, errsz, "cannot write to %s: %s",
+			 io->where[0] ? io->where : "standard output", strerror(errno));
+	return rc;
 }
 
 int bms_simio_send(struct bms_simio *io, const struct bms_sim_out *out,
@@ -360,10 +424,7 @@ int bms_simio_vanish(struct bms_simio *io, int ms, char *err, size_t errsz)
 		bms_pty_close(&io->pty);
 		if (!sleep_until_ns(until))
 			return BMS_SIMIO_STOP;
-		if (bms_pty_open(&io->pty, io->link, err, errsz) < 0)
-			return BMS_SIMIO_ERR;
-		snprintf(io->where, sizeof io->where, "%s", io->pty.path);
-		return BMS_SIMIO_OK;
+		return pty_open(io, err, errsz);
 	case BMS_SIMIO_TCP:
 		drop_client(io);
 		close(io->lfd);

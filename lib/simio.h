@@ -5,9 +5,11 @@
  * that carries out a reply plan of sim.h with its pacing, delays and
  * pieces.
  *
- * Waits are interruptible: a blocking read or a delay returns as soon as
- * SIGINT or SIGTERM asks to stop (sig.h).  Nothing is printed here; every
- * failure comes back as BMS_SIMIO_ERR with a one-line reason in err.
+ * Every wait (for a client, for input, for room to write, a delay or a
+ * vanish) is made in bms_sig_poll and returns BMS_SIMIO_STOP as soon as
+ * SIGINT or SIGTERM asks to stop (sig.h), also when a reader leaves the
+ * replies unread.  Nothing is printed here; every failure comes back as
+ * BMS_SIMIO_ERR with a one-line reason in err.
  */
 #ifndef BMS_SIMIO_H
 #define BMS_SIMIO_H
@@ -88,6 +90,16 @@ int bms_simio_send(struct bms_simio *io, const struct bms_sim_out *out,
  * STOP or ERR.
  */
 int bms_simio_vanish(struct bms_simio *io, int ms, char *err, size_t errsz);
+
+/*
+ * Write all of p[0..n) to fd, a descriptor that may be blocking and shared
+ * (standard output), waiting for room in bms_sig_poll: it is written only
+ * once poll reports room, at most PIPE_BUF bytes at a time (a terminal
+ * stopped by flow control may still hold a write up).  name is for err.
+ * Returns OK, END (the reader went away: EPIPE), STOP or ERR.
+ */
+int bms_simio_write_fd(int fd, const void *p, size_t n, const char *name,
+		       char *err, size_t errsz);
 
 /* Close everything and remove the pty link. */
 void bms_simio_close(struct bms_simio *io);

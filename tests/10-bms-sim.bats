@@ -54,13 +54,48 @@ ms_since() {
 	echo $(((${now/./} - ${1/./}) / 1000))
 }
 
-# wait_for TEST...: up to 2 s for [ TEST... ] to hold.
+# No test depends on how fast anything runs: a test waits for an event
+# (output, a reply, an exit), and the 10 s limits below only keep a
+# broken simulator from hanging the suite.
+
+# wait_for CMD...: until CMD succeeds; fails after 10 s.
 wait_for() {
-	for _ in $(seq 100); do
-		[ "$@" ] && return 0
+	local end=$((SECONDS + 11))
+	until "$@"; do
+		((SECONDS < end)) || return 1
 		sleep 0.02
 	done
-	return 1
+}
+
+# has_lines FILE N: FILE has at least N lines.
+has_lines() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+}
+
+# reply FD N: the next N bytes from descriptor FD as hex (10 s at most).
+reply() {
+	timeout 10 head -c "$2" <&"$1" | xxd -p | tr -d '\n'
+}
+
+# wait_exit PID: wait for background job PID to end and return its exit
+# status; after 10 s it is killed (status 137).
+wait_exit() {
+	local end=$((SECONDS + 11))
+	while kill -0 "$1" 2>/dev/null && ((SECONDS < end)); do
+		sleep 0.02
+	done
+	kill -0 "$1" 2>/dev/null && kill -KILL "$1"
+	wait "$1"
+}
+
+# sim_stop_by SIG: send SIG to the simulator of sim_start; succeeds if it
+# then exits 0 (within the 10 s of wait_exit).
+sim_stop_by() {
+	local rc=0
+	kill -"$1" "$SIM_PID"
+	wait_exit "$SIM_PID" || rc=$?
+	SIM_PID=
+	[ "$rc" -eq 0 ] || { echo "exit status $rc after SIG$1"; false; }
 }
 
 # The frames of section 4.1, by request ID.
@@ -106,7 +141,9 @@ teardown() {
 	done
 }
 
-@test "A5: the defaults hold at --speed 1 when asked at once" {
+@test "A5: the defaults hold at --speed 1: model time starts at the first request" {
+	# However late the simulator gets to it, the first request is answered
+	# at model time 0; the second a moment later, too soon to show.
 	run --separate-stderr sim "$(a5req 90)$(a5req 95)"
 	[ "$status" -eq 0 ]
 	[ "$output" = "${DOC[90]}${DOC[95]}" ]
@@ -122,6 +159,7 @@ teardown() {
 	local r
 	r=$(a5req 93)
 	set -o pipefail
+	# The pause makes two reads likely; the answer is the same with one.
 	run --separate-stderr bash -c "set -o pipefail
 		{ printf '${r:0:10}' | xxd -r -p; sleep 0.1; printf '${r:10}' | xxd -r -p; } |
 		bms-sim --stdio --speed 0 | xxd -p | tr -d '\n'"
@@ -176,14 +214,30 @@ teardown() {
 }
 
 @test "model: time runs with --speed; an emptied pack counts a cycle and raises alarms" {
-	run --separate-stderr bash -c "set -o pipefail
-		{ printf '$(a5req 91)' | xxd -r -p; sleep 0.3
-		  printf '$(a5req 90)$(a5req 94)$(a5req 98)' | xxd -r -p; } |
-		bms-sim --stdio --soc 100 --current -280 --cycles 7 --speed 360000 |
-		xxd -p | tr -d '\n'"
-	[ "$status" -eq 0 ]
-	# The first reply is taken while the pack drains; the rest once empty.
-	[ "${output:26}" = "$(a5frame 01 90 0191000075300000)$(a5frame 01 94 1002000102000800)$(a5frame 01 98 4400c00000000000)" ]
+	local empty r soc last=1000 end=$((SECONDS + 11))
+	sim_start --soc 100 --current -280 --cycles 7 --speed 360000
+	exec 5<>"$SIM_TTY"
+	# Model time 0 is the first request: a full pack, 280 A flowing out.
+	a5req 90 | xxd -r -p >&5
+	[ "$(reply 5 13)" = "$(a5frame 01 90 02210000802003e8)" ]
+	# An hour of model time is 10 ms here; ask until the pack reads empty
+	# and idle, however long that takes, and the SOC never rises meanwhile.
+	empty=$(a5frame 01 90 0191000075300000)
+	while :; do
+		a5req 90 | xxd -r -p >&5
+		r=$(reply 5 13)
+		soc=$((16#${r:20:4}))
+		[ "$soc" -le "$last" ] || { echo "SOC rose from $last to $soc: $r"; false; }
+		last=$soc
+		[ "$r" != "$empty" ] || break
+		((SECONDS < end)) || { echo "still not empty: $r"; false; }
+	done
+	# Once empty the pack stands still: a cycle counted, alarms raised.
+	a5req 94 | xxd -r -p >&5
+	[ "$(reply 5 13)" = "$(a5frame 01 94 1002000102000800)" ]
+	a5req 98 | xxd -r -p >&5
+	[ "$(reply 5 13)" = "$(a5frame 01 98 4400c00000000000)" ]
+	exec 5<&-
 }
 
 @test "model: other chemistries and sizes follow their curves" {
@@ -271,6 +325,7 @@ teardown() {
 }
 
 @test "fault delay: the reply waits --delay ms; --latency adds to every reply" {
+	# Lower bounds only: a loaded machine makes the waits longer, not shorter.
 	local t0=$EPOCHREALTIME
 	run --separate-stderr sim "$(a5req 90)" --fault delay --delay 300 --latency 100 --speed 0
 	[ "$status" -eq 0 ]
@@ -330,21 +385,16 @@ teardown() {
 
 @test "pty: prints the slave path, links it, answers on it; SIGTERM removes the link" {
 	sim_start --speed 0
-	wait_for -s "$BATS_TEST_TMPDIR/sim.out"
-	local path reply
+	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	local path
 	path=$(cat "$BATS_TEST_TMPDIR/sim.out")
 	[[ "$path" == /dev/pts/* ]]
 	[ "$(readlink "$SIM_TTY")" = "$path" ]
 	exec 5<>"$SIM_TTY"
 	a5req 90 | xxd -r -p >&5
-	reply=$(timeout 2 head -c 13 <&5 | xxd -p)
+	[ "$(reply 5 13)" = "${DOC[90]}" ]
 	exec 5<&-
-	[ "$reply" = "${DOC[90]}" ]
-	kill -TERM "$SIM_PID"
-	local rc=0
-	wait "$SIM_PID" || rc=$?
-	SIM_PID=
-	[ "$rc" -eq 0 ]
+	sim_stop_by TERM
 	[ ! -L "$SIM_TTY" ]
 	[ ! -s "$BATS_TEST_TMPDIR/sim.err" ]
 }
@@ -352,7 +402,7 @@ teardown() {
 @test "pty: an existing symlink is replaced, anything else refused" {
 	ln -s /nonexistent "$BATS_TEST_TMPDIR/bms.tty"
 	sim_start --speed 0
-	wait_for -s "$BATS_TEST_TMPDIR/sim.out"
+	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
 	[ "$(readlink "$SIM_TTY")" = "$(cat "$BATS_TEST_TMPDIR/sim.out")" ]
 	sim_stop
 	touch "$BATS_TEST_TMPDIR/file"
@@ -363,48 +413,124 @@ teardown() {
 }
 
 @test "pty: fault vanish removes the device and brings it back on a new pty" {
+	local out=$BATS_TEST_TMPDIR/sim.out first rc=0
 	sim_start --speed 0 --fault vanish:2 --vanish-time 300
-	wait_for -s "$BATS_TEST_TMPDIR/sim.out"
-	local reply
+	wait_for test -s "$out"
+	first=$(cat "$out")
 	exec 5<>"$SIM_TTY"
 	a5req 90 | xxd -r -p >&5
-	reply=$(timeout 2 head -c 13 <&5 | xxd -p)
-	[ "$reply" = "${DOC[90]}" ]
+	[ "$(reply 5 13)" = "${DOC[90]}" ]
+	# The second request makes the device vanish: the reader is hung up
+	# (its read ends without data at once), then a new pty is announced.
 	a5req 90 | xxd -r -p >&5
-	wait_for ! -L "$SIM_TTY"
+	timeout 10 head -c 1 <&5 >"$BATS_TEST_TMPDIR/rest" 2>/dev/null || rc=$?
+	[ "$rc" -ne 124 ]
+	[ ! -s "$BATS_TEST_TMPDIR/rest" ]
+	wait_for has_lines "$out" 2
+	# Still open here, the old pty keeps its number: the new one differs.
 	exec 5<&-
-	wait_for -e "$SIM_TTY"
+	[ "$(wc -l <"$out")" -eq 2 ]
+	[ "$(sed -n 2p "$out")" != "$first" ]
+	[ "$(readlink "$SIM_TTY")" = "$(sed -n 2p "$out")" ]
 	exec 5<>"$SIM_TTY"
 	a5req 91 | xxd -r -p >&5
-	reply=$(timeout 2 head -c 13 <&5 | xxd -p)
+	[ "$(reply 5 13)" = "${DOC[91]}" ]
 	exec 5<&-
-	[ "$reply" = "${DOC[91]}" ]
-	[ "$(wc -l <"$BATS_TEST_TMPDIR/sim.out")" -eq 2 ]
-	[ "$(readlink "$SIM_TTY")" = "$(sed -n 2p "$BATS_TEST_TMPDIR/sim.out")" ]
 	[ "$(cat "$BATS_TEST_TMPDIR/sim.err")" = "bms-sim: the device vanishes for 300 ms" ]
+}
+
+@test "pty: while the device is away its link is gone; SIGTERM ends the wait" {
+	local rc=0
+	sim_start --speed 0 --fault vanish --vanish-time 600000
+	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	exec 5<>"$SIM_TTY"
+	a5req 90 | xxd -r -p >&5
+	# Hung up: the link went before the pty closed.
+	timeout 10 head -c 1 <&5 >/dev/null 2>&1 || rc=$?
+	[ "$rc" -ne 124 ]
+	exec 5<&-
+	[ ! -L "$SIM_TTY" ]
+	sim_stop_by TERM
+	[ ! -L "$SIM_TTY" ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/sim.out")" -eq 1 ]
+}
+
+@test "pty: SIGTERM stops the simulator when nobody reads its replies" {
+	local req n
+	# 400 requests of 208-byte replies: far more than a pty holds unread.
+	sim_start --speed 0 --cells 48 -v
+	req=$(a5req 95)
+	exec 5<>"$SIM_TTY"
+	for ((n = 0; n < 400; n++)); do printf '%s' "$req"; done | xxd -r -p >&5
+	# 20 replies fit in any pty; the simulator then waits for room.
+	wait_for has_lines "$BATS_TEST_TMPDIR/sim.err" 20
+	sim_stop_by TERM
+	exec 5<&-
 }
 
 @test "tcp: port 0 prints the real port and answers one client after another" {
 	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
 	SIM_PID=$!
-	wait_for -s "$BATS_TEST_TMPDIR/sim.out"
-	local url port reply
+	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	local url port
 	url=$(cat "$BATS_TEST_TMPDIR/sim.out")
 	[[ "$url" =~ ^tcp://127\.0\.0\.1:[1-9][0-9]*$ ]]
 	port=${url##*:}
 	for id in 90 98; do
 		exec 5<>"/dev/tcp/127.0.0.1/$port"
 		a5req $id | xxd -r -p >&5
-		reply=$(timeout 2 head -c 13 <&5 | xxd -p)
+		[ "$(reply 5 13)" = "${DOC[$id]}" ]
 		exec 5<&-
-		[ "$reply" = "${DOC[$id]}" ]
 	done
-	kill -INT "$SIM_PID"
-	local rc=0
-	wait "$SIM_PID" || rc=$?
-	SIM_PID=
-	[ "$rc" -eq 0 ]
+	sim_stop_by INT
 	[ ! -s "$BATS_TEST_TMPDIR/sim.err" ]
+}
+
+@test "tcp: SIGTERM while waiting for a client, or for a client's request, exits 0" {
+	local port
+	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
+	SIM_PID=$!
+	# Printed once listening: from then on the simulator waits in accept.
+	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	sim_stop_by TERM
+	[ ! -s "$BATS_TEST_TMPDIR/sim.err" ]
+
+	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
+	SIM_PID=$!
+	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	port=$(sed 's/.*://' "$BATS_TEST_TMPDIR/sim.out")
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	a5req 90 | xxd -r -p >&5
+	[ "$(reply 5 13)" = "${DOC[90]}" ]
+	# The client stays connected and silent.
+	sim_stop_by TERM
+	exec 5<&-
+	[ ! -s "$BATS_TEST_TMPDIR/sim.err" ]
+}
+
+@test "stdio: SIGTERM while waiting for a request, or in a delay, exits 0" {
+	local fifo=$BATS_TEST_TMPDIR/in
+	mkfifo "$fifo"
+	bms-sim --stdio --speed 0 -v <"$fifo" >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
+	SIM_PID=$!
+	exec 6>"$fifo"
+	# Answered: the simulator runs, and waits on an open, silent stdin.
+	a5req 90 | xxd -r -p >&6
+	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	[ "$(xxd -p "$BATS_TEST_TMPDIR/sim.out" | tr -d '\n')" = "${DOC[90]}" ]
+	sim_stop_by TERM
+	exec 6>&-
+
+	bms-sim --stdio --speed 0 -v --fault delay --delay 600000 <"$fifo" \
+		>"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
+	SIM_PID=$!
+	exec 6>"$fifo"
+	a5req 90 | xxd -r -p >&6
+	# -v logs a request before its reply is sent: now it waits 10 minutes.
+	wait_for test -s "$BATS_TEST_TMPDIR/sim.err"
+	sim_stop_by TERM
+	exec 6>&-
+	[ ! -s "$BATS_TEST_TMPDIR/sim.out" ]
 }
 
 # ---- command line -----------------------------------------------------

@@ -10,7 +10,7 @@ sim_start() {
 	SIM_TTY="$BATS_TEST_TMPDIR/bms.tty"
 	bms-sim --pty --link "$SIM_TTY" "$@" >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
 	SIM_PID=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 400); do
 		[ -e "$SIM_TTY" ] && return 0
 		sleep 0.05
 	done
