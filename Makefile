@@ -115,7 +115,7 @@ bench: all
 	@O=$(O) tests/bench
 
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
-	bats jq mandoc bash-completion time clang libclang-rt-dev
+	bats jq mandoc bash-completion time socat clang libclang-rt-dev
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \

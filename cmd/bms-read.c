@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "exitcode.h"
+#include "frames.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
@@ -81,7 +82,7 @@ struct reader {
 	int nboards;
 	struct bms_serial *port;
 	int ever_open;		/* the port opened at least once */
-	int any_frames;		/* a frames record went out */
+	int any_ok;		/* a cycle was complete */
 	char last_problem[300];	/* message of the last failed cycle */
 	struct bms_ndjson_out out;
 	struct bms_buf line;
@@ -94,9 +95,17 @@ static int64_t to_ms(double sec)
 	return (int64_t)(sec * 1000 + 0.5);
 }
 
+/*
+ * The poll's stop check, called after every wait.  A wait that finds
+ * bytes ready returns without letting a pending stop signal in, so a
+ * BMS that keeps talking would hide it: a zero-time bms_sig_poll lets
+ * it in.
+ */
 static int on_stop(void *ctx)
 {
 	(void)ctx;
+	if (!bms_sig_stopping())
+		bms_sig_poll(NULL, 0, 0);
 	return bms_sig_stopping();
 }
 
@@ -217,8 +226,18 @@ static void outcome_message(const struct reader *r, const struct board *b,
 			 n, r->dev);
 		break;
 	case BMS_POLL_GARBLED:
-		snprintf(msg, msgsz, "board %d on '%s' sends no valid frame: "
-			 "check baud rate and wiring", n, r->dev);
+		if (r->cycle.overflow)
+			snprintf(msg, msgsz, "board %d on '%s' sends more than one "
+				 "poll can hold (%d bytes, %d exchanges): check baud "
+				 "rate and wiring", n, r->dev, BMS_FRAMES_MAX_BYTES,
+				 BMS_FRAMES_MAX_ELEMS);
+		else
+			snprintf(msg, msgsz, "board %d on '%s' sends no valid frame: "
+				 "check baud rate and wiring", n, r->dev);
+		break;
+	case BMS_POLL_INCOMPLETE:
+		snprintf(msg, msgsz, "board %d on '%s': no complete reply to %s",
+			 n, r->dev, r->cycle.missing);
 		break;
 	case BMS_POLL_NO_REPLY:
 		snprintf(msg, msgsz, "board %d on '%s' does not answer within %d ms: "
@@ -241,13 +260,16 @@ static int run_cycle(struct reader *r)
 		enum bms_poll_outcome oc;
 
 		r->po.board = b->meta.board;
+		r->po.cycle = b->health.streak;
 		bms_ts_now(ts);
 		oc = bms_poll_run(r->port, &r->po, &r->cycle);
+		/* Whatever valid came is kept, complete or not. */
 		if (r->cycle.nvalid > 0) {
 			bms_poll_frames_record(&r->line, &b->meta, ts, &r->cycle);
 			put_line(r);
-			r->any_frames = 1;
 		}
+		if (oc == BMS_POLL_OK)
+			r->any_ok = 1;
 		outcome_message(r, b, oc, msg, sizeof msg);
 		note(r, b, oc == BMS_POLL_OK, bms_poll_outcome_state(oc),
 		     bms_poll_outcome_name(oc), msg);
@@ -335,9 +357,9 @@ static int run(struct reader *r)
 	flush_out(r);
 	bms_serial_close(r->port);
 	r->port = NULL;
-	if (r->count && !bms_sig_stopping() && !r->any_frames) {
+	if (r->count && !bms_sig_stopping() && !r->any_ok) {
 		bms_warn("%s", r->last_problem[0] ? r->last_problem
-			 : "no frames were read");
+			 : "no complete poll");
 		return BMS_EXIT_FAIL;
 	}
 	return BMS_EXIT_OK;

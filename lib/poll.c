@@ -3,15 +3,17 @@
  * The poll cycle of one board (see poll.h).
  *
  * Invariants: the elements of a cycle tile its byte buffer in order, so
- * "append to the previous element" is "append to the buffer"; a try is
- * complete when a scan of the bytes received since its request finds the
- * expected reply frames, and that scan runs after every read, so the
- * cycle moves on the moment the last byte of a reply is in.  There are
- * no sleeps: every wait is a read with the time left to the try's
- * deadline.
+ * "append to the previous element" is "append to the buffer"; the buffer
+ * never holds more than BMS_FRAMES_MAX_BYTES bytes nor more than
+ * BMS_FRAMES_MAX_ELEMS elements; a try is complete when a scan of the
+ * bytes received since its request finds the expected reply frames, and
+ * that scan runs after every read, so the cycle moves on the moment the
+ * last byte of a reply is in.  There are no sleeps: every wait is a read
+ * with the time left to the try's deadline.  What a try saw (echoes,
+ * garbage, valid frames) is what its last scan found.
  *
  * Workload: ten exchanges of a few hundred bytes per cycle; the scans are
- * quadratic in a try's bytes at worst, which a try caps at ELEM_MAX.
+ * quadratic in a try's bytes at worst, which the byte cap bounds.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,37 +21,66 @@
 #include <string.h>
 
 #include "daly.h"
+#include "frames.h"
 #include "hex.h"
 #include "modbus.h"
 #include "poll.h"
 #include "ts.h"
 
-#define ELEM_MAX 65536		/* bytes one try may collect before giving up */
 #define READ_CHUNK 512		/* room made for each read */
 #define STOP_GRACE_MS 250	/* longest wait once a stop was asked for */
 
-/* The A5 requests of a cycle, in order: 0x94 first for the counts. */
-static const uint8_t a5_ids[] = {
-	BMS_DALY_STATUS, BMS_DALY_SOC, BMS_DALY_CELL_RANGE, BMS_DALY_TEMP_RANGE,
-	BMS_DALY_MOS, BMS_DALY_CELLS, BMS_DALY_TEMPS, BMS_DALY_BALANCE,
-	BMS_DALY_FAILURE, BMS_DALY_RATED,
+/* Kinds of request (see poll.h). */
+enum {
+	NEEDED = 1,		/* a complete cycle needs its reply */
+	ONCE = 2,		/* asked once, never retried */
 };
+
+/* The A5 requests of a cycle, in order: 0x94 first for the counts. */
+static const struct a5_req {
+	uint8_t id;
+	uint8_t kind;
+	const char *name;
+} a5_reqs[] = {
+	{ BMS_DALY_STATUS, NEEDED, "0x94" },
+	{ BMS_DALY_SOC, NEEDED, "0x90" },
+	{ BMS_DALY_CELL_RANGE, 0, "0x91" },
+	{ BMS_DALY_TEMP_RANGE, 0, "0x92" },
+	{ BMS_DALY_MOS, ONCE, "0x93" },
+	{ BMS_DALY_CELLS, NEEDED, "0x95" },
+	{ BMS_DALY_TEMPS, NEEDED, "0x96" },
+	{ BMS_DALY_BALANCE, ONCE, "0x97" },
+	{ BMS_DALY_FAILURE, ONCE, "0x98" },
+	{ BMS_DALY_RATED, ONCE, "0x50" },
+};
+
+static const struct a5_req d2_req = { 0x03, NEEDED, "the live-data read" };
 
 /* What one request expects, and what its tries saw. */
 struct xchg {
 	uint8_t req[BMS_DALY_LEN];	/* the request as written */
 	size_t reqlen;
 	uint8_t id;			/* A5 data ID */
-	int expected;			/* reply frames that complete it */
-	int got;			/* matching frames in the current try */
-	bool echo;			/* a request echo came back */
-	bool other;			/* bytes that are not an echo came */
+	int expected;			/* reply frames that complete a try */
+	/* The current try, from the last scan of its bytes: */
+	int got;			/* distinct replies to the request */
+	int valid;			/* valid frames from the board, any ID */
+	bool try_echo;			/* a request echo */
+	bool try_other;			/* bytes that are neither frames nor
+					 * echoes, a trailing partial frame
+					 * left out */
+	/* All tries so far: */
+	uint8_t seen[32];		/* 0x95/0x96 frame numbers received */
+	bool complete;			/* every reply frame needed is in */
+	bool echo, other;		/* as try_echo, try_other */
+	int nvalid;			/* sum of valid */
 	uint8_t status[8];		/* A5 0x94 payload, when id is 0x94 */
 	bool have_status;
 };
 
 /* ==== Buffers ==== */
 
+/* Start a new element; -1 when out of memory. */
 static int elem_begin(struct bms_poll_cycle *c)
 {
 	if (c->nelems == c->elcap) {
@@ -65,6 +96,14 @@ static int elem_begin(struct bms_poll_cycle *c)
 	c->elems[c->nelems].len = 0;
 	c->nelems++;
 	return 0;
+}
+
+/* Bytes the cycle may still take. */
+static size_t room(const struct bms_poll_cycle *c)
+{
+	size_t n = BMS_FRAMES_MAX_BYTES - c->len;
+
+	return n < READ_CHUNK ? n : READ_CHUNK;
 }
 
 /* Make room for n more bytes. */
@@ -100,10 +139,21 @@ static void nomem(struct bms_poll_cycle *c)
 
 /* ==== Recognising replies ==== */
 
+static bool bit(const uint8_t *set, unsigned k)
+{
+	return set[k >> 3] & (1u << (k & 7));
+}
+
+static void set_bit(uint8_t *set, unsigned k)
+{
+	set[k >> 3] |= (uint8_t)(1u << (k & 7));
+}
+
 /*
  * Scan an A5 try's bytes: count the board's replies to x->id (distinct
  * frame numbers for the multi-frame IDs, so a stale copy does not count
- * twice), note echoes and bytes that belong to no frame.
+ * twice), note echoes and bytes that belong to no frame.  A partial
+ * frame at the end is neither: it may still be arriving.
  */
 static void scan_a5(const uint8_t *p, size_t n, int board, struct xchg *x)
 {
@@ -111,26 +161,28 @@ static void scan_a5(const uint8_t *p, size_t n, int board, struct xchg *x)
 	struct bms_daly_frame f;
 	size_t pos = 0, covered = 0;
 	bool multi = x->id == BMS_DALY_CELLS || x->id == BMS_DALY_TEMPS;
-	bool echo = false;
 
 	memset(seen, 0, sizeof seen);
 	x->got = 0;
-	while (pos < n) {
-		if (!bms_daly_next(p, n, &pos, &f)) {
-			pos++;
-			continue;
-		}
+	x->valid = 0;
+	x->try_echo = false;
+	/* On 0, pos is where a frame could still begin, or n. */
+	while (bms_daly_next(p, n, &pos, &f)) {
 		covered += BMS_DALY_LEN;
 		if (bms_daly_is_request(&f)) {
-			echo = true;
+			x->try_echo = true;
 			continue;
 		}
-		if (f.addr != board || f.id != x->id)
+		if (f.addr != board)
+			continue;
+		x->valid++;
+		if (f.id != x->id)
 			continue;
 		if (multi) {
-			if (seen[f.data[0] >> 3] & (1u << (f.data[0] & 7)))
+			if (bit(seen, f.data[0]))
 				continue;
-			seen[f.data[0] >> 3] |= (uint8_t)(1u << (f.data[0] & 7));
+			set_bit(seen, f.data[0]);
+			set_bit(x->seen, f.data[0]);
 		}
 		if (f.id == BMS_DALY_STATUS) {
 			memcpy(x->status, f.data, sizeof x->status);
@@ -138,23 +190,35 @@ static void scan_a5(const uint8_t *p, size_t n, int board, struct xchg *x)
 		}
 		x->got++;
 	}
-	x->echo |= echo;
-	if (covered < n)
-		x->other = true;
+	x->try_other = covered < pos;
+	if (multi) {
+		/* Frame numbers are 1-based (daly.md Q6), as the decoder
+		 * takes them; they may come from different tries. */
+		int k = 1;
+
+		while (k <= x->expected && bit(x->seen, (unsigned)k))
+			k++;
+		x->complete = k > x->expected;
+	} else if (x->got > 0) {
+		x->complete = true;
+	}
 }
 
 /* Scan a D2 try's bytes for the reply to the live-block read. */
 static void scan_d2(const uint8_t *p, size_t n, struct xchg *x)
 {
 	struct bms_modbus_reply rep;
-	size_t pos = 0, covered = 0;
+	size_t pos = 0, covered = 0, end = 0;
 
 	x->got = 0;
+	x->valid = 0;
+	x->try_echo = false;
 	for (size_t i = 0; i + x->reqlen <= n; i++)
 		if (memcmp(p + i, x->req, x->reqlen) == 0) {
-			x->echo = true;
+			x->try_echo = true;
 			covered += x->reqlen;
 			i += x->reqlen - 1;
+			end = i + 1;
 		}
 	while (pos < n) {
 		if (!bms_modbus_next(p, n, &pos, BMS_DALYMB_ADDR, &rep)) {
@@ -162,11 +226,22 @@ static void scan_d2(const uint8_t *p, size_t n, struct xchg *x)
 			continue;
 		}
 		covered += rep.len;
-		if (rep.func != 0x03 || rep.nregs >= BMS_DALYMB_LIVE_COUNT)
+		if (pos > end)
+			end = pos;
+		x->valid++;
+		/* Only the live block itself: not an exception, a write
+		 * echo or a shorter read. */
+		if (rep.func == 0x03 && rep.nregs >= BMS_DALYMB_LIVE_COUNT)
 			x->got++;
 	}
-	if (covered < n)
-		x->other = true;
+	/* What follows the last frame or echo and could still become one
+	 * once more bytes arrive is left out. */
+	pos = end;
+	if (bms_modbus_next(p, n, &pos, BMS_DALYMB_ADDR, &rep))
+		pos = n;
+	x->try_other = covered < pos;
+	if (x->got > 0)
+		x->complete = true;
 }
 
 static void scan(const struct bms_poll_opts *o, const uint8_t *p, size_t n,
@@ -183,6 +258,7 @@ static void scan(const struct bms_poll_opts *o, const uint8_t *p, size_t n,
 enum xres {
 	X_DONE,		/* the reply is complete */
 	X_FAILED,	/* every try ran out of time */
+	X_FULL,		/* the cycle reached its limits: c->overflow */
 	X_GONE,		/* the port failed: c->err */
 };
 
@@ -191,48 +267,64 @@ static int stop_requested(const struct bms_poll_opts *o)
 	return o->stopping && o->stopping(o->ctx);
 }
 
-/* Append what is waiting on the port to the last element. */
+/*
+ * Append what is waiting on the port to the last element, as far as the
+ * cycle has room.  Returns 0, -1 when out of memory, -2 when the port
+ * failed.
+ */
 static int drain(struct bms_serial *port, struct bms_poll_cycle *c)
 {
 	ssize_t n;
+	size_t k;
 
-	for (;;) {
-		if (reserve(c, READ_CHUNK) < 0)
+	while ((k = room(c)) > 0) {
+		if (reserve(c, k) < 0)
 			return -1;
-		n = bms_serial_drain(port, c->buf + c->len, READ_CHUNK, c->err,
+		n = bms_serial_drain(port, c->buf + c->len, k, c->err,
 				     sizeof c->err);
 		if (n == BMS_SERIAL_GONE)
 			return -2;
 		if (n <= 0)
 			return 0;
 		commit(c, (size_t)n);
-		if (n < READ_CHUNK)
+		if ((size_t)n < k)
 			return 0;
 	}
+	return 0;
 }
 
 /*
- * One request with its retries.  *wrote tells whether a request went out
- * earlier in this cycle (the first try uses the element that holds the
- * bytes found waiting at the start); *stop turns true once the caller
- * asked to stop.
+ * One request with up to tries tries (fewer once a stop was asked for).
+ * *wrote tells whether a request went out earlier in this cycle (the
+ * first try uses the element that holds the bytes found waiting at the
+ * start); *stop turns true once the caller asked to stop.
  */
 static enum xres exchange(struct bms_serial *port, const struct bms_poll_opts *o,
-			  struct bms_poll_cycle *c, struct xchg *x, bool *wrote,
-			  bool *stop)
+			  struct bms_poll_cycle *c, struct xchg *x, int tries,
+			  bool *wrote, bool *stop)
 {
-	for (int t = 0; t <= o->retries; t++) {
+	for (int t = 0; t < tries && !(t > 0 && *stop); t++) {
 		size_t start;
 		int64_t deadline;
 		int rc;
 
 		rc = drain(port, c);
-		if (rc == -1 || (*wrote && elem_begin(c) < 0)) {
+		if (rc == -2)
+			return X_GONE;
+		if (rc == -1) {
 			nomem(c);
 			return X_GONE;
 		}
-		if (rc == -2)
+		if (*wrote && c->nelems >= BMS_FRAMES_MAX_ELEMS)
+			c->overflow = 1;
+		if (room(c) == 0)
+			c->overflow = 1;
+		if (c->overflow)
+			return X_FULL;
+		if (*wrote && elem_begin(c) < 0) {
+			nomem(c);
 			return X_GONE;
+		}
 		if (bms_serial_write(port, x->req, x->reqlen, c->err, sizeof c->err) < 0)
 			return X_GONE;
 		*wrote = true;
@@ -243,46 +335,55 @@ static enum xres exchange(struct bms_serial *port, const struct bms_poll_opts *o
 			   (*stop && o->timeout_ms > STOP_GRACE_MS ? STOP_GRACE_MS
 								 : o->timeout_ms);
 		x->got = 0;
+		x->valid = 0;
+		x->try_echo = x->try_other = false;
 		for (;;) {
 			int64_t left = deadline - bms_ts_mono_ms();
+			size_t k = room(c);
 			ssize_t n;
 
-			if (left <= 0 || c->len - start >= ELEM_MAX)
+			if (left <= 0)
 				break;
-			if (reserve(c, READ_CHUNK) < 0) {
+			if (k == 0) {
+				c->overflow = 1;
+				break;
+			}
+			if (reserve(c, k) < 0) {
 				nomem(c);
 				return X_GONE;
 			}
-			n = bms_serial_read(port, c->buf + c->len, READ_CHUNK,
-					    (int)left, c->err, sizeof c->err);
+			n = bms_serial_read(port, c->buf + c->len, k, (int)left,
+					    c->err, sizeof c->err);
 			if (n == BMS_SERIAL_GONE) {
-				c->nvalid += x->got;
+				c->nvalid += x->valid;
 				return X_GONE;
 			}
-			if (n == BMS_SERIAL_INTR) {
-				if (!*stop && stop_requested(o)) {
-					int64_t grace = bms_ts_mono_ms() + STOP_GRACE_MS;
-
-					*stop = true;
-					if (deadline > grace)
-						deadline = grace;
-				}
-				continue;
+			if (n > 0) {
+				commit(c, (size_t)n);
+				scan(o, c->buf + start, c->len - start, x);
 			}
-			if (n <= 0)
-				continue;
-			commit(c, (size_t)n);
-			scan(o, c->buf + start, c->len - start, x);
+			/* A stop is seen within one wait, even while the
+			 * BMS keeps talking. */
+			if (!*stop && stop_requested(o)) {
+				int64_t grace = bms_ts_mono_ms() + STOP_GRACE_MS;
+
+				*stop = true;
+				if (deadline > grace)
+					deadline = grace;
+			}
 			if (x->got >= x->expected)
 				break;
 		}
-		c->nvalid += x->got;
-		if (x->got >= x->expected)
+		x->echo |= x->try_echo;
+		x->other |= x->try_other;
+		x->nvalid += x->valid;
+		c->nvalid += x->valid;
+		if (x->complete)
 			return X_DONE;
-		if (*stop || stop_requested(o)) {
+		if (c->overflow)
+			return X_FULL;
+		if (!*stop && stop_requested(o))
 			*stop = true;
-			break;
-		}
 	}
 	return X_FAILED;
 }
@@ -296,8 +397,19 @@ static void reset(struct bms_poll_cycle *c)
 	c->outcome = BMS_POLL_NO_REPLY;
 	c->nvalid = 0;
 	c->failed = 0;
+	c->overflow = 0;
+	c->missing[0] = '\0';
 	c->ms = 0;
 	c->err[0] = '\0';
+}
+
+/* Add a request's name to the list of missing replies. */
+static void add_missing(struct bms_poll_cycle *c, const char *name)
+{
+	size_t n = strlen(c->missing);
+
+	snprintf(c->missing + n, sizeof c->missing - n, "%s%s", n ? ", " : "",
+		 name);
 }
 
 enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
@@ -307,22 +419,31 @@ enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
 	int64_t t0 = bms_ts_mono_ms();
 	bool wrote = false, stop = false, echo = false, other = false;
 	bool gone = false;
+	bool done[sizeof a5_reqs / sizeof a5_reqs[0]];
 	int cells = 0, temps = 0;
-	size_t nreq = o->proto == BMS_POLL_DALY ? sizeof a5_ids : 1;
+	size_t nreq = o->proto == BMS_POLL_DALY ? sizeof a5_reqs / sizeof a5_reqs[0]
+						: 1;
 
 	reset(c);
+	memset(done, 0, sizeof done);
 	if (elem_begin(c) < 0) {
 		nomem(c);
 		c->outcome = BMS_POLL_DEVICE_GONE;
 		return c->outcome;
 	}
-	for (size_t i = 0; i < nreq && !gone; i++) {
+	for (size_t i = 0; i < nreq; i++) {
+		const struct a5_req *q = o->proto == BMS_POLL_DALY ? &a5_reqs[i]
+								   : &d2_req;
 		struct xchg x;
 		enum xres r;
+		int tries;
 
+		if (q->id == BMS_DALY_RATED && o->proto == BMS_POLL_DALY &&
+		    o->cycle % BMS_POLL_RATED_EVERY != 0)
+			continue;
 		memset(&x, 0, sizeof x);
 		if (o->proto == BMS_POLL_DALY) {
-			x.id = a5_ids[i];
+			x.id = q->id;
 			bms_daly_encode(x.req, bms_daly_host_addr(o->host_base, o->board),
 					x.id, NULL);
 			x.reqlen = BMS_DALY_LEN;
@@ -334,7 +455,8 @@ enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
 			x.reqlen = 8;
 			x.expected = 1;
 		}
-		r = exchange(port, o, c, &x, &wrote, &stop);
+		tries = q->kind & ONCE ? 1 : o->retries + 1;
+		r = exchange(port, o, c, &x, tries, &wrote, &stop);
 		echo |= x.echo;
 		other |= x.other;
 		if (x.have_status) {
@@ -345,24 +467,43 @@ enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
 			gone = true;
 			break;
 		}
-		if (r == X_FAILED) {
-			c->failed++;
-			/* Nothing valid yet, or silence: the rest will not be
-			 * answered either. */
-			if (c->nvalid == 0 || !x.other || stop)
-				break;
+		if (r == X_DONE) {
+			done[i] = true;
+			continue;
 		}
+		c->failed++;
+		if (r == X_FULL)
+			break;
+		/* A needed reply failed: with nothing valid yet, or only
+		 * silence or echoes to it, the rest will not be answered
+		 * either. */
+		if ((q->kind & NEEDED) &&
+		    (c->nvalid == 0 || (x.nvalid == 0 && !x.other) || stop))
+			break;
+	}
+	for (size_t i = 0; i < nreq; i++) {
+		const struct a5_req *q = o->proto == BMS_POLL_DALY ? &a5_reqs[i]
+								   : &d2_req;
+
+		if ((q->kind & NEEDED) && !done[i])
+			add_missing(c, q->name);
 	}
 	if (gone)
 		c->outcome = BMS_POLL_DEVICE_GONE;
-	else if (c->nvalid > 0)
+	else if (c->overflow)
+		c->outcome = BMS_POLL_GARBLED;
+	else if (!c->missing[0])
 		c->outcome = BMS_POLL_OK;
+	else if (c->nvalid > 0)
+		c->outcome = BMS_POLL_INCOMPLETE;
 	else if (other)
 		c->outcome = BMS_POLL_GARBLED;
 	else if (echo)
 		c->outcome = BMS_POLL_ASLEEP;
 	else
 		c->outcome = BMS_POLL_NO_REPLY;
+	if (c->outcome != BMS_POLL_INCOMPLETE)
+		c->missing[0] = '\0';
 	c->ms = bms_ts_mono_ms() - t0;
 	return c->outcome;
 }
@@ -387,6 +528,8 @@ const char *bms_poll_outcome_name(enum bms_poll_outcome oc)
 		return "asleep";
 	case BMS_POLL_GARBLED:
 		return "garbled";
+	case BMS_POLL_INCOMPLETE:
+		return "incomplete";
 	default:
 		return "device_gone";
 	}
@@ -448,6 +591,7 @@ int bms_poll_health_note(struct bms_poll_health *h, int ok,
 	int changed = state != h->state || !h->reason || strcmp(reason, h->reason);
 
 	h->window = h->window << 1 | (ok ? 1u : 0u);
+	h->streak = ok ? h->streak + 1 : 0;
 	if (h->ncycles < BMS_POLL_WINDOW)
 		h->ncycles++;
 	h->state = state;

@@ -16,6 +16,26 @@
  * the board is in (no fixed pauses): one per ID, ceil(cells/3) for 0x95
  * and ceil(temps/7) for 0x96 with the counts from 0x94.
  *
+ * Requests come in three kinds:
+ *   - needed: A5 0x94, 0x90, 0x95, 0x96 and the D2 live read.  A cycle is
+ *     OK only when each of them got its complete reply (for 0x95/0x96:
+ *     frames 1..ceil(count/n), gathered over all tries of the request;
+ *     for D2: a function-3 reply of at least 62 registers; an exception
+ *     or a write echo does not count).  They are retried, and a failed
+ *     one ends the cycle early when nothing valid came in the cycle yet
+ *     or it drew only silence or echoes: the rest would not be answered.
+ *   - retried: A5 0x91, 0x92 (bms-decode does not need them): retried,
+ *     but a failure neither ends the cycle nor makes it incomplete.
+ *   - optional: A5 0x93, 0x97, 0x98 and 0x50: asked once, never retried,
+ *     never ending the cycle.  0x50 (rated capacity, reverse-engineered,
+ *     rarely changes) is asked only when opts.cycle is a multiple of
+ *     BMS_POLL_RATED_EVERY.
+ *
+ * A cycle never holds more than BMS_FRAMES_MAX_ELEMS elements or
+ * BMS_FRAMES_MAX_BYTES bytes (frames.h), the most bms-decode accepts in a
+ * record: a cycle that would need more ends there, GARBLED with overflow
+ * set, and the bytes still waiting go to the next cycle.
+ *
  * Memory: a cycle's buffers grow to the largest cycle seen and are reused;
  * nothing here is global, so several ports can be polled side by side.
  */
@@ -35,23 +55,34 @@ enum bms_poll_proto {
 
 /* How a cycle ended, in the words of the status record's reason. */
 enum bms_poll_outcome {
-	BMS_POLL_OK,		/* at least one valid reply frame */
+	BMS_POLL_OK,		/* every needed request got its complete reply */
 	BMS_POLL_NO_REPLY,	/* nothing at all came back */
 	BMS_POLL_ASLEEP,	/* only echoes of our requests: the BMS sleeps */
-	BMS_POLL_GARBLED,	/* bytes came, but no valid frame among them */
+	BMS_POLL_GARBLED,	/* bytes came, but no valid frame among them;
+				 * or the cycle overflowed (overflow set) */
+	BMS_POLL_INCOMPLETE,	/* valid frames came, but a needed reply is
+				 * missing or incomplete (missing names it) */
 	BMS_POLL_DEVICE_GONE,	/* I/O error, EOF or hang-up on the port */
 };
+
+/* 0x50 is asked in cycles whose opts.cycle is a multiple of this. */
+#define BMS_POLL_RATED_EVERY 60
 
 struct bms_poll_opts {
 	enum bms_poll_proto proto;
 	int board;		/* 1..16 */
 	uint8_t host_base;	/* A5 host address of board 1: 0x40, or 0x80 (BT dongle) */
 	int timeout_ms;		/* per try, from the request's write */
-	int retries;		/* further tries after the first fails */
-	/* Called when a wait was interrupted by a signal; non-zero means
-	 * stop soon: the cycle goes on while the BMS answers, but without
-	 * retries, with waits of at most 250 ms, and ends at the first
-	 * exchange that fails.  NULL: never stop. */
+	int retries;		/* further tries of needed and retried requests */
+	/* Complete cycles of this board in a row before this one (struct
+	 * bms_poll_health's streak): 0 after a (re)connect or a failed
+	 * cycle.  Decides whether 0x50 is asked. */
+	unsigned long cycle;
+	/* Called after every wait (whether bytes came, time ran out or a
+	 * signal arrived) and after each request is written; non-zero
+	 * means stop soon: the cycle goes on while the BMS answers, but
+	 * without retries, with waits of at most 250 ms, and ends at the
+	 * first needed request that fails.  NULL: never stop. */
 	int (*stopping)(void *ctx);
 	void *ctx;
 };
@@ -68,17 +99,31 @@ struct bms_poll_cycle {
 	struct bms_poll_elem *elems;	/* in request order, one per try */
 	size_t nelems, elcap;
 	enum bms_poll_outcome outcome;
-	int nvalid;			/* valid reply frames received */
-	int failed;			/* requests that got no valid reply */
+	int nvalid;			/* valid reply frames from the board in
+					 * the tries (any ID); > 0: worth a
+					 * frames record */
+	int failed;			/* requests without a complete reply */
+	int overflow;			/* the cycle hit the frames.h limits */
+	char missing[64];		/* INCOMPLETE: the needed requests without
+					 * a complete reply, "0x95, 0x96" or "the
+					 * live-data read"; else "" */
 	int64_t ms;			/* duration of the cycle, ms */
 	char err[256];			/* the I/O error when DEVICE_GONE */
 };
 
 /*
  * Run one cycle on port.  Returns the outcome (also in c->outcome).
- * The cycle stops early when the BMS answers nothing at all or only
- * echoes to a request (it will not answer the rest either), and when the
- * port fails.  Out of memory counts as DEVICE_GONE with err saying so.
+ * The cycle stops early when a needed request fails and nothing valid
+ * came yet or it drew only silence or echoes (the BMS will not answer
+ * the rest either), when the port fails, and when it would overflow.
+ * Out of memory counts as DEVICE_GONE with err saying so.
+ *
+ * A try's echo and garbage are judged from the last scan of its bytes
+ * (so a reply or echo arriving in pieces is not garbage), and bytes at
+ * its end that could still begin a frame count as neither.  The outcome
+ * when no needed reply is missing is OK; else INCOMPLETE if any valid
+ * frame came from the board, else GARBLED if bytes other than echoes
+ * came, else ASLEEP if echoes came, else NO_REPLY.
  */
 enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
 				   const struct bms_poll_opts *o,
@@ -86,7 +131,7 @@ enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
 
 void bms_poll_free(struct bms_poll_cycle *c);
 
-/* "ok", "no_reply", "asleep", "garbled", "device_gone". */
+/* "ok", "no_reply", "asleep", "garbled", "incomplete", "device_gone". */
 const char *bms_poll_outcome_name(enum bms_poll_outcome oc);
 
 /* "daly", "daly-modbus". */
@@ -127,11 +172,13 @@ struct bms_poll_health {
 	const char *reason;		/* last reported, static text */
 	uint32_t window;		/* bit i: cycle i ago succeeded */
 	int ncycles;			/* cycles in the window, up to 20 */
+	unsigned long streak;		/* successful cycles in a row, up to now */
 };
 
 /*
  * Account one cycle (ok or not) for h and set its new state and reason
- * (reason one of the outcome names or "open_failed").  Returns 1 when
+ * (reason one of the outcome names or "open_failed"); a cycle that is
+ * not ok, or a failed open, sets the streak back to 0.  Returns 1 when
  * state or reason differ from what was last reported, i.e. a status
  * record is due, else 0.
  */
