@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reading.h"
+
 /* Hex digits (spaces ignored) into out; a malformed string is a bug in
  * the test itself, so it aborts. */
 static inline size_t hx(const char *s, uint8_t *out, size_t cap)
@@ -97,6 +99,23 @@ static inline void poll_redo(struct poll *pl, size_t e)
 {
 	pl->len[e] = 0;
 	pl->cur = e;
+}
+
+/* The reading as JSON, with the bms_id and timestamp every codec test
+ * uses; valid until the next call. */
+static inline const char *json(const struct bms_reading *r)
+{
+	static struct bms_buf out = BMS_BUF_INIT;
+	static const char id[] = "\"p1\"", ts[] = "\"2026-11-27T14:29:11.123Z\"";
+	struct bms_reading_head h = {
+		.bms_id = id, .bms_id_len = sizeof id - 1,
+		.timestamp = ts, .timestamp_len = sizeof ts - 1,
+		.proto = "daly",
+	};
+
+	bms_buf_reset(&out);
+	bms_reading_json(r, &h, &out);
+	return out.p;
 }
 
 #endif

@@ -95,7 +95,6 @@ static void poll_41(struct poll *pl)
 }
 
 static char err[128];
-static struct bms_buf out = BMS_BUF_INIT;
 
 static int decode(const struct poll *pl, int board, bool invert,
 		  struct bms_reading *r)
@@ -106,21 +105,6 @@ static int decode(const struct poll *pl, int board, bool invert,
 	return bms_daly_decode(pl->p, pl->len, pl->n, &o, r, err, sizeof err);
 }
 
-/* The reading as JSON with the head of the tests; valid until the next
- * call. */
-static const char *json(const struct bms_reading *r)
-{
-	static const char id[] = "\"p1\"", ts[] = "\"2026-11-27T14:29:11.123Z\"";
-	struct bms_reading_head h = {
-		.bms_id = id, .bms_id_len = sizeof id - 1,
-		.timestamp = ts, .timestamp_len = sizeof ts - 1,
-		.proto = "daly",
-	};
-
-	bms_buf_reset(&out);
-	bms_reading_json(r, &h, &out);
-	return out.p;
-}
 
 /* Decode pl on board 1 and compare the JSON to want. */
 static void check_json(const struct poll *pl, const char *want, int line)
@@ -1339,6 +1323,5 @@ int main(void)
 	test_codes_table();
 	test_failure_codes();
 	test_balance_bits();
-	bms_buf_free(&out);
 	return unit_done();
 }

@@ -107,7 +107,6 @@ static void poll_reply(struct poll *pl, uint8_t slave, const uint16_t *g, int n)
 }
 
 static char err[128];
-static struct bms_buf out = BMS_BUF_INIT;
 
 static int decode(const struct poll *pl, bool invert, struct bms_reading *r)
 {
@@ -117,19 +116,6 @@ static int decode(const struct poll *pl, bool invert, struct bms_reading *r)
 	return bms_dalymb_decode(pl->p, pl->len, pl->n, &o, r, err, sizeof err);
 }
 
-static const char *json(const struct bms_reading *r)
-{
-	static const char id[] = "\"p1\"", ts[] = "\"2026-11-27T14:29:11.123Z\"";
-	struct bms_reading_head h = {
-		.bms_id = id, .bms_id_len = sizeof id - 1,
-		.timestamp = ts, .timestamp_len = sizeof ts - 1,
-		.proto = "daly",
-	};
-
-	bms_buf_reset(&out);
-	bms_reading_json(r, &h, &out);
-	return out.p;
-}
 
 /* One poll: the live-data request echo and the given registers. */
 static void poll_regs(struct poll *pl, const uint16_t *g, int n)
@@ -624,6 +610,5 @@ int main(void)
 	test_balance_map();
 	test_counts();
 	test_impossible_values();
-	bms_buf_free(&out);
 	return unit_done();
 }
