@@ -416,11 +416,6 @@ void bms_serial_close(struct bms_serial *s)
 	free(s);
 }
 
-enum bms_serial_kind bms_serial_kind(const struct bms_serial *s)
-{
-	return s->kind;
-}
-
 /* Move bytes that poll said are waiting: > 0, 0 for none, -1 with errno. */
 static ssize_t take(struct bms_serial *s, void *buf, size_t cap)
 {

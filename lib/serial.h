@@ -58,9 +58,6 @@ int bms_serial_baud_ok(int baud);
 /* Close the port and free it; NULL is allowed. */
 void bms_serial_close(struct bms_serial *s);
 
-/* What kind of port s is. */
-enum bms_serial_kind bms_serial_kind(const struct bms_serial *s);
-
 /*
  * Read up to cap bytes, waiting at most timeout_ms (0 = do not wait) for
  * the first of them.  Returns the number of bytes read (> 0), or an enum
