@@ -123,17 +123,10 @@ void bms_reader_default_id(const char *dev, char *out, size_t outsz)
 
 /* ==== Records ==== */
 
-/*
- * The poll's stop check, called after every wait.  A wait that finds
- * bytes ready returns without letting a pending stop signal in, so a
- * BMS that keeps talking would hide it: a zero-time bms_sig_poll lets
- * it in.
- */
+/* The poll's stop check, called after every wait (see sig.h). */
 static int on_stop(void *ctx)
 {
 	(void)ctx;
-	if (!bms_sig_stopping())
-		bms_sig_poll(NULL, 0, 0);
 	return bms_sig_stopping();
 }
 

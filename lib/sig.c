@@ -65,14 +65,41 @@ int bms_sig_reload(void)
 	return r;
 }
 
+/*
+ * A ppoll that finds descriptors ready returns without letting a pending
+ * signal in (the kernel restores the mask first), so a peer that keeps
+ * talking could hide a stop for ever: take such signals here.
+ */
+static void take_pending(void)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t ours;
+	int sig;
+
+	sigemptyset(&ours);
+	sigaddset(&ours, SIGINT);
+	sigaddset(&ours, SIGTERM);
+	sigaddset(&ours, SIGHUP);
+	while ((sig = sigtimedwait(&ours, NULL, &zero)) > 0) {
+		if (sig == SIGHUP)
+			hup_flag = 1;
+		else
+			stop_flag = 1;
+	}
+}
+
 int bms_sig_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	struct timespec ts, *tp = NULL;
+	int r;
 
 	if (timeout_ms >= 0) {
 		ts.tv_sec = timeout_ms / 1000;
 		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
 		tp = &ts;
 	}
-	return ppoll(fds, n, tp, installed ? &wait_mask : NULL);
+	r = ppoll(fds, n, tp, installed ? &wait_mask : NULL);
+	if (r >= 0 && installed)
+		take_pending();
+	return r;
 }
