@@ -16,11 +16,11 @@
 #include "ts.h"
 #include "unit.h"
 
-static char dir[] = "/tmp/bms-unit-XXXXXX";
+static char dir[256];	/* a fresh directory under $TMPDIR */
 
 static char *path(const char *name)
 {
-	static char p[4][256];
+	static char p[4][sizeof dir + 32];
 	static int k;
 
 	k = (k + 1) % 4;
@@ -208,6 +208,8 @@ static void test_ts(void)
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	snprintf(dir, sizeof dir, "%s/bms-unit-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
