@@ -36,7 +36,6 @@
 
 #define BACKOFF_START_MS 250
 #define CONNECT_TIMEOUT_MS 3000
-#define SLEEP_SLICE_MS 100	/* bounds how late a stop signal is seen */
 
 struct board {
 	struct bms_poll_meta meta;
@@ -284,12 +283,11 @@ static int open_port(struct reader *r)
 	return flush_out(r) < 0 ? -1 : 1;
 }
 
+/* Sleep until the monotonic time t; a stop signal ends the wait (sig.h). */
 static void wait_until(int64_t t)
 {
-	int64_t left;
-
-	while (!bms_sig_stopping() && (left = t - bms_ts_mono_ms()) > 0)
-		bms_ts_sleep_ms(left < SLEEP_SLICE_MS ? left : SLEEP_SLICE_MS);
+	if (!bms_sig_stopping())
+		bms_ts_sleep_ms(t - bms_ts_mono_ms());
 }
 
 /* The cycles of a run; returns 0 when they ended, -1 when a step failed. */
