@@ -36,6 +36,9 @@ override LDFLAGS := $(SAN_FLAGS) $(LDFLAGS)
 JANSSON_LIBS := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
 SERIAL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libserialport 2>/dev/null)
 SERIAL_LIBS := $(shell $(PKG_CONFIG) --libs libserialport 2>/dev/null || echo -lserialport)
+SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
+CRYPT_LIBS := $(shell $(PKG_CONFIG) --libs libxcrypt 2>/dev/null || echo -lcrypt)
+STORE_LIBS = $(SQLITE_LIBS) $(CRYPT_LIBS) -lm
 
 PROGS = bms-sim bms-read bms-decode
 BINS = $(PROGS:%=$(O)/bin/%)
@@ -74,10 +77,11 @@ $(O)/bin/%: $(O)/cmd/%.o $(O)/libbms.a
 $(O)/bin/bms-read: LDLIBS += $(SERIAL_LIBS)
 $(O)/bin/bms-sim: LDLIBS += -lm
 $(O)/bin/bms-decode: LDLIBS += -lm
+$(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
 
 $(O)/tests/%: tests/unit/%.c $(O)/libbms.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a -lm
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a $(STORE_LIBS)
 
 check: all $(UNIT_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)
@@ -99,7 +103,7 @@ build/fuzz/libbms.a: $(FUZZ_OBJS)
 	$(AR) rcs $@ $^
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libbms.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libbms.a \
-		$(JANSSON_LIBS) -lm
+		$(JANSSON_LIBS) $(STORE_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
@@ -115,7 +119,8 @@ bench: all
 	@O=$(O) tests/bench
 
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
-	bats jq mandoc bash-completion time socat clang libclang-rt-dev
+	bats jq mandoc bash-completion time socat clang libclang-rt-dev \
+	libsqlite3-dev sqlite3 libcrypt-dev
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \

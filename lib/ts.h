@@ -17,6 +17,27 @@ void bms_ts_now(char out[BMS_TS_LEN + 1]);
 /* Same for a given time. */
 void bms_ts_format(const struct timespec *t, char out[BMS_TS_LEN + 1]);
 
+/* Same for a time in milliseconds since the epoch. */
+void bms_ts_format_ms(int64_t ms, char out[BMS_TS_LEN + 1]);
+
+/*
+ * Parse an RFC 3339 date-time (fraction of a second optional, "Z" or an
+ * offset such as +02:00) of s[0..n) into milliseconds since the epoch;
+ * digits past the millisecond are dropped.  Returns 0, or -1 if s is not
+ * one.
+ */
+int bms_ts_parse(const char *s, size_t n, int64_t *ms);
+
+/*
+ * Parse a time given on a command line: an RFC 3339 date-time, a date
+ * (YYYY-MM-DD, midnight UTC), "now", or a span back from now such as
+ * "-90s", "-30m", "-24h", "-7d".  Returns 0, or -1.
+ */
+int bms_ts_parse_arg(const char *s, int64_t now_ms, int64_t *ms);
+
+/* Milliseconds since the epoch of the wall clock. */
+int64_t bms_ts_now_ms(void);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t bms_ts_mono_ms(void);
 

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A reading record in a few dozen bytes, and back, exactly.
+ *
+ * bms-store keeps readings as small blobs rather than JSON text or one
+ * row per cell.  A reading that bms_reading_json() would write byte for
+ * byte as it came (the form bms-decode writes) is packed field by field:
+ * numbers as scaled integers at the precision the record is written with,
+ * cell voltages as deltas from the cell before, flags as bits.  Any other
+ * reading (keys in another order, fields this module does not know,
+ * numbers written differently) is kept as its text.  Either way
+ * bms_readpack_json() gives back the line that was stored, byte for byte,
+ * given the identity the store keeps beside the blob (bms_id, time,
+ * tenant).
+ */
+#ifndef BMS_READPACK_H
+#define BMS_READPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "reading.h"
+
+/* A parsed reading record.  Strings are NUL-terminated copies held here. */
+struct bms_readpack {
+	struct bms_reading r;		/* fault/warning codes point into text[] */
+	char bms_id[128];
+	int64_t ts_ms;			/* timestamp, ms since the epoch (UTC) */
+	int has_tenant;			/* the record has a "tenant" field */
+	char tenant[64];
+	int has_proto;
+	char proto[32];
+	char text[2048];		/* storage for the codes */
+};
+
+/*
+ * Parse a reading line (type "reading", a string bms_id, an RFC 3339
+ * timestamp; every known field of the right type and range).  Returns 0,
+ * or -1 with a one-line reason in why.
+ */
+int bms_readpack_parse(const char *line, size_t len, struct bms_readpack *rp,
+		       char *why, size_t whysz);
+
+/*
+ * Append to blob the packed form of the reading rp parsed from line.
+ * Returns 0 if the blob is the compact form, 1 if it holds the text
+ * (because the compact form would not give back line exactly).
+ */
+int bms_readpack_pack(const struct bms_readpack *rp, const char *line, size_t len,
+		      struct bms_buf *blob);
+
+/*
+ * Unpack a blob into rp->r (and rp->has_proto/proto, has_tenant); the
+ * identity fields (bms_id, ts_ms, tenant) are the caller's.  Returns 0,
+ * or -1 if the blob is damaged.
+ */
+int bms_readpack_unpack(const void *blob, size_t n, struct bms_readpack *rp);
+
+/*
+ * Append the reading line (no newline) that was packed into blob, given
+ * the identity stored beside it.  Returns 0, or -1 if the blob is
+ * damaged.
+ */
+int bms_readpack_json(const void *blob, size_t n, const char *bms_id,
+		      int64_t ts_ms, const char *tenant, struct bms_buf *out);
+
+#endif

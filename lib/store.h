@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store: SQLite databases (WAL) holding every record of the pipeline,
+ * per tenant, with history tiers, retention, queries and the registries
+ * bms-serve needs (batteries, users, refresh tokens, audit log).
+ *
+ * Layout.  A store is a directory:
+ *     DIR/control.db          tenants and their retention settings
+ *     DIR/tenants/NAME.db     everything of tenant NAME
+ * Tenant isolation holds by construction: a handle opened for a tenant
+ * has that tenant's file open and no other, and no function here takes a
+ * tenant name after bms_store_open().  Tenant names are [a-z0-9][a-z0-9_-]*
+ * (at most 63 bytes), so a name is always a plain file name.
+ *
+ * Every database carries its schema version in PRAGMA user_version.  On
+ * open, an older database is upgraded in place (each migration in its own
+ * transaction); a newer one is refused.
+ *
+ * Ingest is batched: bms_store_put() adds a record to the open
+ * transaction, bms_store_commit() ends it.  The caller decides when
+ * (every N records, every T ms, when its input drains, at the end).
+ * A record written but not committed is lost if the process dies; a
+ * committed one survives kill -9 (and power loss with sync_full).
+ *
+ * Errors: functions return 0 (or a count) on success and a negative
+ * BMS_STORE_E* on failure, with the text in bms_store_error(st): one line,
+ * naming the file and what to do.  The library never prints or exits.
+ * Every string a callback receives is borrowed for the call only.
+ */
+#ifndef BMS_STORE_H
+#define BMS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	BMS_STORE_EFAIL = -1,	/* runtime: I/O, full disk, read-only, busy, corrupt */
+	BMS_STORE_ECONFIG = -2,	/* configuration: no store, no such tenant or
+				 * battery or user, newer schema, bad name */
+	BMS_STORE_EREJECT = -3,	/* this record cannot be stored (bms_store_put) */
+};
+
+#define BMS_STORE_NAME_MAX 63	/* tenant, user names */
+#define BMS_STORE_ID_MAX 127	/* bms_id */
+
+struct bms_store;		/* opaque */
+
+struct bms_store_opts {
+	int sync_full;		/* PRAGMA synchronous=FULL: survive power loss */
+	int busy_ms;		/* bound on a wait for another writer; 0: 5000 */
+};
+
+/* Retention per tenant, in days; 0 keeps forever. */
+struct bms_retention {
+	long raw_days;		/* readings, status, alerts, aggregates; default 30 */
+	long minute_days;	/* per-minute tier; default 400 */
+	long hour_days;		/* per-hour tier; default 0 (forever) */
+};
+
+/* ==== Opening ==== */
+
+/*
+ * Create the store directory (if missing) and its control database, or
+ * upgrade an existing one.  Idempotent.  Returns 0 or a BMS_STORE_E* code
+ * with the reason in err.
+ */
+int bms_store_init(const char *dir, char *err, size_t errsz);
+
+/*
+ * Open the store at dir.  With tenant NULL only the control database is
+ * open (tenant administration, whole-store backup and check); with a
+ * tenant name, that tenant's database as well, which must exist (made by
+ * bms_store_tenant_add).  Both are upgraded if older.  opts may be NULL.
+ * On failure *st is NULL and err holds the reason.
+ */
+int bms_store_open(struct bms_store **st, const char *dir, const char *tenant,
+		   const struct bms_store_opts *opts, char *err, size_t errsz);
+
+/* Roll back an open batch (bms_store_commit first to keep it) and close. */
+void bms_store_close(struct bms_store *st);
+
+/* The last error's text (empty if none). */
+const char *bms_store_error(const struct bms_store *st);
+
+/* The tenant's name, or NULL for a control-only handle. */
+const char *bms_store_tenant(const struct bms_store *st);
+
+/* True if s is a valid tenant or user name. */
+int bms_store_name_ok(const char *s);
+
+/* ==== Tenants (any handle) ==== */
+
+struct bms_tenant {
+	const char *name;
+	const char *created;		/* RFC 3339 */
+	struct bms_retention keep;
+};
+
+/* Add a tenant and create its database; keep NULL means the defaults. */
+int bms_store_tenant_add(struct bms_store *st, const char *name,
+			 const struct bms_retention *keep);
+
+/* Change a tenant's retention (fields < 0 are left as they are). */
+int bms_store_tenant_set(struct bms_store *st, const char *name,
+			 const struct bms_retention *keep);
+
+/* Call fn for each tenant, by name; fn returning non-zero stops the walk
+ * and is returned. */
+int bms_store_tenant_list(struct bms_store *st,
+			  int (*fn)(void *ctx, const struct bms_tenant *t), void *ctx);
+
+/* ==== Ingest (tenant handle) ==== */
+
+struct bms_store_stats {
+	unsigned long stored;		/* records written in committed batches */
+	unsigned long duplicates;	/* readings already stored (same battery and time) */
+	unsigned long pending;		/* records in the open batch */
+	unsigned long batteries_added;	/* auto-registered batteries */
+};
+
+/*
+ * Store one record line (reading, aggregate, alert or status) in the open
+ * batch, opening one if needed; the per-minute and per-hour tiers are
+ * updated in the same batch.  A record of an unknown bms_id registers the
+ * battery.  Returns
+ *   1  stored (or a duplicate reading, counted apart),
+ *   0  not a type the store keeps (frames, reject, ...): nothing written,
+ *   BMS_STORE_EREJECT  the record is malformed or names another tenant:
+ *      nothing written, the reason in why (one line),
+ *   BMS_STORE_EFAIL  the database failed: the open batch is rolled back,
+ *      bms_store_error() says why.
+ */
+int bms_store_put(struct bms_store *st, const char *line, size_t len,
+		  char *why, size_t whysz);
+
+/* Commit the open batch (nothing to do if none).  On failure the batch is
+ * rolled back.  A busy database is waited for up to busy_ms, then
+ * BMS_STORE_EFAIL. */
+int bms_store_commit(struct bms_store *st);
+
+/* Counters since open. */
+void bms_store_stats(const struct bms_store *st, struct bms_store_stats *s);
+
+/* ==== History ==== */
+
+/*
+ * Rebuild the tiers from the raw readings still kept, then delete what is
+ * older than the tenant's retention, and checkpoint the WAL.  Tenant
+ * handle.  now_ms is the reference time (bms_ts of the wall clock in
+ * normal use).
+ */
+int bms_store_compact(struct bms_store *st, int64_t now_ms);
+
+/* Delete what is older than the retention; done by compact, and cheap
+ * enough for a long-running ingest to call once an hour. */
+int bms_store_expire(struct bms_store *st, int64_t now_ms);
+
+enum bms_store_what { BMS_Q_READINGS, BMS_Q_AGGREGATES, BMS_Q_ALERTS, BMS_Q_STATUS };
+enum bms_store_tier { BMS_TIER_AUTO, BMS_TIER_RAW, BMS_TIER_MINUTE, BMS_TIER_HOUR };
+
+struct bms_store_query {
+	enum bms_store_what what;
+	const char *bms_id;		/* NULL: every battery */
+	int64_t since_ms, until_ms;	/* [since, until), ms since the epoch */
+	enum bms_store_tier tier;	/* readings only */
+	int csv;			/* CSV with a header line instead of NDJSON */
+};
+
+/*
+ * Run a query; fn gets each output line (no newline) in time order, per
+ * battery.  Readings at the raw tier come back exactly as they were
+ * stored; at the minute and hour tiers as aggregate records (bms-store(1)
+ * documents them).  BMS_TIER_AUTO picks the raw tier for spans up to 48
+ * hours, per-minute up to 60 days and per-hour beyond, falling back to a
+ * coarser tier where retention dropped the finer one.  Returns 0, fn's
+ * non-zero value, or BMS_STORE_E*.  *tier_used (may be NULL) says which
+ * tier answered.
+ */
+int bms_store_query(struct bms_store *st, const struct bms_store_query *q,
+		    int (*fn)(void *ctx, const char *line, size_t len), void *ctx,
+		    enum bms_store_tier *tier_used);
+
+/* ==== Batteries (tenant handle) ==== */
+
+/* A battery in the registry.  Strings NULL and numbers < 0 mean "not set";
+ * for bms_store_battery_edit they mean "leave as it is". */
+struct bms_battery {
+	const char *bms_id;
+	const char *name;
+	const char *chemistry;		/* lifepo4, nmc, lto, ... */
+	double nominal_capacity_ah;	/* Ah */
+	long cell_count;
+	const char *bms_type;		/* daly, foxbms, libresolar, greenbms, ... */
+	const char *protocol;		/* daly, daly-modbus, thingset, ... */
+	const char *device;		/* device path, tcp://host:port or BLE MAC */
+	long baud;			/* bit/s */
+	long timeout_ms;		/* ms */
+	const char *notes;
+	const char *created;		/* RFC 3339; output only */
+	int auto_added;			/* registered by ingest; output only */
+};
+
+/* Initialise every field to "not set". */
+void bms_store_battery_clear(struct bms_battery *b);
+
+int bms_store_battery_add(struct bms_store *st, const struct bms_battery *b);
+int bms_store_battery_edit(struct bms_store *st, const struct bms_battery *b);
+
+/* Remove a battery; one with stored records only when purge is set, and
+ * then its records go too. */
+int bms_store_battery_remove(struct bms_store *st, const char *bms_id, int purge);
+
+int bms_store_battery_list(struct bms_store *st,
+			   int (*fn)(void *ctx, const struct bms_battery *b), void *ctx);
+
+/* ==== Alerts (tenant handle) ==== */
+
+/* Acknowledge stored alert number id (its position in alert queries) by
+ * user at at_ms.  BMS_STORE_ECONFIG if there is no such alert. */
+int bms_store_alert_ack(struct bms_store *st, int64_t id, const char *user,
+			int64_t at_ms);
+
+/* ==== Users, tokens, audit (tenant handle) ==== */
+
+enum bms_role { BMS_ROLE_VIEWER, BMS_ROLE_OPERATOR, BMS_ROLE_ADMIN };
+
+struct bms_user {
+	const char *name;
+	enum bms_role role;
+	int disabled;
+	const char *created;		/* RFC 3339 */
+};
+
+/* "viewer", "operator", "admin"; parse returns -1 for anything else. */
+const char *bms_store_role_name(enum bms_role r);
+int bms_store_role_parse(const char *s);
+
+/* Add a user; the password is stored only as a salted yescrypt hash. */
+int bms_store_user_add(struct bms_store *st, const char *name, enum bms_role role,
+		       const char *password);
+int bms_store_user_passwd(struct bms_store *st, const char *name,
+			  const char *password);
+int bms_store_user_role(struct bms_store *st, const char *name, enum bms_role role);
+int bms_store_user_disable(struct bms_store *st, const char *name, int disabled);
+int bms_store_user_list(struct bms_store *st,
+			int (*fn)(void *ctx, const struct bms_user *u), void *ctx);
+
+/* 1 if name is an enabled user with this password (role in *role), 0 if
+ * not (unknown, disabled or wrong password: the same answer), or
+ * BMS_STORE_EFAIL. */
+int bms_store_user_verify(struct bms_store *st, const char *name,
+			  const char *password, enum bms_role *role);
+
+/* Refresh tokens: only a SHA-256 of the token is kept. */
+int bms_store_token_add(struct bms_store *st, const char *user, const char *token,
+			int64_t expires_ms);
+/* 1 and the user's name in user[0..usersz) if the token is known, unexpired
+ * at now_ms and its user enabled; 0 if not; or BMS_STORE_EFAIL. */
+int bms_store_token_check(struct bms_store *st, const char *token, int64_t now_ms,
+			  char *user, size_t usersz);
+int bms_store_token_revoke(struct bms_store *st, const char *token);
+
+/* Append to the audit log: who did what to which object. */
+int bms_store_audit(struct bms_store *st, const char *user, const char *action,
+		    const char *object, const char *detail);
+
+/* ==== Maintenance (any handle) ==== */
+
+/*
+ * Copy the open databases into directory dest (created; it must not hold
+ * a store already) with SQLite's online backup API, a few hundred pages
+ * at a time, so writers go on meanwhile.  A control-only handle copies
+ * the whole store; a tenant handle its own database.  dest is a store
+ * that bms_store_open can open.
+ */
+int bms_store_backup(struct bms_store *st, const char *dest);
+
+/*
+ * PRAGMA integrity_check and foreign_key_check of each open database (a
+ * control handle: every tenant's too); fn gets one line per database,
+ * "control.db: ok" or "tenants/x.db: <problem>".  Returns 0 if all are
+ * ok, 1 if one is not, or BMS_STORE_E*.
+ */
+int bms_store_check(struct bms_store *st,
+		    int (*fn)(void *ctx, const char *line), void *ctx);
+
+/* The SQL of migration n (1-based) of the tenant (tenant != 0) or control
+ * schema, NULL past the last: for the manual and the migration tests. */
+const char *bms_store_migration(int tenant, int n);
+
+#endif
