@@ -14,7 +14,8 @@ struct scan {
 	const char *s;
 	size_t n, i;
 	struct bms_json_err *err;
-	size_t klen[BMS_JSON_MAX_FIELDS];	/* lengths of the keys looked for */
+	const size_t *klen;	/* lengths of the keys looked for */
+	size_t next;		/* the field to try first for the next key */
 };
 
 static int fail(struct scan *sc, const char *what)
@@ -201,10 +202,18 @@ static int object(struct scan *sc, int depth, struct bms_json_field *f, size_t n
 		if (string(sc) < 0)
 			return -1;
 		klen = sc->i - 1 - kstart;
-		for (size_t k = 0; k < nf; k++)
+		/* Records mostly list their keys in the order they are asked
+		 * for: try the field after the last one found first. */
+		for (size_t j = 0; j < nf; j++) {
+			size_t k = sc->next + j < nf ? sc->next + j : sc->next + j - nf;
+
 			if (sc->klen[k] == klen && f[k].key[0] == sc->s[kstart] &&
-			    memcmp(f[k].key, sc->s + kstart, klen) == 0)
+			    memcmp(f[k].key, sc->s + kstart, klen) == 0) {
 				hit = &f[k];
+				sc->next = k + 1 < nf ? k + 1 : 0;
+				break;
+			}
+		}
 		ws(sc);
 		if (sc->i >= sc->n || sc->s[sc->i] != ':')
 			return fail(sc, "expected ':'");
@@ -281,13 +290,14 @@ static int value(struct scan *sc, int depth, struct bms_json_field *f, size_t nf
 int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
 		  size_t nfields, struct bms_json_err *err)
 {
-	struct scan sc = { s, n, 0, err, { 0 } };
+	size_t klen[BMS_JSON_MAX_FIELDS];
+	struct scan sc = { s, n, 0, err, klen, 0 };
 
 	assert(nfields <= BMS_JSON_MAX_FIELDS);
 	for (size_t k = 0; k < nfields; k++) {
 		fields[k].val = NULL;
 		fields[k].len = 0;
-		sc.klen[k] = strlen(fields[k].key);
+		klen[k] = strlen(fields[k].key);
 	}
 	ws(&sc);
 	if (sc.i >= n || s[sc.i] != '{')
@@ -387,7 +397,7 @@ int bms_json_str_eq(const char *val, size_t len, const char *lit)
 int bms_json_array_next(const char *arr, size_t len, const char **pos,
 			const char **elem, size_t *elen)
 {
-	struct scan sc = { arr, len, 0, NULL, { 0 } };
+	struct scan sc = { arr, len, 0, NULL, NULL, 0 };
 
 	if (!arr || len < 2 || arr[0] != '[')
 		return -1;

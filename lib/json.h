@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #define BMS_JSON_MAX_DEPTH 64	/* deeper nesting is rejected */
-#define BMS_JSON_MAX_FIELDS 16	/* keys one scan can look for */
+#define BMS_JSON_MAX_FIELDS 32	/* keys one scan can look for */
 
 /* One top-level key to look for, and where its raw value was found. */
 struct bms_json_field {
@@ -32,8 +32,10 @@ struct bms_json_err {
 
 /*
  * Validate s[0..n) as one JSON object (surrounding white space allowed)
- * and fill in the fields asked for (at most BMS_JSON_MAX_FIELDS).  When a key occurs twice the last one
- * wins, as in most JSON readers.  Returns 0, or -1 with *err filled in.
+ * and fill in the fields asked for (at most BMS_JSON_MAX_FIELDS, each key
+ * once).  When a key occurs twice in the line the last one wins, as in
+ * most JSON readers.  Looking for many keys costs little when the line
+ * has them in the order of fields.  Returns 0, or -1 with *err filled in.
  */
 int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
 		  size_t nfields, struct bms_json_err *err);

@@ -22,22 +22,30 @@
 #include "buf.h"
 #include "reading.h"
 
-/* A parsed reading record.  Strings are NUL-terminated copies held here. */
+/*
+ * A parsed reading record.  Strings are NUL-terminated copies held here;
+ * r's codes point into text[], so a copy of the struct still points into
+ * the original.
+ */
 struct bms_readpack {
 	struct bms_reading r;		/* fault/warning codes point into text[] */
 	char bms_id[128];
 	int64_t ts_ms;			/* timestamp, ms since the epoch (UTC) */
 	int has_tenant;			/* the record has a "tenant" field */
 	char tenant[64];
-	int has_proto;
+	int has_proto;			/* a "proto" string that fits proto[] (a
+					 * longer one is kept in the text form only) */
 	char proto[32];
 	char text[2048];		/* storage for the codes */
 };
 
 /*
- * Parse a reading line (type "reading", a string bms_id, an RFC 3339
- * timestamp; every known field of the right type and range).  Returns 0,
- * or -1 with a one-line reason in why.
+ * Parse a reading line (type "reading", a string bms_id of 1..127 bytes,
+ * an RFC 3339 timestamp, a tenant of at most 63 bytes if any; every known
+ * field of the right type and range).  Keys the reading does not know are
+ * allowed.  Returns 0, or -1 with a one-line reason in why naming the
+ * field ("no bms_id", "bad timestamp", "soc_percent: not in 0..100",
+ * "cell_voltages: more than 48 cells"); why may be NULL.
  */
 int bms_readpack_parse(const char *line, size_t len, struct bms_readpack *rp,
 		       char *why, size_t whysz);
@@ -45,22 +53,25 @@ int bms_readpack_parse(const char *line, size_t len, struct bms_readpack *rp,
 /*
  * Append to blob the packed form of the reading rp parsed from line.
  * Returns 0 if the blob is the compact form, 1 if it holds the text
- * (because the compact form would not give back line exactly).
+ * (because the compact form would not give back line exactly).  The
+ * compact form is checked by writing the line back from it.  If memory
+ * runs out, blob->oom is set (see buf.h).
  */
 int bms_readpack_pack(const struct bms_readpack *rp, const char *line, size_t len,
 		      struct bms_buf *blob);
 
 /*
  * Unpack a blob into rp->r (and rp->has_proto/proto, has_tenant); the
- * identity fields (bms_id, ts_ms, tenant) are the caller's.  Returns 0,
- * or -1 if the blob is damaged.
+ * identity fields (bms_id, ts_ms, tenant) are the caller's and are left
+ * as they are.  Returns 0, or -1 if the blob is damaged.
  */
 int bms_readpack_unpack(const void *blob, size_t n, struct bms_readpack *rp);
 
 /*
  * Append the reading line (no newline) that was packed into blob, given
- * the identity stored beside it.  Returns 0, or -1 if the blob is
- * damaged.
+ * the identity stored beside it: tenant is the store's tenant name, used
+ * if the record had one (NULL is then an error).  Returns 0, or -1 if the
+ * blob is damaged (nothing appended).
  */
 int bms_readpack_json(const void *blob, size_t n, const char *bms_id,
 		      int64_t ts_ms, const char *tenant, struct bms_buf *out);

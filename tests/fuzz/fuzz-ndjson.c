@@ -36,16 +36,20 @@ static void check_line(const char *line, size_t len)
 	json_error_t jerr;
 	json_t *j = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 	int jansson_ok = j && json_is_object(j);
+	/* jansson's lexer takes a raw NUL byte for the end of the text and may
+	 * accept what follows; RFC 8259 allows none outside strings, so only
+	 * lines without one can be compared. */
+	int comparable = memchr(line, 0, len) == NULL;
 
 	json_decref(j);
 	if (bms_json_scan(line, len, f, 3, &err) < 0) {
 		if (err.at > len)
 			__builtin_trap();
-		if (jansson_ok && strcmp(err.what, "nested too deeply") != 0)
+		if (comparable && jansson_ok && strcmp(err.what, "nested too deeply") != 0)
 			__builtin_trap();
 		return;
 	}
-	if (!jansson_ok && json_error_code(&jerr) != json_error_numeric_overflow &&
+	if (comparable && !jansson_ok && json_error_code(&jerr) != json_error_numeric_overflow &&
 	    json_error_code(&jerr) != json_error_null_byte_in_key)
 		__builtin_trap();
 	for (int k = 0; k < 3; k++)

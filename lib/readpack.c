@@ -1,0 +1,1061 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading records packed for the store (see readpack.h).
+ *
+ * Workload: bms-store parses and packs every reading it ingests, some
+ * hundreds of thousands a second in a replay, and unpacks every reading
+ * a query returns; a 16-cell reading of 700 bytes packs into 48.  Parsing is one validating scan of the line plus a conversion
+ * of each known field; packing encodes the fields, then decodes the blob
+ * again, writes the line the blob stands for and compares it with the
+ * input.  So the compact form is only ever kept when it has been shown
+ * to give back the input byte for byte; anything else is kept as text.
+ *
+ * Blob layout.  Byte 0 is the format tag:
+ *
+ *   0x00  text: the line, verbatim, fills the rest of the blob.
+ *   0x01  compact, version 1, the fields below back to back; the blob
+ *         ends exactly after the last one.
+ *
+ *   flags    varint.  Bits 0..13: the BMS_R_* presence bits.  14: proto
+ *            follows.  15: balancing active.  16: charge_mos.
+ *            17: discharge_mos.  18..23: protection overvoltage,
+ *            undervoltage, overcurrent_charge, overcurrent_discharge,
+ *            overtemperature, undertemperature.  24: the record has a
+ *            tenant (its name is the caller's).  A flag bit of a group
+ *            that is not present, and any higher bit, is damage.
+ *   proto    (bit 14) varint length 0..31, then the bytes (UTF-8, no NUL).
+ *   then, for each presence bit that is set, in this order:
+ *   VOLTAGE  num(3)        pack_voltage, V
+ *   CURRENT  num(3)        pack_current, A
+ *   POWER    num(2)        pack_power, W
+ *   SOC      num(2)        soc_percent
+ *   SOH      num(2)        soh_percent
+ *   TEMPS    array(2, 16)  temperatures, degC
+ *   CELLS    array(4, 48)  cell_voltages, V
+ *   BALANCE  varint        cells balancing, bit n-1 for cell n
+ *   CODES    varint nfaults * 64 + nwarnings (each at most 48), then
+ *            each fault code and each warning code as a varint length
+ *            and the bytes (UTF-8, no NUL)
+ *   CYCLES   num(0)
+ *   REMAIN   num(3)        remaining_capacity_ah
+ *   NOMINAL  num(3)        nominal_capacity_ah
+ *   (PROTECT and MOS are flag bits only; cell_count and temp_count are
+ *   the lengths of the arrays.)
+ *
+ *   varint        LEB128: 7 bits a byte, low group first, at most 10 bytes.
+ *   zz(q)         zigzag: 0, -1, 1, -2, ... as 0, 1, 2, 3, ...
+ *   num(d)        a value written with at most d decimals: q = value *
+ *                 10^d is an integer, |q| <= 2^53.  10^k (k in 0..d)
+ *                 divides q, k as large as it can be when packing;
+ *                 stored as varint zz(q / 10^k) * (d + 1) + k.  So 53.4 V
+ *                 (q = 53400) is 534 with k = 2, two bytes.
+ *   array(d, max) varint count * (d + 1) + k (count <= max), then count
+ *                 zz varints in units of 10^(k-d): the first value, then
+ *                 each the difference from the value before.  Cells
+ *                 reported in mV step by 10 units of 0.1 mV, so k = 1
+ *                 and a typical difference is one byte.
+ *
+ * Numbers are kept at exactly the precision bms_reading_json() writes
+ * them with, so a value that the line writes with more digits, or in
+ * another form (53.40, 5.34e1), fails the comparison and the reading
+ * goes to the text form instead.  Numbers are read with strtod() where
+ * the fast path does not apply: the C locale is assumed.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "readpack.h"
+#include "ts.h"
+
+enum { TAG_TEXT = 0x00, TAG_COMPACT1 = 0x01 };
+
+#define R_ALL ((1u << 14) - 1)	/* every BMS_R_* bit this format knows */
+
+enum {
+	F_PROTO = 1u << 14,
+	F_ACTIVE = 1u << 15,
+	F_CHG = 1u << 16,
+	F_DSG = 1u << 17,
+	F_PROT0 = 18,		/* shift of the six protection bits */
+	F_TENANT = 1u << 24,
+	F_ALL = (1u << 25) - 1,
+};
+
+#define LIM (1LL << 53)	/* bound of a scaled value: every one is an exact double */
+
+static const int64_t ip10[5] = { 1, 10, 100, 1000, 10000 };
+static const double dp10[23] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/* ==== Parsing the line ==== */
+
+enum {
+	K_TYPE, K_ID, K_TS, K_TENANT, K_PROTO, K_VOLTAGE, K_CURRENT, K_POWER,
+	K_SOC, K_SOH, K_TEMPS, K_CELLS, K_BALANCE, K_PROTECT, K_FAULTS,
+	K_WARNINGS, K_CYCLES, K_REMAIN, K_NOMINAL, K_CHG, K_DSG, K_NCELLS,
+	K_NTEMPS, K_COUNT
+};
+
+static const char *const keys[K_COUNT] = {
+	"type", "bms_id", "timestamp", "tenant", "proto", "pack_voltage",
+	"pack_current", "pack_power", "soc_percent", "soh_percent",
+	"temperatures", "cell_voltages", "balancing_status",
+	"protection_status", "fault_codes", "warning_codes", "cycles",
+	"remaining_capacity_ah", "nominal_capacity_ah", "charge_mos",
+	"discharge_mos", "cell_count", "temp_count",
+};
+
+static const char *const prot_keys[6] = {
+	"overvoltage", "undervoltage", "overcurrent_charge",
+	"overcurrent_discharge", "overtemperature", "undertemperature",
+};
+
+static const char prot_none[] =
+	"{\"overvoltage\":false,\"undervoltage\":false,\"overcurrent_charge\":false,"
+	"\"overcurrent_discharge\":false,\"overtemperature\":false,"
+	"\"undertemperature\":false}";
+
+static int bad(char *why, size_t whysz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(char *why, size_t whysz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && whysz) {
+		va_start(ap, fmt);
+		vsnprintf(why, whysz, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * The JSON number at p (already validated, so a delimiter follows it
+ * inside the line) into *v.  Returns the end of the number, or NULL if p
+ * is not a number.  Up to 15 significant digits without an exponent, the
+ * value is the integer of the digits divided by a power of ten: both are
+ * exact doubles, so the quotient is the correctly rounded value, as
+ * strtod would give it, at a fraction of the cost.
+ */
+static const char *num_at(const char *p, const char *end, double *v)
+{
+	const char *q = p;
+	uint64_t m = 0;
+	int nd = 0, fd = 0, neg = 0;
+
+	if (q < end && *q == '-') {
+		neg = 1;
+		q++;
+	}
+	if (q >= end || *q < '0' || *q > '9')
+		return NULL;
+	while (q < end && *q >= '0' && *q <= '9') {
+		m = m * 10 + (uint64_t)(*q++ - '0');
+		nd++;
+	}
+	if (q < end && *q == '.') {
+		q++;
+		while (q < end && *q >= '0' && *q <= '9') {
+			m = m * 10 + (uint64_t)(*q++ - '0');
+			nd++;
+			fd++;
+		}
+	}
+	if (nd > 15 || (q < end && (*q == 'e' || *q == 'E'))) {
+		char *e;
+
+		*v = strtod(p, &e);
+		return e > end ? NULL : e;
+	}
+	*v = (double)m / dp10[fd];
+	if (neg)
+		*v = -*v;
+	return q;
+}
+
+static int get_num(const struct bms_json_field *f, double *v)
+{
+	return num_at(f->val, f->val + f->len, v) == f->val + f->len ? 0 : -1;
+}
+
+/* A whole number of at most 2^53 in magnitude. */
+static int get_int(const struct bms_json_field *f, int64_t *i)
+{
+	double v;
+
+	if (get_num(f, &v) < 0 || !(v >= -(double)LIM && v <= (double)LIM) ||
+	    v != (double)(int64_t)v)
+		return -1;
+	*i = (int64_t)v;
+	return 0;
+}
+
+static int get_bool(const struct bms_json_field *f, bool *b)
+{
+	if (f->len == 4 && memcmp(f->val, "true", 4) == 0)
+		*b = true;
+	else if (f->len == 5 && memcmp(f->val, "false", 5) == 0)
+		*b = false;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * Numbers of an array into out[0..max).  Returns the count, -1 if the
+ * value is not an array of numbers, -2 if it has more than max.
+ */
+static int num_array(const char *val, size_t len, double *out, int max)
+{
+	const char *p = val, *end = val + len;
+	int n = 0;
+
+	if (len < 2 || *p != '[')
+		return -1;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == ']')
+		return 0;
+	for (;;) {
+		if (n == max)
+			return -2;
+		p = num_at(p, end, &out[n++]);
+		if (!p)
+			return -1;
+		p = skip_ws(p, end);
+		if (p >= end)
+			return -1;
+		if (*p == ']')
+			return n;
+		p = skip_ws(p + 1, end);	/* the ',' */
+	}
+}
+
+/*
+ * Decode the JSON string span val into out (cap bytes with the NUL).
+ * Returns the length, -1 if not a string, -2 if too long, -3 if it holds
+ * a NUL.
+ */
+static long get_str(const char *val, size_t len, char *out, size_t cap)
+{
+	long n;
+
+	if (len < 2 || val[0] != '"')
+		return -1;
+	if (!memchr(val, '\\', len)) {
+		if (len - 2 >= cap)
+			return -2;
+		memcpy(out, val + 1, len - 2);
+		out[len - 2] = '\0';
+		return (long)(len - 2);
+	}
+	n = bms_json_str_get(val, len, out, cap);
+	if (n < 0)
+		return -2;
+	if (memchr(out, '\0', (size_t)n))
+		return -3;
+	return n;
+}
+
+/* Codes array into r and rp->text from *used on.  Returns 0 or -1. */
+static int get_codes(const struct bms_json_field *f, struct bms_readpack *rp,
+		     size_t *used, const char **codes, int *ncodes,
+		     char *why, size_t whysz)
+{
+	const char *name = f->key;
+	const char *pos = NULL, *el;
+	size_t elen;
+	int r, n = 0;
+
+	while ((r = bms_json_array_next(f->val, f->len, &pos, &el, &elen)) == 1) {
+		long got;
+
+		if (n == BMS_MAX_CODES)
+			return bad(why, whysz, "%s: more than %d codes", name, BMS_MAX_CODES);
+		got = get_str(el, elen, rp->text + *used, sizeof rp->text - *used);
+		if (got == -1)
+			return bad(why, whysz, "%s: not an array of strings", name);
+		if (got == -2)
+			return bad(why, whysz, "%s: codes too long", name);
+		if (got == -3)
+			return bad(why, whysz, "%s: NUL in a code", name);
+		codes[n++] = rp->text + *used;
+		*used += (size_t)got + 1;
+	}
+	if (r < 0)
+		return bad(why, whysz, "%s: not an array of strings", name);
+	*ncodes = n;
+	return 0;
+}
+
+static int get_balance(const struct bms_json_field *f, struct bms_reading *r,
+		       char *why, size_t whysz)
+{
+	struct bms_json_field g[2] = { { .key = "active" }, { .key = "cells_balancing" } };
+	double cells[64];
+	int n;
+
+	if (f->val[0] != '{' || bms_json_scan(f->val, f->len, g, 2, NULL) < 0)
+		return bad(why, whysz, "balancing_status: not an object");
+	if (g[0].val && get_bool(&g[0], &r->balancing_active) < 0)
+		return bad(why, whysz, "balancing_status: active not true or false");
+	if (!g[1].val)
+		return 0;
+	n = num_array(g[1].val, g[1].len, cells, 64);
+	for (int i = 0; i < n; i++) {
+		if (!(cells[i] >= 1 && cells[i] <= 64) || cells[i] != (int)cells[i]) {
+			n = -1;
+			break;
+		}
+		r->balancing_mask |= 1ull << ((int)cells[i] - 1);
+	}
+	if (n < 0)
+		return bad(why, whysz,
+			   "balancing_status: cells_balancing not cell numbers 1..64");
+	return 0;
+}
+
+static int get_protect(const struct bms_json_field *f, struct bms_protection *p,
+		       char *why, size_t whysz)
+{
+	struct bms_json_field g[6];
+	bool *dst[6] = {
+		&p->overvoltage, &p->undervoltage, &p->overcurrent_charge,
+		&p->overcurrent_discharge, &p->overtemperature, &p->undertemperature,
+	};
+
+	/* Nothing tripped, as the writer puts it: most readings. */
+	if (f->len == sizeof prot_none - 1 && memcmp(f->val, prot_none, f->len) == 0) {
+		memset(p, 0, sizeof *p);
+		return 0;
+	}
+	for (int i = 0; i < 6; i++)
+		g[i].key = prot_keys[i];
+	if (f->val[0] != '{' || bms_json_scan(f->val, f->len, g, 6, NULL) < 0)
+		return bad(why, whysz, "protection_status: not an object");
+	for (int i = 0; i < 6; i++)
+		if (g[i].val && get_bool(&g[i], dst[i]) < 0)
+			return bad(why, whysz, "protection_status: %s not true or false",
+				   prot_keys[i]);
+	return 0;
+}
+
+/* The plain number fields: where each goes and the range it must be in. */
+static const struct numfield {
+	int key;		/* K_* */
+	unsigned bit;		/* BMS_R_* */
+	size_t off;		/* of the double in struct bms_reading */
+	double lo, hi;		/* lo > hi: any number */
+	const char *range;	/* the reason when out of range */
+} numfields[] = {
+	{ K_VOLTAGE, BMS_R_VOLTAGE, offsetof(struct bms_reading, pack_voltage),
+	  0, INFINITY, "negative" },
+	{ K_CURRENT, BMS_R_CURRENT, offsetof(struct bms_reading, pack_current), 1, 0, "" },
+	{ K_POWER, BMS_R_POWER, offsetof(struct bms_reading, pack_power), 1, 0, "" },
+	{ K_SOC, BMS_R_SOC, offsetof(struct bms_reading, soc_percent),
+	  0, 100, "not in 0..100" },
+	{ K_SOH, BMS_R_SOH, offsetof(struct bms_reading, soh_percent),
+	  0, 100, "not in 0..100" },
+	{ K_REMAIN, BMS_R_REMAIN, offsetof(struct bms_reading, remaining_capacity_ah),
+	  1, 0, "" },
+	{ K_NOMINAL, BMS_R_NOMINAL, offsetof(struct bms_reading, nominal_capacity_ah),
+	  1, 0, "" },
+};
+
+/* A string field: 0, or -1 with the reason; NUL and over-long are refused. */
+static int get_name(const struct bms_json_field *f, char *out, size_t cap,
+		    char *why, size_t whysz)
+{
+	long n = get_str(f->val, f->len, out, cap);
+
+	if (n == -1)
+		return bad(why, whysz, "%s: not a string", f->key);
+	if (n == -2)
+		return bad(why, whysz, "%s: longer than %zu bytes", f->key, cap - 1);
+	if (n == -3)
+		return bad(why, whysz, "%s: NUL in it", f->key);
+	return 0;
+}
+
+/* type, bms_id, timestamp, tenant, proto. */
+static int get_identity(const struct bms_json_field *f, struct bms_readpack *rp,
+			char *why, size_t whysz)
+{
+	char ts[64];
+	long n;
+
+	if (!f[K_TYPE].val)
+		return bad(why, whysz, "no type");
+	if (!bms_json_str_eq(f[K_TYPE].val, f[K_TYPE].len, "reading"))
+		return bad(why, whysz, "not a reading");
+	if (!f[K_ID].val)
+		return bad(why, whysz, "no bms_id");
+	if (get_name(&f[K_ID], rp->bms_id, sizeof rp->bms_id, why, whysz) < 0)
+		return -1;
+	if (!rp->bms_id[0])
+		return bad(why, whysz, "bms_id: empty");
+	if (!f[K_TS].val)
+		return bad(why, whysz, "no timestamp");
+	n = get_str(f[K_TS].val, f[K_TS].len, ts, sizeof ts);
+	if (n < 0 || bms_ts_parse(ts, (size_t)n, &rp->ts_ms) < 0)
+		return bad(why, whysz, "bad timestamp");
+	rp->has_tenant = 0;
+	rp->tenant[0] = '\0';
+	if (f[K_TENANT].val) {
+		if (get_name(&f[K_TENANT], rp->tenant, sizeof rp->tenant, why, whysz) < 0)
+			return -1;
+		rp->has_tenant = 1;
+	}
+	/* A proto that does not fit stays in the text form only. */
+	rp->has_proto = 0;
+	rp->proto[0] = '\0';
+	if (f[K_PROTO].val) {
+		n = get_str(f[K_PROTO].val, f[K_PROTO].len, rp->proto, sizeof rp->proto);
+		if (n == -1)
+			return bad(why, whysz, "proto: not a string");
+		rp->has_proto = n >= 0;
+		if (n < 0)
+			rp->proto[0] = '\0';
+	}
+	return 0;
+}
+
+/* A count that must agree with the array when there is one. */
+static int get_count(const struct bms_json_field *f, unsigned have, int n,
+		     const char *what, char *why, size_t whysz)
+{
+	int64_t c;
+
+	if (get_int(f, &c) < 0 || c < 0)
+		return bad(why, whysz, "%s: not a count", f->key);
+	if (have && c != n)
+		return bad(why, whysz, "%s: %lld but %d %s", f->key, (long long)c, n, what);
+	return 0;
+}
+
+int bms_readpack_parse(const char *line, size_t len, struct bms_readpack *rp,
+		       char *why, size_t whysz)
+{
+	struct bms_json_field f[K_COUNT];
+	struct bms_json_err jerr;
+	struct bms_reading *r = &rp->r;
+	size_t used = 0;
+	int64_t cycles;
+	int k;
+
+	for (k = 0; k < K_COUNT; k++)
+		f[k].key = keys[k];
+	if (bms_json_scan(line, len, f, K_COUNT, &jerr) < 0)
+		return bad(why, whysz, "not a JSON object: %s at byte %zu",
+			   jerr.what, jerr.at + 1);
+	if (get_identity(f, rp, why, whysz) < 0)
+		return -1;
+
+	bms_reading_clear(r);
+	for (size_t i = 0; i < sizeof numfields / sizeof numfields[0]; i++) {
+		const struct numfield *nf = &numfields[i];
+		const struct bms_json_field *fk = &f[nf->key];
+		double *v = (double *)((char *)r + nf->off);
+
+		if (!fk->val)
+			continue;
+		if (get_num(fk, v) < 0)
+			return bad(why, whysz, "%s: not a number", fk->key);
+		if (nf->lo <= nf->hi && !(*v >= nf->lo && *v <= nf->hi))
+			return bad(why, whysz, "%s: %s", fk->key, nf->range);
+		r->have |= nf->bit;
+	}
+	if (f[K_TEMPS].val) {
+		r->ntemps = num_array(f[K_TEMPS].val, f[K_TEMPS].len, r->temps,
+				      BMS_MAX_TEMPS);
+		if (r->ntemps == -1)
+			return bad(why, whysz, "temperatures: not an array of numbers");
+		if (r->ntemps == -2)
+			return bad(why, whysz, "temperatures: more than %d probes",
+				   BMS_MAX_TEMPS);
+		r->have |= BMS_R_TEMPS;
+	}
+	if (f[K_CELLS].val) {
+		r->ncells = num_array(f[K_CELLS].val, f[K_CELLS].len, r->cells,
+				      BMS_MAX_CELLS);
+		if (r->ncells == -1)
+			return bad(why, whysz, "cell_voltages: not an array of numbers");
+		if (r->ncells == -2)
+			return bad(why, whysz, "cell_voltages: more than %d cells",
+				   BMS_MAX_CELLS);
+		for (k = 0; k < r->ncells; k++)
+			if (!(r->cells[k] >= 0))
+				return bad(why, whysz, "cell_voltages: cell %d negative",
+					   k + 1);
+		r->have |= BMS_R_CELLS;
+	}
+	if (f[K_BALANCE].val) {
+		if (get_balance(&f[K_BALANCE], r, why, whysz) < 0)
+			return -1;
+		r->have |= BMS_R_BALANCE;
+	}
+	if (f[K_PROTECT].val) {
+		if (get_protect(&f[K_PROTECT], &r->prot, why, whysz) < 0)
+			return -1;
+		r->have |= BMS_R_PROTECT;
+	}
+	if (f[K_FAULTS].val) {
+		if (get_codes(&f[K_FAULTS], rp, &used, r->faults, &r->nfaults,
+			      why, whysz) < 0)
+			return -1;
+		r->have |= BMS_R_CODES;
+	}
+	if (f[K_WARNINGS].val) {
+		if (get_codes(&f[K_WARNINGS], rp, &used, r->warnings, &r->nwarnings,
+			      why, whysz) < 0)
+			return -1;
+		r->have |= BMS_R_CODES;
+	}
+	if (f[K_CYCLES].val) {
+		if (get_int(&f[K_CYCLES], &cycles) < 0)
+			return bad(why, whysz, "cycles: not an integer");
+		r->cycles = (long)cycles;
+		r->have |= BMS_R_CYCLES;
+	}
+	if (f[K_CHG].val) {
+		if (get_bool(&f[K_CHG], &r->charge_mos) < 0)
+			return bad(why, whysz, "charge_mos: not true or false");
+		r->have |= BMS_R_MOS;
+	}
+	if (f[K_DSG].val) {
+		if (get_bool(&f[K_DSG], &r->discharge_mos) < 0)
+			return bad(why, whysz, "discharge_mos: not true or false");
+		r->have |= BMS_R_MOS;
+	}
+	if (f[K_NCELLS].val && get_count(&f[K_NCELLS], r->have & BMS_R_CELLS, r->ncells,
+					 "cell_voltages", why, whysz) < 0)
+		return -1;
+	if (f[K_NTEMPS].val && get_count(&f[K_NTEMPS], r->have & BMS_R_TEMPS, r->ntemps,
+					 "temperatures", why, whysz) < 0)
+		return -1;
+	return 0;
+}
+
+/* ==== Compact encoding ==== */
+
+static void put_varint(struct bms_buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		tmp[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	tmp[n++] = (uint8_t)v;
+	bms_buf_add(b, tmp, n);
+}
+
+/* |q| <= 2^54 */
+static uint64_t zz(int64_t q)
+{
+	return q < 0 ? ((uint64_t)(-(q + 1)) << 1) | 1 : (uint64_t)q << 1;
+}
+
+static int64_t unzz(uint64_t z)
+{
+	return z & 1 ? -(int64_t)(z >> 1) - 1 : (int64_t)(z >> 1);
+}
+
+/* v scaled to dec decimals, rounded half away from zero as bms_buf_num
+ * does; -1 if out of the range the format keeps.  (Truncate, then
+ * round: s + 0.5 itself would round near 2^53.) */
+static int scale(double v, int dec, int64_t *q)
+{
+	double s = v * dp10[dec], f;
+
+	if (!(s > -(double)LIM && s < (double)LIM))
+		return -1;
+	*q = (int64_t)s;
+	f = s - (double)*q;
+	if (f >= 0.5)
+		++*q;
+	else if (f <= -0.5)
+		--*q;
+	return 0;
+}
+
+/* The largest k <= dec with 10^k dividing q. */
+static int tens(int64_t q, int dec)
+{
+	int k = dec;
+
+	while (k > 0 && q % ip10[k] != 0)
+		k--;
+	return k;
+}
+
+static int put_num(struct bms_buf *b, double v, int dec)
+{
+	int64_t q;
+	int k;
+
+	if (scale(v, dec, &q) < 0)
+		return -1;
+	k = tens(q, dec);
+	put_varint(b, zz(q / ip10[k]) * (uint64_t)(dec + 1) + (uint64_t)k);
+	return 0;
+}
+
+static int put_array(struct bms_buf *b, const double *v, int n, int dec)
+{
+	int64_t q[BMS_MAX_CELLS], prev = 0;
+	int k = dec;
+
+	for (int i = 0; i < n; i++) {
+		if (scale(v[i], dec, &q[i]) < 0)
+			return -1;
+		k = tens(q[i], k);
+	}
+	put_varint(b, (uint64_t)n * (uint64_t)(dec + 1) + (uint64_t)k);
+	for (int i = 0; i < n; i++) {
+		put_varint(b, zz(q[i] / ip10[k] - prev));
+		prev = q[i] / ip10[k];
+	}
+	return 0;
+}
+
+static int put_str(struct bms_buf *b, const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return -1;
+	n = strlen(s);
+	put_varint(b, n);
+	bms_buf_add(b, s, n);
+	return 0;
+}
+
+/* Append the compact form of rp; -1 if it cannot hold rp. */
+static int encode(const struct bms_readpack *rp, struct bms_buf *b)
+{
+	const struct bms_reading *r = &rp->r;
+	const struct bms_protection *p = &r->prot;
+	uint64_t flags = r->have;
+	size_t text = 0;
+
+	if (r->have & ~R_ALL)
+		return -1;
+	if (rp->has_proto) {
+		if (strlen(rp->proto) >= sizeof rp->proto)
+			return -1;
+		flags |= F_PROTO;
+	}
+	if (rp->has_tenant)
+		flags |= F_TENANT;
+	if (r->have & BMS_R_BALANCE && r->balancing_active)
+		flags |= F_ACTIVE;
+	if (r->have & BMS_R_MOS) {
+		flags |= r->charge_mos ? F_CHG : 0;
+		flags |= r->discharge_mos ? F_DSG : 0;
+	}
+	if (r->have & BMS_R_PROTECT) {
+		bool bits[6] = {
+			p->overvoltage, p->undervoltage, p->overcurrent_charge,
+			p->overcurrent_discharge, p->overtemperature, p->undertemperature,
+		};
+
+		for (int i = 0; i < 6; i++)
+			if (bits[i])
+				flags |= 1ull << (F_PROT0 + i);
+	}
+	bms_buf_putc(b, TAG_COMPACT1);
+	put_varint(b, flags);
+	if (rp->has_proto)
+		put_str(b, rp->proto);
+	if ((r->have & BMS_R_VOLTAGE) && put_num(b, r->pack_voltage, 3) < 0)
+		return -1;
+	if ((r->have & BMS_R_CURRENT) && put_num(b, r->pack_current, 3) < 0)
+		return -1;
+	if ((r->have & BMS_R_POWER) && put_num(b, r->pack_power, 2) < 0)
+		return -1;
+	if ((r->have & BMS_R_SOC) && put_num(b, r->soc_percent, 2) < 0)
+		return -1;
+	if ((r->have & BMS_R_SOH) && put_num(b, r->soh_percent, 2) < 0)
+		return -1;
+	if (r->have & BMS_R_TEMPS) {
+		if (r->ntemps < 0 || r->ntemps > BMS_MAX_TEMPS ||
+		    put_array(b, r->temps, r->ntemps, 2) < 0)
+			return -1;
+	}
+	if (r->have & BMS_R_CELLS) {
+		if (r->ncells < 0 || r->ncells > BMS_MAX_CELLS ||
+		    put_array(b, r->cells, r->ncells, 4) < 0)
+			return -1;
+	}
+	if (r->have & BMS_R_BALANCE)
+		put_varint(b, r->balancing_mask);
+	if (r->have & BMS_R_CODES) {
+		if (r->nfaults < 0 || r->nfaults > BMS_MAX_CODES ||
+		    r->nwarnings < 0 || r->nwarnings > BMS_MAX_CODES)
+			return -1;
+		put_varint(b, (uint64_t)r->nfaults * 64 + (uint64_t)r->nwarnings);
+		for (int i = 0; i < r->nfaults; i++) {
+			if (put_str(b, r->faults[i]) < 0)
+				return -1;
+			text += strlen(r->faults[i]) + 1;
+		}
+		for (int i = 0; i < r->nwarnings; i++) {
+			if (put_str(b, r->warnings[i]) < 0)
+				return -1;
+			text += strlen(r->warnings[i]) + 1;
+		}
+		if (text > sizeof rp->text)
+			return -1;
+	}
+	if ((r->have & BMS_R_CYCLES) && put_num(b, (double)r->cycles, 0) < 0)
+		return -1;
+	if ((r->have & BMS_R_REMAIN) && put_num(b, r->remaining_capacity_ah, 3) < 0)
+		return -1;
+	if ((r->have & BMS_R_NOMINAL) && put_num(b, r->nominal_capacity_ah, 3) < 0)
+		return -1;
+	return b->oom ? -1 : 0;
+}
+
+/* ==== Compact decoding ==== */
+
+struct rd {
+	const uint8_t *p, *end;
+	int bad;		/* set on any damage; later reads return 0 */
+};
+
+static uint64_t get_varint(struct rd *d)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 70; shift += 7) {
+		uint8_t c;
+
+		if (d->p >= d->end || (shift == 63 && *d->p > 1)) {
+			d->bad = 1;
+			return 0;
+		}
+		c = *d->p++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	d->bad = 1;
+	return 0;
+}
+
+/* A scaled value in units of 10^k; -1 (and damage) if out of range. */
+static int64_t units(struct rd *d, uint64_t z, int k)
+{
+	int64_t u;
+
+	if (z >> 55) {
+		d->bad = 1;
+		return 0;
+	}
+	u = unzz(z);
+	if (u > LIM / ip10[k] || u < -LIM / ip10[k]) {
+		d->bad = 1;
+		return 0;
+	}
+	return u;
+}
+
+static double get_num_c(struct rd *d, int dec)
+{
+	uint64_t x = get_varint(d);
+	int k = (int)(x % (uint64_t)(dec + 1));
+	int64_t u = units(d, x / (uint64_t)(dec + 1), k);
+
+	return (double)(u * ip10[k]) / dp10[dec];
+}
+
+static int get_array_c(struct rd *d, double *v, int max, int dec)
+{
+	uint64_t x = get_varint(d);
+	uint64_t n = x / (uint64_t)(dec + 1);
+	int k = (int)(x % (uint64_t)(dec + 1));
+	int64_t prev = 0;
+
+	if (d->bad || n > (uint64_t)max) {
+		d->bad = 1;
+		return 0;
+	}
+	for (uint64_t i = 0; i < n && !d->bad; i++) {
+		uint64_t z = get_varint(d);
+		int64_t u;
+
+		/* |prev| <= 2^53 and |delta| <= 2^55: the sum cannot overflow. */
+		if (z >> 56) {
+			d->bad = 1;
+			return 0;
+		}
+		u = prev + unzz(z);
+		if (u > LIM / ip10[k] || u < -LIM / ip10[k]) {
+			d->bad = 1;
+			return 0;
+		}
+		v[i] = (double)(u * ip10[k]) / dp10[dec];
+		prev = u;
+	}
+	return (int)n;
+}
+
+/* A length-prefixed string into out (cap bytes with the NUL): UTF-8
+ * without NUL, as every string the parser takes is. */
+static void get_str_c(struct rd *d, char *out, size_t cap)
+{
+	uint64_t n = get_varint(d);
+
+	if (d->bad || n >= cap || n > (uint64_t)(d->end - d->p) ||
+	    memchr(d->p, '\0', (size_t)n) ||
+	    !bms_json_utf8_valid((const char *)d->p, (size_t)n)) {
+		d->bad = 1;
+		return;
+	}
+	memcpy(out, d->p, (size_t)n);
+	out[n] = '\0';
+	d->p += n;
+}
+
+static int get_codes_c(struct rd *d, const char **codes, int n,
+		       struct bms_readpack *rp, size_t *used)
+{
+	for (int i = 0; i < n && !d->bad; i++) {
+		get_str_c(d, rp->text + *used, sizeof rp->text - *used);
+		if (d->bad)
+			return -1;
+		codes[i] = rp->text + *used;
+		*used += strlen(codes[i]) + 1;
+	}
+	return d->bad ? -1 : 0;
+}
+
+static int decode(const void *blob, size_t n, struct bms_readpack *rp)
+{
+	struct rd d = { (const uint8_t *)blob + 1, (const uint8_t *)blob + n, 0 };
+	struct bms_reading *r = &rp->r;
+	uint64_t flags, c;
+	size_t used = 0;
+
+	flags = get_varint(&d);
+	if (d.bad || flags & ~(uint64_t)F_ALL)
+		return -1;
+	if (((flags & F_ACTIVE) && !(flags & BMS_R_BALANCE)) ||
+	    ((flags & (F_CHG | F_DSG)) && !(flags & BMS_R_MOS)) ||
+	    ((flags >> F_PROT0 & 63) && !(flags & BMS_R_PROTECT)))
+		return -1;
+	bms_reading_clear(r);
+	r->have = (unsigned)(flags & R_ALL);
+	rp->has_tenant = !!(flags & F_TENANT);
+	rp->has_proto = !!(flags & F_PROTO);
+	rp->proto[0] = '\0';
+	if (rp->has_proto)
+		get_str_c(&d, rp->proto, sizeof rp->proto);
+	if (r->have & BMS_R_VOLTAGE)
+		r->pack_voltage = get_num_c(&d, 3);
+	if (r->have & BMS_R_CURRENT)
+		r->pack_current = get_num_c(&d, 3);
+	if (r->have & BMS_R_POWER)
+		r->pack_power = get_num_c(&d, 2);
+	if (r->have & BMS_R_SOC)
+		r->soc_percent = get_num_c(&d, 2);
+	if (r->have & BMS_R_SOH)
+		r->soh_percent = get_num_c(&d, 2);
+	if (r->have & BMS_R_TEMPS)
+		r->ntemps = get_array_c(&d, r->temps, BMS_MAX_TEMPS, 2);
+	if (r->have & BMS_R_CELLS)
+		r->ncells = get_array_c(&d, r->cells, BMS_MAX_CELLS, 4);
+	if (r->have & BMS_R_BALANCE) {
+		r->balancing_active = !!(flags & F_ACTIVE);
+		r->balancing_mask = get_varint(&d);
+	}
+	if (r->have & BMS_R_PROTECT) {
+		struct bms_protection *p = &r->prot;
+
+		p->overvoltage = flags >> F_PROT0 & 1;
+		p->undervoltage = flags >> (F_PROT0 + 1) & 1;
+		p->overcurrent_charge = flags >> (F_PROT0 + 2) & 1;
+		p->overcurrent_discharge = flags >> (F_PROT0 + 3) & 1;
+		p->overtemperature = flags >> (F_PROT0 + 4) & 1;
+		p->undertemperature = flags >> (F_PROT0 + 5) & 1;
+	}
+	if ((r->have & BMS_R_CODES) && !d.bad) {
+		c = get_varint(&d);
+		if (d.bad || c / 64 > BMS_MAX_CODES || c % 64 > BMS_MAX_CODES)
+			return -1;
+		r->nfaults = (int)(c / 64);
+		r->nwarnings = (int)(c % 64);
+		if (get_codes_c(&d, r->faults, r->nfaults, rp, &used) < 0 ||
+		    get_codes_c(&d, r->warnings, r->nwarnings, rp, &used) < 0)
+			return -1;
+	}
+	if (r->have & BMS_R_CYCLES)
+		r->cycles = (long)get_num_c(&d, 0);
+	if (r->have & BMS_R_REMAIN)
+		r->remaining_capacity_ah = get_num_c(&d, 3);
+	if (r->have & BMS_R_NOMINAL)
+		r->nominal_capacity_ah = get_num_c(&d, 3);
+	if (r->have & BMS_R_MOS) {
+		r->charge_mos = !!(flags & F_CHG);
+		r->discharge_mos = !!(flags & F_DSG);
+	}
+	return d.bad || d.p != d.end ? -1 : 0;
+}
+
+/* ==== Writing the line back ==== */
+
+/*
+ * s as a JSON string, quotes included: in tmp when nothing needs
+ * escaping and it fits (the usual case), else in the heap buffer hb.
+ */
+static void quote(const char *s, char *tmp, size_t cap, struct bms_buf *hb,
+		  const char **q, size_t *qlen)
+{
+	size_t n = strlen(s);
+	int plain = n + 2 <= cap;
+
+	for (size_t i = 0; plain && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			plain = 0;
+	}
+	if (plain) {
+		tmp[0] = '"';
+		memcpy(tmp + 1, s, n);
+		tmp[n + 1] = '"';
+		*q = tmp;
+		*qlen = n + 2;
+		return;
+	}
+	bms_buf_json_str(hb, s, n);
+	*q = hb->p;
+	*qlen = hb->len;
+}
+
+/* The line of the unpacked reading u with the given identity. */
+static int emit(const struct bms_readpack *u, const char *bms_id, int64_t ts_ms,
+		const char *tenant, struct bms_buf *out)
+{
+	struct bms_reading_head h;
+	struct bms_buf hid = BMS_BUF_INIT, hten = BMS_BUF_INIT;
+	char id[sizeof u->bms_id + 2], ten[sizeof u->tenant + 2], ts[BMS_TS_LEN + 3];
+	int rc = 0;
+
+	if (!bms_id || (u->has_tenant && !tenant))
+		return -1;
+	quote(bms_id, id, sizeof id, &hid, &h.bms_id, &h.bms_id_len);
+	ts[0] = '"';
+	bms_ts_format_ms(ts_ms, ts + 1);
+	ts[BMS_TS_LEN + 1] = '"';
+	ts[BMS_TS_LEN + 2] = '\0';
+	h.timestamp = ts;
+	h.timestamp_len = BMS_TS_LEN + 2;
+	h.tenant = NULL;
+	h.tenant_len = 0;
+	if (u->has_tenant)
+		quote(tenant, ten, sizeof ten, &hten, &h.tenant, &h.tenant_len);
+	h.proto = u->has_proto ? u->proto : NULL;
+	if (hid.oom || hten.oom)
+		rc = -1;
+	else
+		bms_reading_json(&u->r, &h, out);
+	bms_buf_free(&hid);
+	bms_buf_free(&hten);
+	return rc;
+}
+
+/* ==== The API ==== */
+
+static void truncate_to(struct bms_buf *b, size_t len)
+{
+	b->len = len;
+	if (b->p)
+		b->p[len] = '\0';
+}
+
+int bms_readpack_pack(const struct bms_readpack *rp, const char *line, size_t len,
+		      struct bms_buf *blob)
+{
+	size_t start = blob->len, end;
+	struct bms_readpack u;
+
+	if (encode(rp, blob) == 0) {
+		end = blob->len;
+		if (decode(blob->p + start, end - start, &u) == 0 &&
+		    emit(&u, rp->bms_id, rp->ts_ms, rp->has_tenant ? rp->tenant : NULL,
+			 blob) == 0 &&
+		    !blob->oom && blob->len - end == len &&
+		    memcmp(blob->p + end, line, len) == 0) {
+			truncate_to(blob, end);
+			return 0;
+		}
+	}
+	if (blob->oom)
+		return 1;
+	truncate_to(blob, start);
+	bms_buf_putc(blob, TAG_TEXT);
+	bms_buf_add(blob, line, len);
+	return 1;
+}
+
+int bms_readpack_unpack(const void *blob, size_t n, struct bms_readpack *rp)
+{
+	const char *b = blob;
+	char bms_id[sizeof rp->bms_id], tenant[sizeof rp->tenant];
+	int64_t ts_ms;
+	int rc;
+
+	if (n == 0)
+		return -1;
+	if (b[0] == TAG_COMPACT1)
+		return decode(blob, n, rp);
+	if (b[0] != TAG_TEXT)
+		return -1;
+	/* The identity is the caller's: keep it across the parse. */
+	memcpy(bms_id, rp->bms_id, sizeof bms_id);
+	memcpy(tenant, rp->tenant, sizeof tenant);
+	ts_ms = rp->ts_ms;
+	rc = bms_readpack_parse(b + 1, n - 1, rp, NULL, 0);
+	memcpy(rp->bms_id, bms_id, sizeof bms_id);
+	memcpy(rp->tenant, tenant, sizeof tenant);
+	rp->ts_ms = ts_ms;
+	return rc;
+}
+
+int bms_readpack_json(const void *blob, size_t n, const char *bms_id,
+		      int64_t ts_ms, const char *tenant, struct bms_buf *out)
+{
+	const char *b = blob;
+	struct bms_readpack u;
+
+	if (n == 0)
+		return -1;
+	/* A text blob is checked to be one JSON object: a damaged one
+	 * must not reach the output as a broken line. */
+	if (b[0] == TAG_TEXT) {
+		if (bms_json_scan(b + 1, n - 1, NULL, 0, NULL) < 0)
+			return -1;
+		bms_buf_add(out, b + 1, n - 1);
+		return 0;
+	}
+	if (b[0] != TAG_COMPACT1 || decode(blob, n, &u) < 0)
+		return -1;
+	return emit(&u, bms_id, ts_ms, tenant, out);
+}

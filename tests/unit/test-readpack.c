@@ -1,0 +1,699 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the reading packer (lib/readpack.c): every reading line
+ * comes back byte for byte, canonical ones from the compact form, the
+ * rest from the text form; bad readings are refused with their reason;
+ * damaged blobs are refused without reading past their end.
+ */
+#include <stdlib.h>
+
+#include "readpack.h"
+#include "unit.h"
+
+/* ==== Helpers ==== */
+
+static const char FIX16[] =
+	"{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\","
+	"\"proto\":\"daly\",\"pack_voltage\":53.4,\"pack_current\":12.5,\"pack_power\":667.5,"
+	"\"soc_percent\":78.5,\"temperatures\":[27,25],\"cell_voltages\":[3.338,3.341,3.336,"
+	"3.343,3.335,3.34,3.342,3.344,3.337,3.341,3.339,3.352,3.333,3.34,3.342,3.341],"
+	"\"balancing_status\":{\"active\":true,\"cells_balancing\":[12]},"
+	"\"protection_status\":{\"overvoltage\":false,\"undervoltage\":false,"
+	"\"overcurrent_charge\":false,\"overcurrent_discharge\":false,"
+	"\"overtemperature\":false,\"undertemperature\":false},\"fault_codes\":[],"
+	"\"warning_codes\":[],\"cycles\":42,\"remaining_capacity_ah\":219.8,"
+	"\"nominal_capacity_ah\":280,\"charge_mos\":true,\"discharge_mos\":true,"
+	"\"cell_count\":16,\"temp_count\":2}";
+
+/* The head of a line: type, bms_id p1, the fixture's time. */
+#define HEAD "{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\""
+
+static struct bms_buf blob = BMS_BUF_INIT, out = BMS_BUF_INIT;
+
+/*
+ * Parse and pack line; check the form (0 compact, 1 text), that the line
+ * comes back exactly and that the blob unpacks.  Returns the blob size,
+ * or 0 if the line did not parse.  The parsed reading is left in *rp.
+ */
+static size_t roundtrip_at(const char *line, int form, struct bms_readpack *rp,
+			   const char *file, int lineno)
+{
+	static struct bms_readpack u;
+	size_t len = strlen(line);
+	char why[256] = "";
+	int rc;
+
+	rc = bms_readpack_parse(line, len, rp, why, sizeof why);
+	if (!unit_result(rc == 0, file, lineno)) {
+		fprintf(stderr, "parse: %s\n  %s\n", why, line);
+		return 0;
+	}
+	bms_buf_reset(&blob);
+	rc = bms_readpack_pack(rp, line, len, &blob);
+	if (!unit_result(rc == form, file, lineno))
+		fprintf(stderr, "pack gave form %d, want %d\n  %s\n", rc, form, line);
+	bms_buf_reset(&out);
+	rc = bms_readpack_json(blob.p, blob.len, rp->bms_id, rp->ts_ms,
+			       rp->has_tenant ? rp->tenant : NULL, &out);
+	if (!unit_result(rc == 0 && out.len == len && memcmp(out.p, line, len) == 0,
+			 file, lineno))
+		fprintf(stderr, "json gave %d\n  got:  %s\n  want: %s\n", rc,
+			out.p ? out.p : "", line);
+	memset(&u, 0, sizeof u);
+	rc = bms_readpack_unpack(blob.p, blob.len, &u);
+	if (unit_result(rc == 0, file, lineno)) {
+		/* The unpacked reading writes the same numbers. */
+		unit_check(u.r.have == rp->r.have && u.r.ncells == rp->r.ncells &&
+			   u.r.ntemps == rp->r.ntemps && u.r.nfaults == rp->r.nfaults &&
+			   u.r.nwarnings == rp->r.nwarnings && u.has_proto == rp->has_proto &&
+			   u.has_tenant == rp->has_tenant, file, lineno,
+			   "unpacked reading matches the parsed one");
+	} else {
+		fprintf(stderr, "unpack failed\n");
+	}
+	return blob.len;
+}
+
+#define ROUNDTRIP(line, form, rp) roundtrip_at((line), (form), (rp), __FILE__, __LINE__)
+
+static void reject_at(const char *line, const char *reason, const char *file, int lineno)
+{
+	struct bms_readpack rp;
+	char why[256] = "";
+	int rc = bms_readpack_parse(line, strlen(line), &rp, why, sizeof why);
+
+	if (!unit_result(rc == -1 && strcmp(why, reason) == 0, file, lineno))
+		fprintf(stderr, "parse gave %d\n  got:  %s\n  want: %s\n  line: %s\n",
+			rc, why, reason, line);
+}
+
+#define REJECT(line, reason) reject_at((line), (reason), __FILE__, __LINE__)
+
+/* The line bms_reading_json writes for r with the fixture's head. */
+static const char *canonical(const struct bms_reading *r, const char *proto,
+			     const char *tenant)
+{
+	static struct bms_buf b = BMS_BUF_INIT;
+	struct bms_reading_head h = {
+		"\"p1\"", 4, "\"2026-11-27T14:29:11.123Z\"", 26, NULL, 0, proto,
+	};
+	static char ten[80];
+
+	if (tenant) {
+		snprintf(ten, sizeof ten, "\"%s\"", tenant);
+		h.tenant = ten;
+		h.tenant_len = strlen(ten);
+	}
+	bms_buf_reset(&b);
+	bms_reading_json(r, &h, &b);
+	return b.p;
+}
+
+/* A reading with every field set to something unremarkable. */
+static void full_reading(struct bms_reading *r)
+{
+	static const double cells[4] = { 3.3, 3.3125, 3.299, 0 };
+
+	bms_reading_clear(r);
+	r->pack_voltage = 13.2;
+	r->pack_current = -7.25;
+	r->pack_power = -95.7;
+	r->soc_percent = 55.5;
+	r->soh_percent = 99;
+	r->ntemps = 3;
+	r->temps[0] = 21.5;
+	r->temps[1] = -3.25;
+	r->temps[2] = 0;
+	r->ncells = 4;
+	memcpy(r->cells, cells, sizeof cells);
+	r->balancing_active = true;
+	r->balancing_mask = 1u << 1 | 1u << 3;
+	r->prot.overvoltage = true;
+	r->prot.undertemperature = true;
+	r->faults[r->nfaults++] = "cell_overvoltage";
+	r->warnings[r->nwarnings++] = "soc_low";
+	r->warnings[r->nwarnings++] = "temp_high";
+	r->cycles = 1234;
+	r->remaining_capacity_ah = 50.125;
+	r->nominal_capacity_ah = 100;
+	r->charge_mos = true;
+	r->discharge_mos = false;
+}
+
+static char *slurp_fixture(const char *name)
+{
+	char path[512];
+	const char *slash = strrchr(__FILE__, '/');
+	FILE *fp;
+	char *p;
+	long n;
+
+	snprintf(path, sizeof path, "%.*s/../fixtures/%s",
+		 slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".", name);
+	fp = fopen(path, "rb");
+	CHECK(fp != NULL);
+	if (!fp) {
+		fprintf(stderr, "  cannot open %s\n", path);
+		return NULL;
+	}
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	p = calloc(1, (size_t)n + 1);
+	if (p && fread(p, 1, (size_t)n, fp) != (size_t)n) {
+		free(p);
+		p = NULL;
+	}
+	fclose(fp);
+	return p;
+}
+
+/* ==== Canonical readings: the compact form ==== */
+
+static void test_fixtures(void)
+{
+	static const char *const names[] = { "reading-16s.ndjson", "reading-d2.ndjson" };
+	int lines = 0;
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char *text = slurp_fixture(names[i]), *line, *nl;
+
+		for (line = text; line && *line; line = nl) {
+			struct bms_readpack rp;
+
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl++ = '\0';
+			else
+				nl = line + strlen(line);
+			CHECK(ROUNDTRIP(line, 0, &rp) < 64);
+			lines++;
+		}
+		free(text);
+	}
+	CHECK(lines >= 2);
+}
+
+static void test_fixture16(void)
+{
+	struct bms_readpack rp, u;
+	size_t n = ROUNDTRIP(FIX16, 0, &rp);
+
+	printf("readpack: 16-cell reading packs to %zu bytes (text %zu)\n", n,
+	       strlen(FIX16) + 1);
+	CHECK(n > 0 && n < 64);
+	CHECK_STR(rp.bms_id, "p1");
+	CHECK_INT(rp.ts_ms, 1795789751123LL);
+	CHECK_INT(rp.has_tenant, 0);
+	CHECK_INT(rp.has_proto, 1);
+	CHECK_STR(rp.proto, "daly");
+
+	memset(&u, 0, sizeof u);
+	strcpy(u.bms_id, "kept");
+	u.ts_ms = 7;
+	CHECK_INT(bms_readpack_unpack(blob.p, blob.len, &u), 0);
+	CHECK_STR(u.bms_id, "kept");
+	CHECK_INT(u.ts_ms, 7);
+	CHECK_STR(u.proto, "daly");
+	CHECK_INT(u.r.have, BMS_R_VOLTAGE | BMS_R_CURRENT | BMS_R_POWER | BMS_R_SOC |
+		  BMS_R_TEMPS | BMS_R_CELLS | BMS_R_BALANCE | BMS_R_PROTECT |
+		  BMS_R_CODES | BMS_R_CYCLES | BMS_R_REMAIN | BMS_R_NOMINAL | BMS_R_MOS);
+	CHECK_NUM(u.r.pack_voltage, 53.4, 6);
+	CHECK_NUM(u.r.pack_current, 12.5, 6);
+	CHECK_NUM(u.r.pack_power, 667.5, 6);
+	CHECK_NUM(u.r.soc_percent, 78.5, 6);
+	CHECK_INT(u.r.ntemps, 2);
+	CHECK_NUM(u.r.temps[1], 25, 6);
+	CHECK_INT(u.r.ncells, 16);
+	CHECK_NUM(u.r.cells[0], 3.338, 6);
+	CHECK_NUM(u.r.cells[11], 3.352, 6);
+	CHECK_NUM(u.r.cells[15], 3.341, 6);
+	CHECK(u.r.balancing_active);
+	CHECK_INT(u.r.balancing_mask, 1u << 11);
+	CHECK(!u.r.prot.overvoltage && !u.r.prot.undertemperature);
+	CHECK_INT(u.r.nfaults, 0);
+	CHECK_INT(u.r.cycles, 42);
+	CHECK_NUM(u.r.remaining_capacity_ah, 219.8, 6);
+	CHECK_NUM(u.r.nominal_capacity_ah, 280, 6);
+	CHECK(u.r.charge_mos && u.r.discharge_mos);
+
+	/* The parsed values are the line's, not approximations. */
+	CHECK(rp.r.pack_voltage == 53.4);
+	CHECK(rp.r.cells[5] == 3.34);
+	CHECK(rp.r.remaining_capacity_ah == 219.8);
+}
+
+/* Every combination of present fields, with and without proto and
+ * tenant, and the flags on and off. */
+static void test_combinations(void)
+{
+	struct bms_reading r;
+	int bad = 0, combos = 0;
+
+	for (unsigned have = 0; have < 1u << 14; have++) {
+		for (int v = 0; v < 4; v++) {
+			struct bms_readpack rp;
+			const char *line;
+			size_t len;
+			int rc;
+
+			full_reading(&r);
+			r.have = have;
+			if (v & 1) {
+				r.balancing_active = false;
+				r.prot.overvoltage = false;
+				r.prot.overcurrent_discharge = true;
+				r.charge_mos = false;
+				r.discharge_mos = true;
+			}
+			line = canonical(&r, v & 2 ? "daly-modbus" : NULL,
+					 v == 3 ? "acme" : NULL);
+			len = strlen(line);
+			combos++;
+			if (bms_readpack_parse(line, len, &rp, NULL, 0) < 0) {
+				bad++;
+				continue;
+			}
+			bms_buf_reset(&blob);
+			rc = bms_readpack_pack(&rp, line, len, &blob);
+			bms_buf_reset(&out);
+			if (rc != 0 ||
+			    bms_readpack_json(blob.p, blob.len, "p1", rp.ts_ms,
+					      rp.has_tenant ? "acme" : NULL, &out) < 0 ||
+			    out.len != len || memcmp(out.p, line, len) != 0) {
+				if (bad++ < 3)
+					fprintf(stderr, "combination %#x/%d: %s\n", have, v, line);
+			}
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(combos, 4 << 14);
+}
+
+static void test_shapes(void)
+{
+	struct bms_readpack rp;
+	struct bms_reading r;
+	char line[4096];
+
+	/* Nothing but the identity. */
+	ROUNDTRIP(HEAD "}", 0, &rp);
+	CHECK_INT(rp.r.have, 0);
+
+	/* Negative current, power and temperatures. */
+	ROUNDTRIP(HEAD ",\"pack_current\":-120.125,\"pack_power\":-6000.01,"
+		  "\"temperatures\":[-40,-0.01,-5.5,85.25],\"temp_count\":4}", 0, &rp);
+	CHECK_NUM(rp.r.pack_current, -120.125, 6);
+	CHECK_NUM(rp.r.temps[1], -0.01, 6);
+
+	/* Zero cells. */
+	ROUNDTRIP(HEAD ",\"cell_voltages\":[],\"cell_count\":0}", 0, &rp);
+	CHECK_INT(rp.r.ncells, 0);
+	CHECK(rp.r.have & BMS_R_CELLS);
+
+	/* 48 cells, 4 decimals, zero volts, a big jump. */
+	bms_reading_clear(&r);
+	r.have = BMS_R_CELLS;
+	r.ncells = BMS_MAX_CELLS;
+	for (int i = 0; i < r.ncells; i++)
+		r.cells[i] = 3.2 + 0.0001 * (i * 7 % 13);
+	r.cells[10] = 0;
+	r.cells[20] = 4.2;
+	snprintf(line, sizeof line, "%s", canonical(&r, "daly", NULL));
+	ROUNDTRIP(line, 0, &rp);
+	CHECK_INT(rp.r.ncells, 48);
+
+	/* Balancing at the first and the last cell number. */
+	ROUNDTRIP(HEAD ",\"balancing_status\":{\"active\":false,\"cells_balancing\":[1,64]}}",
+		  0, &rp);
+	CHECK_INT(rp.r.balancing_mask, 1ull << 63 | 1);
+
+	/* Codes with escapes and non-ASCII text, as bms_buf_json_str writes them. */
+	ROUNDTRIP(HEAD ",\"fault_codes\":[\"q\\\"uote\",\"back\\\\slash\",\"tab\\tnl\\n\","
+		  "\"\\u0001\",\"caf\xc3\xa9\",\"\xe2\x82\xac\xf0\x9f\x94\x8b\"],"
+		  "\"warning_codes\":[\"\"]}", 0, &rp);
+	CHECK_INT(rp.r.nfaults, 6);
+	CHECK_STR(rp.r.faults[0], "q\"uote");
+	CHECK_STR(rp.r.faults[2], "tab\tnl\n");
+	CHECK_STR(rp.r.faults[3], "\x01");
+	CHECK_STR(rp.r.faults[4], "caf\xc3\xa9");
+	CHECK_INT(rp.r.nwarnings, 1);
+	CHECK_STR(rp.r.warnings[0], "");
+
+	/* 48 codes each. */
+	{
+		size_t o = (size_t)snprintf(line, sizeof line, "%s", HEAD ",\"fault_codes\":[");
+
+		for (int i = 0; i < BMS_MAX_CODES; i++)
+			o += (size_t)snprintf(line + o, sizeof line - o, "%s\"f%d\"",
+					      i ? "," : "", i);
+		o += (size_t)snprintf(line + o, sizeof line - o, "],\"warning_codes\":[");
+		for (int i = 0; i < BMS_MAX_CODES; i++)
+			o += (size_t)snprintf(line + o, sizeof line - o, "%s\"w%d\"",
+					      i ? "," : "", i);
+		snprintf(line + o, sizeof line - o, "]}");
+		ROUNDTRIP(line, 0, &rp);
+		CHECK_INT(rp.r.nfaults, 48);
+		CHECK_STR(rp.r.warnings[47], "w47");
+	}
+
+	/* A tenant: written back only with the tenant's name. */
+	ROUNDTRIP("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\","
+		  "\"tenant\":\"acme\",\"proto\":\"daly\",\"soc_percent\":100}", 0, &rp);
+	CHECK_INT(rp.has_tenant, 1);
+	CHECK_STR(rp.tenant, "acme");
+	bms_buf_reset(&out);
+	CHECK_INT(bms_readpack_json(blob.p, blob.len, "p1", rp.ts_ms, NULL, &out), -1);
+	CHECK_INT(out.len, 0);
+	bms_buf_reset(&out);
+	CHECK_INT(bms_readpack_json(blob.p, blob.len, "p1", rp.ts_ms, "other", &out), 0);
+	CHECK(strstr(out.p, "\"tenant\":\"other\"") != NULL);
+
+	/* An identity that needs escaping, given back escaped. */
+	ROUNDTRIP("{\"type\":\"reading\",\"bms_id\":\"pack \\\"A\\\"\\\\1\","
+		  "\"timestamp\":\"1969-12-31T23:59:59.999Z\",\"pack_voltage\":0}", 0, &rp);
+	CHECK_STR(rp.bms_id, "pack \"A\"\\1");
+	CHECK_INT(rp.ts_ms, -1);
+
+	/* A bms_id of 127 bytes, and the query path with another identity. */
+	{
+		char id[128];
+
+		memset(id, 'x', 127);
+		id[127] = '\0';
+		snprintf(line, sizeof line, "{\"type\":\"reading\",\"bms_id\":\"%s\","
+			 "\"timestamp\":\"0000-01-01T00:00:00.000Z\"}", id);
+		ROUNDTRIP(line, 0, &rp);
+		CHECK_INT(strlen(rp.bms_id), 127);
+		bms_buf_reset(&out);
+		CHECK_INT(bms_readpack_json(blob.p, blob.len, "p9", 0, NULL, &out), 0);
+		CHECK_STR(out.p, "{\"type\":\"reading\",\"bms_id\":\"p9\","
+			  "\"timestamp\":\"1970-01-01T00:00:00.000Z\"}");
+	}
+}
+
+/* ==== Other readings: the text form ==== */
+
+static void test_text_form(void)
+{
+	struct bms_readpack rp;
+	size_t n;
+
+	/* Keys in another order. */
+	ROUNDTRIP("{\"bms_id\":\"p1\",\"type\":\"reading\",\"timestamp\":\"2026-11-27T14:29:11.123Z\","
+		  "\"pack_voltage\":53.4}", 1, &rp);
+	CHECK_NUM(rp.r.pack_voltage, 53.4, 6);
+	ROUNDTRIP(HEAD ",\"pack_current\":1,\"pack_voltage\":53.4}", 1, &rp);
+	/* An unknown key. */
+	n = ROUNDTRIP(HEAD ",\"pack_voltage\":53.4,\"firmware\":\"1.2\"}", 1, &rp);
+	CHECK_INT(n, 1 + strlen(HEAD ",\"pack_voltage\":53.4,\"firmware\":\"1.2\"}"));
+	/* Numbers written another way. */
+	ROUNDTRIP(HEAD ",\"pack_voltage\":53.40}", 1, &rp);
+	CHECK(rp.r.pack_voltage == 53.4);
+	ROUNDTRIP(HEAD ",\"pack_voltage\":5.34e1}", 1, &rp);
+	CHECK(rp.r.pack_voltage == 53.4);
+	ROUNDTRIP(HEAD ",\"pack_voltage\":5.34E+1}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"pack_current\":-0}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"pack_current\":0.0}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"pack_current\":1.0005}", 1, &rp);	/* more decimals than kept */
+	ROUNDTRIP(HEAD ",\"cell_voltages\":[3.33805],\"cell_count\":1}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"cycles\":42.0}", 1, &rp);
+	CHECK_INT(rp.r.cycles, 42);
+	/* White space. */
+	ROUNDTRIP(HEAD ", \"pack_voltage\":53.4}", 1, &rp);
+	ROUNDTRIP(" " HEAD "}", 1, &rp);
+	/* Escapes the writer would not use. */
+	ROUNDTRIP("{\"type\":\"reading\",\"bms_id\":\"\\u0070\\u0031\","
+		  "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", 1, &rp);
+	CHECK_STR(rp.bms_id, "p1");
+	ROUNDTRIP(HEAD ",\"fault_codes\":[\"caf\\u00e9\"],\"warning_codes\":[]}", 1, &rp);
+	CHECK_STR(rp.r.faults[0], "caf\xc3\xa9");
+	ROUNDTRIP("{\"type\":\"rea\\u0064ing\",\"bms_id\":\"p1\","
+		  "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", 1, &rp);
+	/* Time written another way. */
+	ROUNDTRIP("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T16:29:11.123+02:00\"}",
+		  1, &rp);
+	CHECK_INT(rp.ts_ms, 1795789751123LL);
+	ROUNDTRIP("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11Z\"}",
+		  1, &rp);
+	/* Half of a pair the writer always writes together. */
+	ROUNDTRIP(HEAD ",\"fault_codes\":[]}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"charge_mos\":true}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"cell_voltages\":[3.3]}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"temp_count\":3}", 1, &rp);
+	CHECK_INT(rp.r.have, 0);
+	ROUNDTRIP(HEAD ",\"protection_status\":{\"overvoltage\":true}}", 1, &rp);
+	CHECK(rp.r.prot.overvoltage);
+	ROUNDTRIP(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[3,2]}}",
+		  1, &rp);
+	CHECK_INT(rp.r.balancing_mask, 6);
+	ROUNDTRIP(HEAD ",\"balancing_status\":{\"cells_balancing\":[2,2]}}", 1, &rp);
+	/* A proto too long to keep apart: kept in the text. */
+	ROUNDTRIP(HEAD ",\"proto\":\"a-protocol-name-of-forty-bytes-or-so-xx\"}", 1, &rp);
+	CHECK_INT(rp.has_proto, 0);
+	/* A duplicate key. */
+	ROUNDTRIP(HEAD ",\"pack_voltage\":1,\"pack_voltage\":2}", 1, &rp);
+	CHECK_NUM(rp.r.pack_voltage, 2, 3);
+}
+
+/* Scaled values at the edges: exact where they fit, text where they do
+ * not, never an overflow. */
+static void test_edges(void)
+{
+	struct bms_readpack rp;
+
+	ROUNDTRIP(HEAD ",\"pack_current\":9000000000000}", 0, &rp);	/* 9e15 mA */
+	ROUNDTRIP(HEAD ",\"pack_current\":-9000000000000}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"pack_current\":9100000000000}", 1, &rp);	/* > 2^53 mA */
+	ROUNDTRIP(HEAD ",\"pack_current\":123456789.123}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"pack_power\":90000000000000}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"pack_power\":1e300}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"pack_power\":-1e300}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"pack_power\":1e999}", 1, &rp);		/* infinity */
+	ROUNDTRIP(HEAD ",\"pack_voltage\":1e999}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"pack_current\":-18446744073709551616}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"pack_current\":0.000000000000000000001}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"temperatures\":[1e20,-1e20],\"temp_count\":2}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"cell_voltages\":[0,900719925474],\"cell_count\":2}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"cell_voltages\":[900719925474,0],\"cell_count\":2}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"cell_voltages\":[1e16],\"cell_count\":1}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"cycles\":9007199254740991}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"cycles\":-9007199254740991}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"cycles\":9007199254740992}", 1, &rp);
+	ROUNDTRIP(HEAD ",\"cycles\":0}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"soc_percent\":0,\"soh_percent\":100}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"remaining_capacity_ah\":0.001,\"nominal_capacity_ah\":0.01}", 0, &rp);
+	ROUNDTRIP(HEAD ",\"pack_voltage\":12345678901234567890123456789}", 1, &rp);
+	ROUNDTRIP("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"9999-12-31T23:59:59.999Z\"}",
+		  0, &rp);
+	ROUNDTRIP("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2016-12-31T23:59:60Z\"}",
+		  1, &rp);
+}
+
+/* ==== Refusals ==== */
+
+static void test_rejects(void)
+{
+	char line[1024];
+
+	REJECT("", "not a JSON object: expected an object at byte 1");
+	REJECT("{\"type\":\"reading\"", "not a JSON object: unterminated object at byte 18");
+	REJECT("[1]", "not a JSON object: expected an object at byte 1");
+	REJECT("{}", "no type");
+	REJECT("{\"type\":\"frames\",\"bms_id\":\"p1\"}", "not a reading");
+	REJECT("{\"type\":7}", "not a reading");
+	REJECT("{\"type\":\"reading\",\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", "no bms_id");
+	REJECT("{\"type\":\"reading\",\"bms_id\":1}", "bms_id: not a string");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"\"}", "bms_id: empty");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"a\\u0000b\"}", "bms_id: NUL in it");
+	memset(line, 0, sizeof line);
+	snprintf(line, sizeof line, "{\"type\":\"reading\",\"bms_id\":\"%0128d\"}", 0);
+	REJECT(line, "bms_id: longer than 127 bytes");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\"}", "no timestamp");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":1}", "bad timestamp");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"yesterday\"}",
+	       "bad timestamp");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-02-29T00:00:00Z\"}",
+	       "bad timestamp");
+	REJECT(HEAD ",\"tenant\":null}", "tenant: not a string");
+	REJECT(HEAD ",\"tenant\":\"a-tenant-name-that-is-longer-than-sixty-three-bytes-all-told-xxxx\"}",
+	       "tenant: longer than 63 bytes");
+	REJECT(HEAD ",\"proto\":[]}", "proto: not a string");
+	REJECT(HEAD ",\"pack_voltage\":\"53.4\"}", "pack_voltage: not a number");
+	REJECT(HEAD ",\"pack_voltage\":null}", "pack_voltage: not a number");
+	REJECT(HEAD ",\"pack_voltage\":-0.1}", "pack_voltage: negative");
+	REJECT(HEAD ",\"pack_current\":true}", "pack_current: not a number");
+	REJECT(HEAD ",\"pack_power\":{}}", "pack_power: not a number");
+	REJECT(HEAD ",\"soc_percent\":100.01}", "soc_percent: not in 0..100");
+	REJECT(HEAD ",\"soc_percent\":-1}", "soc_percent: not in 0..100");
+	REJECT(HEAD ",\"soh_percent\":1e3}", "soh_percent: not in 0..100");
+	REJECT(HEAD ",\"temperatures\":25}", "temperatures: not an array of numbers");
+	REJECT(HEAD ",\"temperatures\":[25,null]}", "temperatures: not an array of numbers");
+	REJECT(HEAD ",\"temperatures\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}",
+	       "temperatures: more than 16 probes");
+	REJECT(HEAD ",\"cell_voltages\":[3.3,\"3.3\"]}", "cell_voltages: not an array of numbers");
+	REJECT(HEAD ",\"cell_voltages\":[3.3,-0.001]}", "cell_voltages: cell 2 negative");
+	{
+		size_t o = (size_t)snprintf(line, sizeof line, "%s", HEAD ",\"cell_voltages\":[");
+
+		for (int i = 0; i < 49; i++)
+			o += (size_t)snprintf(line + o, sizeof line - o, "%s3.3", i ? "," : "");
+		snprintf(line + o, sizeof line - o, "]}");
+		REJECT(line, "cell_voltages: more than 48 cells");
+	}
+	REJECT(HEAD ",\"balancing_status\":[]}", "balancing_status: not an object");
+	REJECT(HEAD ",\"balancing_status\":{\"active\":1}}",
+	       "balancing_status: active not true or false");
+	REJECT(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[0]}}",
+	       "balancing_status: cells_balancing not cell numbers 1..64");
+	REJECT(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[65]}}",
+	       "balancing_status: cells_balancing not cell numbers 1..64");
+	REJECT(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[1.5]}}",
+	       "balancing_status: cells_balancing not cell numbers 1..64");
+	REJECT(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":7}}",
+	       "balancing_status: cells_balancing not cell numbers 1..64");
+	REJECT(HEAD ",\"protection_status\":\"ok\"}", "protection_status: not an object");
+	REJECT(HEAD ",\"protection_status\":{\"overtemperature\":0}}",
+	       "protection_status: overtemperature not true or false");
+	REJECT(HEAD ",\"fault_codes\":\"x\"}", "fault_codes: not an array of strings");
+	REJECT(HEAD ",\"warning_codes\":[1]}", "warning_codes: not an array of strings");
+	REJECT(HEAD ",\"warning_codes\":[\"a\\u0000\"]}", "warning_codes: NUL in a code");
+	{
+		size_t o = (size_t)snprintf(line, sizeof line, "%s", HEAD ",\"fault_codes\":[");
+
+		for (int i = 0; i < 49; i++)
+			o += (size_t)snprintf(line + o, sizeof line - o, "%s\"c\"", i ? "," : "");
+		snprintf(line + o, sizeof line - o, "]}");
+		REJECT(line, "fault_codes: more than 48 codes");
+	}
+	{
+		static char big[8192];
+		size_t o = (size_t)snprintf(big, sizeof big, "%s", HEAD ",\"fault_codes\":[");
+
+		for (int i = 0; i < 40; i++)
+			o += (size_t)snprintf(big + o, sizeof big - o, "%s\"%060d\"",
+					      i ? "," : "", i);
+		snprintf(big + o, sizeof big - o, "]}");
+		REJECT(big, "fault_codes: codes too long");
+	}
+	REJECT(HEAD ",\"cycles\":1.5}", "cycles: not an integer");
+	REJECT(HEAD ",\"cycles\":1e16}", "cycles: not an integer");
+	REJECT(HEAD ",\"cycles\":\"42\"}", "cycles: not an integer");
+	REJECT(HEAD ",\"remaining_capacity_ah\":false}", "remaining_capacity_ah: not a number");
+	REJECT(HEAD ",\"nominal_capacity_ah\":[]}", "nominal_capacity_ah: not a number");
+	REJECT(HEAD ",\"charge_mos\":1}", "charge_mos: not true or false");
+	REJECT(HEAD ",\"discharge_mos\":\"true\"}", "discharge_mos: not true or false");
+	REJECT(HEAD ",\"cell_count\":-1}", "cell_count: not a count");
+	REJECT(HEAD ",\"cell_count\":1.5}", "cell_count: not a count");
+	REJECT(HEAD ",\"cell_voltages\":[3.3],\"cell_count\":2}",
+	       "cell_count: 2 but 1 cell_voltages");
+	REJECT(HEAD ",\"temperatures\":[],\"temp_count\":1}", "temp_count: 1 but 0 temperatures");
+	REJECT(HEAD ",\"temp_count\":null}", "temp_count: not a count");
+
+	/* why may be left out. */
+	CHECK_INT(bms_readpack_parse("{}", 2, &(struct bms_readpack){ 0 }, NULL, 0), -1);
+}
+
+/* ==== Damaged blobs ==== */
+
+static void test_damage(void)
+{
+	struct bms_readpack rp, u;
+	struct bms_buf full = BMS_BUF_INIT;
+	const char *lines[2] = { FIX16, HEAD ",\"fault_codes\":[\"abc\"],\"warning_codes\":[]}" };
+	unsigned seed = 1;
+
+	CHECK_INT(bms_readpack_unpack("", 0, &u), -1);
+	CHECK_INT(bms_readpack_json("", 0, "p1", 0, NULL, &out), -1);
+	CHECK_INT(bms_readpack_unpack("\x02", 1, &u), -1);
+	CHECK_INT(bms_readpack_unpack("\x01\x80", 2, &u), -1);
+	CHECK_INT(bms_readpack_unpack("\x01\x00", 2, &u), 0);		/* nothing present */
+	CHECK_INT(bms_readpack_unpack("\x01\x00\x00", 3, &u), -1);	/* a byte too many */
+	CHECK_INT(bms_readpack_unpack("\x01\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02", 11, &u), -1);
+	CHECK_INT(bms_readpack_unpack("\x01\x80\x80\x80\x40", 5, &u), -1);	/* unknown flag */
+	CHECK_INT(bms_readpack_unpack("\x01\x80\x80\x02", 4, &u), -1);	/* active, no balance */
+	CHECK_INT(bms_readpack_unpack("\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 11, &u), -1);
+	CHECK_INT(bms_readpack_unpack("\x00{}", 3, &u), -1);		/* text: not a reading */
+
+	for (int l = 0; l < 2; l++) {
+		bms_buf_reset(&full);
+		CHECK_INT(bms_readpack_parse(lines[l], strlen(lines[l]), &rp, NULL, 0), 0);
+		CHECK_INT(bms_readpack_pack(&rp, lines[l], strlen(lines[l]), &full), 0);
+		/* Every shorter prefix, in a heap block of exactly its size so
+		 * the sanitizer sees a read past the end. */
+		for (size_t k = 0; k < full.len; k++) {
+			char *p = malloc(k ? k : 1);
+
+			memcpy(p, full.p, k);
+			bms_buf_reset(&out);
+			if (!unit_result(bms_readpack_unpack(p, k, &u) == -1 &&
+					 bms_readpack_json(p, k, "p1", 0, NULL, &out) == -1 &&
+					 out.len == 0, __FILE__, __LINE__))
+				fprintf(stderr, "prefix of %zu bytes of line %d taken\n", k, l);
+			free(p);
+		}
+		/* Random damage: refused or decoded, never a crash. */
+		for (int t = 0; t < 20000; t++) {
+			char *p = malloc(full.len);
+			size_t at;
+
+			memcpy(p, full.p, full.len);
+			seed = seed * 1103515245 + 12345;
+			at = 1 + (seed >> 8) % (full.len - 1);
+			p[at] = (char)(seed >> 20);
+			bms_buf_reset(&out);
+			if (bms_readpack_unpack(p, full.len, &u) == 0)
+				CHECK_INT(bms_readpack_json(p, full.len, "p1", 0, "t", &out), 0);
+			free(p);
+		}
+	}
+
+	/* A text blob cut short is not a JSON object any more. */
+	bms_buf_reset(&full);
+	CHECK_INT(bms_readpack_parse(HEAD " }", strlen(HEAD " }"), &rp, NULL, 0), 0);
+	CHECK_INT(bms_readpack_pack(&rp, HEAD " }", strlen(HEAD " }"), &full), 1);
+	for (size_t k = 0; k < full.len; k++) {
+		bms_buf_reset(&out);
+		CHECK(bms_readpack_unpack(full.p, k, &u) == -1 &&
+		      bms_readpack_json(full.p, k, "p1", 0, NULL, &out) == -1);
+	}
+	bms_buf_free(&full);
+}
+
+/* The blob is appended: what the buffer held before stays. */
+static void test_append(void)
+{
+	struct bms_readpack rp;
+	struct bms_buf b = BMS_BUF_INIT;
+
+	bms_buf_add(&b, "xy", 2);
+	CHECK_INT(bms_readpack_parse(FIX16, strlen(FIX16), &rp, NULL, 0), 0);
+	CHECK_INT(bms_readpack_pack(&rp, FIX16, strlen(FIX16), &b), 0);
+	CHECK_MEM(b.p, "xy\x01", 3);
+	bms_buf_reset(&out);
+	bms_buf_add(&out, "[", 1);
+	CHECK_INT(bms_readpack_json(b.p + 2, b.len - 2, "p1", rp.ts_ms, NULL, &out), 0);
+	CHECK(out.len == strlen(FIX16) + 1 && memcmp(out.p + 1, FIX16, strlen(FIX16)) == 0);
+	bms_buf_reset(&b);
+	bms_buf_add(&b, "xy", 2);
+	CHECK_INT(bms_readpack_pack(&rp, FIX16, strlen(FIX16) - 1, &b), 1);
+	CHECK_INT(b.len, 2 + 1 + strlen(FIX16) - 1);
+	CHECK_MEM(b.p, "xy\x00{", 4);
+	bms_buf_free(&b);
+}
+
+int main(void)
+{
+	test_fixtures();
+	test_fixture16();
+	test_combinations();
+	test_shapes();
+	test_text_form();
+	test_edges();
+	test_rejects();
+	test_damage();
+	test_append();
+	bms_buf_free(&blob);
+	bms_buf_free(&out);
+	return unit_done();
+}
