@@ -25,7 +25,9 @@
  * Errors: functions return 0 (or a count) on success and a negative
  * BMS_STORE_E* on failure, with the text in bms_store_error(st): one line,
  * naming the file and what to do.  The library never prints or exits.
- * Every string a callback receives is borrowed for the call only.
+ * Every string a callback receives is borrowed for the call only.  A
+ * handle is used by one thread at a time; several processes may hold
+ * handles on one tenant at once (each batch takes the write lock).
  */
 #ifndef BMS_STORE_H
 #define BMS_STORE_H
@@ -82,6 +84,14 @@ void bms_store_close(struct bms_store *st);
 /* The last error's text (empty if none). */
 const char *bms_store_error(const struct bms_store *st);
 
+/*
+ * True if the last BMS_STORE_EFAIL was a busy database: another writer
+ * held it for all of busy_ms.  The text is then "PATH: busy for N ms
+ * (another writer holds it)".  Nothing was lost: the record (put) or the
+ * batch (commit) is still to be done, and the call may be repeated.
+ */
+int bms_store_busy(const struct bms_store *st);
+
 /* The tenant's name, or NULL for a control-only handle. */
 const char *bms_store_tenant(const struct bms_store *st);
 
@@ -134,11 +144,13 @@ int bms_store_put(struct bms_store *st, const char *line, size_t len,
 		  char *why, size_t whysz);
 
 /* Commit the open batch (nothing to do if none).  On failure the batch is
- * rolled back.  A busy database is waited for up to busy_ms, then
- * BMS_STORE_EFAIL. */
+ * rolled back, except when the database stayed busy for busy_ms
+ * (bms_store_busy): then the batch is still open and commit may be
+ * called again. */
 int bms_store_commit(struct bms_store *st);
 
-/* Counters since open. */
+/* Counters since open (stored, duplicates and batteries_added count
+ * committed batches only). */
 void bms_store_stats(const struct bms_store *st, struct bms_store_stats *s);
 
 /* ==== History ==== */
@@ -151,8 +163,9 @@ void bms_store_stats(const struct bms_store *st, struct bms_store_stats *s);
  */
 int bms_store_compact(struct bms_store *st, int64_t now_ms);
 
-/* Delete what is older than the retention; done by compact, and cheap
- * enough for a long-running ingest to call once an hour. */
+/* Delete what is older than the retention (and expired refresh tokens);
+ * done by compact, and cheap enough for a long-running ingest to call
+ * once an hour, inside an open batch or not. */
 int bms_store_expire(struct bms_store *st, int64_t now_ms);
 
 enum bms_store_what { BMS_Q_READINGS, BMS_Q_AGGREGATES, BMS_Q_ALERTS, BMS_Q_STATUS };
@@ -170,7 +183,8 @@ struct bms_store_query {
  * Run a query; fn gets each output line (no newline) in time order, per
  * battery.  Readings at the raw tier come back exactly as they were
  * stored; at the minute and hour tiers as aggregate records (bms-store(1)
- * documents them).  BMS_TIER_AUTO picks the raw tier for spans up to 48
+ * documents them), one per bucket that overlaps [since, until).  Status,
+ * alert and aggregate records come back as their stored lines.  BMS_TIER_AUTO picks the raw tier for spans up to 48
  * hours, per-minute up to 60 days and per-hour beyond, falling back to a
  * coarser tier where retention dropped the finer one.  Returns 0, fn's
  * non-zero value, or BMS_STORE_E*.  *tier_used (may be NULL) says which
@@ -203,20 +217,32 @@ struct bms_battery {
 /* Initialise every field to "not set". */
 void bms_store_battery_clear(struct bms_battery *b);
 
+/*
+ * Register a battery (bms_id of 1 to 127 bytes of UTF-8).  One that ingest
+ * registered on its own is filled in and counts as added by hand from
+ * then on; one added by hand before is BMS_STORE_ECONFIG.
+ */
 int bms_store_battery_add(struct bms_store *st, const struct bms_battery *b);
+
+/* Change the fields of b that are set (an empty string clears a text
+ * field); the battery then counts as added by hand.  BMS_STORE_ECONFIG if
+ * there is no such battery. */
 int bms_store_battery_edit(struct bms_store *st, const struct bms_battery *b);
 
 /* Remove a battery; one with stored records only when purge is set, and
  * then its records go too. */
 int bms_store_battery_remove(struct bms_store *st, const char *bms_id, int purge);
 
+/* Call fn for each battery, by bms_id; fn returning non-zero stops the
+ * walk and is returned. */
 int bms_store_battery_list(struct bms_store *st,
 			   int (*fn)(void *ctx, const struct bms_battery *b), void *ctx);
 
 /* ==== Alerts (tenant handle) ==== */
 
-/* Acknowledge stored alert number id (its position in alert queries) by
- * user at at_ms.  BMS_STORE_ECONFIG if there is no such alert. */
+/* Acknowledge stored alert number id (the id column of CSV alert
+ * queries) by user at at_ms.  BMS_STORE_ECONFIG if there is no such
+ * alert. */
 int bms_store_alert_ack(struct bms_store *st, int64_t id, const char *user,
 			int64_t at_ms);
 
@@ -235,13 +261,18 @@ struct bms_user {
 const char *bms_store_role_name(enum bms_role r);
 int bms_store_role_parse(const char *s);
 
-/* Add a user; the password is stored only as a salted yescrypt hash. */
+/* Add a user; the password (not empty) is stored only as a salted
+ * yescrypt hash.  BMS_STORE_ECONFIG for a bad or taken name. */
 int bms_store_user_add(struct bms_store *st, const char *name, enum bms_role role,
 		       const char *password);
+/* Change a user's password, role, or disabled flag; BMS_STORE_ECONFIG if
+ * there is no such user. */
 int bms_store_user_passwd(struct bms_store *st, const char *name,
 			  const char *password);
 int bms_store_user_role(struct bms_store *st, const char *name, enum bms_role role);
 int bms_store_user_disable(struct bms_store *st, const char *name, int disabled);
+/* Call fn for each user, by name; fn returning non-zero stops the walk
+ * and is returned. */
 int bms_store_user_list(struct bms_store *st,
 			int (*fn)(void *ctx, const struct bms_user *u), void *ctx);
 
@@ -251,13 +282,16 @@ int bms_store_user_list(struct bms_store *st,
 int bms_store_user_verify(struct bms_store *st, const char *name,
 			  const char *password, enum bms_role *role);
 
-/* Refresh tokens: only a SHA-256 of the token is kept. */
+/* Refresh tokens: only a SHA-256 of the token is kept.  A token is good
+ * while now < expires_ms; BMS_STORE_ECONFIG if there is no such user.
+ * Expired tokens are deleted by bms_store_expire. */
 int bms_store_token_add(struct bms_store *st, const char *user, const char *token,
 			int64_t expires_ms);
 /* 1 and the user's name in user[0..usersz) if the token is known, unexpired
  * at now_ms and its user enabled; 0 if not; or BMS_STORE_EFAIL. */
 int bms_store_token_check(struct bms_store *st, const char *token, int64_t now_ms,
 			  char *user, size_t usersz);
+/* Forget a token (known or not): 0, or BMS_STORE_EFAIL. */
 int bms_store_token_revoke(struct bms_store *st, const char *token);
 
 /* Append to the audit log: who did what to which object. */
@@ -269,17 +303,21 @@ int bms_store_audit(struct bms_store *st, const char *user, const char *action,
 /*
  * Copy the open databases into directory dest (created; it must not hold
  * a store already) with SQLite's online backup API, a few hundred pages
- * at a time, so writers go on meanwhile.  A control-only handle copies
- * the whole store; a tenant handle its own database.  dest is a store
- * that bms_store_open can open.
+ * at a time, so writers go on meanwhile.  Each database is copied as one
+ * consistent snapshot.  A control-only handle copies the whole store; a
+ * tenant handle its own database, with a control.db listing only that
+ * tenant.  dest is a store that bms_store_open can open; its control.db
+ * is put in place last, so a backup cut short can be made again into the
+ * same directory.
  */
 int bms_store_backup(struct bms_store *st, const char *dest);
 
 /*
  * PRAGMA integrity_check and foreign_key_check of each open database (a
  * control handle: every tenant's too); fn gets one line per database,
- * "control.db: ok" or "tenants/x.db: <problem>".  Returns 0 if all are
- * ok, 1 if one is not, or BMS_STORE_E*.
+ * "control.db: ok" or "tenants/x.db: <problem>" (the first problem, then
+ * "(and N more)").  Returns 0 if all are ok, 1 if one is not, fn's
+ * non-zero value (which stops the walk), or BMS_STORE_E*.
  */
 int bms_store_check(struct bms_store *st,
 		    int (*fn)(void *ctx, const char *line), void *ctx);

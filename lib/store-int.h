@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the store: the handle and the helpers that the store's four
+ * files share: lib/store.c (schema, opening, tenants, backup, check),
+ * lib/storeput.c (ingest, tiers, retention, compaction), lib/storeq.c
+ * (queries and CSV) and lib/storereg.c (batteries, alerts, users,
+ * tokens, audit).  Only they include this header; everything else uses
+ * store.h.  The helpers keep the module's bms_store_ prefix but are not
+ * part of the contract.  A handle is used by one thread at a time.
+ */
+#ifndef BMS_STORE_INT_H
+#define BMS_STORE_INT_H
+
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "readpack.h"
+#include "store.h"
+
+#define STORE_PATH_MAX 4096	/* bytes of any path the store builds */
+#define STORE_DAY_MS 86400000LL
+#define STORE_CACHE 256		/* batteries the ingest cache holds */
+#define STORE_HASH 512		/* hash chains of that cache (power of 2) */
+
+/* Tier metrics, in the order of the tiers table and of tier points. */
+enum {
+	M_VOLTAGE, M_CURRENT, M_POWER, M_SOC,
+	M_CELL_MIN, M_CELL_MAX, M_TEMP_MIN, M_TEMP_MAX,
+	M_COUNT
+};
+extern const char *const bms_store_metric[M_COUNT];	/* record names */
+
+/* One metric of one tier bucket being accumulated. */
+struct store_acc_metric {
+	long n;			/* readings that had the metric */
+	double min, max, sum;
+	double last;		/* the value of the latest of them */
+	int64_t last_ts;	/* its time, ms */
+};
+
+/* One tier bucket being accumulated; n == 0: empty. */
+struct store_acc {
+	int64_t start;		/* bucket start, ms */
+	long n;			/* readings in it */
+	int64_t last_ts;	/* the latest reading's time, ms */
+	struct store_acc_metric m[M_COUNT];
+};
+
+/* A battery the ingest has seen lately, with its open tier buckets. */
+struct store_bat {
+	char bms_id[BMS_STORE_ID_MAX + 1];
+	int64_t id;		/* batteries.id */
+	uint64_t used;		/* LRU clock of the last use */
+	int next;		/* next entry in its hash chain, -1 at the end */
+	struct store_acc acc[2];	/* [0] the minute, [1] the hour bucket */
+};
+
+struct bms_store {
+	char dir[STORE_PATH_MAX - 128];	/* room for "/tenants/NAME.db" */
+	char tenant[BMS_STORE_NAME_MAX + 1];	/* "" for a control-only handle */
+	char ctl_path[STORE_PATH_MAX];	/* DIR/control.db */
+	char db_path[STORE_PATH_MAX];	/* DIR/tenants/NAME.db, or "" */
+	sqlite3 *ctl;			/* the control database */
+	sqlite3 *db;			/* the tenant's database, or NULL */
+	int busy_ms;			/* busy_timeout, ms */
+	int sync_full;
+	char err[1024];			/* the last error's text */
+	int busy;			/* the last EFAIL was a busy database */
+
+	/* Ingest: statements prepared at the first put, the open batch. */
+	sqlite3_stmt *ins_reading, *ins_status, *ins_alert, *ins_agg;
+	sqlite3_stmt *bat_find, *bat_add, *tier_merge;
+	int in_batch;			/* a write transaction is open */
+	unsigned long pending_dups, pending_added;
+	struct bms_store_stats stats;
+	struct bms_buf blob;		/* the packed reading */
+	struct bms_buf sbuf;		/* decoded strings of a record */
+	struct bms_readpack *rp;	/* the parsed reading (large) */
+
+	/* The battery cache: at most STORE_CACHE entries, LRU. */
+	struct store_bat *bats;
+	int nbats;
+	int hash[STORE_HASH];		/* first entry of each chain, -1 */
+	int last;			/* the entry used last, -1 */
+	uint64_t clock;
+
+	/* Queries: one reused output buffer. */
+	struct bms_buf out;
+};
+
+/* Set the error text; returns code. */
+int bms_store_fail(struct bms_store *st, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Set the error from db's last failure: "<reason> ('<path>')", or the busy
+ * message when another writer held the database.  Returns EFAIL. */
+int bms_store_dberr(struct bms_store *st, sqlite3 *db, const char *path);
+
+/* The same for the tenant database. */
+int bms_store_tdberr(struct bms_store *st);
+
+/* ECONFIG unless st is a tenant handle. */
+int bms_store_need_tenant(struct bms_store *st);
+
+/* Prepare sql on the tenant database; NULL with the error set. */
+sqlite3_stmt *bms_store_prep(struct bms_store *st, const char *sql);
+
+/*
+ * A write on the tenant database outside ingest: joins the open batch
+ * (as a savepoint) or begins its own IMMEDIATE transaction.  end commits
+ * (ok) or undoes the work; it returns 0 or EFAIL.
+ */
+int bms_store_tx_begin(struct bms_store *st);
+int bms_store_tx_end(struct bms_store *st, int ok);
+
+/* End ingest (rolling back an open batch) and free what it holds. */
+void bms_store_ingest_close(struct bms_store *st);
+
+/* The tenant's retention as control.db has it now. */
+int bms_store_keep(struct bms_store *st, struct bms_retention *keep);
+
+/* Forget a battery in the ingest cache, dropping its open buckets (its
+ * rows are about to go). */
+void bms_store_cache_drop(struct bms_store *st, const char *bms_id);
+
+/* The tier metrics of a reading: bit i of the result set when value v[i]
+ * is there. */
+unsigned bms_store_metrics(const struct bms_reading *r, double v[M_COUNT]);
+
+/* Floor of ms to a multiple of period_ms (also for times before 1970). */
+int64_t bms_store_bucket(int64_t ms, int64_t period_ms);
+
+#endif

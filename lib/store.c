@@ -1,0 +1,1071 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store (see store.h): its files and schema, opening and migrations,
+ * tenants, backup and check.  Ingest and history are in storeput.c,
+ * queries in storeq.c, the registries (batteries, alerts, users, tokens,
+ * audit) in storereg.c; store-int.h holds the handle they share.
+ *
+ * Invariants.
+ *  - A handle holds the control database and at most one tenant
+ *    database, fixed at open; nothing later names a tenant, so a handle
+ *    cannot reach another tenant's rows.  Tenant names are plain file
+ *    names ([a-z0-9][a-z0-9_-]*), checked before any path is built.
+ *  - Both databases are in WAL mode with synchronous NORMAL (FULL on
+ *    request), foreign keys on, a modest page cache, and every wait for
+ *    a lock bounded by busy_timeout.
+ *  - PRAGMA user_version counts the migrations applied; each runs in its
+ *    own IMMEDIATE transaction that first reads the version again, so
+ *    processes opening one database at once upgrade it once.
+ *  - Backups read each source in one read transaction (one consistent
+ *    snapshot, writers going on); a backup's control.db is put in place
+ *    last.
+ *
+ * Workload: a few opens per process; administration and maintenance now
+ * and then.  The hot paths are in storeput.c and storeq.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store-int.h"
+#include "ts.h"
+
+#define CACHE_KIB 1024		/* page cache per connection, KiB */
+#define WAL_LIMIT (64 << 20)	/* bytes the WAL file is cut back to */
+#define BACKUP_PAGES 256	/* pages a backup step copies */
+/* ==== Schema ==== */
+
+/* Tenant database migrations; user_version is the number applied. */
+static const char *const tenant_mig[] = {
+	/* 1: batteries and the records of the pipeline */
+	"CREATE TABLE batteries (\n"
+	"\tid INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"\tbms_id TEXT NOT NULL UNIQUE,\n"
+	"\tname TEXT,\n"
+	"\tchemistry TEXT,\n"
+	"\tnominal_capacity_ah REAL,\n"
+	"\tcell_count INTEGER,\n"
+	"\tbms_type TEXT,\n"
+	"\tprotocol TEXT,\n"
+	"\tdevice TEXT,\n"
+	"\tbaud INTEGER,\n"
+	"\ttimeout_ms INTEGER,\n"
+	"\tnotes TEXT,\n"
+	"\tcreated TEXT NOT NULL,\n"
+	"\tauto_added INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE TABLE readings (\n"
+	"\tbattery INTEGER NOT NULL REFERENCES batteries(id),\n"
+	"\tts INTEGER NOT NULL,\n"
+	"\tbody BLOB NOT NULL,\n"
+	"\tPRIMARY KEY (battery, ts)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE TABLE status (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\tbattery INTEGER NOT NULL REFERENCES batteries(id),\n"
+	"\tts INTEGER NOT NULL,\n"
+	"\tstate TEXT,\n"
+	"\treason TEXT,\n"
+	"\tquality REAL,\n"
+	"\tdoc TEXT NOT NULL\n"
+	");\n"
+	"CREATE INDEX status_battery_ts ON status (battery, ts);\n"
+	"CREATE INDEX status_ts ON status (ts);\n"
+	"CREATE TABLE alerts (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\tbattery INTEGER NOT NULL REFERENCES batteries(id),\n"
+	"\tts INTEGER NOT NULL,\n"
+	"\tseverity TEXT,\n"
+	"\tcode TEXT,\n"
+	"\tstate TEXT,\n"
+	"\tmessage TEXT,\n"
+	"\tdoc TEXT NOT NULL,\n"
+	"\tack_by TEXT,\n"
+	"\tack_at INTEGER\n"
+	");\n"
+	"CREATE INDEX alerts_battery_ts ON alerts (battery, ts);\n"
+	"CREATE INDEX alerts_ts ON alerts (ts);\n"
+	"CREATE TABLE aggregates (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\tbattery INTEGER NOT NULL REFERENCES batteries(id),\n"
+	"\tts INTEGER NOT NULL,\n"
+	"\tdoc TEXT NOT NULL\n"
+	");\n"
+	"CREATE INDEX aggregates_battery_ts ON aggregates (battery, ts);\n"
+	"CREATE INDEX aggregates_ts ON aggregates (ts);\n",
+
+	/* 2: the per-minute (period 60) and per-hour (3600) tiers: per metric
+	 * the readings that had it, their extremes and sum, and the value
+	 * and time (ms) of the latest of them */
+	"CREATE TABLE tiers (\n"
+	"\tbattery INTEGER NOT NULL REFERENCES batteries(id),\n"
+	"\tperiod INTEGER NOT NULL,\n"
+	"\tstart INTEGER NOT NULL,\n"
+	"\tn INTEGER NOT NULL,\n"
+	"\tlast_ts INTEGER NOT NULL,\n"
+	"\tpack_voltage_n INTEGER NOT NULL DEFAULT 0, pack_voltage_min REAL,\n"
+	"\tpack_voltage_max REAL, pack_voltage_sum REAL,\n"
+	"\tpack_voltage_last REAL, pack_voltage_last_ts INTEGER,\n"
+	"\tpack_current_n INTEGER NOT NULL DEFAULT 0, pack_current_min REAL,\n"
+	"\tpack_current_max REAL, pack_current_sum REAL,\n"
+	"\tpack_current_last REAL, pack_current_last_ts INTEGER,\n"
+	"\tpack_power_n INTEGER NOT NULL DEFAULT 0, pack_power_min REAL,\n"
+	"\tpack_power_max REAL, pack_power_sum REAL,\n"
+	"\tpack_power_last REAL, pack_power_last_ts INTEGER,\n"
+	"\tsoc_percent_n INTEGER NOT NULL DEFAULT 0, soc_percent_min REAL,\n"
+	"\tsoc_percent_max REAL, soc_percent_sum REAL,\n"
+	"\tsoc_percent_last REAL, soc_percent_last_ts INTEGER,\n"
+	"\tcell_voltage_min_n INTEGER NOT NULL DEFAULT 0, cell_voltage_min_min REAL,\n"
+	"\tcell_voltage_min_max REAL, cell_voltage_min_sum REAL,\n"
+	"\tcell_voltage_min_last REAL, cell_voltage_min_last_ts INTEGER,\n"
+	"\tcell_voltage_max_n INTEGER NOT NULL DEFAULT 0, cell_voltage_max_min REAL,\n"
+	"\tcell_voltage_max_max REAL, cell_voltage_max_sum REAL,\n"
+	"\tcell_voltage_max_last REAL, cell_voltage_max_last_ts INTEGER,\n"
+	"\ttemperature_min_n INTEGER NOT NULL DEFAULT 0, temperature_min_min REAL,\n"
+	"\ttemperature_min_max REAL, temperature_min_sum REAL,\n"
+	"\ttemperature_min_last REAL, temperature_min_last_ts INTEGER,\n"
+	"\ttemperature_max_n INTEGER NOT NULL DEFAULT 0, temperature_max_min REAL,\n"
+	"\ttemperature_max_max REAL, temperature_max_sum REAL,\n"
+	"\ttemperature_max_last REAL, temperature_max_last_ts INTEGER,\n"
+	"\tPRIMARY KEY (battery, period, start)\n"
+	") WITHOUT ROWID;\n",
+
+	/* 3: users, refresh tokens and the audit log of bms-serve */
+	"CREATE TABLE users (\n"
+	"\tname TEXT PRIMARY KEY,\n"
+	"\trole TEXT NOT NULL,\n"
+	"\tpwhash TEXT NOT NULL,\n"
+	"\tdisabled INTEGER NOT NULL DEFAULT 0,\n"
+	"\tcreated TEXT NOT NULL\n"
+	");\n"
+	"CREATE TABLE tokens (\n"
+	"\thash BLOB PRIMARY KEY,\n"
+	"\tuser TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,\n"
+	"\texpires INTEGER NOT NULL,\n"
+	"\tcreated TEXT NOT NULL\n"
+	");\n"
+	"CREATE INDEX tokens_user ON tokens (user);\n"
+	"CREATE TABLE audit (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\tts INTEGER NOT NULL,\n"
+	"\tuser TEXT,\n"
+	"\taction TEXT NOT NULL,\n"
+	"\tobject TEXT,\n"
+	"\tdetail TEXT\n"
+	");\n",
+};
+
+/* Control database migrations. */
+static const char *const control_mig[] = {
+	/* 1: the tenants and their retention in days (0: forever) */
+	"CREATE TABLE tenants (\n"
+	"\tname TEXT PRIMARY KEY,\n"
+	"\tcreated TEXT NOT NULL,\n"
+	"\traw_days INTEGER NOT NULL DEFAULT 30,\n"
+	"\tminute_days INTEGER NOT NULL DEFAULT 400,\n"
+	"\thour_days INTEGER NOT NULL DEFAULT 0\n"
+	");\n",
+};
+
+#define N_TENANT_MIG ((int)(sizeof tenant_mig / sizeof tenant_mig[0]))
+#define N_CONTROL_MIG ((int)(sizeof control_mig / sizeof control_mig[0]))
+
+const char *bms_store_migration(int tenant, int n)
+{
+	if (tenant)
+		return n >= 1 && n <= N_TENANT_MIG ? tenant_mig[n - 1] : NULL;
+	return n >= 1 && n <= N_CONTROL_MIG ? control_mig[n - 1] : NULL;
+}
+
+/* ==== Errors ==== */
+
+int bms_store_fail(struct bms_store *st, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	st->busy = 0;
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof st->err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int bms_store_dberr(struct bms_store *st, sqlite3 *db, const char *path)
+{
+	if ((sqlite3_errcode(db) & 0xff) == SQLITE_BUSY) {
+		bms_store_fail(st, BMS_STORE_EFAIL,
+			       "%s: busy for %d ms (another writer holds it)",
+			       path, st->busy_ms);
+		st->busy = 1;
+		return BMS_STORE_EFAIL;
+	}
+	return bms_store_fail(st, BMS_STORE_EFAIL, "%s ('%s')", sqlite3_errmsg(db), path);
+}
+
+int bms_store_tdberr(struct bms_store *st)
+{
+	return bms_store_dberr(st, st->db, st->db_path);
+}
+
+static int ctlerr(struct bms_store *st)
+{
+	return bms_store_dberr(st, st->ctl, st->ctl_path);
+}
+
+int bms_store_need_tenant(struct bms_store *st)
+{
+	if (st->db)
+		return 0;
+	return bms_store_fail(st, BMS_STORE_ECONFIG,
+			      "no tenant given: this needs a tenant's store");
+}
+
+const char *bms_store_error(const struct bms_store *st)
+{
+	return st->err;
+}
+
+int bms_store_busy(const struct bms_store *st)
+{
+	return st->busy;
+}
+
+const char *bms_store_tenant(const struct bms_store *st)
+{
+	return st->db ? st->tenant : NULL;
+}
+
+int bms_store_name_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			continue;
+		if (n > 0 && (c == '_' || c == '-'))
+			continue;
+		return 0;
+	}
+	return n >= 1 && n <= BMS_STORE_NAME_MAX;
+}
+
+/* ==== Small SQL helpers ==== */
+
+static int exec(struct bms_store *st, sqlite3 *db, const char *path, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return bms_store_dberr(st, db, path);
+	return 0;
+}
+
+sqlite3_stmt *bms_store_prep(struct bms_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		bms_store_tdberr(st);
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+static sqlite3_stmt *ctlprep(struct bms_store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->ctl, sql, -1, &s, NULL) != SQLITE_OK) {
+		ctlerr(st);
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* PRAGMA user_version of db, or -1 with the error set. */
+static int user_version(struct bms_store *st, sqlite3 *db, const char *path)
+{
+	sqlite3_stmt *s = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	else
+		bms_store_dberr(st, db, path);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void now_text(char out[BMS_TS_LEN + 1])
+{
+	bms_ts_format_ms(bms_ts_now_ms(), out);
+}
+
+/* ==== Opening ==== */
+
+enum { OPEN_RAW = 1 << 30 };	/* open_db: no pragmas, no WAL switch */
+
+static int on_read_only_fs(const char *path)
+{
+	return access(path, W_OK) != 0 && errno == EROFS;
+}
+
+/*
+ * On a read-only filesystem a WAL database cannot be read the usual way:
+ * its -shm file cannot be made.  Nobody can change the file there either,
+ * so it is opened read-only as immutable.  NULL if that fails too.
+ */
+static sqlite3 *open_immutable(const char *path)
+{
+	struct bms_buf uri = BMS_BUF_INIT;
+	sqlite3 *db = NULL;
+
+	bms_buf_puts(&uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._-~", *p))
+			bms_buf_putc(&uri, (char)*p);
+		else
+			bms_buf_printf(&uri, "%%%02X", *p);
+	}
+	bms_buf_puts(&uri, "?immutable=1");
+	if (uri.oom || sqlite3_open_v2(uri.p, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+				       SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		db = NULL;
+	}
+	bms_buf_free(&uri);
+	return db;
+}
+
+/*
+ * Open path with flags (SQLITE_OPEN_*; OPEN_RAW leaves the journal mode
+ * and pragmas alone), with the busy timeout; a read-write connection is
+ * put in WAL mode with the store's pragmas.  On a read-only filesystem
+ * the database is opened read-only (queries answer, writes fail).
+ */
+static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **out)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char sql[128];
+	int rc, ro = flags & SQLITE_OPEN_READONLY;
+
+	*out = NULL;
+	rc = sqlite3_open_v2(path, &db, (flags & ~OPEN_RAW) | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		bms_store_fail(st, BMS_STORE_EFAIL, "cannot open '%s': %s", path,
+			       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return BMS_STORE_EFAIL;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, st->busy_ms);
+	if (flags & OPEN_RAW) {
+		*out = db;
+		return 0;
+	}
+	/* The first statement reads the file; journal_mode answers with the
+	 * mode now in force. */
+	rc = sqlite3_prepare_v2(db, ro ? "SELECT count(*) FROM sqlite_schema" :
+				"PRAGMA journal_mode=WAL", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && (sqlite3_errcode(db) & 0xff) == SQLITE_CANTOPEN &&
+	    on_read_only_fs(path)) {
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+		if (!(db = open_immutable(path)))
+			return bms_store_fail(st, BMS_STORE_EFAIL, "cannot open '%s': %s", path,
+					      "unable to open database file");
+		sqlite3_extended_result_codes(db, 1);
+		*out = db;
+		return 0;
+	}
+	if (ro) {		/* a damaged file is for the caller to report */
+		sqlite3_finalize(s);
+		*out = db;
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		bms_store_fail(st, BMS_STORE_EFAIL, "cannot open '%s': %s", path,
+			       sqlite3_errmsg(db));
+		if ((sqlite3_errcode(db) & 0xff) == SQLITE_BUSY)
+			bms_store_dberr(st, db, path);
+		goto fail;
+	}
+	if (sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") != 0) {
+		bms_store_fail(st, BMS_STORE_EFAIL,
+			       "cannot open '%s': it cannot be put in WAL mode", path);
+		goto fail;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	snprintf(sql, sizeof sql,
+		 "PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+		 " PRAGMA cache_size=-%d; PRAGMA journal_size_limit=%d",
+		 st->sync_full ? "FULL" : "NORMAL", CACHE_KIB, WAL_LIMIT);
+	if (exec(st, db, path, sql) < 0)
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return BMS_STORE_EFAIL;
+}
+
+/* Bring db up to the last of the nmig migrations, each in its own
+ * transaction; refuse a database newer than that. */
+static int migrate(struct bms_store *st, sqlite3 *db, const char *path,
+		   const char *const *mig, int nmig)
+{
+	char sql[64];
+	int v = user_version(st, db, path);
+
+	if (v < 0)
+		return BMS_STORE_EFAIL;
+	for (int n = v + 1; n <= nmig; n++) {
+		if (exec(st, db, path, "BEGIN IMMEDIATE") < 0)
+			return BMS_STORE_EFAIL;
+		/* Another process may have upgraded it meanwhile. */
+		v = user_version(st, db, path);
+		if (v < 0)
+			goto fail;
+		if (v >= n) {
+			n = v;
+			if (exec(st, db, path, "COMMIT") < 0)
+				goto fail;
+			continue;
+		}
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", n);
+		if (exec(st, db, path, mig[n - 1]) < 0 || exec(st, db, path, sql) < 0 ||
+		    exec(st, db, path, "COMMIT") < 0)
+			goto fail;
+	}
+	if (v > nmig)
+		return bms_store_fail(st, BMS_STORE_ECONFIG,
+				      "%s: schema version %d is newer than this bms-store"
+				      " knows (%d); use a newer bms-store", path, v, nmig);
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return BMS_STORE_EFAIL;
+}
+
+/* Fill in the handle's paths; ECONFIG if they do not fit. */
+static int set_paths(struct bms_store *st, const char *dir, const char *tenant)
+{
+	if (strlen(dir) >= sizeof st->dir)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "store path too long: '%.64s...'",
+				      dir);
+	snprintf(st->dir, sizeof st->dir, "%s", dir);
+	snprintf(st->ctl_path, sizeof st->ctl_path, "%s/control.db", dir);
+	if (tenant) {
+		snprintf(st->tenant, sizeof st->tenant, "%s", tenant);
+		snprintf(st->db_path, sizeof st->db_path, "%s/tenants/%s.db", dir, tenant);
+	}
+	return 0;
+}
+
+static struct bms_store *new_handle(const struct bms_store_opts *opts)
+{
+	struct bms_store *st = calloc(1, sizeof *st);
+
+	if (!st)
+		return NULL;
+	st->busy_ms = opts && opts->busy_ms > 0 ? opts->busy_ms : 5000;
+	st->sync_full = opts && opts->sync_full;
+	st->last = -1;
+	for (int i = 0; i < STORE_HASH; i++)
+		st->hash[i] = -1;
+	return st;
+}
+
+static int make_dir(struct bms_store *st, const char *path)
+{
+	struct stat sb;
+
+	if (mkdir(path, 0777) == 0)
+		return 0;
+	if (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
+	return bms_store_fail(st, BMS_STORE_EFAIL, "cannot create '%s': %s", path,
+			      errno == EEXIST ? "not a directory" : strerror(errno));
+}
+
+static void copy_err(const struct bms_store *st, char *err, size_t errsz)
+{
+	if (err && errsz)
+		snprintf(err, errsz, "%s", st->err);
+}
+
+int bms_store_init(const char *dir, char *err, size_t errsz)
+{
+	struct bms_store *st = new_handle(NULL);
+	char path[STORE_PATH_MAX];
+	int rc;
+
+	if (!st) {
+		snprintf(err, errsz, "out of memory");
+		return BMS_STORE_EFAIL;
+	}
+	rc = set_paths(st, dir, NULL);
+	if (rc == 0)
+		rc = make_dir(st, dir);
+	snprintf(path, sizeof path, "%s/tenants", dir);
+	if (rc == 0)
+		rc = make_dir(st, path);
+	if (rc == 0)
+		rc = open_db(st, st->ctl_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			     &st->ctl);
+	if (rc == 0)
+		rc = migrate(st, st->ctl, st->ctl_path, control_mig, N_CONTROL_MIG);
+	if (rc < 0)
+		copy_err(st, err, errsz);
+	bms_store_close(st);
+	return rc;
+}
+
+/* Does control.db list tenant name?  1, 0, or EFAIL. */
+static int tenant_known(struct bms_store *st, const char *name)
+{
+	sqlite3_stmt *s = ctlprep(st, "SELECT 1 FROM tenants WHERE name = ?1");
+	int rc;
+
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = 1;
+	else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = ctlerr(st);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int bad_name(struct bms_store *st, const char *what, const char *name)
+{
+	return bms_store_fail(st, BMS_STORE_ECONFIG,
+			      "bad %s name '%.80s': use a-z, 0-9, '_' and '-', at most"
+			      " %d bytes, starting with a letter or digit",
+			      what, name ? name : "", BMS_STORE_NAME_MAX);
+}
+
+int bms_store_open(struct bms_store **out, const char *dir, const char *tenant,
+		   const struct bms_store_opts *opts, char *err, size_t errsz)
+{
+	struct bms_store *st = new_handle(opts);
+	struct stat sb;
+	int rc;
+
+	*out = NULL;
+	if (!st) {
+		snprintf(err, errsz, "out of memory");
+		return BMS_STORE_EFAIL;
+	}
+	rc = set_paths(st, dir, tenant);
+	if (rc == 0 && tenant && !bms_store_name_ok(tenant))
+		rc = bad_name(st, "tenant", tenant);
+	if (rc == 0 && stat(st->ctl_path, &sb) != 0)
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG,
+				    "cannot open store '%s': no control.db; create it"
+				    " with: bms-store --db %s init", dir, dir);
+	if (rc == 0)
+		rc = open_db(st, st->ctl_path, SQLITE_OPEN_READWRITE, &st->ctl);
+	if (rc == 0)
+		rc = migrate(st, st->ctl, st->ctl_path, control_mig, N_CONTROL_MIG);
+	if (rc == 0 && tenant) {
+		rc = tenant_known(st, tenant);
+		if (rc == 0)
+			rc = bms_store_fail(st, BMS_STORE_ECONFIG,
+					    "no tenant '%s' in store '%s'; add it with:"
+					    " bms-store --db %s tenants add %s",
+					    tenant, dir, dir, tenant);
+		else if (rc == 1)
+			rc = 0;
+	}
+	if (rc == 0 && tenant)
+		rc = open_db(st, st->db_path, SQLITE_OPEN_READWRITE, &st->db);
+	if (rc == 0 && tenant)
+		rc = migrate(st, st->db, st->db_path, tenant_mig, N_TENANT_MIG);
+	if (rc == 0 && tenant) {
+		st->rp = calloc(1, sizeof *st->rp);
+		st->bats = calloc(STORE_CACHE, sizeof *st->bats);
+		if (!st->rp || !st->bats)
+			rc = bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	}
+	if (rc < 0) {
+		copy_err(st, err, errsz);
+		bms_store_close(st);
+		return rc;
+	}
+	st->err[0] = '\0';
+	*out = st;
+	return 0;
+}
+void bms_store_close(struct bms_store *st)
+{
+	if (!st)
+		return;
+	bms_store_ingest_close(st);
+	sqlite3_close(st->db);
+	sqlite3_close(st->ctl);
+	bms_buf_free(&st->out);
+	bms_buf_free(&st->sbuf);
+	free(st->rp);
+	free(st);
+}
+
+/* ==== Tenants ==== */
+
+static void fill_keep(struct bms_retention *k, const struct bms_retention *in)
+{
+	k->raw_days = in && in->raw_days >= 0 ? in->raw_days : 30;
+	k->minute_days = in && in->minute_days >= 0 ? in->minute_days : 400;
+	k->hour_days = in && in->hour_days >= 0 ? in->hour_days : 0;
+}
+
+static int no_tenant(struct bms_store *st, const char *name)
+{
+	return bms_store_fail(st, BMS_STORE_ECONFIG,
+			      "no tenant '%s' in store '%s'; add it with:"
+			      " bms-store --db %s tenants add %s", name, st->dir, st->dir, name);
+}
+
+int bms_store_tenant_add(struct bms_store *st, const char *name,
+			 const struct bms_retention *keep)
+{
+	char path[STORE_PATH_MAX], now[BMS_TS_LEN + 1];
+	struct bms_store *t;
+	struct bms_retention k;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!bms_store_name_ok(name))
+		return bad_name(st, "tenant", name);
+	fill_keep(&k, keep);
+	if (exec(st, st->ctl, st->ctl_path, "BEGIN IMMEDIATE") < 0)
+		return BMS_STORE_EFAIL;
+	rc = tenant_known(st, name);
+	if (rc == 1)
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG, "tenant '%s' exists already", name);
+	if (rc < 0)
+		goto out;
+	s = ctlprep(st, "INSERT INTO tenants (name, created, raw_days, minute_days,"
+		    " hour_days) VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (!s) {
+		rc = BMS_STORE_EFAIL;
+		goto out;
+	}
+	now_text(now);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, k.raw_days);
+	sqlite3_bind_int64(s, 4, k.minute_days);
+	sqlite3_bind_int64(s, 5, k.hour_days);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ctlerr(st);
+	sqlite3_finalize(s);
+	if (rc < 0)
+		goto out;
+
+	/* The tenant's database, created and brought to the last version;
+	 * a file left from an earlier tenant of that name is kept. */
+	t = new_handle(NULL);
+	if (!t) {
+		rc = bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+		goto out;
+	}
+	t->busy_ms = st->busy_ms;
+	t->sync_full = st->sync_full;
+	snprintf(path, sizeof path, "%s/tenants", st->dir);
+	rc = make_dir(t, path);
+	snprintf(path, sizeof path, "%s/tenants/%s.db", st->dir, name);
+	if (rc == 0)
+		rc = open_db(t, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->db);
+	if (rc == 0)
+		rc = migrate(t, t->db, path, tenant_mig, N_TENANT_MIG);
+	if (rc < 0)
+		bms_store_fail(st, rc, "%s", t->err);
+	bms_store_close(t);
+out:
+	if (rc == 0 && exec(st, st->ctl, st->ctl_path, "COMMIT") == 0)
+		return 0;
+	if (!sqlite3_get_autocommit(st->ctl))
+		sqlite3_exec(st->ctl, "ROLLBACK", NULL, NULL, NULL);
+	return rc < 0 ? rc : BMS_STORE_EFAIL;
+}
+
+int bms_store_tenant_set(struct bms_store *st, const char *name,
+			 const struct bms_retention *keep)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!bms_store_name_ok(name))
+		return bad_name(st, "tenant", name);
+	s = ctlprep(st, "UPDATE tenants SET"
+		    " raw_days = CASE WHEN ?2 < 0 THEN raw_days ELSE ?2 END,"
+		    " minute_days = CASE WHEN ?3 < 0 THEN minute_days ELSE ?3 END,"
+		    " hour_days = CASE WHEN ?4 < 0 THEN hour_days ELSE ?4 END"
+		    " WHERE name = ?1");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, keep ? keep->raw_days : -1);
+	sqlite3_bind_int64(s, 3, keep ? keep->minute_days : -1);
+	sqlite3_bind_int64(s, 4, keep ? keep->hour_days : -1);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ctlerr(st);
+	sqlite3_finalize(s);
+	if (rc == 0 && sqlite3_changes(st->ctl) == 0)
+		rc = no_tenant(st, name);
+	return rc;
+}
+
+int bms_store_tenant_list(struct bms_store *st,
+			  int (*fn)(void *ctx, const struct bms_tenant *t), void *ctx)
+{
+	sqlite3_stmt *s = ctlprep(st, "SELECT name, created, raw_days, minute_days,"
+				  " hour_days FROM tenants ORDER BY name");
+	int rc;
+
+	if (!s)
+		return BMS_STORE_EFAIL;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct bms_tenant t = {
+			.name = (const char *)sqlite3_column_text(s, 0),
+			.created = (const char *)sqlite3_column_text(s, 1),
+			.keep = {
+				.raw_days = (long)sqlite3_column_int64(s, 2),
+				.minute_days = (long)sqlite3_column_int64(s, 3),
+				.hour_days = (long)sqlite3_column_int64(s, 4),
+			},
+		};
+
+		if ((rc = fn(ctx, &t)) != 0) {
+			sqlite3_finalize(s);
+			return rc;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : ctlerr(st);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int bms_store_keep(struct bms_store *st, struct bms_retention *keep)
+{
+	sqlite3_stmt *s = ctlprep(st, "SELECT raw_days, minute_days, hour_days"
+				  " FROM tenants WHERE name = ?1");
+	int rc;
+
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, st->tenant, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		keep->raw_days = (long)sqlite3_column_int64(s, 0);
+		keep->minute_days = (long)sqlite3_column_int64(s, 1);
+		keep->hour_days = (long)sqlite3_column_int64(s, 2);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = no_tenant(st, st->tenant);
+	} else {
+		rc = ctlerr(st);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+/* ==== Backup ==== */
+
+/*
+ * Copy database src into dst (made or overwritten) with the online
+ * backup API.  The source is opened read-only and held in one read
+ * transaction, so the copy is one consistent snapshot and writers in
+ * other processes go on meanwhile without restarting it.
+ */
+static int copy_db(struct bms_store *st, const char *src, const char *dst)
+{
+	sqlite3 *s = NULL, *d = NULL;
+	sqlite3_backup *b;
+	int rc, waited = 0;
+
+	if (open_db(st, src, SQLITE_OPEN_READONLY, &s) < 0)
+		return BMS_STORE_EFAIL;
+	rc = exec(st, s, src, "BEGIN; SELECT count(*) FROM sqlite_schema");
+	if (rc == 0)
+		rc = open_db(st, dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | OPEN_RAW, &d);
+	if (rc < 0)
+		goto out;
+	b = sqlite3_backup_init(d, "main", s, "main");
+	if (!b) {
+		rc = bms_store_dberr(st, d, dst);
+		goto out;
+	}
+	for (;;) {
+		rc = sqlite3_backup_step(b, BACKUP_PAGES);
+		if (rc == SQLITE_OK)
+			continue;
+		if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && waited < st->busy_ms) {
+			sqlite3_sleep(20);
+			waited += 20;
+			continue;
+		}
+		break;
+	}
+	sqlite3_backup_finish(b);
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		rc = bms_store_dberr(st, s, src);
+	else
+		rc = bms_store_fail(st, BMS_STORE_EFAIL, "cannot back up '%s' into '%s': %s",
+				    src, dst, sqlite3_errstr(rc));
+out:
+	if (s && !sqlite3_get_autocommit(s))
+		sqlite3_exec(s, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(s);
+	if (d && sqlite3_close(d) != SQLITE_OK && rc == 0)
+		rc = bms_store_fail(st, BMS_STORE_EFAIL, "cannot close '%s'", dst);
+	return rc;
+}
+
+/* dest/control.db with only this handle's tenant in it, made at path. */
+static int control_for_tenant(struct bms_store *st, const char *path)
+{
+	struct bms_store *t = new_handle(NULL);
+	sqlite3_stmt *src = NULL, *ins = NULL;
+	int rc;
+
+	if (!t)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	t->busy_ms = st->busy_ms;
+	rc = open_db(t, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &t->ctl);
+	if (rc == 0)
+		rc = migrate(t, t->ctl, path, control_mig, N_CONTROL_MIG);
+	if (rc < 0) {
+		bms_store_fail(st, rc, "%s", t->err);
+		goto out;
+	}
+	src = ctlprep(st, "SELECT name, created, raw_days, minute_days, hour_days"
+		      " FROM tenants WHERE name = ?1");
+	if (!src || sqlite3_prepare_v2(t->ctl, "INSERT INTO tenants (name, created,"
+				       " raw_days, minute_days, hour_days)"
+				       " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &ins, NULL)) {
+		rc = src ? bms_store_dberr(st, t->ctl, path) : BMS_STORE_EFAIL;
+		goto out;
+	}
+	sqlite3_bind_text(src, 1, st->tenant, -1, SQLITE_STATIC);
+	rc = sqlite3_step(src);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? no_tenant(st, st->tenant) : ctlerr(st);
+		goto out;
+	}
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_value(ins, i + 1, sqlite3_column_value(src, i));
+	rc = sqlite3_step(ins) == SQLITE_DONE ? 0 : bms_store_dberr(st, t->ctl, path);
+out:
+	sqlite3_finalize(src);
+	sqlite3_finalize(ins);
+	bms_store_close(t);
+	return rc;
+}
+
+int bms_store_backup(struct bms_store *st, const char *dest)
+{
+	char ctl[STORE_PATH_MAX], tmp[STORE_PATH_MAX], src[STORE_PATH_MAX], dst[STORE_PATH_MAX];
+	struct stat sb;
+	sqlite3 *copy = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (strlen(dest) + 32 + BMS_STORE_NAME_MAX >= STORE_PATH_MAX)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "backup path too long");
+	snprintf(ctl, sizeof ctl, "%s/control.db", dest);
+	snprintf(tmp, sizeof tmp, "%s/control.db.part", dest);
+	snprintf(dst, sizeof dst, "%s/tenants", dest);
+	if (make_dir(st, dest) < 0)
+		return BMS_STORE_EFAIL;
+	if (stat(ctl, &sb) == 0)
+		return bms_store_fail(st, BMS_STORE_ECONFIG,
+				      "'%s' holds a store already; back up into a new"
+				      " directory", dest);
+	if (make_dir(st, dst) < 0)
+		return BMS_STORE_EFAIL;
+	unlink(tmp);
+
+	/* control.db comes into place last: a backup cut short is not a
+	 * store, and can be made again into the same directory. */
+	if (st->db) {
+		snprintf(dst, sizeof dst, "%s/tenants/%s.db", dest, st->tenant);
+		rc = copy_db(st, st->db_path, dst);
+		if (rc == 0)
+			rc = control_for_tenant(st, tmp);
+	} else {
+		/* The tenants are those of the control snapshot copied (read
+		 * on a read-write connection, so that closing it leaves no
+		 * -wal and -shm files behind). */
+		rc = copy_db(st, st->ctl_path, tmp);
+		if (rc == 0)
+			rc = open_db(st, tmp, SQLITE_OPEN_READWRITE | OPEN_RAW, &copy);
+		if (rc == 0 && sqlite3_prepare_v2(copy, "SELECT name FROM tenants ORDER BY name",
+						  -1, &s, NULL) != SQLITE_OK)
+			rc = bms_store_dberr(st, copy, tmp);
+		while (rc == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(s, 0);
+
+			if (!bms_store_name_ok(name)) {
+				rc = bad_name(st, "tenant", name);
+				break;
+			}
+			snprintf(src, sizeof src, "%s/tenants/%s.db", st->dir, name);
+			snprintf(dst, sizeof dst, "%s/tenants/%s.db", dest, name);
+			rc = copy_db(st, src, dst);
+		}
+		if (rc == SQLITE_DONE)
+			rc = 0;
+		else if (rc > 0)
+			rc = bms_store_dberr(st, copy, tmp);
+		sqlite3_finalize(s);
+		sqlite3_close(copy);
+	}
+	if (rc == 0 && rename(tmp, ctl) != 0)
+		rc = bms_store_fail(st, BMS_STORE_EFAIL, "cannot rename '%s' to '%s': %s",
+				    tmp, ctl, strerror(errno));
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* ==== Check ==== */
+
+/* A problem integrity_check reports, on one line: its "*** in database
+ * main ***" heading dropped, line breaks as "; ". */
+static void one_line(char *out, size_t outsz, const char *t)
+{
+	static const char head[] = "*** in database main ***\n";
+	size_t n;
+
+	if (strncmp(t, head, sizeof head - 1) == 0)
+		t += sizeof head - 1;
+	snprintf(out, outsz, "%s", t);
+	while ((n = strcspn(out, "\r\n")) < strlen(out)) {
+		size_t len = strlen(out);
+
+		if (len + 1 < outsz) {
+			memmove(out + n + 2, out + n + 1, len - n);
+			out[n] = ';';
+			out[n + 1] = ' ';
+		} else {
+			out[n] = ' ';
+		}
+	}
+}
+
+/* Check one database; its line goes to fn, whose value is left in *stop.
+ * Returns 0 if it is ok, 1 if not. */
+static int check_db(struct bms_store *st, const char *path, const char *label,
+		    int (*fn)(void *ctx, const char *line), void *ctx, int *stop)
+{
+	struct bms_buf *b = &st->out;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char first[sizeof st->err] = "";
+	long problems = 0;
+	int rc;
+
+	if (open_db(st, path, SQLITE_OPEN_READONLY, &db) < 0) {
+		snprintf(first, sizeof first, "%s", st->err);
+		problems = 1;
+		goto report;
+	}
+	rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+
+		rc = SQLITE_OK;
+		if (t && strcmp(t, "ok") == 0)
+			continue;
+		if (!problems++)
+			one_line(first, sizeof first, t ? t : "?");
+	}
+	if (rc != SQLITE_DONE && !problems) {
+		snprintf(first, sizeof first, "%s", sqlite3_errmsg(db));
+		problems = 1;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (problems)
+		goto report;
+	rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rc = SQLITE_OK;
+		if (!problems++)
+			snprintf(first, sizeof first,
+				 "row %lld of %s refers to a missing row of %s",
+				 (long long)sqlite3_column_int64(s, 1),
+				 (const char *)sqlite3_column_text(s, 0),
+				 (const char *)sqlite3_column_text(s, 2));
+	}
+	if (rc != SQLITE_DONE && !problems) {
+		snprintf(first, sizeof first, "%s", sqlite3_errmsg(db));
+		problems = 1;
+	}
+report:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	bms_buf_reset(b);
+	bms_buf_printf(b, "%s: %s", label, problems ? first : "ok");
+	if (problems > 1)
+		bms_buf_printf(b, " (and %ld more)", problems - 1);
+	*stop = b->oom ? bms_store_fail(st, BMS_STORE_EFAIL, "out of memory") : fn(ctx, b->p);
+	return problems ? 1 : 0;
+}
+
+int bms_store_check(struct bms_store *st,
+		    int (*fn)(void *ctx, const char *line), void *ctx)
+{
+	char path[STORE_PATH_MAX], label[BMS_STORE_NAME_MAX + 16];
+	sqlite3_stmt *s;
+	int bad = 0, stop = 0, rc;
+
+	bad |= check_db(st, st->ctl_path, "control.db", fn, ctx, &stop);
+	if (stop)
+		return stop;
+	if (st->db) {
+		snprintf(label, sizeof label, "tenants/%s.db", st->tenant);
+		bad |= check_db(st, st->db_path, label, fn, ctx, &stop);
+		return stop ? stop : bad;
+	}
+	s = ctlprep(st, "SELECT name FROM tenants ORDER BY name");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		if (!bms_store_name_ok(name))
+			continue;
+		snprintf(path, sizeof path, "%s/tenants/%s.db", st->dir, name);
+		snprintf(label, sizeof label, "tenants/%s.db", name);
+		bad |= check_db(st, path, label, fn, ctx, &stop);
+		if (stop) {
+			sqlite3_finalize(s);
+			return stop;
+		}
+	}
+	rc = rc == SQLITE_DONE ? bad : ctlerr(st);
+	sqlite3_finalize(s);
+	return rc;
+}

@@ -1,0 +1,979 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ingest and history (see store.h): bms_store_put and bms_store_commit,
+ * the per-minute and per-hour tiers built on the way, and retention and
+ * compaction.  Opening, tenants, backup and check are in store.c; what
+ * the store's files share is in store-int.h.
+ *
+ * Invariants.
+ *  - A record and the tier rows it feeds commit in the same transaction:
+ *    the buckets a batch touched are merged into the tiers table (an
+ *    UPSERT adding counts and sums, keeping extremes and, per metric, the
+ *    value with the latest time) before its COMMIT, so tiers stay exact
+ *    across batches, restarts and several writers.  A rolled-back batch
+ *    takes its contributions with it: the in-memory buckets and the
+ *    battery cache are cleared.
+ *  - Memory grows with the batteries seen (at most STORE_CACHE cached;
+ *    the least recently used is evicted after its buckets are written),
+ *    never with the input: every statement of the ingest is prepared once
+ *    per handle and every buffer is reused.
+ *  - The batch is one IMMEDIATE transaction, begun by the first record
+ *    that is stored; a battery is looked up or registered inside it, so
+ *    two writers never register the same one twice.
+ *
+ * Workload: tens of thousands of readings a second.  A reading costs one
+ * parse and one pack (lib/readpack), one bind and step of a cached
+ * INSERT, and, once a minute per battery, one UPSERT of the tiers.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "store-int.h"
+#include "ts.h"
+
+const char *const bms_store_metric[M_COUNT] = {
+	"pack_voltage", "pack_current", "pack_power", "soc_percent",
+	"cell_voltage_min", "cell_voltage_max", "temperature_min", "temperature_max",
+};
+
+static void now_text(char out[BMS_TS_LEN + 1])
+{
+	bms_ts_format_ms(bms_ts_now_ms(), out);
+}
+
+/* ==== The battery cache ==== */
+
+static unsigned hash_id(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h & (STORE_HASH - 1);
+}
+
+static void cache_clear(struct bms_store *st)
+{
+	st->nbats = 0;
+	st->last = -1;
+	for (int i = 0; i < STORE_HASH; i++)
+		st->hash[i] = -1;
+}
+
+static int cache_find(const struct bms_store *st, const char *bms_id)
+{
+	for (int i = st->hash[hash_id(bms_id)]; i >= 0; i = st->bats[i].next)
+		if (strcmp(st->bats[i].bms_id, bms_id) == 0)
+			return i;
+	return -1;
+}
+
+static void cache_unlink(struct bms_store *st, int i)
+{
+	int *p = &st->hash[hash_id(st->bats[i].bms_id)];
+
+	while (*p >= 0 && *p != i)
+		p = &st->bats[*p].next;
+	if (*p == i)
+		*p = st->bats[i].next;
+	st->bats[i].next = -1;
+}
+
+void bms_store_cache_drop(struct bms_store *st, const char *bms_id)
+{
+	int i;
+
+	if (!st->bats || (i = cache_find(st, bms_id)) < 0)
+		return;
+	cache_unlink(st, i);
+	memset(&st->bats[i], 0, sizeof st->bats[i]);	/* used 0: evicted first */
+	st->bats[i].next = -1;
+	if (st->last == i)
+		st->last = -1;
+}
+
+/* ==== Tiers ==== */
+
+int64_t bms_store_bucket(int64_t ms, int64_t period_ms)
+{
+	int64_t q = ms / period_ms;
+
+	if (ms % period_ms < 0)
+		q--;
+	return q * period_ms;
+}
+
+unsigned bms_store_metrics(const struct bms_reading *r, double v[M_COUNT])
+{
+	unsigned have = 0;
+
+	if (r->have & BMS_R_VOLTAGE)
+		v[M_VOLTAGE] = r->pack_voltage, have |= 1u << M_VOLTAGE;
+	if (r->have & BMS_R_CURRENT)
+		v[M_CURRENT] = r->pack_current, have |= 1u << M_CURRENT;
+	if (r->have & BMS_R_POWER)
+		v[M_POWER] = r->pack_power, have |= 1u << M_POWER;
+	if (r->have & BMS_R_SOC)
+		v[M_SOC] = r->soc_percent, have |= 1u << M_SOC;
+	if ((r->have & BMS_R_CELLS) && r->ncells > 0) {
+		double lo = r->cells[0], hi = r->cells[0];
+
+		for (int i = 1; i < r->ncells; i++) {
+			lo = r->cells[i] < lo ? r->cells[i] : lo;
+			hi = r->cells[i] > hi ? r->cells[i] : hi;
+		}
+		v[M_CELL_MIN] = lo;
+		v[M_CELL_MAX] = hi;
+		have |= 1u << M_CELL_MIN | 1u << M_CELL_MAX;
+	}
+	if ((r->have & BMS_R_TEMPS) && r->ntemps > 0) {
+		double lo = r->temps[0], hi = r->temps[0];
+
+		for (int i = 1; i < r->ntemps; i++) {
+			lo = r->temps[i] < lo ? r->temps[i] : lo;
+			hi = r->temps[i] > hi ? r->temps[i] : hi;
+		}
+		v[M_TEMP_MIN] = lo;
+		v[M_TEMP_MAX] = hi;
+		have |= 1u << M_TEMP_MIN | 1u << M_TEMP_MAX;
+	}
+	return have;
+}
+
+static const int64_t period_ms[2] = { 60000, 3600000 };
+
+/*
+ * The statement writing a bucket into the tiers table.  merge (ingest)
+ * adds it to a row already there: counts and sums add up, extremes are
+ * kept, and each metric's last value is the one with the later time.
+ * Otherwise (compact) it replaces a row that counts no more readings than
+ * the bucket.  Parameters: 1 battery, 2 period (s), 3 start, 4 n,
+ * 5 last_ts, then per metric (TIER_COLS) n, min, max, sum, last, last_ts.
+ */
+#define TIER_COLS 6
+
+static sqlite3_stmt *tier_stmt(struct bms_store *st, int merge)
+{
+	static const char *const col[TIER_COLS] = { "n", "min", "max", "sum", "last", "last_ts" };
+	struct bms_buf b = BMS_BUF_INIT;
+	sqlite3_stmt *s;
+
+	bms_buf_puts(&b, "INSERT INTO tiers (battery, period, start, n, last_ts");
+	for (int m = 0; m < M_COUNT; m++)
+		for (int c = 0; c < TIER_COLS; c++)
+			bms_buf_printf(&b, ", %s_%s", bms_store_metric[m], col[c]);
+	bms_buf_puts(&b, ") VALUES (?1, ?2, ?3, ?4, ?5");
+	for (int i = 6; i < 6 + TIER_COLS * M_COUNT; i++)
+		bms_buf_printf(&b, ", ?%d", i);
+	bms_buf_puts(&b, ") ON CONFLICT (battery, period, start) DO UPDATE SET ");
+	if (merge) {
+		bms_buf_puts(&b, "n = n + excluded.n, last_ts = max(last_ts, excluded.last_ts)");
+		for (int m = 0; m < M_COUNT; m++) {
+			const char *k = bms_store_metric[m];
+
+			/* SQLite's min() and max() of a NULL are NULL: coalesce
+			 * keeps the side that has a value. */
+			bms_buf_printf(&b, ", %s_n = %s_n + excluded.%s_n", k, k, k);
+			bms_buf_printf(&b, ", %s_min = coalesce(min(%s_min, excluded.%s_min),"
+				       " %s_min, excluded.%s_min)", k, k, k, k, k);
+			bms_buf_printf(&b, ", %s_max = coalesce(max(%s_max, excluded.%s_max),"
+				       " %s_max, excluded.%s_max)", k, k, k, k, k);
+			bms_buf_printf(&b, ", %s_sum = coalesce(%s_sum + excluded.%s_sum,"
+				       " %s_sum, excluded.%s_sum)", k, k, k, k, k);
+			bms_buf_printf(&b, ", %s_last = CASE WHEN excluded.%s_last_ts >="
+				       " coalesce(%s_last_ts, excluded.%s_last_ts)"
+				       " THEN excluded.%s_last ELSE %s_last END", k, k, k, k, k, k);
+			bms_buf_printf(&b, ", %s_last_ts = coalesce(max(%s_last_ts,"
+				       " excluded.%s_last_ts), %s_last_ts, excluded.%s_last_ts)",
+				       k, k, k, k, k);
+		}
+	} else {
+		bms_buf_puts(&b, "n = excluded.n, last_ts = excluded.last_ts");
+		for (int m = 0; m < M_COUNT; m++)
+			for (int c = 0; c < TIER_COLS; c++)
+				bms_buf_printf(&b, ", %s_%s = excluded.%s_%s", bms_store_metric[m],
+					       col[c], bms_store_metric[m], col[c]);
+		bms_buf_puts(&b, " WHERE excluded.n >= tiers.n");
+	}
+	if (b.oom) {
+		bms_buf_free(&b);
+		bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+		return NULL;
+	}
+	s = bms_store_prep(st, b.p);
+	bms_buf_free(&b);
+	return s;
+}
+
+/* Write bucket a (if it holds readings) with statement s and empty it. */
+static int acc_flush(struct bms_store *st, sqlite3_stmt *s, int64_t battery, int p,
+		     struct store_acc *a)
+{
+	int rc;
+
+	if (!a->n)
+		return 0;
+	sqlite3_bind_int64(s, 1, battery);
+	sqlite3_bind_int64(s, 2, period_ms[p] / 1000);
+	sqlite3_bind_int64(s, 3, a->start);
+	sqlite3_bind_int64(s, 4, a->n);
+	sqlite3_bind_int64(s, 5, a->last_ts);
+	for (int m = 0; m < M_COUNT; m++) {
+		const struct store_acc_metric *x = &a->m[m];
+		int k = 6 + TIER_COLS * m;
+
+		sqlite3_bind_int64(s, k, x->n);
+		if (x->n) {
+			sqlite3_bind_double(s, k + 1, x->min);
+			sqlite3_bind_double(s, k + 2, x->max);
+			sqlite3_bind_double(s, k + 3, x->sum);
+			sqlite3_bind_double(s, k + 4, x->last);
+			sqlite3_bind_int64(s, k + 5, x->last_ts);
+		} else {
+			for (int j = 1; j < TIER_COLS; j++)
+				sqlite3_bind_null(s, k + j);
+		}
+	}
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		rc = bms_store_tdberr(st);
+	else
+		rc = 0;
+	sqlite3_reset(s);
+	a->n = 0;
+	return rc;
+}
+
+/* Add reading r at ts to the minute and hour buckets acc[], writing a
+ * bucket out with s first when the reading falls into another one. */
+static int acc_add(struct bms_store *st, sqlite3_stmt *s, int64_t battery,
+		   struct store_acc acc[2], int64_t ts, const struct bms_reading *r)
+{
+	double v[M_COUNT];
+	unsigned have = bms_store_metrics(r, v);
+	int rc;
+
+	for (int p = 0; p < 2; p++) {
+		struct store_acc *a = &acc[p];
+		int64_t start = bms_store_bucket(ts, period_ms[p]);
+
+		if (a->n && a->start != start && (rc = acc_flush(st, s, battery, p, a)) < 0)
+			return rc;
+		if (!a->n) {
+			memset(a, 0, sizeof *a);
+			a->start = start;
+			a->last_ts = ts;
+		}
+		a->n++;
+		if (ts > a->last_ts)
+			a->last_ts = ts;
+		for (int m = 0; m < M_COUNT; m++) {
+			struct store_acc_metric *x = &a->m[m];
+
+			if (!(have >> m & 1))
+				continue;
+			if (!x->n) {
+				x->min = x->max = x->last = v[m];
+				x->last_ts = ts;
+			} else {
+				x->min = v[m] < x->min ? v[m] : x->min;
+				x->max = v[m] > x->max ? v[m] : x->max;
+				if (ts >= x->last_ts) {
+					x->last = v[m];
+					x->last_ts = ts;
+				}
+			}
+			x->n++;
+			x->sum += v[m];
+		}
+	}
+	return 0;
+}
+
+/* ==== Ingest ==== */
+
+static const char *const ingest_sql[] = {
+	"INSERT OR IGNORE INTO readings (battery, ts, body) VALUES (?1, ?2, ?3)",
+	"INSERT INTO status (battery, ts, state, reason, quality, doc)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	"INSERT INTO alerts (battery, ts, severity, code, state, message, doc)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	"INSERT INTO aggregates (battery, ts, doc) VALUES (?1, ?2, ?3)",
+	"SELECT id FROM batteries WHERE bms_id = ?1",
+	"INSERT INTO batteries (bms_id, created, auto_added) VALUES (?1, ?2, 1)",
+};
+
+static sqlite3_stmt **ingest_stmt(struct bms_store *st, int i)
+{
+	sqlite3_stmt **all[] = {
+		&st->ins_reading, &st->ins_status, &st->ins_alert, &st->ins_agg,
+		&st->bat_find, &st->bat_add, &st->tier_merge,
+	};
+
+	return all[i];
+}
+
+#define N_INGEST_STMT 7
+
+static int prepare_ingest(struct bms_store *st)
+{
+	if (st->tier_merge)
+		return 0;
+	for (int i = 0; i < N_INGEST_STMT - 1; i++) {
+		sqlite3_stmt **s = ingest_stmt(st, i);
+
+		if (!*s && !(*s = bms_store_prep(st, ingest_sql[i])))
+			return BMS_STORE_EFAIL;
+	}
+	st->tier_merge = tier_stmt(st, 1);
+	return st->tier_merge ? 0 : BMS_STORE_EFAIL;
+}
+
+static void reset_ingest(struct bms_store *st)
+{
+	for (int i = 0; i < N_INGEST_STMT; i++)
+		if (*ingest_stmt(st, i))
+			sqlite3_reset(*ingest_stmt(st, i));
+}
+
+/* End the open batch without keeping it. */
+static void batch_abort(struct bms_store *st)
+{
+	if (st->db && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	reset_ingest(st);
+	cache_clear(st);	/* batteries registered in the batch are gone */
+	st->in_batch = 0;
+	st->stats.pending = 0;
+	st->pending_dups = st->pending_added = 0;
+}
+
+/* A database failure in the batch: keep the reason, roll back. */
+static int batch_fail(struct bms_store *st)
+{
+	bms_store_tdberr(st);
+	batch_abort(st);
+	return BMS_STORE_EFAIL;
+}
+
+static int batch_begin(struct bms_store *st)
+{
+	if (st->in_batch)
+		return 0;
+	if (prepare_ingest(st) < 0)
+		return BMS_STORE_EFAIL;
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return bms_store_tdberr(st);
+	st->in_batch = 1;
+	return 0;
+}
+
+/* Write every open bucket of cache entry i. */
+static int flush_bat(struct bms_store *st, int i)
+{
+	struct store_bat *b = &st->bats[i];
+
+	for (int p = 0; p < 2; p++) {
+		int rc = acc_flush(st, st->tier_merge, b->id, p, &b->acc[p]);
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * The cache entry of battery bms_id, looked up or registered (inside the
+ * open batch) on a miss; the least recently used entry makes room after
+ * its buckets are written.  Returns the index, or EFAIL with the batch
+ * rolled back.
+ */
+static int battery(struct bms_store *st, const char *bms_id)
+{
+	struct store_bat *b;
+	char now[BMS_TS_LEN + 1];
+	int64_t id;
+	int i, rc;
+
+	if (st->last >= 0 && strcmp(st->bats[st->last].bms_id, bms_id) == 0) {
+		i = st->last;
+		goto hit;
+	}
+	i = cache_find(st, bms_id);
+	if (i >= 0)
+		goto hit;
+
+	sqlite3_bind_text(st->bat_find, 1, bms_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st->bat_find);
+	id = rc == SQLITE_ROW ? sqlite3_column_int64(st->bat_find, 0) : 0;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return batch_fail(st);
+	sqlite3_reset(st->bat_find);
+	if (rc == SQLITE_DONE) {
+		now_text(now);
+		sqlite3_bind_text(st->bat_add, 1, bms_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st->bat_add, 2, now, -1, SQLITE_STATIC);
+		if (sqlite3_step(st->bat_add) != SQLITE_DONE)
+			return batch_fail(st);
+		sqlite3_reset(st->bat_add);
+		id = sqlite3_last_insert_rowid(st->db);
+		st->pending_added++;
+	}
+
+	if (st->nbats < STORE_CACHE) {
+		i = st->nbats++;
+	} else {
+		i = 0;
+		for (int j = 1; j < STORE_CACHE; j++)
+			if (st->bats[j].used < st->bats[i].used)
+				i = j;
+		if (flush_bat(st, i) < 0) {
+			batch_abort(st);
+			return BMS_STORE_EFAIL;
+		}
+		if (st->bats[i].bms_id[0])
+			cache_unlink(st, i);
+	}
+	b = &st->bats[i];
+	memset(b, 0, sizeof *b);
+	snprintf(b->bms_id, sizeof b->bms_id, "%s", bms_id);
+	b->id = id;
+	b->next = st->hash[hash_id(bms_id)];
+	st->hash[hash_id(bms_id)] = i;
+hit:
+	st->bats[i].used = ++st->clock;
+	st->last = i;
+	return i;
+}
+
+/*
+ * Step insert s, whose parameter 1 is the battery, for cache entry *bi.
+ * A battery that another process removed since it was cached fails the
+ * foreign key: it is looked up (or registered) again, once.  0, or
+ * EFAIL with the batch rolled back.
+ */
+static int step_insert(struct bms_store *st, sqlite3_stmt *s, int *bi, const char *bms_id)
+{
+	for (int tries = 0;; tries++) {
+		int rc;
+
+		sqlite3_bind_int64(s, 1, st->bats[*bi].id);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_DONE) {
+			sqlite3_reset(s);
+			return 0;
+		}
+		if (rc != SQLITE_CONSTRAINT_FOREIGNKEY || tries > 0)
+			return batch_fail(st);
+		sqlite3_reset(s);
+		bms_store_cache_drop(st, bms_id);
+		if ((*bi = battery(st, bms_id)) < 0)
+			return BMS_STORE_EFAIL;
+	}
+}
+
+static int reject(char *why, size_t whysz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int reject(char *why, size_t whysz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && whysz) {
+		va_start(ap, fmt);
+		vsnprintf(why, whysz, fmt, ap);
+		va_end(ap);
+	}
+	return BMS_STORE_EREJECT;
+}
+
+static int other_tenant(struct bms_store *st, const char *t, char *why, size_t whysz)
+{
+	return reject(why, whysz, "record of tenant '%.64s', this store writes '%s'",
+		      t, st->tenant);
+}
+
+static int put_reading(struct bms_store *st, const char *line, size_t len,
+		       char *why, size_t whysz)
+{
+	struct bms_readpack *rp = st->rp;
+	int bi, rc;
+
+	if (bms_readpack_parse(line, len, rp, why, whysz) < 0)
+		return BMS_STORE_EREJECT;
+	if (rp->has_tenant && strcmp(rp->tenant, st->tenant) != 0)
+		return other_tenant(st, rp->tenant, why, whysz);
+	bms_buf_reset(&st->blob);
+	bms_readpack_pack(rp, line, len, &st->blob);
+	if (st->blob.oom)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	if ((rc = batch_begin(st)) < 0)
+		return rc;
+	if ((bi = battery(st, rp->bms_id)) < 0)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_int64(st->ins_reading, 2, rp->ts_ms);
+	sqlite3_bind_blob(st->ins_reading, 3, st->blob.p, (int)st->blob.len, SQLITE_STATIC);
+	if ((rc = step_insert(st, st->ins_reading, &bi, rp->bms_id)) < 0)
+		return rc;
+	st->stats.pending++;
+	if (sqlite3_changes(st->db) == 0) {
+		st->pending_dups++;
+		return 1;
+	}
+	if (acc_add(st, st->tier_merge, st->bats[bi].id, st->bats[bi].acc, rp->ts_ms,
+		    &rp->r) < 0) {
+		batch_abort(st);	/* the reason is set */
+		return BMS_STORE_EFAIL;
+	}
+	return 1;
+}
+
+/* Fields of a status, alert or aggregate record the store looks at. */
+enum {
+	D_TYPE, D_ID, D_TS, D_TENANT, D_STATE, D_REASON, D_QUALITY,
+	D_SEVERITY, D_CODE, D_RULE, D_MESSAGE, D_COUNT
+};
+
+/*
+ * Decode string field f into st->sbuf (after what is there); returns its
+ * offset there, -1 if f is absent or not a string, -2 if it does not
+ * fit in max bytes, -3 if it holds a NUL.  Offsets stay valid while the
+ * buffer grows; pointers are taken once every field is in.
+ */
+static long sbuf_str(struct bms_store *st, const struct bms_json_field *f, size_t max)
+{
+	size_t off = st->sbuf.len;
+	long n;
+
+	if (!f->val || f->val[0] != '"')
+		return -1;
+	bms_buf_add(&st->sbuf, f->val, f->len);	/* room: decoding only shrinks */
+	if (st->sbuf.oom)
+		return -2;
+	n = bms_json_str_get(f->val, f->len, st->sbuf.p + off, f->len);
+	if (n < 0 || (size_t)n > max) {
+		st->sbuf.len = off;
+		return -2;
+	}
+	st->sbuf.len = off + (size_t)n + 1;	/* keep the NUL */
+	if (memchr(st->sbuf.p + off, 0, (size_t)n)) {
+		st->sbuf.len = off;
+		return -3;
+	}
+	return (long)off;
+}
+
+/* Bind parameter k of s to string field f, NULL if absent or not a string. */
+static void bind_str(struct bms_store *st, sqlite3_stmt *s, int k, long off)
+{
+	if (off >= 0)
+		sqlite3_bind_text(s, k, st->sbuf.p + off, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, k);
+}
+
+static void bind_num(sqlite3_stmt *s, int k, const struct bms_json_field *f)
+{
+	char num[64];
+	char *end;
+	double v;
+
+	if (!f->val || f->len >= sizeof num || !(f->val[0] == '-' ||
+						  (f->val[0] >= '0' && f->val[0] <= '9'))) {
+		sqlite3_bind_null(s, k);
+		return;
+	}
+	memcpy(num, f->val, f->len);
+	num[f->len] = '\0';
+	v = strtod(num, &end);
+	if (*end)
+		sqlite3_bind_null(s, k);
+	else
+		sqlite3_bind_double(s, k, v);
+}
+
+enum { K_STATUS = 1, K_ALERT, K_AGGREGATE };
+
+static int put_doc(struct bms_store *st, int kind, const char *line, size_t len,
+		   struct bms_json_field *f, char *why, size_t whysz)
+{
+	long id, ts_off, off[D_COUNT];
+	const char *bms_id;
+	sqlite3_stmt *s;
+	int64_t ts;
+	int bi, rc;
+
+	bms_buf_reset(&st->sbuf);
+	if (!f[D_ID].val)
+		return reject(why, whysz, "no bms_id");
+	id = sbuf_str(st, &f[D_ID], BMS_STORE_ID_MAX);
+	if (id == -1)
+		return reject(why, whysz, "bms_id: not a string");
+	if (id == -2)
+		return reject(why, whysz, "bms_id: longer than %d bytes", BMS_STORE_ID_MAX);
+	if (id == -3)
+		return reject(why, whysz, "bms_id: NUL in it");
+	if (st->sbuf.p[id] == '\0')
+		return reject(why, whysz, "bms_id: empty");
+	if (!f[D_TS].val)
+		return reject(why, whysz, "no timestamp");
+	ts_off = sbuf_str(st, &f[D_TS], 64);
+	if (ts_off < 0 || bms_ts_parse(st->sbuf.p + ts_off, strlen(st->sbuf.p + ts_off), &ts) < 0)
+		return reject(why, whysz, "bad timestamp");
+	if (f[D_TENANT].val) {
+		long t = sbuf_str(st, &f[D_TENANT], 255);
+
+		if (t == -1)
+			return reject(why, whysz, "tenant: not a string");
+		if (t < 0 || strcmp(st->sbuf.p + t, st->tenant) != 0)
+			return other_tenant(st, t < 0 ? "(too long)" : st->sbuf.p + t,
+					    why, whysz);
+	}
+	for (int k = D_STATE; k < D_COUNT; k++)
+		off[k] = k == D_QUALITY ? -1 : sbuf_str(st, &f[k], (size_t)-1);
+	if (st->sbuf.oom)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+
+	if ((rc = batch_begin(st)) < 0)
+		return rc;
+	bms_id = st->sbuf.p + id;
+	if ((bi = battery(st, bms_id)) < 0)
+		return BMS_STORE_EFAIL;
+	switch (kind) {
+	case K_STATUS:
+		s = st->ins_status;
+		bind_str(st, s, 3, off[D_STATE]);
+		bind_str(st, s, 4, off[D_REASON]);
+		bind_num(s, 5, &f[D_QUALITY]);
+		sqlite3_bind_text(s, 6, line, (int)len, SQLITE_STATIC);
+		break;
+	case K_ALERT:
+		s = st->ins_alert;
+		bind_str(st, s, 3, off[D_SEVERITY]);
+		bind_str(st, s, 4, off[D_CODE] >= 0 ? off[D_CODE] : off[D_RULE]);
+		bind_str(st, s, 5, off[D_STATE]);
+		bind_str(st, s, 6, off[D_MESSAGE]);
+		sqlite3_bind_text(s, 7, line, (int)len, SQLITE_STATIC);
+		break;
+	default:
+		s = st->ins_agg;
+		sqlite3_bind_text(s, 3, line, (int)len, SQLITE_STATIC);
+		break;
+	}
+	sqlite3_bind_int64(s, 2, ts);
+	if ((rc = step_insert(st, s, &bi, bms_id)) < 0)
+		return rc;
+	st->stats.pending++;
+	return 1;
+}
+
+int bms_store_put(struct bms_store *st, const char *line, size_t len,
+		  char *why, size_t whysz)
+{
+	static const char fast[] = "{\"type\":\"reading\",";
+	struct bms_json_field f[D_COUNT] = {
+		[D_TYPE] = { .key = "type" }, [D_ID] = { .key = "bms_id" },
+		[D_TS] = { .key = "timestamp" }, [D_TENANT] = { .key = "tenant" },
+		[D_STATE] = { .key = "state" }, [D_REASON] = { .key = "reason" },
+		[D_QUALITY] = { .key = "quality" }, [D_SEVERITY] = { .key = "severity" },
+		[D_CODE] = { .key = "code" }, [D_RULE] = { .key = "rule" },
+		[D_MESSAGE] = { .key = "message" },
+	};
+	struct bms_json_err jerr;
+	int kind;
+
+	if (why && whysz)
+		why[0] = '\0';
+	if (bms_store_need_tenant(st) < 0)
+		return BMS_STORE_ECONFIG;
+	if (len > INT_MAX)
+		return reject(why, whysz, "line too long");
+	/* What bms-decode writes goes straight to the reading parser. */
+	if (len >= sizeof fast - 1 && memcmp(line, fast, sizeof fast - 1) == 0)
+		return put_reading(st, line, len, why, whysz);
+	if (bms_json_scan(line, len, f, D_COUNT, &jerr) < 0)
+		return reject(why, whysz, "not a JSON object: %s at byte %zu",
+			      jerr.what, jerr.at + 1);
+	if (!f[D_TYPE].val)
+		return reject(why, whysz, "no type");
+	if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "reading"))
+		return put_reading(st, line, len, why, whysz);
+	if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "status"))
+		kind = K_STATUS;
+	else if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "alert"))
+		kind = K_ALERT;
+	else if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "aggregate"))
+		kind = K_AGGREGATE;
+	else
+		return 0;
+	return put_doc(st, kind, line, len, f, why, whysz);
+}
+
+int bms_store_commit(struct bms_store *st)
+{
+	int64_t t0;
+	int rc;
+
+	if (!st->db || !st->in_batch)
+		return 0;
+	for (int i = 0; i < st->nbats; i++)
+		if (st->bats[i].bms_id[0] && flush_bat(st, i) < 0) {
+			batch_abort(st);
+			return BMS_STORE_EFAIL;
+		}
+	/* In WAL mode COMMIT is rarely busy; when it is, wait as long as the
+	 * busy timeout would.  The batch stays open so that the caller can
+	 * commit again (or close, which rolls it back). */
+	t0 = bms_ts_mono_ms();
+	while ((rc = sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		if ((rc & 0xff) != SQLITE_BUSY || sqlite3_get_autocommit(st->db))
+			return batch_fail(st);
+		if (bms_ts_mono_ms() - t0 >= st->busy_ms)
+			return bms_store_tdberr(st);
+		sqlite3_sleep(10);
+	}
+	st->in_batch = 0;
+	st->stats.stored += st->stats.pending - st->pending_dups;
+	st->stats.duplicates += st->pending_dups;
+	st->stats.batteries_added += st->pending_added;
+	st->stats.pending = 0;
+	st->pending_dups = st->pending_added = 0;
+	return 0;
+}
+
+void bms_store_stats(const struct bms_store *st, struct bms_store_stats *s)
+{
+	*s = st->stats;
+}
+
+void bms_store_ingest_close(struct bms_store *st)
+{
+	if (st->in_batch)
+		batch_abort(st);
+	for (int i = 0; i < N_INGEST_STMT; i++) {
+		sqlite3_finalize(*ingest_stmt(st, i));
+		*ingest_stmt(st, i) = NULL;
+	}
+	bms_buf_free(&st->blob);
+	free(st->bats);
+	st->bats = NULL;
+}
+
+/* ==== Transactions outside ingest ==== */
+
+int bms_store_tx_begin(struct bms_store *st)
+{
+	const char *sql = st->in_batch ? "SAVEPOINT admin" : "BEGIN IMMEDIATE";
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return bms_store_tdberr(st);
+	return 0;
+}
+
+int bms_store_tx_end(struct bms_store *st, int ok)
+{
+	if (ok) {
+		const char *sql = st->in_batch ? "RELEASE admin" : "COMMIT";
+
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+			return 0;
+		bms_store_tdberr(st);
+	}
+	if (st->in_batch) {
+		sqlite3_exec(st->db, "ROLLBACK TO admin; RELEASE admin", NULL, NULL, NULL);
+		if (sqlite3_get_autocommit(st->db))	/* SQLite ended the batch */
+			batch_abort(st);
+	} else if (!sqlite3_get_autocommit(st->db)) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return BMS_STORE_EFAIL;
+}
+
+/* ==== History ==== */
+
+/* Run s (parameters already bound but ?1) with ?1 = v to the end. */
+static int run_with(struct bms_store *st, sqlite3_stmt *s, int64_t v)
+{
+	int rc;
+
+	sqlite3_bind_int64(s, 1, v);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
+}
+
+int bms_store_expire(struct bms_store *st, int64_t now_ms)
+{
+	static const char *const raw_sql[] = {
+		"DELETE FROM readings WHERE battery IN (SELECT id FROM batteries) AND ts < ?1",
+		"DELETE FROM status WHERE ts < ?1",
+		"DELETE FROM alerts WHERE ts < ?1",
+		"DELETE FROM aggregates WHERE ts < ?1",
+	};
+	struct bms_retention k;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = bms_store_keep(st, &k)) < 0)
+		return rc;
+	if ((rc = bms_store_tx_begin(st)) < 0)
+		return rc;
+	for (size_t i = 0; k.raw_days > 0 && i < sizeof raw_sql / sizeof raw_sql[0]; i++) {
+		if (!(s = bms_store_prep(st, raw_sql[i])) ||
+		    (rc = run_with(st, s, now_ms - k.raw_days * STORE_DAY_MS)) < 0)
+			goto out;
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	for (int p = 0; p < 2; p++) {
+		long days = p ? k.hour_days : k.minute_days;
+
+		if (days <= 0)
+			continue;
+		if (!(s = bms_store_prep(st, "DELETE FROM tiers WHERE battery IN"
+					 " (SELECT id FROM batteries) AND period = ?2"
+					 " AND start < ?1")))
+			goto out;
+		sqlite3_bind_int64(s, 2, period_ms[p] / 1000);
+		if ((rc = run_with(st, s, now_ms - days * STORE_DAY_MS)) < 0)
+			goto out;
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (!(s = bms_store_prep(st, "DELETE FROM tokens WHERE expires <= ?1")) ||
+	    (rc = run_with(st, s, now_ms)) < 0)
+		goto out;
+	sqlite3_finalize(s);
+	return bms_store_tx_end(st, 1);
+out:
+	sqlite3_finalize(s);
+	bms_store_tx_end(st, 0);
+	return BMS_STORE_EFAIL;
+}
+
+/*
+ * Rebuild the tiers of battery id from its readings, in one transaction.
+ * Buckets after the first are deleted and computed again; the first one
+ * may have lost readings to retention, so its row is only replaced when
+ * the readings count at least as many as it does.
+ */
+static int rebuild(struct bms_store *st, sqlite3_stmt *replace, int64_t id)
+{
+	struct store_acc acc[2];
+	sqlite3_stmt *range = NULL, *del = NULL, *scan = NULL;
+	int64_t first, last;
+	int rc;
+
+	if ((rc = bms_store_tx_begin(st)) < 0)
+		return rc;
+	rc = BMS_STORE_EFAIL;
+	range = bms_store_prep(st, "SELECT min(ts), max(ts) FROM readings WHERE battery = ?1");
+	del = bms_store_prep(st, "DELETE FROM tiers WHERE battery = ?1 AND period = ?2"
+			     " AND start > ?3 AND start <= ?4");
+	scan = bms_store_prep(st, "SELECT ts, body FROM readings WHERE battery = ?1 ORDER BY ts");
+	if (!range || !del || !scan)
+		goto out;
+	sqlite3_bind_int64(range, 1, id);
+	if (sqlite3_step(range) != SQLITE_ROW) {
+		bms_store_tdberr(st);
+		goto out;
+	}
+	if (sqlite3_column_type(range, 0) == SQLITE_NULL) {
+		rc = 0;
+		goto out;
+	}
+	first = sqlite3_column_int64(range, 0);
+	last = sqlite3_column_int64(range, 1);
+	for (int p = 0; p < 2; p++) {
+		sqlite3_bind_int64(del, 1, id);
+		sqlite3_bind_int64(del, 2, period_ms[p] / 1000);
+		sqlite3_bind_int64(del, 3, bms_store_bucket(first, period_ms[p]));
+		sqlite3_bind_int64(del, 4, bms_store_bucket(last, period_ms[p]));
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			bms_store_tdberr(st);
+			goto out;
+		}
+		sqlite3_reset(del);
+	}
+	memset(acc, 0, sizeof acc);
+	sqlite3_bind_int64(scan, 1, id);
+	while ((rc = sqlite3_step(scan)) == SQLITE_ROW) {
+		int64_t ts = sqlite3_column_int64(scan, 0);
+		const void *blob = sqlite3_column_blob(scan, 1);
+		int n = sqlite3_column_bytes(scan, 1);
+
+		if (bms_readpack_unpack(blob, (size_t)n, st->rp) < 0) {
+			rc = bms_store_fail(st, BMS_STORE_EFAIL,
+					    "damaged reading of battery %lld at %lld ms ('%s')",
+					    (long long)id, (long long)ts, st->db_path);
+			goto out;
+		}
+		if ((rc = acc_add(st, replace, id, acc, ts, &st->rp->r)) < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = bms_store_tdberr(st);
+		goto out;
+	}
+	rc = 0;
+	for (int p = 0; p < 2 && rc == 0; p++)
+		rc = acc_flush(st, replace, id, p, &acc[p]);
+out:
+	sqlite3_finalize(range);
+	sqlite3_finalize(del);
+	sqlite3_finalize(scan);
+	if (rc < 0) {
+		bms_store_tx_end(st, 0);
+		return rc;
+	}
+	return bms_store_tx_end(st, 1);
+}
+
+int bms_store_compact(struct bms_store *st, int64_t now_ms)
+{
+	sqlite3_stmt *next = NULL, *replace = NULL, *ck = NULL;
+	int64_t id = INT64_MIN;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = bms_store_commit(st)) < 0)
+		return rc;
+	rc = BMS_STORE_EFAIL;
+	next = bms_store_prep(st, "SELECT id FROM batteries WHERE id > ?1 ORDER BY id LIMIT 1");
+	replace = tier_stmt(st, 0);
+	if (!next || !replace)
+		goto out;
+	for (;;) {
+		sqlite3_bind_int64(next, 1, id);
+		rc = sqlite3_step(next);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			rc = bms_store_tdberr(st);
+			goto out;
+		}
+		id = sqlite3_column_int64(next, 0);
+		sqlite3_reset(next);
+		if ((rc = rebuild(st, replace, id)) < 0)
+			goto out;
+	}
+	sqlite3_reset(next);
+	if ((rc = bms_store_expire(st, now_ms)) < 0)
+		goto out;
+	/* Busy readers may keep the WAL from being cut back; that is not a
+	 * failure, the next checkpoint does it. */
+	ck = bms_store_prep(st, "PRAGMA wal_checkpoint(TRUNCATE)");
+	if (!ck || (rc = sqlite3_step(ck)) != SQLITE_ROW) {
+		rc = ck ? bms_store_tdberr(st) : BMS_STORE_EFAIL;
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(next);
+	sqlite3_finalize(replace);
+	sqlite3_finalize(ck);
+	return rc;
+}

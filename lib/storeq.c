@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Store queries (see store.h, bms_store_query): readings at the raw,
+ * per-minute or per-hour tier, and the status, alert and aggregate
+ * records, as NDJSON or CSV.
+ *
+ * Invariants.  One statement walks the rows in (bms_id, time) order along
+ * the primary key or the (battery, ts) indexes (a CROSS JOIN keeps the
+ * batteries as the outer loop), so nothing is sorted and nothing is
+ * collected: each row becomes one line in the handle's one
+ * output buffer and goes to the caller's callback at once.  Memory is
+ * constant in the size of the result.  Raw readings come back byte for
+ * byte as they were stored (lib/readpack), status, alert and aggregate
+ * records as their stored text.
+ *
+ * CSV follows RFC 4180: a field holding a comma, a quote or a line break
+ * is quoted, with its quotes doubled.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+#include "store-int.h"
+#include "ts.h"
+
+#define HOUR_MS 3600000LL
+
+/* ==== Output helpers ==== */
+
+static int emit(struct bms_store *st, int (*fn)(void *ctx, const char *line, size_t len),
+		void *ctx)
+{
+	if (st->out.oom)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	return fn(ctx, st->out.p ? st->out.p : "", st->out.len);
+}
+
+/* One CSV field, quoted when it must be. */
+static void csv_str(struct bms_buf *b, const char *s, size_t n)
+{
+	size_t run = 0, i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+			break;
+	if (i == n) {
+		bms_buf_add(b, s, n);
+		return;
+	}
+	bms_buf_putc(b, '"');
+	for (i = 0; i < n; i++) {
+		if (s[i] != '"')
+			continue;
+		bms_buf_add(b, s + run, i + 1 - run);	/* through the quote */
+		bms_buf_putc(b, '"');
+		run = i + 1;
+	}
+	bms_buf_add(b, s + run, n - run);
+	bms_buf_putc(b, '"');
+}
+
+static void csv_cstr(struct bms_buf *b, const char *s)
+{
+	if (s)
+		csv_str(b, s, strlen(s));
+}
+
+static void put_time(struct bms_buf *b, int64_t ms)
+{
+	char t[BMS_TS_LEN + 1];
+
+	bms_ts_format_ms(ms, t);
+	bms_buf_add(b, t, BMS_TS_LEN);
+}
+
+/*
+ * A value of a stored record as a CSV field: a string decoded, a number
+ * or true/false as written, null or absent as an empty field.
+ */
+static void csv_json(struct bms_store *st, struct bms_buf *b, const struct bms_json_field *f)
+{
+	long n;
+
+	if (!f->val || (f->len == 4 && memcmp(f->val, "null", 4) == 0))
+		return;
+	if (f->val[0] != '"') {
+		csv_str(b, f->val, f->len);
+		return;
+	}
+	bms_buf_reset(&st->sbuf);
+	bms_buf_add(&st->sbuf, f->val, f->len);	/* room: decoding only shrinks */
+	if (st->sbuf.oom)
+		return;
+	n = bms_json_str_get(f->val, f->len, st->sbuf.p, f->len);
+	if (n > 0)
+		csv_str(b, st->sbuf.p, (size_t)n);
+}
+
+/* ==== Tier choice ==== */
+
+/* Does retention of days (0: forever) still cover since? */
+static int covers(long days, int64_t since, int64_t now)
+{
+	return days <= 0 || since >= now - days * STORE_DAY_MS;
+}
+
+static int choose_tier(struct bms_store *st, const struct bms_store_query *q,
+		       enum bms_store_tier *tier)
+{
+	struct bms_retention k;
+	int64_t span = q->until_ms - q->since_ms, now;	/* both clamped */
+	int rc;
+
+	if (q->tier != BMS_TIER_AUTO) {
+		*tier = q->tier;
+		return 0;
+	}
+	if ((rc = bms_store_keep(st, &k)) < 0)
+		return rc;
+	now = bms_ts_now_ms();
+	if (span <= 48 * HOUR_MS && covers(k.raw_days, q->since_ms, now))
+		*tier = BMS_TIER_RAW;
+	else if (span <= 60 * 24 * HOUR_MS && covers(k.minute_days, q->since_ms, now))
+		*tier = BMS_TIER_MINUTE;
+	else
+		*tier = BMS_TIER_HOUR;
+	return 0;
+}
+
+/* ==== Raw readings ==== */
+
+static const char raw_header[] =
+	"timestamp,bms_id,pack_voltage,pack_current,pack_power,soc_percent,"
+	"soh_percent,cell_voltages,temperatures,cycles,remaining_capacity_ah,"
+	"fault_codes,warning_codes";
+
+static void csv_num(struct bms_buf *b, int present, double v, int dec)
+{
+	bms_buf_putc(b, ',');
+	if (present)
+		bms_buf_num(b, v, dec);
+}
+
+static void csv_list(struct bms_buf *b, int present, const double *v, int n, int dec)
+{
+	bms_buf_putc(b, ',');
+	for (int i = 0; present && i < n; i++) {
+		if (i)
+			bms_buf_putc(b, ' ');
+		bms_buf_num(b, v[i], dec);
+	}
+}
+
+/* Codes separated by a space, in one field. */
+static void csv_codes(struct bms_store *st, struct bms_buf *b, int present,
+		      const char *const *c, int n)
+{
+	bms_buf_putc(b, ',');
+	bms_buf_reset(&st->sbuf);
+	for (int i = 0; present && i < n; i++) {
+		if (i)
+			bms_buf_putc(&st->sbuf, ' ');
+		bms_buf_puts(&st->sbuf, c[i]);
+	}
+	if (st->sbuf.len)
+		csv_str(b, st->sbuf.p, st->sbuf.len);
+}
+
+static void raw_csv(struct bms_store *st, struct bms_buf *b, const char *bms_id,
+		    int64_t ts, const struct bms_reading *r)
+{
+	unsigned h = r->have;
+
+	put_time(b, ts);
+	bms_buf_putc(b, ',');
+	csv_cstr(b, bms_id);
+	csv_num(b, h & BMS_R_VOLTAGE, r->pack_voltage, 3);
+	csv_num(b, h & BMS_R_CURRENT, r->pack_current, 3);
+	csv_num(b, h & BMS_R_POWER, r->pack_power, 2);
+	csv_num(b, h & BMS_R_SOC, r->soc_percent, 2);
+	csv_num(b, h & BMS_R_SOH, r->soh_percent, 2);
+	csv_list(b, h & BMS_R_CELLS, r->cells, r->ncells, 4);
+	csv_list(b, h & BMS_R_TEMPS, r->temps, r->ntemps, 2);
+	csv_num(b, h & BMS_R_CYCLES, (double)r->cycles, 0);
+	csv_num(b, h & BMS_R_REMAIN, r->remaining_capacity_ah, 3);
+	csv_codes(st, b, h & BMS_R_CODES, r->faults, r->nfaults);
+	csv_codes(st, b, h & BMS_R_CODES, r->warnings, r->nwarnings);
+}
+
+static int query_raw(struct bms_store *st, const struct bms_store_query *q,
+		     int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+	struct bms_buf *b = &st->out;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	s = bms_store_prep(st, "SELECT b.bms_id, r.ts, r.body FROM batteries b"
+			   " CROSS JOIN readings r ON r.battery = b.id"
+			   " WHERE (?1 IS NULL OR b.bms_id = ?1) AND r.ts >= ?2 AND r.ts < ?3"
+			   " ORDER BY b.bms_id, r.ts");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, q->bms_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, q->since_ms);
+	sqlite3_bind_int64(s, 3, q->until_ms);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		int64_t ts = sqlite3_column_int64(s, 1);
+		const void *blob = sqlite3_column_blob(s, 2);
+		size_t n = (size_t)sqlite3_column_bytes(s, 2);
+		int bad;
+
+		bms_buf_reset(b);
+		if (q->csv) {
+			bad = bms_readpack_unpack(blob, n, st->rp);
+			if (!bad)
+				raw_csv(st, b, id, ts, &st->rp->r);
+		} else {
+			bad = bms_readpack_json(blob, n, id, ts, st->tenant, b);
+		}
+		if (bad)
+			stop = bms_store_fail(st, BMS_STORE_EFAIL,
+					      "damaged reading of '%s' at %lld ms ('%s')",
+					      id, (long long)ts, st->db_path);
+		else
+			stop = emit(st, fn, ctx);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	return stop;
+}
+
+/* ==== Tier points ==== */
+
+static int query_tier(struct bms_store *st, const struct bms_store_query *q, int hour,
+		      int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+	struct bms_buf *b = &st->out;
+	int64_t period = hour ? HOUR_MS : 60000;
+	const char *pname = hour ? "1h" : "1m";
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	bms_buf_reset(b);
+	bms_buf_puts(b, "SELECT b.bms_id, t.start, t.n");
+	for (int m = 0; m < M_COUNT; m++) {
+		const char *k = bms_store_metric[m];
+
+		bms_buf_printf(b, ", t.%s_n, t.%s_min, t.%s_max, t.%s_sum, t.%s_last",
+			       k, k, k, k, k);
+	}
+	bms_buf_puts(b, " FROM batteries b CROSS JOIN tiers t ON t.battery = b.id"
+		     " WHERE (?1 IS NULL OR b.bms_id = ?1) AND t.period = ?4"
+		     " AND t.start >= ?2 AND t.start < ?3 ORDER BY b.bms_id, t.start");
+	if (b->oom)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	if (!(s = bms_store_prep(st, b->p)))
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, q->bms_id, -1, SQLITE_STATIC);
+	/* Every bucket that overlaps [since, until). */
+	sqlite3_bind_int64(s, 2, bms_store_bucket(q->since_ms, period));
+	sqlite3_bind_int64(s, 3, q->until_ms);
+	sqlite3_bind_int64(s, 4, period / 1000);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+
+		bms_buf_reset(b);
+		if (q->csv) {
+			put_time(b, sqlite3_column_int64(s, 1));
+			bms_buf_putc(b, ',');
+			csv_cstr(b, id);
+			bms_buf_printf(b, ",%s,%lld", pname,
+				       (long long)sqlite3_column_int64(s, 2));
+		} else {
+			bms_buf_puts(b, "{\"type\":\"aggregate\",\"bms_id\":");
+			bms_buf_json_str(b, id, strlen(id));
+			bms_buf_puts(b, ",\"timestamp\":\"");
+			put_time(b, sqlite3_column_int64(s, 1));
+			bms_buf_printf(b, "\",\"period\":\"%s\",\"n\":%lld", pname,
+				       (long long)sqlite3_column_int64(s, 2));
+		}
+		for (int m = 0; m < M_COUNT; m++) {
+			int c = 3 + 5 * m;
+			sqlite3_int64 n = sqlite3_column_int64(s, c);
+			double mean = n > 0 ? sqlite3_column_double(s, c + 3) / (double)n : 0;
+			double v[4] = {
+				sqlite3_column_double(s, c + 1), sqlite3_column_double(s, c + 2),
+				mean, sqlite3_column_double(s, c + 4),
+			};
+
+			if (q->csv) {
+				for (int i = 0; i < 4; i++) {
+					bms_buf_putc(b, ',');
+					if (n > 0)
+						bms_buf_num(b, v[i], 4);
+				}
+				continue;
+			}
+			if (n <= 0)
+				continue;
+			bms_buf_printf(b, ",\"%s\":{\"min\":", bms_store_metric[m]);
+			bms_buf_num(b, v[0], 4);
+			bms_buf_puts(b, ",\"max\":");
+			bms_buf_num(b, v[1], 4);
+			bms_buf_puts(b, ",\"mean\":");
+			bms_buf_num(b, v[2], 4);
+			bms_buf_puts(b, ",\"last\":");
+			bms_buf_num(b, v[3], 4);
+			bms_buf_putc(b, '}');
+		}
+		if (!q->csv)
+			bms_buf_putc(b, '}');
+		stop = emit(st, fn, ctx);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	return stop;
+}
+
+static int tier_header(struct bms_store *st,
+		       int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+	struct bms_buf *b = &st->out;
+
+	bms_buf_reset(b);
+	bms_buf_puts(b, "timestamp,bms_id,period,n");
+	for (int m = 0; m < M_COUNT; m++) {
+		const char *k = bms_store_metric[m];
+
+		bms_buf_printf(b, ",%s_min,%s_max,%s_mean,%s_last", k, k, k, k);
+	}
+	return emit(st, fn, ctx);
+}
+
+/* ==== Status, alerts, aggregates ==== */
+
+static const char *const doc_table[] = {
+	[BMS_Q_STATUS] = "status", [BMS_Q_ALERTS] = "alerts",
+	[BMS_Q_AGGREGATES] = "aggregates",
+};
+
+static const char *const doc_header[] = {
+	[BMS_Q_STATUS] = "timestamp,bms_id,state,reason,quality,message",
+	[BMS_Q_ALERTS] = "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at",
+	[BMS_Q_AGGREGATES] = "timestamp,bms_id,doc",
+};
+
+/* The CSV row of a status record: its fields read back from the text. */
+static void status_csv(struct bms_store *st, struct bms_buf *b, const char *doc, size_t n)
+{
+	struct bms_json_field f[] = {
+		{ .key = "state" }, { .key = "reason" }, { .key = "quality" },
+		{ .key = "message" },
+	};
+
+	if (bms_json_scan(doc, n, f, 4, NULL) < 0)
+		memset(f, 0, sizeof f);
+	for (int i = 0; i < 4; i++) {
+		bms_buf_putc(b, ',');
+		csv_json(st, b, &f[i]);
+	}
+}
+
+static int query_docs(struct bms_store *st, const struct bms_store_query *q,
+		      int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+	struct bms_buf *b = &st->out;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	bms_buf_reset(b);
+	bms_buf_printf(b, "SELECT b.bms_id, x.ts, x.doc%s FROM batteries b"
+		       " CROSS JOIN %s x ON x.battery = b.id"
+		       " WHERE (?1 IS NULL OR b.bms_id = ?1) AND x.ts >= ?2 AND x.ts < ?3"
+		       " ORDER BY b.bms_id, x.ts, x.id",
+		       q->what == BMS_Q_ALERTS ?
+		       ", x.id, x.severity, x.code, x.state, x.message, x.ack_by, x.ack_at" : "",
+		       doc_table[q->what]);
+	if (b->oom)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	if (!(s = bms_store_prep(st, b->p)))
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, q->bms_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, q->since_ms);
+	sqlite3_bind_int64(s, 3, q->until_ms);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+		int64_t ts = sqlite3_column_int64(s, 1);
+		const char *doc = (const char *)sqlite3_column_text(s, 2);
+		size_t n = (size_t)sqlite3_column_bytes(s, 2);
+
+		bms_buf_reset(b);
+		if (!q->csv) {
+			bms_buf_add(b, doc, n);
+		} else if (q->what == BMS_Q_ALERTS) {
+			bms_buf_printf(b, "%lld,", (long long)sqlite3_column_int64(s, 3));
+			put_time(b, ts);
+			bms_buf_putc(b, ',');
+			csv_cstr(b, id);
+			for (int c = 4; c <= 8; c++) {
+				bms_buf_putc(b, ',');
+				csv_cstr(b, (const char *)sqlite3_column_text(s, c));
+			}
+			bms_buf_putc(b, ',');
+			if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+				put_time(b, sqlite3_column_int64(s, 9));
+		} else {
+			put_time(b, ts);
+			bms_buf_putc(b, ',');
+			csv_cstr(b, id);
+			if (q->what == BMS_Q_STATUS) {
+				status_csv(st, b, doc, n);
+			} else {
+				bms_buf_putc(b, ',');
+				csv_str(b, doc, n);
+			}
+		}
+		stop = emit(st, fn, ctx);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	return stop;
+}
+
+/* ==== The query ==== */
+
+/* Times beyond any record, kept where differences and buckets of them
+ * cannot overflow. */
+static int64_t clamp(int64_t ms)
+{
+	const int64_t lim = INT64_C(1) << 60;
+
+	return ms < -lim ? -lim : ms > lim ? lim : ms;
+}
+
+int bms_store_query(struct bms_store *st, const struct bms_store_query *query,
+		    int (*fn)(void *ctx, const char *line, size_t len), void *ctx,
+		    enum bms_store_tier *tier_used)
+{
+	enum bms_store_tier tier = BMS_TIER_RAW;
+	struct bms_store_query qc = *query;
+	const struct bms_store_query *q = &qc;
+	int rc;
+
+	qc.since_ms = clamp(qc.since_ms);
+	qc.until_ms = clamp(qc.until_ms);
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	if (q->what == BMS_Q_READINGS && (rc = choose_tier(st, q, &tier)) < 0)
+		return rc;
+	if (tier_used)
+		*tier_used = tier;
+	if (q->csv) {
+		if (q->what != BMS_Q_READINGS) {
+			bms_buf_reset(&st->out);
+			bms_buf_puts(&st->out, doc_header[q->what]);
+			rc = emit(st, fn, ctx);
+		} else if (tier == BMS_TIER_RAW) {
+			bms_buf_reset(&st->out);
+			bms_buf_puts(&st->out, raw_header);
+			rc = emit(st, fn, ctx);
+		} else {
+			rc = tier_header(st, fn, ctx);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (q->what != BMS_Q_READINGS)
+		return query_docs(st, q, fn, ctx);
+	if (tier == BMS_TIER_RAW)
+		return query_raw(st, q, fn, ctx);
+	return query_tier(st, q, tier == BMS_TIER_HOUR, fn, ctx);
+}

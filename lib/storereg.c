@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The registries of a tenant's store (see store.h): batteries, alert
+ * acknowledgements, users with their password hashes, refresh tokens and
+ * the audit log.
+ *
+ * Invariants.  Every function works on the handle's one tenant database,
+ * so a name that exists only in another tenant's store is simply not
+ * found.  Passwords are kept only as salted yescrypt hashes (libcrypt)
+ * and refresh tokens only as SHA-256 digests; a check of either answers
+ * the same for an unknown user, a disabled one and a wrong secret, and
+ * compares hashes in constant time.  Each change is one transaction (or
+ * a savepoint in an open ingest batch).
+ *
+ * Workload: administration and logins, a few calls a second at most;
+ * clarity wins over speed here, so statements are prepared per call.
+ */
+#include <crypt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "sha256.h"
+#include "store-int.h"
+#include "ts.h"
+
+/* ==== Helpers ==== */
+
+/* Step s once to its end; 0 or EFAIL. */
+static int done(struct bms_store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : bms_store_tdberr(st);
+
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void now_text(char out[BMS_TS_LEN + 1])
+{
+	bms_ts_format_ms(bms_ts_now_ms(), out);
+}
+
+static int id_ok(struct bms_store *st, const char *bms_id)
+{
+	size_t n = bms_id ? strlen(bms_id) : 0;
+
+	if (n == 0 || n > BMS_STORE_ID_MAX || !bms_json_utf8_valid(bms_id, n))
+		return bms_store_fail(st, BMS_STORE_ECONFIG,
+				      "bad battery id '%.130s': 1 to %d bytes of UTF-8",
+				      bms_id ? bms_id : "", BMS_STORE_ID_MAX);
+	return 0;
+}
+
+/* batteries.id of bms_id: > 0, 0 if there is none, or EFAIL. */
+static int64_t battery_id(struct bms_store *st, const char *bms_id, int *auto_added)
+{
+	sqlite3_stmt *s = bms_store_prep(st, "SELECT id, auto_added FROM batteries"
+					 " WHERE bms_id = ?1");
+	int64_t id;
+	int rc;
+
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, bms_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		if (auto_added)
+			*auto_added = sqlite3_column_int(s, 1);
+	} else {
+		id = rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
+	}
+	sqlite3_finalize(s);
+	return id;
+}
+
+static int no_battery(struct bms_store *st, const char *bms_id)
+{
+	return bms_store_fail(st, BMS_STORE_ECONFIG, "no battery '%s'", bms_id);
+}
+
+/* ==== Batteries ==== */
+
+void bms_store_battery_clear(struct bms_battery *b)
+{
+	memset(b, 0, sizeof *b);
+	b->nominal_capacity_ah = -1;
+	b->cell_count = -1;
+	b->baud = -1;
+	b->timeout_ms = -1;
+}
+
+/* Bind the settable fields of b to parameters 2..11 (NULL: not given). */
+static void bind_battery(sqlite3_stmt *s, const struct bms_battery *b)
+{
+	const char *str[] = { b->name, b->chemistry, b->bms_type, b->protocol,
+			      b->device, b->notes };
+	const int at[] = { 2, 3, 6, 7, 8, 11 };
+
+	for (int i = 0; i < 6; i++)
+		if (str[i])
+			sqlite3_bind_text(s, at[i], str[i], -1, SQLITE_STATIC);
+	if (b->nominal_capacity_ah >= 0)
+		sqlite3_bind_double(s, 4, b->nominal_capacity_ah);
+	if (b->cell_count >= 0)
+		sqlite3_bind_int64(s, 5, b->cell_count);
+	if (b->baud >= 0)
+		sqlite3_bind_int64(s, 9, b->baud);
+	if (b->timeout_ms >= 0)
+		sqlite3_bind_int64(s, 10, b->timeout_ms);
+}
+
+/* Change the given fields of battery ?1 ("" clears a text field) and mark
+ * it as registered by hand. */
+static const char edit_sql[] =
+	"UPDATE batteries SET"
+	" name = CASE WHEN ?2 IS NULL THEN name ELSE nullif(?2, '') END,"
+	" chemistry = CASE WHEN ?3 IS NULL THEN chemistry ELSE nullif(?3, '') END,"
+	" nominal_capacity_ah = coalesce(?4, nominal_capacity_ah),"
+	" cell_count = coalesce(?5, cell_count),"
+	" bms_type = CASE WHEN ?6 IS NULL THEN bms_type ELSE nullif(?6, '') END,"
+	" protocol = CASE WHEN ?7 IS NULL THEN protocol ELSE nullif(?7, '') END,"
+	" device = CASE WHEN ?8 IS NULL THEN device ELSE nullif(?8, '') END,"
+	" baud = coalesce(?9, baud),"
+	" timeout_ms = coalesce(?10, timeout_ms),"
+	" notes = CASE WHEN ?11 IS NULL THEN notes ELSE nullif(?11, '') END,"
+	" auto_added = 0"
+	" WHERE bms_id = ?1";
+
+int bms_store_battery_add(struct bms_store *st, const struct bms_battery *b)
+{
+	char now[BMS_TS_LEN + 1];
+	sqlite3_stmt *s;
+	int auto_added = 0, rc;
+	int64_t id;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = id_ok(st, b->bms_id)) < 0)
+		return rc;
+	if ((rc = bms_store_tx_begin(st)) < 0)
+		return rc;
+	id = battery_id(st, b->bms_id, &auto_added);
+	if (id < 0) {
+		rc = (int)id;
+	} else if (id > 0 && !auto_added) {
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG,
+				    "battery '%s' exists already; change it with"
+				    " batteries edit", b->bms_id);
+	} else if (id > 0) {
+		/* Registered by ingest: adding it by hand fills it in. */
+		if (!(s = bms_store_prep(st, edit_sql)))
+			rc = BMS_STORE_EFAIL;
+		else {
+			sqlite3_bind_text(s, 1, b->bms_id, -1, SQLITE_STATIC);
+			bind_battery(s, b);
+			rc = done(st, s);
+		}
+	} else if (!(s = bms_store_prep(st, "INSERT INTO batteries (bms_id, name,"
+					" chemistry, nominal_capacity_ah, cell_count,"
+					" bms_type, protocol, device, baud, timeout_ms,"
+					" notes, created, auto_added) VALUES (?1,"
+					" nullif(?2, ''), nullif(?3, ''), ?4, ?5,"
+					" nullif(?6, ''), nullif(?7, ''), nullif(?8, ''),"
+					" ?9, ?10, nullif(?11, ''), ?12, 0)"))) {
+		rc = BMS_STORE_EFAIL;
+	} else {
+		now_text(now);
+		sqlite3_bind_text(s, 1, b->bms_id, -1, SQLITE_STATIC);
+		bind_battery(s, b);
+		sqlite3_bind_text(s, 12, now, -1, SQLITE_STATIC);
+		rc = done(st, s);
+	}
+	if (rc < 0) {
+		bms_store_tx_end(st, 0);
+		return rc;
+	}
+	return bms_store_tx_end(st, 1);
+}
+
+int bms_store_battery_edit(struct bms_store *st, const struct bms_battery *b)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = id_ok(st, b->bms_id)) < 0)
+		return rc;
+	if (!(s = bms_store_prep(st, edit_sql)))
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, b->bms_id, -1, SQLITE_STATIC);
+	bind_battery(s, b);
+	if ((rc = done(st, s)) < 0)
+		return rc;
+	return sqlite3_changes(st->db) ? 0 : no_battery(st, b->bms_id);
+}
+
+int bms_store_battery_remove(struct bms_store *st, const char *bms_id, int purge)
+{
+	static const char *const tables[] = {
+		"readings", "tiers", "status", "alerts", "aggregates",
+	};
+	char sql[96];
+	sqlite3_stmt *s;
+	int64_t id;
+	int rc, has = 0;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = id_ok(st, bms_id)) < 0)
+		return rc;
+	if ((rc = bms_store_tx_begin(st)) < 0)
+		return rc;
+	id = battery_id(st, bms_id, NULL);
+	if (id <= 0) {
+		rc = id < 0 ? (int)id : no_battery(st, bms_id);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && !has; i++) {
+		snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE battery = ?1 LIMIT 1",
+			 tables[i]);
+		if (!(s = bms_store_prep(st, sql))) {
+			rc = BMS_STORE_EFAIL;
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, id);
+		rc = sqlite3_step(s);
+		has = rc == SQLITE_ROW;
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
+		sqlite3_finalize(s);
+		if (rc < 0)
+			goto out;
+	}
+	if (has && !purge) {
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG,
+				    "battery '%s' has stored records; remove it with"
+				    " --purge to delete them too", bms_id);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && has; i++) {
+		snprintf(sql, sizeof sql, "DELETE FROM %s WHERE battery = ?1", tables[i]);
+		if (!(s = bms_store_prep(st, sql))) {
+			rc = BMS_STORE_EFAIL;
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, id);
+		if ((rc = done(st, s)) < 0)
+			goto out;
+	}
+	if (!(s = bms_store_prep(st, "DELETE FROM batteries WHERE id = ?1"))) {
+		rc = BMS_STORE_EFAIL;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	rc = done(st, s);
+out:
+	if (rc < 0) {
+		bms_store_tx_end(st, 0);
+		return rc;
+	}
+	/* Its open tier buckets must not be written after it is gone. */
+	bms_store_cache_drop(st, bms_id);
+	return bms_store_tx_end(st, 1);
+}
+
+int bms_store_battery_list(struct bms_store *st,
+			   int (*fn)(void *ctx, const struct bms_battery *b), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	s = bms_store_prep(st, "SELECT bms_id, name, chemistry, nominal_capacity_ah,"
+			   " cell_count, bms_type, protocol, device, baud, timeout_ms,"
+			   " notes, created, auto_added FROM batteries ORDER BY bms_id");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct bms_battery b;
+
+		bms_store_battery_clear(&b);
+		b.bms_id = (const char *)sqlite3_column_text(s, 0);
+		b.name = (const char *)sqlite3_column_text(s, 1);
+		b.chemistry = (const char *)sqlite3_column_text(s, 2);
+		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+			b.nominal_capacity_ah = sqlite3_column_double(s, 3);
+		if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+			b.cell_count = (long)sqlite3_column_int64(s, 4);
+		b.bms_type = (const char *)sqlite3_column_text(s, 5);
+		b.protocol = (const char *)sqlite3_column_text(s, 6);
+		b.device = (const char *)sqlite3_column_text(s, 7);
+		if (sqlite3_column_type(s, 8) != SQLITE_NULL)
+			b.baud = (long)sqlite3_column_int64(s, 8);
+		if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+			b.timeout_ms = (long)sqlite3_column_int64(s, 9);
+		b.notes = (const char *)sqlite3_column_text(s, 10);
+		b.created = (const char *)sqlite3_column_text(s, 11);
+		b.auto_added = sqlite3_column_int(s, 12);
+		stop = fn(ctx, &b);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	return stop;
+}
+
+/* ==== Alerts ==== */
+
+int bms_store_alert_ack(struct bms_store *st, int64_t id, const char *user,
+			int64_t at_ms)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	if (!(s = bms_store_prep(st, "UPDATE alerts SET ack_by = ?2, ack_at = ?3 WHERE id = ?1")))
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, at_ms);
+	if ((rc = done(st, s)) < 0)
+		return rc;
+	if (sqlite3_changes(st->db) == 0)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "no alert %lld", (long long)id);
+	return 0;
+}
+
+/* ==== Users ==== */
+
+static const char *const role_names[] = {
+	[BMS_ROLE_VIEWER] = "viewer", [BMS_ROLE_OPERATOR] = "operator",
+	[BMS_ROLE_ADMIN] = "admin",
+};
+
+const char *bms_store_role_name(enum bms_role r)
+{
+	return (unsigned)r < 3 ? role_names[r] : "viewer";
+}
+
+int bms_store_role_parse(const char *s)
+{
+	for (int r = 0; s && r < 3; r++)
+		if (strcmp(s, role_names[r]) == 0)
+			return r;
+	return -1;
+}
+
+/* The yescrypt hash of password with a fresh salt, in out[CRYPT_OUTPUT_SIZE];
+ * 0 or EFAIL.  With setting non-NULL, the hash under that setting instead. */
+static int pwhash(struct bms_store *st, const char *password, const char *setting,
+		  char out[CRYPT_OUTPUT_SIZE])
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd;
+	const char *h;
+	int rc = 0;
+
+	if (!setting) {
+		if (!crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt))
+			return bms_store_fail(st, BMS_STORE_EFAIL,
+					      "cannot make a password salt: %s", strerror(errno));
+		setting = salt;
+	}
+	cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	h = crypt_rn(password, setting, cd, sizeof *cd);
+	if (!h || h[0] == '*' || strlen(h) >= CRYPT_OUTPUT_SIZE)
+		rc = bms_store_fail(st, BMS_STORE_EFAIL, "cannot hash a password: %s",
+				    strerror(errno ? errno : EINVAL));
+	else
+		memcpy(out, h, strlen(h) + 1);
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return rc;
+}
+
+static int user_ok(struct bms_store *st, const char *name)
+{
+	if (!bms_store_name_ok(name))
+		return bms_store_fail(st, BMS_STORE_ECONFIG,
+				      "bad user name '%.80s': use a-z, 0-9, '_' and '-', at"
+				      " most %d bytes, starting with a letter or digit",
+				      name ? name : "", BMS_STORE_NAME_MAX);
+	return 0;
+}
+
+static int no_user(struct bms_store *st, const char *name)
+{
+	return bms_store_fail(st, BMS_STORE_ECONFIG, "no user '%s'", name);
+}
+
+int bms_store_user_add(struct bms_store *st, const char *name, enum bms_role role,
+		       const char *password)
+{
+	char h[CRYPT_OUTPUT_SIZE], now[BMS_TS_LEN + 1];
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = user_ok(st, name)) < 0)
+		return rc;
+	if ((unsigned)role > BMS_ROLE_ADMIN)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "bad role %d", (int)role);
+	if (!password || !*password)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "empty password for user '%s'",
+				      name);
+	if ((rc = pwhash(st, password, NULL, h)) < 0)
+		return rc;
+	s = bms_store_prep(st, "INSERT INTO users (name, role, pwhash, disabled, created)"
+			   " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (name) DO NOTHING");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	now_text(now);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, role_names[role], -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, h, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
+	rc = done(st, s);
+	explicit_bzero(h, sizeof h);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG, "user '%s' exists already", name);
+	return rc;
+}
+
+/* Run an UPDATE of users WHERE name = ?1 with ?2 bound to text or int. */
+static int user_update(struct bms_store *st, const char *sql, const char *name,
+		       const char *text, int64_t num)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = user_ok(st, name)) < 0)
+		return rc;
+	if (!(s = bms_store_prep(st, sql)))
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(s, 2, num);
+	if ((rc = done(st, s)) < 0)
+		return rc;
+	return sqlite3_changes(st->db) ? 0 : no_user(st, name);
+}
+
+int bms_store_user_passwd(struct bms_store *st, const char *name, const char *password)
+{
+	char h[CRYPT_OUTPUT_SIZE];
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = user_ok(st, name)) < 0)
+		return rc;
+	if (!password || !*password)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "empty password for user '%s'",
+				      name);
+	if ((rc = pwhash(st, password, NULL, h)) < 0)
+		return rc;
+	rc = user_update(st, "UPDATE users SET pwhash = ?2 WHERE name = ?1", name, h, 0);
+	explicit_bzero(h, sizeof h);
+	return rc;
+}
+
+int bms_store_user_role(struct bms_store *st, const char *name, enum bms_role role)
+{
+	if ((unsigned)role > BMS_ROLE_ADMIN)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "bad role %d", (int)role);
+	return user_update(st, "UPDATE users SET role = ?2 WHERE name = ?1", name,
+			   role_names[role], 0);
+}
+
+int bms_store_user_disable(struct bms_store *st, const char *name, int disabled)
+{
+	return user_update(st, "UPDATE users SET disabled = ?2 WHERE name = ?1", name,
+			   NULL, disabled ? 1 : 0);
+}
+
+int bms_store_user_list(struct bms_store *st,
+			int (*fn)(void *ctx, const struct bms_user *u), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	s = bms_store_prep(st, "SELECT name, role, disabled, created FROM users ORDER BY name");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int role = bms_store_role_parse((const char *)sqlite3_column_text(s, 1));
+		struct bms_user u = {
+			.name = (const char *)sqlite3_column_text(s, 0),
+			.role = role < 0 ? BMS_ROLE_VIEWER : (enum bms_role)role,
+			.disabled = sqlite3_column_int(s, 2) != 0,
+			.created = (const char *)sqlite3_column_text(s, 3),
+		};
+
+		stop = fn(ctx, &u);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	return stop;
+}
+
+/* Equal strings, in time that depends on their lengths only. */
+static int same(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	unsigned char d = na != nb;
+
+	for (size_t i = 0; i < na && i < nb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+int bms_store_user_verify(struct bms_store *st, const char *name,
+			  const char *password, enum bms_role *role)
+{
+	char stored[CRYPT_OUTPUT_SIZE], h[CRYPT_OUTPUT_SIZE];
+	sqlite3_stmt *s;
+	int rc, known = 0, disabled = 1, r = BMS_ROLE_VIEWER;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	if (!bms_store_name_ok(name) || !password)
+		return 0;
+	s = bms_store_prep(st, "SELECT pwhash, role, disabled FROM users WHERE name = ?1");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(s, 0);
+
+		known = p && strlen(p) < sizeof stored;
+		if (known)
+			memcpy(stored, p, strlen(p) + 1);
+		r = bms_store_role_parse((const char *)sqlite3_column_text(s, 1));
+		disabled = sqlite3_column_int(s, 2) != 0;
+	} else if (rc != SQLITE_DONE) {
+		rc = bms_store_tdberr(st);
+		sqlite3_finalize(s);
+		return rc;
+	}
+	sqlite3_finalize(s);
+	/* An unknown user costs a hash all the same. */
+	rc = pwhash(st, password, known ? stored : NULL, h);
+	if (rc < 0)
+		return known ? rc : 0;
+	rc = known && !disabled && same(h, stored);
+	explicit_bzero(h, sizeof h);
+	if (rc && role)
+		*role = r < 0 ? BMS_ROLE_VIEWER : (enum bms_role)r;
+	return rc;
+}
+
+/* ==== Tokens ==== */
+
+int bms_store_token_add(struct bms_store *st, const char *user, const char *token,
+			int64_t expires_ms)
+{
+	uint8_t d[BMS_SHA256_LEN];
+	char now[BMS_TS_LEN + 1];
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = user_ok(st, user)) < 0)
+		return rc;
+	if (!token || !*token)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "empty token");
+	bms_sha256(token, strlen(token), d);
+	s = bms_store_prep(st, "INSERT OR REPLACE INTO tokens (hash, user, expires, created)"
+			   " SELECT ?1, name, ?3, ?4 FROM users WHERE name = ?2");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	now_text(now);
+	sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, expires_ms);
+	sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
+	if ((rc = done(st, s)) < 0)
+		return rc;
+	return sqlite3_changes(st->db) ? 0 : no_user(st, user);
+}
+
+int bms_store_token_check(struct bms_store *st, const char *token, int64_t now_ms,
+			  char *user, size_t usersz)
+{
+	uint8_t d[BMS_SHA256_LEN];
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	if (user && usersz)
+		user[0] = '\0';
+	if (!token || !*token)
+		return 0;
+	bms_sha256(token, strlen(token), d);
+	s = bms_store_prep(st, "SELECT t.user FROM tokens t JOIN users u ON u.name = t.user"
+			   " WHERE t.hash = ?1 AND t.expires > ?2 AND u.disabled = 0");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now_ms);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *u = (const char *)sqlite3_column_text(s, 0);
+
+		if (user && usersz)
+			snprintf(user, usersz, "%s", u ? u : "");
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int bms_store_token_revoke(struct bms_store *st, const char *token)
+{
+	uint8_t d[BMS_SHA256_LEN];
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	if (!token)
+		return 0;
+	bms_sha256(token, strlen(token), d);
+	if (!(s = bms_store_prep(st, "DELETE FROM tokens WHERE hash = ?1")))
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
+	return done(st, s);
+}
+
+/* ==== Audit ==== */
+
+int bms_store_audit(struct bms_store *st, const char *user, const char *action,
+		    const char *object, const char *detail)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	if (!action || !*action)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "audit entry without an action");
+	s = bms_store_prep(st, "INSERT INTO audit (ts, user, action, object, detail)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_int64(s, 1, bms_ts_now_ms());
+	sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, object, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
+	return done(st, s);
+}

@@ -1,0 +1,1544 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the store (lib/store.c, lib/storeq.c, lib/storereg.c) on
+ * real database files in a scratch directory under $TMPDIR: opening and
+ * migrations (from tests/fixtures/store-v1.sql), every record type back
+ * byte for byte, duplicates, tier values worked out by hand, compaction,
+ * retention, the tier choice, CSV text, tenant isolation through every
+ * call, the registries, a busy database, a full disk, backup under a
+ * concurrent writer and check of a damaged copy.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "store.h"
+#include "ts.h"
+#include "unit.h"
+
+/* ==== Helpers ==== */
+
+static char dir[256];	/* a fresh directory under $TMPDIR */
+static char store[300];	/* the store in it */
+
+static char *path(const char *fmt, const char *a)
+{
+	static char p[4][1024];
+	static int k;
+	char name[512];
+
+	k = (k + 1) % 4;
+	snprintf(name, sizeof name, fmt, a);
+	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+	return p[k];
+}
+
+/* The first line of tests/fixtures/name, without its newline. */
+static const char *fixture_line(const char *name)
+{
+	static char buf[2][8192];
+	static int k;
+	const char *slash = strrchr(__FILE__, '/');
+	char p[512];
+	FILE *f;
+	char *s = buf[k = !k];
+
+	snprintf(p, sizeof p, "%.*s/../fixtures/%s",
+		 slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".", name);
+	f = fopen(p, "r");
+	s[0] = '\0';
+	if (!f || !fgets(s, sizeof buf[0], f))
+		fprintf(stderr, "  cannot read %s\n", p);
+	if (f)
+		fclose(f);
+	s[strcspn(s, "\n")] = '\0';
+	return s;
+}
+
+/* All of tests/fixtures/name, malloc'd. */
+static char *fixture_file(const char *name)
+{
+	const char *slash = strrchr(__FILE__, '/');
+	char p[512], *s;
+	FILE *f;
+	long n;
+
+	snprintf(p, sizeof p, "%.*s/../fixtures/%s",
+		 slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".", name);
+	f = fopen(p, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	s = malloc((size_t)n + 1);
+	if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+		free(s);
+		s = NULL;
+	}
+	if (s)
+		s[n] = '\0';
+	fclose(f);
+	return s;
+}
+
+static int64_t ts_of(const char *t)
+{
+	int64_t ms = 0;
+
+	bms_ts_parse(t, strlen(t), &ms);
+	return ms;
+}
+
+/* line with its timestamp value replaced by t (and extra inserted after
+ * it); a static buffer of a ring of four. */
+static const char *retime(const char *line, const char *t, const char *extra)
+{
+	static char buf[4][8192];
+	static int k;
+	const char *p = strstr(line, "\"timestamp\":\"");
+
+	k = (k + 1) % 4;
+	if (!p)
+		return line;
+	p += 13;
+	snprintf(buf[k], sizeof buf[k], "%.*s%s\"%s%s", (int)(p - line), line, t,
+		 extra ? extra : "", p + BMS_TS_LEN + 1);
+	return buf[k];
+}
+
+static int lines(const char *s)
+{
+	int n = 0;
+
+	for (; s && *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static int put(struct bms_store *st, const char *line)
+{
+	char why[256];
+
+	return bms_store_put(st, line, strlen(line), why, sizeof why);
+}
+
+static const char *put_why(struct bms_store *st, const char *line, int want)
+{
+	static char why[256];
+
+	why[0] = '\0';
+	CHECK_INT(bms_store_put(st, line, strlen(line), why, sizeof why), want);
+	return why;
+}
+
+/* Lines a callback collects, each ended with "\n". */
+static int collect(void *ctx, const char *line, size_t len)
+{
+	struct bms_buf *b = ctx;
+
+	bms_buf_add(b, line, len);
+	bms_buf_putc(b, '\n');
+	return 0;
+}
+
+static struct bms_buf out = BMS_BUF_INIT;
+
+/* The text a query gives (each line ended with "\n"), "" if none. */
+static const char *query(struct bms_store *st, enum bms_store_what what, const char *id,
+			 int64_t since, int64_t until, enum bms_store_tier tier, int csv,
+			 enum bms_store_tier *used)
+{
+	struct bms_store_query q = { what, id, since, until, tier, csv };
+	int rc;
+
+	bms_buf_reset(&out);
+	bms_buf_puts(&out, "");
+	rc = bms_store_query(st, &q, collect, &out, used);
+	if (rc != 0)
+		fprintf(stderr, "  query: %d %s\n", rc, bms_store_error(st));
+	return out.p ? out.p : "";
+}
+
+static const char *readings(struct bms_store *st, const char *id, enum bms_store_tier tier)
+{
+	return query(st, BMS_Q_READINGS, id, INT64_MIN / 2, INT64_MAX / 2, tier, 0, NULL);
+}
+
+/* One integer from a query on database file db (opened read-only). */
+static long long sql_int(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else
+		fprintf(stderr, "  sql_int %s: %s\n", sql, sqlite3_errmsg(h));
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+/* Every row of a query on db as text, one line each, columns by '|'. */
+static const char *sql_dump(const char *db, const char *sql)
+{
+	static struct bms_buf b = BMS_BUF_INIT;
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+
+	bms_buf_reset(&b);
+	bms_buf_puts(&b, "");
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			for (int i = 0; i < sqlite3_column_count(s); i++) {
+				const char *t = (const char *)sqlite3_column_text(s, i);
+
+				bms_buf_printf(&b, "%s%s", i ? "|" : "", t ? t : "NULL");
+			}
+			bms_buf_putc(&b, '\n');
+		}
+	} else {
+		fprintf(stderr, "  sql_dump %s: %s\n", sql, sqlite3_errmsg(h));
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return b.p;
+}
+
+static int sql_exec(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	int rc = sqlite3_open(db, &h);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "  sql_exec: %s\n", sqlite3_errmsg(h));
+	sqlite3_close(h);
+	return rc;
+}
+
+static struct bms_store *open_t(const char *tenant)
+{
+	struct bms_store *st = NULL;
+	char err[512];
+
+	if (bms_store_open(&st, store, tenant, NULL, err, sizeof err) != 0)
+		fprintf(stderr, "  open %s: %s\n", tenant ? tenant : "(control)", err);
+	return st;
+}
+
+static const char *tdb(const char *tenant)
+{
+	static char p[4][512];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(p[k], sizeof p[k], "%s/tenants/%s.db", store, tenant);
+	return p[k];
+}
+
+/* The names in directory p, sorted, each followed by a space. */
+static const char *ls(const char *p)
+{
+	static char buf[1024];
+	struct dirent **e;
+	int n = scandir(p, &e, NULL, alphasort);
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (e[i]->d_name[0] != '.') {
+			strncat(buf, e[i]->d_name, sizeof buf - strlen(buf) - 2);
+			strcat(buf, " ");
+		}
+		free(e[i]);
+	}
+	if (n >= 0)
+		free(e);
+	return buf;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static void rm_tree(const char *p)
+{
+	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ==== Records used throughout ==== */
+
+static const char STATUS[] =
+	"{\"type\":\"status\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:20.000Z\","
+	"\"state\":\"disconnected\",\"reason\":\"no_reply\",\"quality\":80,"
+	"\"message\":\"no reply, 3 polls\"}";
+static const char ALERT[] =
+	"{\"type\":\"alert\",\"bms_id\":\"p2\",\"timestamp\":\"2026-11-27T14:29:30.000Z\","
+	"\"severity\":\"warning\",\"rule\":\"cell_high\",\"state\":\"open\","
+	"\"message\":\"cell 12 at \\\"3.65\\\" V\"}";
+static const char AGG[] =
+	"{\"type\":\"aggregate\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:00.000Z\","
+	"\"period\":\"1m\",\"n\":2}";
+static const char FRAMES[] =
+	"{\"type\":\"frames\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.000Z\","
+	"\"proto\":\"daly\",\"transport\":\"uart\",\"frames\":[\"a5\"]}";
+
+/* ==== Names, migrations ==== */
+
+static void test_names(void)
+{
+	char name64[65];
+
+	CHECK(bms_store_name_ok("acme"));
+	CHECK(bms_store_name_ok("a"));
+	CHECK(bms_store_name_ok("0-a_b"));
+	CHECK(!bms_store_name_ok(""));
+	CHECK(!bms_store_name_ok("-a"));
+	CHECK(!bms_store_name_ok("_a"));
+	CHECK(!bms_store_name_ok("Acme"));
+	CHECK(!bms_store_name_ok("a/b"));
+	CHECK(!bms_store_name_ok(".."));
+	CHECK(!bms_store_name_ok("a.db"));
+	CHECK(!bms_store_name_ok(NULL));
+	memset(name64, 'a', 64);
+	name64[64] = '\0';
+	CHECK(!bms_store_name_ok(name64));
+	name64[63] = '\0';
+	CHECK(bms_store_name_ok(name64));
+
+	CHECK_STR(bms_store_role_name(BMS_ROLE_VIEWER), "viewer");
+	CHECK_STR(bms_store_role_name(BMS_ROLE_OPERATOR), "operator");
+	CHECK_STR(bms_store_role_name(BMS_ROLE_ADMIN), "admin");
+	CHECK_INT(bms_store_role_parse("admin"), BMS_ROLE_ADMIN);
+	CHECK_INT(bms_store_role_parse("operator"), BMS_ROLE_OPERATOR);
+	CHECK_INT(bms_store_role_parse("root"), -1);
+
+	CHECK(bms_store_migration(1, 1) != NULL);
+	CHECK(bms_store_migration(1, 3) != NULL);
+	CHECK(bms_store_migration(1, 4) == NULL);
+	CHECK(bms_store_migration(1, 0) == NULL);
+	CHECK(bms_store_migration(0, 1) != NULL);
+	CHECK(bms_store_migration(0, 2) == NULL);
+}
+
+/* ==== Init and open ==== */
+
+static int tenant_line(void *ctx, const struct bms_tenant *t)
+{
+	struct bms_buf *b = ctx;
+
+	bms_buf_printf(b, "%s %ld %ld %ld %d\n", t->name, t->keep.raw_days,
+		       t->keep.minute_days, t->keep.hour_days,
+		       t->created && strlen(t->created) == BMS_TS_LEN);
+	return 0;
+}
+
+static void test_init_open(void)
+{
+	struct bms_store *st = NULL;
+	struct bms_retention keep = { 1, 2, 3 }, partial = { -1, 5, -1 };
+	struct bms_buf b = BMS_BUF_INIT;
+	char err[512], want[1024];
+
+	CHECK_INT(bms_store_open(&st, store, NULL, NULL, err, sizeof err), BMS_STORE_ECONFIG);
+	CHECK(st == NULL);
+	snprintf(want, sizeof want, "cannot open store '%s': no control.db; create it"
+		 " with: bms-store --db %s init", store, store);
+	CHECK_STR(err, want);
+
+	CHECK_INT(bms_store_init(store, err, sizeof err), 0);
+	CHECK_INT(bms_store_init(store, err, sizeof err), 0);	/* idempotent */
+	CHECK_INT(sql_int(path("store/control.db", NULL), "PRAGMA user_version"), 1);
+	CHECK_STR(sql_dump(path("store/control.db", NULL), "PRAGMA journal_mode"), "wal\n");
+
+	CHECK_INT(bms_store_open(&st, store, "acme", NULL, err, sizeof err), BMS_STORE_ECONFIG);
+	snprintf(want, sizeof want, "no tenant 'acme' in store '%s'; add it with:"
+		 " bms-store --db %s tenants add acme", store, store);
+	CHECK_STR(err, want);
+	CHECK_INT(bms_store_open(&st, store, "../acme", NULL, err, sizeof err),
+		  BMS_STORE_ECONFIG);
+	CHECK_STR(err, "bad tenant name '../acme': use a-z, 0-9, '_' and '-', at most 63"
+		  " bytes, starting with a letter or digit");
+
+	st = open_t(NULL);
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK(bms_store_tenant(st) == NULL);
+	CHECK_INT(bms_store_tenant_add(st, "acme", NULL), 0);
+	CHECK_INT(bms_store_tenant_add(st, "beta", NULL), 0);
+	CHECK_INT(bms_store_tenant_add(st, "exp", &keep), 0);
+	CHECK_INT(bms_store_tenant_add(st, "acme", NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "tenant 'acme' exists already");
+	CHECK_INT(bms_store_tenant_add(st, "Bad", NULL), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_tenant_set(st, "beta", &partial), 0);
+	CHECK_INT(bms_store_tenant_set(st, "nope", &partial), BMS_STORE_ECONFIG);
+	snprintf(want, sizeof want, "no tenant 'nope' in store '%s'; add it with:"
+		 " bms-store --db %s tenants add nope", store, store);
+	CHECK_STR(bms_store_error(st), want);
+	CHECK_INT(bms_store_tenant_list(st, tenant_line, &b), 0);
+	CHECK_STR(b.p, "acme 30 400 0 1\nbeta 30 5 0 1\nexp 1 2 3 1\n");
+	/* Ingest and queries need a tenant. */
+	CHECK_INT(put(st, STATUS), BMS_STORE_ECONFIG);
+	bms_store_close(st);
+	bms_buf_free(&b);
+
+	CHECK_INT(sql_int(tdb("acme"), "PRAGMA user_version"), 3);
+	CHECK_STR(sql_dump(tdb("acme"), "PRAGMA journal_mode"), "wal\n");
+	st = open_t("acme");
+	CHECK(st != NULL);
+	if (st)
+		CHECK_STR(bms_store_tenant(st), "acme");
+	bms_store_close(st);
+}
+
+static void test_newer(void)
+{
+	struct bms_store *st = NULL;
+	char err[512], want[1024];
+
+	CHECK_INT(sql_exec(tdb("beta"), "PRAGMA user_version = 9"), SQLITE_OK);
+	CHECK_INT(bms_store_open(&st, store, "beta", NULL, err, sizeof err), BMS_STORE_ECONFIG);
+	CHECK(st == NULL);
+	snprintf(want, sizeof want, "%s/tenants/beta.db: schema version 9 is newer than"
+		 " this bms-store knows (3); use a newer bms-store", store);
+	CHECK_STR(err, want);
+	CHECK_INT(sql_exec(tdb("beta"), "PRAGMA user_version = 3"), SQLITE_OK);
+
+	CHECK_INT(sql_exec(path("store/control.db", NULL), "PRAGMA user_version = 2"), SQLITE_OK);
+	CHECK_INT(bms_store_open(&st, store, NULL, NULL, err, sizeof err), BMS_STORE_ECONFIG);
+	snprintf(want, sizeof want, "%s/control.db: schema version 2 is newer than"
+		 " this bms-store knows (1); use a newer bms-store", store);
+	CHECK_STR(err, want);
+	CHECK_INT(sql_exec(path("store/control.db", NULL), "PRAGMA user_version = 1"), SQLITE_OK);
+	st = open_t("beta");
+	CHECK(st != NULL);
+	bms_store_close(st);
+}
+
+/* ==== Upgrade from schema version 1 ==== */
+
+static void test_upgrade(void)
+{
+	const char *l16 = fixture_line("reading-16s.ndjson");
+	const char *ld2 = fixture_line("reading-d2.ndjson");
+	char *sql = fixture_file("store-v1.sql");
+	const char *m1 = bms_store_migration(1, 1);
+	struct bms_store *st;
+	struct bms_buf want = BMS_BUF_INIT;
+	int64_t t0 = ts_of("2026-11-27T14:00:00Z"), t1 = ts_of("2026-11-27T15:00:00Z");
+
+	CHECK(sql != NULL);
+	if (!sql)
+		return;
+	CHECK(strncmp(sql, m1, strlen(m1)) == 0);
+	st = open_t(NULL);
+	CHECK_INT(bms_store_tenant_add(st, "old", NULL), 0);
+	bms_store_close(st);
+	unlink(tdb("old"));
+	CHECK_INT(sql_exec(tdb("old"), sql), SQLITE_OK);
+	free(sql);
+	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), 1);
+
+	st = open_t("old");
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), 3);
+	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM readings"), 5);
+	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM tiers"), 0);
+	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM users"), 0);
+	CHECK_STR(sql_dump(tdb("old"), "SELECT id, bms_id, name, chemistry,"
+			   " nominal_capacity_ah, cell_count, device, baud, auto_added"
+			   " FROM batteries ORDER BY id"),
+		  "1|p1|House bank|lifepo4|280.0|16|/dev/ttyUSB0|9600|0\n"
+		  "2|p2|NULL|NULL|NULL|NULL|NULL|NULL|1\n");
+
+	/* The readings read back exactly, the handle giving the tenant. */
+	bms_buf_printf(&want, "%s\n%s\n%s\n",
+		       retime(l16, "2026-11-27T14:29:11.123Z", NULL),
+		       retime(l16, "2026-11-27T14:29:12.123Z", NULL),
+		       retime(l16, "2026-11-27T14:30:05.000Z", NULL));
+	bms_buf_printf(&want, "%s\n", retime(ld2, "2026-11-27T14:29:11.123Z",
+					     ",\"tenant\":\"old\""));
+	bms_buf_puts(&want, "{\"bms_id\":\"p2\",\"type\":\"reading\",\"timestamp\":"
+		     "\"2026-11-27T14:29:12.500Z\",\"pack_voltage\":53.25}\n");
+	CHECK_STR(readings(st, NULL, BMS_TIER_RAW), want.p);
+	CHECK_STR(query(st, BMS_Q_STATUS, NULL, t0, t1, BMS_TIER_AUTO, 0, NULL),
+		  "{\"type\":\"status\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:20.000Z\","
+		  "\"state\":\"disconnected\",\"reason\":\"no_reply\",\"quality\":80,"
+		  "\"message\":\"no reply, 3 polls\"}\n");
+	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, t0, t1, BMS_TIER_AUTO, 1, NULL),
+		  "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at\n"
+		  "1,2026-11-27T14:29:30.000Z,p2,warning,cell_high,open,cell 12 at 3.65 V,,\n");
+	CHECK_STR(query(st, BMS_Q_AGGREGATES, "p1", t0, t1, BMS_TIER_AUTO, 0, NULL),
+		  "{\"type\":\"aggregate\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:00.000Z\","
+		  "\"period\":\"1m\",\"n\":2}\n");
+
+	/* No tiers were kept at version 1: compact makes them. */
+	CHECK_INT(bms_store_compact(st, t1), 0);
+	CHECK_STR(query(st, BMS_Q_READINGS, NULL, t0, t1, BMS_TIER_MINUTE, 1, NULL),
+		  "timestamp,bms_id,period,n,"
+		  "pack_voltage_min,pack_voltage_max,pack_voltage_mean,pack_voltage_last,"
+		  "pack_current_min,pack_current_max,pack_current_mean,pack_current_last,"
+		  "pack_power_min,pack_power_max,pack_power_mean,pack_power_last,"
+		  "soc_percent_min,soc_percent_max,soc_percent_mean,soc_percent_last,"
+		  "cell_voltage_min_min,cell_voltage_min_max,cell_voltage_min_mean,cell_voltage_min_last,"
+		  "cell_voltage_max_min,cell_voltage_max_max,cell_voltage_max_mean,cell_voltage_max_last,"
+		  "temperature_min_min,temperature_min_max,temperature_min_mean,temperature_min_last,"
+		  "temperature_max_min,temperature_max_max,temperature_max_mean,temperature_max_last\n"
+		  "2026-11-27T14:29:00.000Z,p1,1m,2,53.4,53.4,53.4,53.4,12.5,12.5,12.5,12.5,"
+		  "667.5,667.5,667.5,667.5,78.5,78.5,78.5,78.5,3.333,3.333,3.333,3.333,"
+		  "3.352,3.352,3.352,3.352,25,25,25,25,27,27,27,27\n"
+		  "2026-11-27T14:30:00.000Z,p1,1m,1,53.4,53.4,53.4,53.4,12.5,12.5,12.5,12.5,"
+		  "667.5,667.5,667.5,667.5,78.5,78.5,78.5,78.5,3.333,3.333,3.333,3.333,"
+		  "3.352,3.352,3.352,3.352,25,25,25,25,27,27,27,27\n"
+		  "2026-11-27T14:29:00.000Z,p2,1m,2,53.25,53.4,53.325,53.25,12.5,12.5,12.5,12.5,"
+		  "668,668,668,668,78.5,78.5,78.5,78.5,3.333,3.333,3.333,3.333,"
+		  "3.352,3.352,3.352,3.352,25,25,25,25,27,27,27,27\n");
+	bms_store_close(st);
+	bms_buf_free(&want);
+}
+
+/* ==== Round trips ==== */
+
+static void test_roundtrip(void)
+{
+	const char *l16 = fixture_line("reading-16s.ndjson");
+	const char *ld2 = fixture_line("reading-d2.ndjson");
+	struct bms_store *st = open_t("acme");
+	struct bms_store_stats s;
+	struct bms_buf want = BMS_BUF_INIT;
+	int64_t t0 = ts_of("2026-11-27T14:00:00Z"), t1 = ts_of("2026-11-27T15:00:00Z");
+	const char *ten = retime(l16, "2026-11-27T14:29:13.000Z", ",\"tenant\":\"acme\"");
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_INT(put(st, l16), 1);
+	CHECK_INT(put(st, ld2), 1);
+	CHECK_INT(put(st, ten), 1);
+	CHECK_INT(put(st, STATUS), 1);
+	CHECK_INT(put(st, ALERT), 1);
+	CHECK_INT(put(st, AGG), 1);
+	CHECK_INT(put(st, FRAMES), 0);
+	CHECK_INT(put(st, "{\"type\":\"reject\",\"reason\":\"x\"}"), 0);
+	bms_store_stats(st, &s);
+	CHECK_INT(s.pending, 6);
+	CHECK_INT(s.stored, 0);
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_INT(bms_store_commit(st), 0);	/* nothing open */
+	bms_store_stats(st, &s);
+	CHECK_INT(s.pending, 0);
+	CHECK_INT(s.stored, 6);
+	CHECK_INT(s.duplicates, 0);
+	CHECK_INT(s.batteries_added, 2);
+
+	bms_buf_printf(&want, "%s\n%s\n", l16, ten);
+	CHECK_STR(query(st, BMS_Q_READINGS, "p1", t0, t1, BMS_TIER_RAW, 0, NULL), want.p);
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "%s\n", ld2);
+	CHECK_STR(query(st, BMS_Q_READINGS, "p2", t0, t1, BMS_TIER_RAW, 0, NULL), want.p);
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "%s\n%s\n%s\n", l16, ten, ld2);
+	CHECK_STR(query(st, BMS_Q_READINGS, NULL, t0, t1, BMS_TIER_RAW, 0, NULL), want.p);
+	/* [since, until): the reading at until is out, at since in. */
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "%s\n", l16);
+	CHECK_STR(query(st, BMS_Q_READINGS, "p1", ts_of("2026-11-27T14:29:11.123Z"),
+			ts_of("2026-11-27T14:29:13Z"), BMS_TIER_RAW, 0, NULL), want.p);
+	CHECK_STR(query(st, BMS_Q_READINGS, "p9", t0, t1, BMS_TIER_RAW, 0, NULL), "");
+
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "%s\n", STATUS);
+	CHECK_STR(query(st, BMS_Q_STATUS, NULL, t0, t1, BMS_TIER_AUTO, 0, NULL), want.p);
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "%s\n", ALERT);
+	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, t0, t1, BMS_TIER_AUTO, 0, NULL), want.p);
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "%s\n", AGG);
+	CHECK_STR(query(st, BMS_Q_AGGREGATES, NULL, t0, t1, BMS_TIER_AUTO, 0, NULL), want.p);
+	CHECK_STR(query(st, BMS_Q_AGGREGATES, "p2", t0, t1, BMS_TIER_AUTO, 0, NULL), "");
+	/* The indexed columns. */
+	CHECK_STR(sql_dump(tdb("acme"), "SELECT state, reason, quality FROM status"),
+		  "disconnected|no_reply|80.0\n");
+	CHECK_STR(sql_dump(tdb("acme"), "SELECT severity, code, state, message FROM alerts"),
+		  "warning|cell_high|open|cell 12 at \"3.65\" V\n");
+	bms_store_close(st);
+	bms_buf_free(&want);
+}
+
+static void test_duplicates(void)
+{
+	const char *l16 = fixture_line("reading-16s.ndjson");
+	struct bms_store *st = open_t("acme");
+	struct bms_store_stats s;
+	const char *tiers = NULL;
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	tiers = strdup(sql_dump(tdb("acme"), "SELECT * FROM tiers ORDER BY battery, period, start"));
+	CHECK_INT(put(st, l16), 1);	/* stored in the last test */
+	CHECK_INT(put(st, l16), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	bms_store_stats(st, &s);
+	CHECK_INT(s.stored, 0);
+	CHECK_INT(s.duplicates, 2);
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM readings"), 3);
+	/* Duplicates leave the tiers alone. */
+	CHECK_STR(sql_dump(tdb("acme"), "SELECT * FROM tiers ORDER BY battery, period, start"),
+		  tiers);
+	free((char *)tiers);
+	bms_store_close(st);
+}
+
+static void test_rejects(void)
+{
+	struct bms_store *st = open_t("acme");
+	const char *l16 = fixture_line("reading-16s.ndjson");
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_STR(put_why(st, "{\"type\":\"status\",", BMS_STORE_EREJECT),
+		  "not a JSON object: expected a key at byte 18");
+	CHECK_STR(put_why(st, "{\"bms_id\":\"p1\"}", BMS_STORE_EREJECT), "no type");
+	CHECK_STR(put_why(st, "{\"type\":\"status\",\"timestamp\":\"2026-11-27T14:29:20Z\"}",
+			  BMS_STORE_EREJECT), "no bms_id");
+	CHECK_STR(put_why(st, "{\"type\":\"status\",\"bms_id\":7,\"timestamp\":"
+			  "\"2026-11-27T14:29:20Z\"}", BMS_STORE_EREJECT), "bms_id: not a string");
+	CHECK_STR(put_why(st, "{\"type\":\"alert\",\"bms_id\":\"\",\"timestamp\":"
+			  "\"2026-11-27T14:29:20Z\"}", BMS_STORE_EREJECT), "bms_id: empty");
+	CHECK_STR(put_why(st, "{\"type\":\"status\",\"bms_id\":\"p1\"}", BMS_STORE_EREJECT),
+		  "no timestamp");
+	CHECK_STR(put_why(st, "{\"type\":\"status\",\"bms_id\":\"p1\",\"timestamp\":"
+			  "\"yesterday\"}", BMS_STORE_EREJECT), "bad timestamp");
+	CHECK_STR(put_why(st, "{\"type\":\"aggregate\",\"bms_id\":\"p1\",\"timestamp\":"
+			  "\"2026-11-27T14:29:20Z\",\"tenant\":\"beta\"}", BMS_STORE_EREJECT),
+		  "record of tenant 'beta', this store writes 'acme'");
+	CHECK_STR(put_why(st, retime(l16, "2026-11-27T14:29:20.000Z", ",\"tenant\":\"beta\""),
+			  BMS_STORE_EREJECT),
+		  "record of tenant 'beta', this store writes 'acme'");
+	CHECK_STR(put_why(st, "{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":"
+			  "\"2026-11-27T14:29:20Z\",\"pack_voltage\":\"x\"}", BMS_STORE_EREJECT),
+		  "pack_voltage: not a number");
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM readings"), 3);
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM status"), 1);
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM aggregates"), 1);
+	bms_store_close(st);
+}
+
+/* ==== Tiers ==== */
+
+static const char *treading(const char *id, const char *t, const char *fields)
+{
+	static char buf[4][512];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "{\"type\":\"reading\",\"bms_id\":\"%s\","
+		 "\"timestamp\":\"%s\",%s}", id, t, fields);
+	return buf[k];
+}
+
+static const char T1_MINUTE0[] =
+	"{\"type\":\"aggregate\",\"bms_id\":\"t1\",\"timestamp\":\"2026-11-27T10:00:00.000Z\","
+	"\"period\":\"1m\",\"n\":3,"
+	"\"pack_voltage\":{\"min\":52,\"max\":53,\"mean\":52.5,\"last\":53},"
+	"\"pack_current\":{\"min\":-11,\"max\":-9.75,\"mean\":-10.3333,\"last\":-9.75},"
+	"\"soc_percent\":{\"min\":79.5,\"max\":80,\"mean\":79.75,\"last\":79.5},"
+	"\"cell_voltage_min\":{\"min\":3.125,\"max\":3.25,\"mean\":3.2083,\"last\":3.25},"
+	"\"cell_voltage_max\":{\"min\":3.5,\"max\":3.5,\"mean\":3.5,\"last\":3.5},"
+	"\"temperature_min\":{\"min\":19.5,\"max\":21,\"mean\":20.1667,\"last\":21},"
+	"\"temperature_max\":{\"min\":22.5,\"max\":24,\"mean\":23.1667,\"last\":23}}\n";
+static const char T1_MINUTE1[] =
+	"{\"type\":\"aggregate\",\"bms_id\":\"t1\",\"timestamp\":\"2026-11-27T10:01:00.000Z\","
+	"\"period\":\"1m\",\"n\":1,"
+	"\"pack_voltage\":{\"min\":54,\"max\":54,\"mean\":54,\"last\":54}}\n";
+static const char T1_HOUR[] =
+	"{\"type\":\"aggregate\",\"bms_id\":\"t1\",\"timestamp\":\"2026-11-27T10:00:00.000Z\","
+	"\"period\":\"1h\",\"n\":4,"
+	"\"pack_voltage\":{\"min\":52,\"max\":54,\"mean\":52.875,\"last\":54},"
+	"\"pack_current\":{\"min\":-11,\"max\":-9.75,\"mean\":-10.3333,\"last\":-9.75},"
+	"\"soc_percent\":{\"min\":79.5,\"max\":80,\"mean\":79.75,\"last\":79.5},"
+	"\"cell_voltage_min\":{\"min\":3.125,\"max\":3.25,\"mean\":3.2083,\"last\":3.25},"
+	"\"cell_voltage_max\":{\"min\":3.5,\"max\":3.5,\"mean\":3.5,\"last\":3.5},"
+	"\"temperature_min\":{\"min\":19.5,\"max\":21,\"mean\":20.1667,\"last\":21},"
+	"\"temperature_max\":{\"min\":22.5,\"max\":24,\"mean\":23.1667,\"last\":23}}\n";
+
+/*
+ * Four readings of t1, worked out by hand: two in a first batch, then a
+ * late one of the same minute and one of the next minute (voltage only)
+ * in a second.  Every value is a binary fraction, so sums are exact and
+ * the tier rows can be compared bit for bit after compact.
+ */
+static void test_tiers(void)
+{
+	struct bms_store *st = open_t("acme");
+	int64_t t0 = ts_of("2026-11-27T10:00:00Z"), t1 = ts_of("2026-11-27T11:00:00Z");
+	const char *sel = "SELECT t.* FROM tiers t JOIN batteries b ON b.id = t.battery"
+			  " WHERE b.bms_id = 't1' ORDER BY period, start";
+	char *before, *all;
+	struct bms_buf want = BMS_BUF_INIT;
+	enum bms_store_tier used;
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_INT(put(st, treading("t1", "2026-11-27T10:00:05.000Z",
+				   "\"pack_voltage\":52.5,\"pack_current\":-10.25,\"soc_percent\":80,"
+				   "\"temperatures\":[20,22.5],\"cell_voltages\":[3.25,3.5,3.375]")), 1);
+	CHECK_INT(put(st, treading("t1", "2026-11-27T10:00:35.000Z",
+				   "\"pack_voltage\":53,\"pack_current\":-9.75,\"soc_percent\":79.5,"
+				   "\"temperatures\":[21,23],\"cell_voltages\":[3.25,3.5,3.25]")), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_INT(put(st, treading("t1", "2026-11-27T10:00:20.000Z",
+				   "\"pack_voltage\":52,\"pack_current\":-11,\"soc_percent\":79.75,"
+				   "\"temperatures\":[19.5,24],\"cell_voltages\":[3.125,3.5,3.25]")), 1);
+	CHECK_INT(put(st, treading("t1", "2026-11-27T10:01:10.000Z", "\"pack_voltage\":54")), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+
+	bms_buf_printf(&want, "%s%s", T1_MINUTE0, T1_MINUTE1);
+	CHECK_STR(query(st, BMS_Q_READINGS, "t1", t0, t1, BMS_TIER_MINUTE, 0, &used), want.p);
+	CHECK_INT(used, BMS_TIER_MINUTE);
+	CHECK_STR(query(st, BMS_Q_READINGS, "t1", t0, t1, BMS_TIER_HOUR, 0, &used), T1_HOUR);
+	CHECK_INT(used, BMS_TIER_HOUR);
+	/* A bucket that begins before since still counts. */
+	CHECK_STR(query(st, BMS_Q_READINGS, "t1", t0 + 30000, t0 + 60000, BMS_TIER_MINUTE, 0,
+			NULL), T1_MINUTE0);
+	CHECK_STR(query(st, BMS_Q_READINGS, "t1", t0 + 60000, t1, BMS_TIER_MINUTE, 0, NULL),
+		  T1_MINUTE1);
+
+	/* Compact rebuilds the very same rows from the readings. */
+	all = strdup(query(st, BMS_Q_READINGS, NULL, 0, INT64_MAX / 2, BMS_TIER_MINUTE, 0, NULL));
+	before = strdup(sql_dump(tdb("acme"), sel));
+	CHECK(strlen(before) > 0);
+	CHECK_INT(sql_exec(tdb("acme"), "UPDATE tiers SET n = 99, pack_voltage_max = 0"
+			   " WHERE battery = (SELECT id FROM batteries WHERE bms_id = 't1')"
+			   " AND period = 60 AND start > 0 AND start = "
+			   "(SELECT max(start) FROM tiers WHERE period = 60 AND battery ="
+			   " (SELECT id FROM batteries WHERE bms_id = 't1'))"), SQLITE_OK);
+	CHECK_INT(bms_store_compact(st, t1), 0);
+	/* The first bucket is only replaced by one counting at least as much:
+	 * the damaged row was the last one, so it is rebuilt too. */
+	CHECK_STR(sql_dump(tdb("acme"), sel), before);
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "%s%s", T1_MINUTE0, T1_MINUTE1);
+	CHECK_STR(query(st, BMS_Q_READINGS, "t1", t0, t1, BMS_TIER_MINUTE, 0, NULL), want.p);
+	CHECK_STR(query(st, BMS_Q_READINGS, "t1", t0, t1, BMS_TIER_HOUR, 0, NULL), T1_HOUR);
+	CHECK_STR(query(st, BMS_Q_READINGS, NULL, 0, INT64_MAX / 2, BMS_TIER_MINUTE, 0, NULL), all);
+	CHECK_INT(lines(all), 4);	/* p1 14:29, p2 14:29, t1 10:00 and 10:01 */
+	free(all);
+	free(before);
+	bms_buf_free(&want);
+	bms_store_close(st);
+}
+
+/* More batteries in one batch than the cache holds: evicted batteries
+ * have their buckets written first, so every reading is in the tiers. */
+static void test_many_batteries(void)
+{
+	struct bms_store *st = open_t("beta");
+	char id[16];
+	int ok = 1;
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 300; i++) {
+			snprintf(id, sizeof id, "m%03d", i);
+			ok &= put(st, treading(id, round ? "2026-11-27T10:00:30.000Z" :
+					       "2026-11-27T10:00:10.000Z",
+					       "\"pack_voltage\":50")) == 1;
+		}
+	CHECK(ok);
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM batteries WHERE bms_id LIKE 'm%'"),
+		  300);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM tiers WHERE n = 2"), 600);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM tiers WHERE n != 2"), 0);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT sum(pack_voltage_sum) FROM tiers"), 600 * 100);
+	bms_store_close(st);
+}
+
+/* ==== Retention and the tier choice ==== */
+
+static void test_expire(void)
+{
+	struct bms_store *st = open_t("exp");	/* raw 1 day, minute 2, hour 3 */
+	int64_t now = bms_ts_now_ms() / 3600000 * 3600000, day = 86400000;
+	char t[BMS_TS_LEN + 1], rec[512];
+	enum bms_store_tier used;
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	for (int i = 0; i < 4; i++) {
+		bms_ts_format_ms(now - day / 2 - i * day, t);
+		CHECK_INT(put(st, treading("e1", t, "\"pack_voltage\":50")), 1);
+		snprintf(rec, sizeof rec, "{\"type\":\"status\",\"bms_id\":\"e1\","
+			 "\"timestamp\":\"%s\",\"state\":\"connected\"}", t);
+		CHECK_INT(put(st, rec), 1);
+		snprintf(rec, sizeof rec, "{\"type\":\"alert\",\"bms_id\":\"e1\","
+			 "\"timestamp\":\"%s\",\"code\":\"x\"}", t);
+		CHECK_INT(put(st, rec), 1);
+		snprintf(rec, sizeof rec, "{\"type\":\"aggregate\",\"bms_id\":\"e1\","
+			 "\"timestamp\":\"%s\"}", t);
+		CHECK_INT(put(st, rec), 1);
+	}
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_INT(bms_store_user_add(st, "u", BMS_ROLE_VIEWER, "pw"), 0);
+	CHECK_INT(bms_store_token_add(st, "u", "old-token", now - 1), 0);
+	CHECK_INT(bms_store_token_add(st, "u", "new-token", now + day), 0);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM tiers"), 8);
+
+	CHECK_INT(bms_store_expire(st, now), 0);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM readings"), 1);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM status"), 1);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM alerts"), 1);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM aggregates"), 1);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM tiers WHERE period = 60"), 2);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM tiers WHERE period = 3600"), 3);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM tokens"), 1);
+	CHECK_INT(bms_store_token_check(st, "new-token", now, NULL, 0), 1);
+
+	/* Auto: raw kept 1 day, minutes 2 days. */
+	query(st, BMS_Q_READINGS, NULL, now - 3600000, now, BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_RAW);
+	query(st, BMS_Q_READINGS, NULL, now - day - 7200000, now - day, BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_MINUTE);
+	query(st, BMS_Q_READINGS, NULL, now - 3 * day, now - 3 * day + 3600000,
+	      BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_HOUR);
+	query(st, BMS_Q_READINGS, NULL, now - day / 2, now + 2 * day, BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_MINUTE);
+	/* Expired readings are gone from the raw answer, not from the hours. */
+	CHECK_INT(strlen(query(st, BMS_Q_READINGS, "e1", now - 4 * day, now, BMS_TIER_RAW,
+			       0, NULL)) > 0, 1);
+	CHECK_STR(query(st, BMS_Q_READINGS, "e1", now - 4 * day, now - day, BMS_TIER_RAW,
+			0, NULL), "");
+	query(st, BMS_Q_READINGS, "e1", now - 4 * day, now, BMS_TIER_HOUR, 0, NULL);
+	CHECK_INT(lines(out.p), 3);
+	bms_store_close(st);
+
+	/* The defaults: raw 30 days, minutes 400, hours forever. */
+	st = open_t("acme");
+	if (!st)
+		return;
+	query(st, BMS_Q_READINGS, NULL, now - 3600000, now, BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_RAW);
+	query(st, BMS_Q_READINGS, NULL, now - 48 * 3600000LL, now, BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_RAW);
+	query(st, BMS_Q_READINGS, NULL, now - 48 * 3600000LL - 1, now, BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_MINUTE);
+	query(st, BMS_Q_READINGS, NULL, now - 60 * day, now, BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_MINUTE);
+	query(st, BMS_Q_READINGS, NULL, now - 90 * day, now, BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_HOUR);
+	CHECK_INT(lines(query(st, BMS_Q_READINGS, "t1", INT64_MIN, INT64_MAX, BMS_TIER_AUTO, 0,
+			      &used)), 1);
+	CHECK_INT(used, BMS_TIER_HOUR);
+	query(st, BMS_Q_READINGS, NULL, now - 31 * day, now - 30 * day - 3600000,
+	      BMS_TIER_AUTO, 0, &used);
+	CHECK_INT(used, BMS_TIER_MINUTE);
+	bms_store_close(st);
+}
+
+/* ==== CSV ==== */
+
+static void test_csv(void)
+{
+	struct bms_store *st = open_t("acme");
+	int64_t t0 = ts_of("2026-11-27T14:00:00Z"), t1 = ts_of("2026-11-27T15:00:00Z");
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_STR(query(st, BMS_Q_READINGS, NULL, t0, t1, BMS_TIER_RAW, 1, NULL),
+		  "timestamp,bms_id,pack_voltage,pack_current,pack_power,soc_percent,"
+		  "soh_percent,cell_voltages,temperatures,cycles,remaining_capacity_ah,"
+		  "fault_codes,warning_codes\n"
+		  "2026-11-27T14:29:11.123Z,p1,53.4,12.5,667.5,78.5,,3.338 3.341 3.336 3.343"
+		  " 3.335 3.34 3.342 3.344 3.337 3.341 3.339 3.352 3.333 3.34 3.342 3.341,"
+		  "27 25,42,219.8,,\n"
+		  "2026-11-27T14:29:13.000Z,p1,53.4,12.5,667.5,78.5,,3.338 3.341 3.336 3.343"
+		  " 3.335 3.34 3.342 3.344 3.337 3.341 3.339 3.352 3.333 3.34 3.342 3.341,"
+		  "27 25,42,219.8,,\n"
+		  "2026-11-27T14:29:11.123Z,p2,53.4,12.5,668,78.5,,3.338 3.341 3.336 3.343"
+		  " 3.335 3.34 3.342 3.344 3.337 3.341 3.339 3.352 3.333 3.34 3.342 3.341,"
+		  "27 25,42,219.8,,\n");
+	CHECK_STR(query(st, BMS_Q_STATUS, NULL, t0, t1, BMS_TIER_AUTO, 1, NULL),
+		  "timestamp,bms_id,state,reason,quality,message\n"
+		  "2026-11-27T14:29:20.000Z,p1,disconnected,no_reply,80,\"no reply, 3 polls\"\n");
+	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, t0, t1, BMS_TIER_AUTO, 1, NULL),
+		  "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at\n"
+		  "1,2026-11-27T14:29:30.000Z,p2,warning,cell_high,open,"
+		  "\"cell 12 at \"\"3.65\"\" V\",,\n");
+	CHECK_STR(query(st, BMS_Q_AGGREGATES, NULL, t0, t1, BMS_TIER_AUTO, 1, NULL),
+		  "timestamp,bms_id,doc\n"
+		  "2026-11-27T14:29:00.000Z,p1,\"{\"\"type\"\":\"\"aggregate\"\",\"\"bms_id\"\":"
+		  "\"\"p1\"\",\"\"timestamp\"\":\"\"2026-11-27T14:29:00.000Z\"\",\"\"period\"\":"
+		  "\"\"1m\"\",\"\"n\"\":2}\"\n");
+	/* A bms_id that needs quoting, and an empty answer: the header only. */
+	CHECK_INT(put(st, "{\"type\":\"status\",\"bms_id\":\"a,\\\"b\",\"timestamp\":"
+		      "\"2026-11-27T14:29:40Z\",\"state\":\"testing\",\"quality\":99.5}"), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_STR(query(st, BMS_Q_STATUS, "a,\"b", t0, t1, BMS_TIER_AUTO, 1, NULL),
+		  "timestamp,bms_id,state,reason,quality,message\n"
+		  "2026-11-27T14:29:40.000Z,\"a,\"\"b\",testing,,99.5,\n");
+	CHECK_STR(query(st, BMS_Q_STATUS, "nobody", t0, t1, BMS_TIER_AUTO, 1, NULL),
+		  "timestamp,bms_id,state,reason,quality,message\n");
+	CHECK_STR(query(st, BMS_Q_READINGS, "t1", ts_of("2026-11-27T10:00:00Z"),
+			ts_of("2026-11-27T10:01:00Z"), BMS_TIER_MINUTE, 1, NULL),
+		  "timestamp,bms_id,period,n,"
+		  "pack_voltage_min,pack_voltage_max,pack_voltage_mean,pack_voltage_last,"
+		  "pack_current_min,pack_current_max,pack_current_mean,pack_current_last,"
+		  "pack_power_min,pack_power_max,pack_power_mean,pack_power_last,"
+		  "soc_percent_min,soc_percent_max,soc_percent_mean,soc_percent_last,"
+		  "cell_voltage_min_min,cell_voltage_min_max,cell_voltage_min_mean,cell_voltage_min_last,"
+		  "cell_voltage_max_min,cell_voltage_max_max,cell_voltage_max_mean,cell_voltage_max_last,"
+		  "temperature_min_min,temperature_min_max,temperature_min_mean,temperature_min_last,"
+		  "temperature_max_min,temperature_max_max,temperature_max_mean,temperature_max_last\n"
+		  "2026-11-27T10:00:00.000Z,t1,1m,3,52,53,52.5,53,-11,-9.75,-10.3333,-9.75,,,,,"
+		  "79.5,80,79.75,79.5,3.125,3.25,3.2083,3.25,3.5,3.5,3.5,3.5,"
+		  "19.5,21,20.1667,21,22.5,24,23.1667,23\n");
+	bms_store_close(st);
+}
+
+/* ==== Registries ==== */
+
+static int battery_line(void *ctx, const struct bms_battery *b)
+{
+	struct bms_buf *o = ctx;
+
+	bms_buf_printf(o, "%s|%s|%s|%g|%ld|%s|%s|%s|%ld|%ld|%s|%d|%d\n", b->bms_id,
+		       b->name ? b->name : "-", b->chemistry ? b->chemistry : "-",
+		       b->nominal_capacity_ah, b->cell_count, b->bms_type ? b->bms_type : "-",
+		       b->protocol ? b->protocol : "-", b->device ? b->device : "-", b->baud,
+		       b->timeout_ms, b->notes ? b->notes : "-", b->auto_added,
+		       b->created && strlen(b->created) == BMS_TS_LEN);
+	return 0;
+}
+
+static const char *battery_list(struct bms_store *st)
+{
+	bms_buf_reset(&out);
+	bms_buf_puts(&out, "");
+	CHECK_INT(bms_store_battery_list(st, battery_line, &out), 0);
+	return out.p;
+}
+
+static void test_batteries(void)
+{
+	struct bms_store *st = open_t("beta");
+	struct bms_battery b;
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_INT(sql_exec(tdb("beta"), "DELETE FROM readings; DELETE FROM tiers;"
+			   " DELETE FROM batteries"), SQLITE_OK);
+
+	bms_store_battery_clear(&b);
+	b.bms_id = "house";
+	b.name = "House bank";
+	b.chemistry = "lifepo4";
+	b.nominal_capacity_ah = 280;
+	b.cell_count = 16;
+	b.bms_type = "daly";
+	b.protocol = "daly";
+	b.device = "/dev/ttyUSB0";
+	b.baud = 9600;
+	b.timeout_ms = 500;
+	b.notes = "shed";
+	CHECK_INT(bms_store_battery_add(st, &b), 0);
+	CHECK_INT(bms_store_battery_add(st, &b), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "battery 'house' exists already; change it with"
+		  " batteries edit");
+	bms_store_battery_clear(&b);
+	b.bms_id = "spare";
+	CHECK_INT(bms_store_battery_add(st, &b), 0);
+	b.bms_id = "";
+	CHECK_INT(bms_store_battery_add(st, &b), BMS_STORE_ECONFIG);
+	CHECK_STR(battery_list(st),
+		  "house|House bank|lifepo4|280|16|daly|daly|/dev/ttyUSB0|9600|500|shed|0|1\n"
+		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1\n");
+
+	/* Edit: given fields change, "" clears one, the rest stay. */
+	bms_store_battery_clear(&b);
+	b.bms_id = "house";
+	b.name = "House";
+	b.notes = "";
+	b.baud = 115200;
+	CHECK_INT(bms_store_battery_edit(st, &b), 0);
+	b.bms_id = "ghost";
+	CHECK_INT(bms_store_battery_edit(st, &b), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no battery 'ghost'");
+	CHECK_STR(battery_list(st),
+		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1\n"
+		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1\n");
+
+	/* Auto-registration, then adding it by hand fills it in. */
+	CHECK_INT(put(st, treading("auto1", "2026-11-27T10:00:00.000Z", "\"pack_voltage\":50")), 1);
+	CHECK_INT(put(st, STATUS), 1);	/* p1 */
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_STR(battery_list(st),
+		  "auto1|-|-|-1|-1|-|-|-|-1|-1|-|1|1\n"
+		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1\n"
+		  "p1|-|-|-1|-1|-|-|-|-1|-1|-|1|1\n"
+		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1\n");
+	bms_store_battery_clear(&b);
+	b.bms_id = "auto1";
+	b.chemistry = "nmc";
+	CHECK_INT(bms_store_battery_add(st, &b), 0);
+	CHECK_INT(bms_store_battery_add(st, &b), BMS_STORE_ECONFIG);
+
+	/* Remove: refused with records unless purged. */
+	CHECK_INT(bms_store_battery_remove(st, "spare", 0), 0);
+	CHECK_INT(bms_store_battery_remove(st, "spare", 0), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no battery 'spare'");
+	CHECK_INT(bms_store_battery_remove(st, "auto1", 0), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "battery 'auto1' has stored records; remove it with"
+		  " --purge to delete them too");
+	CHECK_INT(bms_store_battery_remove(st, "p1", 0), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_battery_remove(st, "auto1", 1), 0);
+	CHECK_INT(bms_store_battery_remove(st, "p1", 1), 0);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM readings"), 0);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM tiers"), 0);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM status"), 0);
+	CHECK_STR(battery_list(st),
+		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1\n");
+	bms_store_close(st);
+}
+
+/* A battery another process removed while it sat in the ingest cache is
+ * registered again, not written under its old number. */
+static void test_removed_meanwhile(void)
+{
+	struct bms_store *a = open_t("beta"), *b = open_t("beta");
+
+	CHECK(a && b);
+	if (!a || !b)
+		goto out;
+	CHECK_INT(put(a, treading("gone", "2026-11-27T10:00:00.000Z", "\"pack_voltage\":50")), 1);
+	CHECK_INT(bms_store_commit(a), 0);
+	CHECK_INT(bms_store_battery_remove(b, "gone", 1), 0);
+	CHECK_INT(put(a, treading("gone", "2026-11-27T10:00:01.000Z", "\"pack_voltage\":51")), 1);
+	CHECK_INT(bms_store_commit(a), 0);
+	CHECK_STR(sql_dump(tdb("beta"), "SELECT b.bms_id, r.ts, t.n FROM readings r"
+			   " JOIN batteries b ON b.id = r.battery JOIN tiers t ON"
+			   " t.battery = b.id AND t.period = 60"),
+		  "gone|1795773601000|1\n");
+out:
+	bms_store_close(a);
+	bms_store_close(b);
+}
+
+static int user_line(void *ctx, const struct bms_user *u)
+{
+	struct bms_buf *o = ctx;
+
+	bms_buf_printf(o, "%s %s %d %d\n", u->name, bms_store_role_name(u->role), u->disabled,
+		       u->created && strlen(u->created) == BMS_TS_LEN);
+	return 0;
+}
+
+static void test_users(void)
+{
+	struct bms_store *st = open_t("acme");
+	enum bms_role role = BMS_ROLE_VIEWER;
+	char user[64];
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_INT(bms_store_user_add(st, "alice", BMS_ROLE_ADMIN, "s3cret pass"), 0);
+	CHECK_INT(bms_store_user_add(st, "bob", BMS_ROLE_VIEWER, "hunter2"), 0);
+	CHECK_INT(bms_store_user_add(st, "alice", BMS_ROLE_VIEWER, "x"), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "user 'alice' exists already");
+	CHECK_INT(bms_store_user_add(st, "Alice", BMS_ROLE_VIEWER, "x"), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_user_add(st, "carol", BMS_ROLE_VIEWER, ""), BMS_STORE_ECONFIG);
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM users WHERE pwhash LIKE '$y$%'"
+			  " AND instr(pwhash, 's3cret') = 0"), 2);
+
+	CHECK_INT(bms_store_user_verify(st, "alice", "s3cret pass", &role), 1);
+	CHECK_INT(role, BMS_ROLE_ADMIN);
+	CHECK_INT(bms_store_user_verify(st, "alice", "s3cret", &role), 0);
+	CHECK_INT(bms_store_user_verify(st, "nobody", "s3cret pass", &role), 0);
+	CHECK_INT(bms_store_user_verify(st, "bob", "hunter2", &role), 1);
+	CHECK_INT(role, BMS_ROLE_VIEWER);
+
+	CHECK_INT(bms_store_user_disable(st, "alice", 1), 0);
+	CHECK_INT(bms_store_user_verify(st, "alice", "s3cret pass", &role), 0);
+	CHECK_INT(bms_store_user_disable(st, "alice", 0), 0);
+	CHECK_INT(bms_store_user_verify(st, "alice", "s3cret pass", &role), 1);
+	CHECK_INT(bms_store_user_passwd(st, "alice", "new one"), 0);
+	CHECK_INT(bms_store_user_verify(st, "alice", "s3cret pass", &role), 0);
+	CHECK_INT(bms_store_user_verify(st, "alice", "new one", &role), 1);
+	CHECK_INT(bms_store_user_role(st, "bob", BMS_ROLE_OPERATOR), 0);
+	CHECK_INT(bms_store_user_verify(st, "bob", "hunter2", &role), 1);
+	CHECK_INT(role, BMS_ROLE_OPERATOR);
+	CHECK_INT(bms_store_user_role(st, "zed", BMS_ROLE_OPERATOR), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no user 'zed'");
+	CHECK_INT(bms_store_user_passwd(st, "zed", "x"), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_user_disable(st, "zed", 1), BMS_STORE_ECONFIG);
+	bms_buf_reset(&out);
+	bms_buf_puts(&out, "");
+	CHECK_INT(bms_store_user_list(st, user_line, &out), 0);
+	CHECK_STR(out.p, "alice admin 0 1\nbob operator 0 1\n");
+
+	/* Tokens: kept as a digest, good until they expire. */
+	CHECK_INT(bms_store_token_add(st, "alice", "tok-alice", 5000), 0);
+	CHECK_INT(bms_store_token_add(st, "zed", "tok-zed", 5000), BMS_STORE_ECONFIG);
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM tokens WHERE length(hash) = 32"
+			  " AND instr(hash, 'tok-alice') = 0"), 1);
+	CHECK_INT(bms_store_token_check(st, "tok-alice", 4999, user, sizeof user), 1);
+	CHECK_STR(user, "alice");
+	CHECK_INT(bms_store_token_check(st, "tok-alice", 5000, user, sizeof user), 0);
+	CHECK_STR(user, "");
+	CHECK_INT(bms_store_token_check(st, "tok-other", 0, user, sizeof user), 0);
+	CHECK_INT(bms_store_user_disable(st, "alice", 1), 0);
+	CHECK_INT(bms_store_token_check(st, "tok-alice", 0, user, sizeof user), 0);
+	CHECK_INT(bms_store_user_disable(st, "alice", 0), 0);
+	CHECK_INT(bms_store_token_check(st, "tok-alice", 0, user, sizeof user), 1);
+	CHECK_INT(bms_store_token_revoke(st, "tok-alice"), 0);
+	CHECK_INT(bms_store_token_check(st, "tok-alice", 0, user, sizeof user), 0);
+	CHECK_INT(bms_store_token_add(st, "bob", "tok-bob", INT64_MAX), 0);
+
+	/* Audit. */
+	CHECK_INT(bms_store_audit(st, "alice", "battery.edit", "house", "name=House"), 0);
+	CHECK_INT(bms_store_audit(st, NULL, "login.failed", NULL, NULL), 0);
+	CHECK_INT(bms_store_audit(st, "alice", "", NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(sql_dump(tdb("acme"), "SELECT user, action, object, detail,"
+			   " abs(ts - CAST(strftime('%s', 'now') AS INTEGER) * 1000) < 60000"
+			   " FROM audit ORDER BY id"),
+		  "alice|battery.edit|house|name=House|1\nNULL|login.failed|NULL|NULL|1\n");
+
+	/* Alert acknowledgement. */
+	CHECK_INT(bms_store_alert_ack(st, 1, "alice", ts_of("2026-11-27T15:00:00Z")), 0);
+	CHECK_INT(bms_store_alert_ack(st, 99, "alice", 0), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no alert 99");
+	CHECK_STR(query(st, BMS_Q_ALERTS, "p2", 0, INT64_MAX, BMS_TIER_AUTO, 1, NULL),
+		  "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at\n"
+		  "1,2026-11-27T14:29:30.000Z,p2,warning,cell_high,open,"
+		  "\"cell 12 at \"\"3.65\"\" V\",alice,2026-11-27T15:00:00.000Z\n");
+	bms_store_close(st);
+}
+
+/* ==== Isolation ==== */
+
+/*
+ * Tenant beta holds a battery, records, a user, a token and alerts that
+ * acme's handle must not see or change through any call.
+ */
+static void test_isolation(void)
+{
+	struct bms_store *a, *b = open_t("beta");
+	const char *l16 = fixture_line("reading-16s.ndjson");
+	struct bms_battery bat;
+	enum bms_role role;
+	char user[64], rec[512];
+	const char *before;
+
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	CHECK_INT(put(b, retime(treading("bonly", "2026-11-27T14:29:11.123Z",
+					 "\"pack_voltage\":50"), "2026-11-27T14:29:11.123Z",
+				",\"tenant\":\"beta\"")), 1);
+	for (int i = 0; i < 5; i++) {
+		snprintf(rec, sizeof rec, "{\"type\":\"alert\",\"bms_id\":\"bonly\","
+			 "\"timestamp\":\"2026-11-27T14:29:3%d.000Z\",\"code\":\"c%d\"}", i, i);
+		CHECK_INT(put(b, rec), 1);
+	}
+	CHECK_INT(put(b, "{\"type\":\"status\",\"bms_id\":\"bonly\",\"timestamp\":"
+		      "\"2026-11-27T14:29:20Z\",\"state\":\"connected\"}"), 1);
+	CHECK_INT(bms_store_commit(b), 0);
+	CHECK_INT(bms_store_user_add(b, "bea", BMS_ROLE_ADMIN, "beta-pass"), 0);
+	CHECK_INT(bms_store_token_add(b, "bea", "tok-bea", INT64_MAX), 0);
+	bms_store_close(b);
+	before = strdup(sql_dump(tdb("beta"), "SELECT * FROM batteries ORDER BY id;"));
+	before = before ? before : "";
+
+	a = open_t("acme");
+	CHECK(a != NULL);
+	if (!a)
+		return;
+	/* Records of beta through acme's handle. */
+	CHECK_STR(put_why(a, retime(l16, "2026-11-27T14:31:00.000Z", ",\"tenant\":\"beta\""),
+			  BMS_STORE_EREJECT), "record of tenant 'beta', this store writes 'acme'");
+	CHECK_STR(put_why(a, "{\"type\":\"alert\",\"bms_id\":\"bonly\",\"timestamp\":"
+			  "\"2026-11-27T14:29:20Z\",\"tenant\":\"beta\"}", BMS_STORE_EREJECT),
+		  "record of tenant 'beta', this store writes 'acme'");
+	CHECK_STR(put_why(a, "{\"type\":\"status\",\"bms_id\":\"bonly\",\"timestamp\":"
+			  "\"2026-11-27T14:29:20Z\",\"tenant\":\"acme/../beta\"}", BMS_STORE_EREJECT),
+		  "record of tenant 'acme/../beta', this store writes 'acme'");
+	CHECK_INT(bms_store_commit(a), 0);
+	/* Queries. */
+	CHECK_STR(readings(a, "bonly", BMS_TIER_RAW), "");
+	CHECK_STR(readings(a, "bonly", BMS_TIER_MINUTE), "");
+	CHECK_STR(readings(a, "bonly", BMS_TIER_HOUR), "");
+	CHECK_STR(query(a, BMS_Q_ALERTS, "bonly", 0, INT64_MAX, BMS_TIER_AUTO, 0, NULL), "");
+	CHECK_STR(query(a, BMS_Q_STATUS, "bonly", 0, INT64_MAX, BMS_TIER_AUTO, 0, NULL), "");
+	CHECK_STR(query(a, BMS_Q_AGGREGATES, "bonly", 0, INT64_MAX, BMS_TIER_AUTO, 1, NULL),
+		  "timestamp,bms_id,doc\n");
+	/* Batteries. */
+	bms_store_battery_clear(&bat);
+	bat.bms_id = "bonly";
+	bat.name = "stolen";
+	CHECK_INT(bms_store_battery_edit(a, &bat), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_battery_remove(a, "bonly", 1), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_battery_remove(a, "bonly", 0), BMS_STORE_ECONFIG);
+	/* Users and tokens. */
+	CHECK_INT(bms_store_user_verify(a, "bea", "beta-pass", &role), 0);
+	CHECK_INT(bms_store_user_passwd(a, "bea", "mine now"), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_user_role(a, "bea", BMS_ROLE_VIEWER), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_user_disable(a, "bea", 1), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_token_check(a, "tok-bea", 0, user, sizeof user), 0);
+	CHECK_INT(bms_store_token_add(a, "bea", "tok-x", INT64_MAX), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_token_revoke(a, "tok-bea"), 0);
+	/* Alerts: beta's ids go past acme's. */
+	CHECK_INT(bms_store_alert_ack(a, 5, "alice", 1), BMS_STORE_ECONFIG);
+	/* acme's own registry saw nothing of it. */
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM batteries WHERE bms_id = 'bonly'"), 0);
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM users WHERE name = 'bea'"), 0);
+	bms_store_close(a);
+
+	/* beta, opened afresh, is as it was. */
+	b = open_t("beta");
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	CHECK_STR(sql_dump(tdb("beta"), "SELECT * FROM batteries ORDER BY id;"), before);
+	CHECK_INT(strlen(readings(b, "bonly", BMS_TIER_RAW)) > 0, 1);
+	CHECK_INT(bms_store_user_verify(b, "bea", "beta-pass", &role), 1);
+	CHECK_INT(role, BMS_ROLE_ADMIN);
+	CHECK_INT(bms_store_token_check(b, "tok-bea", 0, user, sizeof user), 1);
+	CHECK_STR(user, "bea");
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM alerts WHERE ack_by IS NULL"), 5);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM readings WHERE battery ="
+			  " (SELECT id FROM batteries WHERE bms_id = 'bonly')"), 1);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM status"), 1);
+	free((char *)before);
+	bms_store_close(b);
+}
+
+/* ==== Failures ==== */
+
+static void test_busy(void)
+{
+	struct bms_store_opts o = { 0, 100 };
+	struct bms_store *a = NULL, *b = NULL;
+	char err[512], want[1024];
+
+	bms_store_open(&a, store, "exp", &o, err, sizeof err);
+	bms_store_open(&b, store, "exp", &o, err, sizeof err);
+	CHECK(a && b);
+	if (!a || !b)
+		goto out;
+	CHECK_INT(put(a, treading("e2", "2026-11-27T10:00:00.000Z", "\"pack_voltage\":50")), 1);
+	CHECK_INT(put(b, treading("e2", "2026-11-27T10:00:01.000Z", "\"pack_voltage\":50")),
+		  BMS_STORE_EFAIL);
+	CHECK(bms_store_busy(b));
+	snprintf(want, sizeof want, "%s/tenants/exp.db: busy for 100 ms (another writer"
+		 " holds it)", store);
+	CHECK_STR(bms_store_error(b), want);
+	CHECK_INT(bms_store_commit(a), 0);
+	CHECK_INT(put(b, treading("e2", "2026-11-27T10:00:01.000Z", "\"pack_voltage\":50")), 1);
+	CHECK_INT(bms_store_commit(b), 0);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM readings r JOIN batteries b"
+			  " ON b.id = r.battery WHERE b.bms_id = 'e2'"), 2);
+	/* Two writers, one bucket: the tiers add up. */
+	CHECK_STR(sql_dump(tdb("exp"), "SELECT period, n, pack_voltage_n, pack_voltage_sum"
+			   " FROM tiers t JOIN batteries b ON b.id = t.battery"
+			   " WHERE b.bms_id = 'e2' ORDER BY period"),
+		  "60|2|2|100.0\n3600|2|2|100.0\n");
+out:
+	bms_store_close(a);
+	bms_store_close(b);
+}
+
+/*
+ * A disk that takes no more (a file size limit in a child process): the
+ * batch fails with SQLite's reason and the file, the handle closes
+ * cleanly, and the database holds exactly the batches committed before.
+ * The limit makes write(2) fail with EFBIG, which SQLite reports as an
+ * I/O error; ENOSPC on a full disk reads "database or disk is full" in
+ * the same form.
+ */
+static void test_full(void)
+{
+	struct bms_store *st = open_t(NULL);
+	int fd[2], status = 0;
+	long committed = -1;
+	char msg[512] = "", want[600];
+	pid_t pid;
+
+	CHECK_INT(bms_store_tenant_add(st, "full", NULL), 0);
+	bms_store_close(st);
+	if (pipe(fd) != 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit rl = { 256 * 1024, 256 * 1024 };
+		const char *l16 = fixture_line("reading-16s.ndjson");
+		struct bms_store *c = open_t("full");
+		char t[BMS_TS_LEN + 1], reply[600];
+		long done = 0, n = 0;
+		int rc = 0;
+
+		signal(SIGXFSZ, SIG_IGN);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		while (c && rc >= 0 && n < 1000000) {
+			bms_ts_format_ms(ts_of("2026-01-01T00:00:00Z") + n * 1000, t);
+			rc = put(c, retime(l16, t, NULL));
+			if (rc >= 0 && ++n % 100 == 0 && (rc = bms_store_commit(c)) == 0)
+				done = n;
+		}
+		snprintf(reply, sizeof reply, "%ld %s", done, c ? bms_store_error(c) : "no handle");
+		bms_store_close(c);
+		if (write(fd[1], reply, strlen(reply)) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(fd[1]);
+	{
+		char buf[600];
+		ssize_t n = read(fd[0], buf, sizeof buf - 1);
+		char *sp;
+
+		buf[n > 0 ? n : 0] = '\0';
+		committed = strtol(buf, &sp, 10);
+		snprintf(msg, sizeof msg, "%s", *sp ? sp + 1 : "");
+	}
+	close(fd[0]);
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(committed > 0);
+	snprintf(want, sizeof want, "disk I/O error ('%s/tenants/full.db')", store);
+	CHECK_STR(msg, want);
+	CHECK_INT(sql_int(tdb("full"), "SELECT count(*) FROM readings"), committed);
+	CHECK_STR(sql_dump(tdb("full"), "PRAGMA integrity_check"), "ok\n");
+	/* Tiers are whole: they count the committed readings exactly. */
+	CHECK_INT(sql_int(tdb("full"), "SELECT sum(n) FROM tiers WHERE period = 60"), committed);
+	st = open_t("full");
+	CHECK(st != NULL);
+	bms_store_close(st);
+}
+
+/* ==== Backup and check ==== */
+
+static int check_line(void *ctx, const char *line)
+{
+	struct bms_buf *b = ctx;
+
+	bms_buf_puts(b, line);
+	bms_buf_putc(b, '\n');
+	return 0;
+}
+
+static const char *check(struct bms_store *st, int want)
+{
+	bms_buf_reset(&out);
+	bms_buf_puts(&out, "");
+	CHECK_INT(bms_store_check(st, check_line, &out), want);
+	return out.p;
+}
+
+/* Commit batches of acme readings until killed. */
+static void writer(void)
+{
+	struct bms_store *c = open_t("acme");
+	char t[BMS_TS_LEN + 1];
+	const char *l16 = fixture_line("reading-16s.ndjson");
+
+	if (!c)
+		_exit(1);
+	for (long n = 0;; n++) {
+		bms_ts_format_ms(ts_of("2025-06-01T00:00:00Z") + n * 1000, t);
+		if (put(c, retime(l16, t, NULL)) < 0)
+			_exit(1);
+		if (n % 50 == 49 && bms_store_commit(c) < 0)
+			_exit(1);
+	}
+}
+
+static void test_backup(void)
+{
+	const char *l16 = fixture_line("reading-16s.ndjson");
+	struct bms_store *st = open_t("acme"), *bk;
+	char t[BMS_TS_LEN + 1], bdir[512], err[1024];
+	long long n0, n1, nb;
+	pid_t pid;
+	int status, waits = 0;
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	/* Enough pages for many backup steps. */
+	for (long n = 0; n < 30000; n++) {
+		bms_ts_format_ms(ts_of("2025-01-01T00:00:00Z") + n * 1000, t);
+		put(st, retime(l16, t, NULL));
+	}
+	CHECK_INT(bms_store_commit(st), 0);
+	bms_store_close(st);	/* no connection open across fork() */
+	n0 = sql_int(tdb("acme"), "SELECT count(*) FROM readings");
+
+	pid = fork();
+	if (pid == 0)
+		writer();
+	/* Let the writer get going, then copy while it commits. */
+	while (sql_int(tdb("acme"), "SELECT count(*) FROM readings") < n0 + 100 &&
+	       waits++ < 10000)
+		usleep(1000);
+	st = open_t("acme");
+	/* The writer must have committed while the copy was made; on a busy
+	 * machine it may not have been scheduled at all, so try a few times. */
+	for (int k = 0; k < 5; k++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "backup1-%d", k);
+		snprintf(bdir, sizeof bdir, "%s/%s", dir, name);
+		nb = sql_int(tdb("acme"), "SELECT count(*) FROM readings");
+		CHECK_INT(bms_store_backup(st, bdir), 0);
+		n1 = sql_int(tdb("acme"), "SELECT count(*) FROM readings");
+		if (n1 > nb)
+			break;
+	}
+	CHECK(n1 > nb);
+	CHECK_STR(ls(bdir), "control.db tenants ");
+	snprintf(err, sizeof err, "%s/tenants", bdir);
+	CHECK_STR(ls(err), "acme.db ");
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	CHECK_INT(bms_store_backup(st, bdir), BMS_STORE_ECONFIG);
+	snprintf(err, sizeof err, "'%s' holds a store already; back up into a new directory",
+		 bdir);
+	CHECK_STR(bms_store_error(st), err);
+	bms_store_close(st);
+
+	/* The copy is a store of acme alone, consistent, with what was
+	 * committed when it was taken. */
+	CHECK_INT(bms_store_open(&bk, bdir, "acme", NULL, err, sizeof err), 0);
+	if (bk) {
+		CHECK_STR(check(bk, 0), "control.db: ok\ntenants/acme.db: ok\n");
+		bms_store_close(bk);
+	}
+	snprintf(err, sizeof err, "%s/tenants/acme.db", bdir);
+	n0 = sql_int(err, "SELECT count(*) FROM readings");
+	CHECK(n0 >= nb && n0 <= n1);
+	CHECK_INT(sql_int(err, "SELECT sum(n) FROM tiers WHERE period = 3600 AND battery ="
+			  " (SELECT id FROM batteries WHERE bms_id = 'p1')"),
+		  sql_int(err, "SELECT count(*) FROM readings WHERE battery ="
+			  " (SELECT id FROM batteries WHERE bms_id = 'p1')"));
+	snprintf(err, sizeof err, "%s/control.db", bdir);
+	CHECK_STR(sql_dump(err, "SELECT name FROM tenants"), "acme\n");
+
+	/* The whole store from a control handle. */
+	st = open_t(NULL);
+	snprintf(bdir, sizeof bdir, "%s/backup2", dir);
+	CHECK_INT(bms_store_backup(st, bdir), 0);
+	CHECK_STR(ls(bdir), "control.db tenants ");
+	snprintf(err, sizeof err, "%s/tenants", bdir);
+	CHECK_STR(ls(err), "acme.db beta.db exp.db full.db old.db ");
+	CHECK_STR(check(st, 0), "control.db: ok\ntenants/acme.db: ok\ntenants/beta.db: ok\n"
+		  "tenants/exp.db: ok\ntenants/full.db: ok\ntenants/old.db: ok\n");
+	bms_store_close(st);
+	CHECK_INT(bms_store_open(&bk, bdir, NULL, NULL, err, sizeof err), 0);
+	if (bk) {
+		CHECK_STR(check(bk, 0), "control.db: ok\ntenants/acme.db: ok\ntenants/beta.db: ok\n"
+			  "tenants/exp.db: ok\ntenants/full.db: ok\ntenants/old.db: ok\n");
+		bms_store_close(bk);
+	}
+	CHECK_INT(bms_store_open(&bk, bdir, "beta", NULL, err, sizeof err), 0);
+	if (bk) {
+		enum bms_role role;
+
+		CHECK_INT(bms_store_user_verify(bk, "bea", "beta-pass", &role), 1);
+		bms_store_close(bk);
+	}
+
+	/* Damage a page of the copy of beta: check says so. */
+	{
+		char p[1024];
+		unsigned char junk[512];
+		int fd;
+
+		long long page, size;
+
+		snprintf(p, sizeof p, "%s/tenants/beta.db", bdir);
+		page = sql_int(p, "SELECT rootpage FROM sqlite_schema WHERE name = 'readings'");
+		size = sql_int(p, "PRAGMA page_size");
+		memset(junk, 0xa5, sizeof junk);
+		fd = open(p, O_WRONLY);
+		CHECK(fd >= 0 && pwrite(fd, junk, sizeof junk, (page - 1) * size) == sizeof junk);
+		close(fd);
+		CHECK_INT(bms_store_open(&bk, bdir, NULL, NULL, err, sizeof err), 0);
+		if (bk) {
+			const char *r = check(bk, 1);
+
+			char want[512];
+
+			snprintf(want, sizeof want, "control.db: ok\ntenants/acme.db: ok\n"
+				 "tenants/beta.db: Page %lld: btreeInitPage() returns error code 11\n"
+				 "tenants/exp.db: ok\ntenants/full.db: ok\ntenants/old.db: ok\n", page);
+			CHECK_STR(r, want);
+			bms_store_close(bk);
+		}
+	}
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(dir, sizeof dir, "%s/bms-unit-XXXXXX",
+		 getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(store, sizeof store, "%s/store", dir);
+	test_names();
+	test_init_open();
+	test_newer();
+	test_upgrade();
+	test_roundtrip();
+	test_duplicates();
+	test_rejects();
+	test_tiers();
+	test_many_batteries();
+	test_expire();
+	test_csv();
+	test_batteries();
+	test_removed_meanwhile();
+	test_users();
+	test_isolation();
+	test_busy();
+	test_full();
+	test_backup();
+	bms_buf_free(&out);
+	rm_tree(dir);
+	return unit_done();
+}
