@@ -40,7 +40,7 @@ SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite
 CRYPT_LIBS := $(shell $(PKG_CONFIG) --libs libxcrypt 2>/dev/null || echo -lcrypt)
 STORE_LIBS = $(SQLITE_LIBS) $(CRYPT_LIBS) -lm
 
-PROGS = bms-sim bms-read bms-decode
+PROGS = bms-sim bms-read bms-decode bms-store
 BINS = $(PROGS:%=$(O)/bin/%)
 LIB_SRCS = $(wildcard lib/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)

@@ -1,4 +1,5 @@
-# bash completion for the TrackingBMS programs (bms-sim, bms-read, bms-decode).
+# bash completion for the TrackingBMS programs (bms-sim, bms-read, bms-decode,
+# bms-store).
 
 _bms_read() {
 	local cur prev
@@ -49,6 +50,66 @@ _bms_sim() {
 		--verbose --help --version' -- "$cur"))
 }
 
+_bms_store() {
+	local cur prev words cword i sub= si=0 verb= opts= verbs=
+	_init_completion || return
+	case $prev in
+	-d|--db) _filedir -d; return ;;
+	-r|--rejects|--device) _filedir; return ;;
+	--sync) COMPREPLY=($(compgen -W 'normal full' -- "$cur")); return ;;
+	--type) COMPREPLY=($(compgen -W 'readings aggregates alerts status' -- "$cur")); return ;;
+	--tier) COMPREPLY=($(compgen -W 'auto raw minute hour' -- "$cur")); return ;;
+	--role) COMPREPLY=($(compgen -W 'viewer operator admin' -- "$cur")); return ;;
+	--chemistry) COMPREPLY=($(compgen -W 'lifepo4 nmc lto' -- "$cur")); return ;;
+	--protocol) COMPREPLY=($(compgen -W 'daly daly-modbus' -- "$cur")); return ;;
+	--baud) COMPREPLY=($(compgen -W '9600 19200 38400 57600 115200' -- "$cur")); return ;;
+	-T|--tenant|-b|--batch|-t|--batch-ms|--busy-timeout|--raw-days|--minute-days|\
+	--hour-days|--name|--capacity|--cells|--bms-type|--timeout|--notes|--battery|\
+	--since|--until) return ;;
+	esac
+	# The subcommand is the first operand after the global options.
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		-d|--db|-T|--tenant|-r|--rejects|-b|--batch|-t|--batch-ms|--sync|--busy-timeout)
+			((i++)) ;;
+		-*) ;;
+		*) sub=${words[i]} si=$i; break ;;
+		esac
+	done
+	if [[ -z $sub ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--db --tenant --passthrough --rejects --strict
+				--batch --batch-ms --sync --busy-timeout --help --version' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W 'init tenants batteries users query compact
+				backup check' -- "$cur"))
+			_filedir
+		fi
+		return
+	fi
+	case $sub in
+	tenants) opts='--raw-days --minute-days --hour-days' verbs='add set list' ;;
+	batteries)
+		opts='--name --chemistry --capacity --cells --bms-type --protocol --device
+			--baud --timeout --notes --purge'
+		verbs='add edit remove list' ;;
+	users) opts='--role' verbs='add passwd disable enable list' ;;
+	query) opts='--type --battery --since --until --tier --csv' ;;
+	backup) _filedir -d; return ;;
+	init|compact|check) return ;;
+	*) _filedir; return ;;
+	esac
+	for ((i = si + 1; i < cword; i++)); do
+		[[ ${words[i]} == -* ]] || { verb=${words[i]}; break; }
+	done
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
+	elif [[ -n $verbs && -z $verb ]]; then
+		COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
+	fi
+}
+
 complete -F _bms_read bms-read
 complete -F _bms_decode bms-decode
 complete -F _bms_sim bms-sim
+complete -F _bms_store bms-store

@@ -4,7 +4,7 @@
 
 load helper
 
-PROGS="bms-sim bms-read bms-decode"
+PROGS="bms-sim bms-read bms-decode bms-store"
 MAN="$BATS_TEST_DIRNAME/../share/man"
 
 # The SYNOPSIS of a page, one form per line, white space folded.
@@ -114,12 +114,15 @@ help_synopsis() {
 	./usr/bin/bms-decode
 	./usr/bin/bms-read
 	./usr/bin/bms-sim
+	./usr/bin/bms-store
 	./usr/share/bash-completion/completions/bms-decode
 	./usr/share/bash-completion/completions/bms-read
 	./usr/share/bash-completion/completions/bms-sim
+	./usr/share/bash-completion/completions/bms-store
 	./usr/share/man/man1/bms-decode.1
 	./usr/share/man/man1/bms-read.1
 	./usr/share/man/man1/bms-sim.1
+	./usr/share/man/man1/bms-store.1
 	./usr/share/man/man7/bms.7
 	./usr/share/trackingbms/schema/frames.schema.json
 	./usr/share/trackingbms/schema/reading.schema.json

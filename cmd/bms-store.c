@@ -1,0 +1,936 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bms-store: keep pipeline records in a store of SQLite databases, one per
+ * tenant, and administer it (tenants, batteries, users, queries, upkeep).
+ * See bms-store(1).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "exitcode.h"
+#include "msg.h"
+#include "ndjson.h"
+#include "opt.h"
+#include "reject.h"
+#include "sig.h"
+#include "store.h"
+#include "ts.h"
+
+#define PEND_MAX (1u << 20)		/* bytes of passthrough output held back */
+#define EXPIRE_MS (3600 * 1000)		/* ms between two expiries */
+#define DAY_MS (24 * 3600 * 1000LL)
+
+/* ==== Command line ==== */
+
+#define SYN_INGEST "bms-store [-p] [-r file] [-s] [-b n] [-t ms] [--sync mode] " \
+	"[--busy-timeout ms] -d dir -T tenant [file ...]"
+#define SYN_INIT "bms-store -d dir init"
+#define SYN_TENANTS "bms-store -d dir tenants add|set name [--raw-days n] " \
+	"[--minute-days n] [--hour-days n]\n" \
+	"bms-store -d dir tenants list"
+#define SYN_BATTERIES "bms-store -d dir -T tenant batteries add|edit id [--name s] " \
+	"[--chemistry s] [--capacity ah] [--cells n] [--bms-type s] [--protocol s] " \
+	"[--device s] [--baud n] [--timeout ms] [--notes s]\n" \
+	"bms-store -d dir -T tenant batteries remove [--purge] id\n" \
+	"bms-store -d dir -T tenant batteries list"
+#define SYN_USERS "bms-store -d dir -T tenant users add name --role role\n" \
+	"bms-store -d dir -T tenant users passwd name\n" \
+	"bms-store -d dir -T tenant users disable|enable name\n" \
+	"bms-store -d dir -T tenant users list"
+#define SYN_QUERY "bms-store -d dir -T tenant query [--type what] [--battery id] " \
+	"[--since time] [--until time] [--tier tier] [--csv]"
+#define SYN_COMPACT "bms-store -d dir -T tenant compact"
+#define SYN_BACKUP "bms-store -d dir [-T tenant] backup dest"
+#define SYN_CHECK "bms-store -d dir [-T tenant] check"
+
+enum {
+	OPT_SYNC = 256, OPT_BUSY,
+	OPT_RAW_DAYS, OPT_MINUTE_DAYS, OPT_HOUR_DAYS,
+	OPT_NAME, OPT_CHEMISTRY, OPT_CAPACITY, OPT_CELLS, OPT_BMS_TYPE,
+	OPT_PROTOCOL, OPT_DEVICE, OPT_BAUD, OPT_TIMEOUT, OPT_NOTES, OPT_PURGE,
+	OPT_ROLE,
+	OPT_TYPE, OPT_BATTERY, OPT_SINCE, OPT_UNTIL, OPT_TIER, OPT_CSV,
+};
+
+static const struct option longopts[] = {
+	{ "db", required_argument, 0, 'd' },
+	{ "tenant", required_argument, 0, 'T' },
+	{ "passthrough", no_argument, 0, 'p' },
+	{ "rejects", required_argument, 0, 'r' },
+	{ "strict", no_argument, 0, 's' },
+	{ "batch", required_argument, 0, 'b' },
+	{ "batch-ms", required_argument, 0, 't' },
+	{ "sync", required_argument, 0, OPT_SYNC },
+	{ "busy-timeout", required_argument, 0, OPT_BUSY },
+	BMS_OPT_COMMON
+};
+
+static const struct bms_cmd cmd = {
+	.synopsis = SYN_INGEST "\n" SYN_INIT "\n" SYN_TENANTS "\n" SYN_BATTERIES "\n"
+		SYN_USERS "\n" SYN_QUERY "\n" SYN_COMPACT "\n" SYN_BACKUP "\n" SYN_CHECK,
+	.help =
+	"Store pipeline records in SQLite, one database per tenant, and look\n"
+	"after the store.  With no subcommand, store the records of the files\n"
+	"(or standard input); global options come before the subcommand word.\n\n"
+	"  init                 create the store, or upgrade an older one\n"
+	"  tenants              add tenants, set their retention, list them\n"
+	"  batteries            add, edit, remove or list batteries\n"
+	"  users                add users, set passwords, disable, enable, list\n"
+	"  query                print stored records as NDJSON (or CSV)\n"
+	"  compact              rebuild the tiers, drop expired records\n"
+	"  backup               copy the store, or one tenant, to a new directory\n"
+	"  check                check the integrity of every database\n\n"
+	"  -d, --db DIR         the store directory\n"
+	"  -T, --tenant NAME    the tenant whose database is used\n"
+	"  -p, --passthrough    write each record on to stdout once it is committed\n"
+	"  -r, --rejects FILE   append rejected lines to FILE as reject records\n"
+	"  -s, --strict         stop with exit status 3 at the first rejected line\n"
+	"  -b, --batch N        commit at most N records at a time (default 10000)\n"
+	"  -t, --batch-ms MS    commit at most MS ms after a batch began (default 1000)\n"
+	"      --sync MODE      normal (default), or full to survive power loss\n"
+	"      --busy-timeout MS\n"
+	"                       wait at most MS ms for another writer, then warn\n"
+	"                       and wait again (default 5000)\n",
+	.shortopts = "d:T:pr:sb:t:",
+	.longopts = longopts,
+};
+
+struct global {
+	const char *dir;
+	const char *tenant;
+	const char *rejects;
+	int passthrough, strict;
+	long batch;			/* records per commit at most */
+	long batch_ms;			/* ms from a batch's start to its commit at most */
+	struct bms_store_opts sopts;
+};
+
+/* An operand, not an option word: where global option parsing stops. */
+static int is_operand(const char *s)
+{
+	return s[0] != '-' || s[1] == '\0';
+}
+
+/* Start parsing a subcommand's own options: argv[0] is its word. */
+static void sub_begin(void)
+{
+	optind = 0;
+}
+
+/* Usage checks every form shares, once its options are parsed. */
+static void need(const struct global *g, const struct bms_cmd *sub, int tenant,
+		 const char *what)
+{
+	if (!g->dir)
+		bms_opt_usage(sub, "--db is required");
+	if (tenant && !g->tenant)
+		bms_opt_usage(sub, "--tenant is required for %s", what);
+}
+
+static int exit_code(int rc)
+{
+	return rc == BMS_STORE_ECONFIG ? BMS_EXIT_USAGE : BMS_EXIT_FAIL;
+}
+
+static struct bms_store *open_store(const struct global *g, const char *tenant)
+{
+	struct bms_store *st;
+	char err[512];
+	int rc;
+
+	rc = bms_store_open(&st, g->dir, tenant, &g->sopts, err, sizeof err);
+	if (rc < 0)
+		bms_die(exit_code(rc), "%s", err);
+	return st;
+}
+
+/* End a subcommand: a store failure becomes its message and exit code. */
+static int finish(struct bms_store *st, int rc)
+{
+	if (rc < 0) {
+		bms_warn("%s", bms_store_error(st));
+		bms_store_close(st);
+		return exit_code(rc);
+	}
+	bms_store_close(st);
+	return BMS_EXIT_OK;
+}
+
+/* ==== Output of the lists and queries ==== */
+
+static struct bms_ndjson_out out;
+static struct bms_buf line = BMS_BUF_INIT;
+
+/* Write a line of output; 2 (stop, and not a failed check) once writing
+ * failed. */
+static int put_line(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	return bms_ndjson_put(&out, s, n) < 0 ? 2 : 0;
+}
+
+static int put_text(void *ctx, const char *s)
+{
+	return put_line(ctx, s, strlen(s));
+}
+
+/* Close stdout; a write error other than a closed reader is a failure. */
+static int out_end(int status)
+{
+	bms_ndjson_flush(&out);
+	if (out.err && out.err != EPIPE)
+		bms_die(BMS_EXIT_FAIL, "cannot write output: %s", strerror(out.err));
+	return status;
+}
+
+static void json_key(struct bms_buf *b, const char *key)
+{
+	bms_buf_putc(b, b->len ? ',' : '{');
+	bms_buf_json_str(b, key, strlen(key));
+	bms_buf_putc(b, ':');
+}
+
+static void json_str(struct bms_buf *b, const char *key, const char *val)
+{
+	if (!val)
+		return;
+	json_key(b, key);
+	bms_buf_json_str(b, val, strlen(val));
+}
+
+static void json_long(struct bms_buf *b, const char *key, long val)
+{
+	if (val < 0)
+		return;
+	json_key(b, key);
+	bms_buf_printf(b, "%ld", val);
+}
+
+static void json_bool(struct bms_buf *b, const char *key, int val)
+{
+	json_key(b, key);
+	bms_buf_puts(b, val ? "true" : "false");
+}
+
+static int put_object(void)
+{
+	bms_buf_putc(&line, '}');
+	if (line.oom)
+		bms_die(BMS_EXIT_FAIL, "out of memory");
+	return put_line(NULL, line.p, line.len);
+}
+
+/* ==== init ==== */
+
+static int run_init(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = { BMS_OPT_COMMON };
+	static const struct bms_cmd sub = {
+		.synopsis = SYN_INIT, .help = "", .shortopts = "", .longopts = opts,
+	};
+	char err[512];
+	int rc;
+
+	sub_begin();
+	while (bms_opt_next(argc, argv, &sub) != -1)
+		;
+	need(g, &sub, 0, "init");
+	if (optind != argc)
+		bms_opt_usage(&sub, "init takes no operands");
+	rc = bms_store_init(g->dir, err, sizeof err);
+	if (rc < 0)
+		bms_die(exit_code(rc), "%s", err);
+	return BMS_EXIT_OK;
+}
+
+/* ==== tenants ==== */
+
+static int tenant_row(void *ctx, const struct bms_tenant *t)
+{
+	bms_buf_reset(&line);
+	json_str(&line, "name", t->name);
+	json_str(&line, "created", t->created);
+	json_long(&line, "raw_days", t->keep.raw_days);
+	json_long(&line, "minute_days", t->keep.minute_days);
+	json_long(&line, "hour_days", t->keep.hour_days);
+	return put_object();
+}
+
+static int run_tenants(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "raw-days", required_argument, 0, OPT_RAW_DAYS },
+		{ "minute-days", required_argument, 0, OPT_MINUTE_DAYS },
+		{ "hour-days", required_argument, 0, OPT_HOUR_DAYS },
+		BMS_OPT_COMMON
+	};
+	static const struct bms_cmd sub = {
+		.synopsis = SYN_TENANTS,
+		.help =
+		"      --raw-days N     keep readings, status, alerts and aggregates\n"
+		"                       N days (default 30, 0 for ever)\n"
+		"      --minute-days N  keep the per-minute tier N days (default 400)\n"
+		"      --hour-days N    keep the per-hour tier N days (default 0: for ever)\n",
+		.shortopts = "", .longopts = opts,
+	};
+	struct bms_retention keep = { -1, -1, -1 };
+	struct bms_store *st;
+	const char *verb, *name;
+	int c, rc, set = 0;
+
+	sub_begin();
+	while ((c = bms_opt_next(argc, argv, &sub)) != -1) {
+		long *f = c == OPT_RAW_DAYS ? &keep.raw_days :
+			c == OPT_MINUTE_DAYS ? &keep.minute_days : &keep.hour_days;
+
+		*f = bms_opt_long(&sub, opts[c - OPT_RAW_DAYS].name, optarg, 0, 1000000);
+		set = 1;
+	}
+	need(g, &sub, 0, "tenants");
+	verb = optind < argc ? argv[optind] : NULL;
+	if (!verb)
+		bms_opt_usage(&sub, "tenants: say add, set or list");
+	if (strcmp(verb, "list") == 0) {
+		if (argc - optind != 1 || set)
+			bms_opt_usage(&sub, "tenants list takes no operands or options");
+		st = open_store(g, NULL);
+		bms_ndjson_out_init(&out, STDOUT_FILENO);
+		rc = bms_store_tenant_list(st, tenant_row, NULL);
+		return out_end(finish(st, rc < 0 ? rc : 0));
+	}
+	if (strcmp(verb, "add") != 0 && strcmp(verb, "set") != 0)
+		bms_opt_usage(&sub, "tenants: unknown action '%s' (add, set or list)", verb);
+	if (argc - optind != 2)
+		bms_opt_usage(&sub, "tenants %s: give one tenant name", verb);
+	name = argv[optind + 1];
+	st = open_store(g, NULL);
+	if (verb[0] == 'a') {
+		rc = bms_store_tenant_add(st, name, &keep);
+	} else {
+		if (!set)
+			bms_opt_usage(&sub, "tenants set: give --raw-days, --minute-days "
+				      "or --hour-days");
+		rc = bms_store_tenant_set(st, name, &keep);
+	}
+	return finish(st, rc);
+}
+
+/* ==== batteries ==== */
+
+static int battery_row(void *ctx, const struct bms_battery *b)
+{
+	bms_buf_reset(&line);
+	json_str(&line, "bms_id", b->bms_id);
+	json_str(&line, "name", b->name);
+	json_str(&line, "chemistry", b->chemistry);
+	if (b->nominal_capacity_ah >= 0) {
+		json_key(&line, "nominal_capacity_ah");
+		bms_buf_num(&line, b->nominal_capacity_ah, 4);
+	}
+	json_long(&line, "cell_count", b->cell_count);
+	json_str(&line, "bms_type", b->bms_type);
+	json_str(&line, "protocol", b->protocol);
+	json_str(&line, "device", b->device);
+	json_long(&line, "baud", b->baud);
+	json_long(&line, "timeout_ms", b->timeout_ms);
+	json_str(&line, "notes", b->notes);
+	json_bool(&line, "auto_added", b->auto_added);
+	json_str(&line, "created", b->created);
+	return put_object();
+}
+
+static int run_batteries(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, 0, OPT_NAME },
+		{ "chemistry", required_argument, 0, OPT_CHEMISTRY },
+		{ "capacity", required_argument, 0, OPT_CAPACITY },
+		{ "cells", required_argument, 0, OPT_CELLS },
+		{ "bms-type", required_argument, 0, OPT_BMS_TYPE },
+		{ "protocol", required_argument, 0, OPT_PROTOCOL },
+		{ "device", required_argument, 0, OPT_DEVICE },
+		{ "baud", required_argument, 0, OPT_BAUD },
+		{ "timeout", required_argument, 0, OPT_TIMEOUT },
+		{ "notes", required_argument, 0, OPT_NOTES },
+		{ "purge", no_argument, 0, OPT_PURGE },
+		BMS_OPT_COMMON
+	};
+	static const struct bms_cmd sub = {
+		.synopsis = SYN_BATTERIES,
+		.help =
+		"      --name S         a name for people\n"
+		"      --chemistry S    lifepo4, nmc, lto, ...\n"
+		"      --capacity AH    nominal capacity in Ah\n"
+		"      --cells N        cells in series\n"
+		"      --bms-type S     daly, foxbms, libresolar, ...\n"
+		"      --protocol S     daly, daly-modbus, ...\n"
+		"      --device S       device path, tcp://host:port or BLE address\n"
+		"      --baud N         line speed\n"
+		"      --timeout MS     reply timeout\n"
+		"      --notes S        free text\n"
+		"      --purge          remove a battery's stored records as well\n",
+		.shortopts = "", .longopts = opts,
+	};
+	struct bms_battery b;
+	struct bms_store *st;
+	const char *verb;
+	int c, rc, purge = 0, fields = 0;
+
+	bms_store_battery_clear(&b);
+	sub_begin();
+	while ((c = bms_opt_next(argc, argv, &sub)) != -1) {
+		fields += c != OPT_PURGE;
+		switch (c) {
+		case OPT_NAME: b.name = optarg; break;
+		case OPT_CHEMISTRY: b.chemistry = optarg; break;
+		case OPT_CAPACITY:
+			b.nominal_capacity_ah = bms_opt_double(&sub, "capacity", optarg,
+							       0, 1e6);
+			break;
+		case OPT_CELLS: b.cell_count = bms_opt_long(&sub, "cells", optarg, 1, 1024); break;
+		case OPT_BMS_TYPE: b.bms_type = optarg; break;
+		case OPT_PROTOCOL: b.protocol = optarg; break;
+		case OPT_DEVICE: b.device = optarg; break;
+		case OPT_BAUD: b.baud = bms_opt_long(&sub, "baud", optarg, 1, 100000000); break;
+		case OPT_TIMEOUT:
+			b.timeout_ms = bms_opt_long(&sub, "timeout", optarg, 1, 3600000);
+			break;
+		case OPT_NOTES: b.notes = optarg; break;
+		case OPT_PURGE: purge = 1; break;
+		}
+	}
+	need(g, &sub, 1, "batteries");
+	verb = optind < argc ? argv[optind] : NULL;
+	if (!verb)
+		bms_opt_usage(&sub, "batteries: say add, edit, remove or list");
+	if (strcmp(verb, "list") == 0) {
+		if (argc - optind != 1 || fields || purge)
+			bms_opt_usage(&sub, "batteries list takes no operands or options");
+		st = open_store(g, g->tenant);
+		bms_ndjson_out_init(&out, STDOUT_FILENO);
+		rc = bms_store_battery_list(st, battery_row, NULL);
+		return out_end(finish(st, rc < 0 ? rc : 0));
+	}
+	if (strcmp(verb, "add") != 0 && strcmp(verb, "edit") != 0 &&
+	    strcmp(verb, "remove") != 0)
+		bms_opt_usage(&sub, "batteries: unknown action '%s' (add, edit, remove "
+			      "or list)", verb);
+	if (argc - optind != 2)
+		bms_opt_usage(&sub, "batteries %s: give one battery id", verb);
+	b.bms_id = argv[optind + 1];
+	if (verb[0] == 'r') {
+		if (fields)
+			bms_opt_usage(&sub, "batteries remove takes only --purge");
+	} else if (purge) {
+		bms_opt_usage(&sub, "--purge is for batteries remove");
+	}
+	st = open_store(g, g->tenant);
+	if (verb[0] == 'a')
+		rc = bms_store_battery_add(st, &b);
+	else if (verb[0] == 'e')
+		rc = bms_store_battery_edit(st, &b);
+	else
+		rc = bms_store_battery_remove(st, b.bms_id, purge);
+	return finish(st, rc);
+}
+
+/* ==== users ==== */
+
+static int user_row(void *ctx, const struct bms_user *u)
+{
+	bms_buf_reset(&line);
+	json_str(&line, "name", u->name);
+	json_str(&line, "role", bms_store_role_name(u->role));
+	json_bool(&line, "disabled", u->disabled);
+	json_str(&line, "created", u->created);
+	return put_object();
+}
+
+/* The first line of standard input, without its line end; the caller frees. */
+static char *read_password(void)
+{
+	char *pw = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	errno = 0;
+	n = getline(&pw, &cap, stdin);
+	if (n < 0 && errno)
+		bms_die(BMS_EXIT_FAIL, "cannot read the password: %s", strerror(errno));
+	if (n > 0 && pw[n - 1] == '\n')
+		pw[--n] = '\0';
+	if (n > 0 && pw[n - 1] == '\r')
+		pw[--n] = '\0';
+	if (n <= 0) {
+		free(pw);
+		bms_die(BMS_EXIT_USAGE, "empty password on standard input");
+	}
+	return pw;
+}
+
+static int run_users(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "role", required_argument, 0, OPT_ROLE },
+		BMS_OPT_COMMON
+	};
+	static const struct bms_cmd sub = {
+		.synopsis = SYN_USERS,
+		.help =
+		"      --role ROLE      viewer, operator or admin\n"
+		"The password of add and passwd is the first line of standard input.\n",
+		.shortopts = "", .longopts = opts,
+	};
+	struct bms_store *st;
+	const char *verb, *name, *role = NULL;
+	char *pw;
+	int c, rc, r = -1;
+
+	sub_begin();
+	while ((c = bms_opt_next(argc, argv, &sub)) != -1)
+		if (c == OPT_ROLE)
+			role = optarg;
+	need(g, &sub, 1, "users");
+	verb = optind < argc ? argv[optind] : NULL;
+	if (!verb)
+		bms_opt_usage(&sub, "users: say add, passwd, disable, enable or list");
+	if (role && (r = bms_store_role_parse(role)) < 0)
+		bms_die(BMS_EXIT_USAGE, "--role: '%s' is not viewer, operator or admin", role);
+	if (strcmp(verb, "list") == 0) {
+		if (argc - optind != 1 || role)
+			bms_opt_usage(&sub, "users list takes no operands or options");
+		st = open_store(g, g->tenant);
+		bms_ndjson_out_init(&out, STDOUT_FILENO);
+		rc = bms_store_user_list(st, user_row, NULL);
+		return out_end(finish(st, rc < 0 ? rc : 0));
+	}
+	if (strcmp(verb, "add") != 0 && strcmp(verb, "passwd") != 0 &&
+	    strcmp(verb, "disable") != 0 && strcmp(verb, "enable") != 0)
+		bms_opt_usage(&sub, "users: unknown action '%s' (add, passwd, disable, "
+			      "enable or list)", verb);
+	if (argc - optind != 2)
+		bms_opt_usage(&sub, "users %s: give one user name", verb);
+	name = argv[optind + 1];
+	if (strcmp(verb, "add") == 0) {
+		if (!role)
+			bms_opt_usage(&sub, "users add: --role is required");
+	} else if (role) {
+		bms_opt_usage(&sub, "--role is for users add");
+	}
+	if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {
+		pw = read_password();
+		st = open_store(g, g->tenant);
+		if (verb[0] == 'a')
+			rc = bms_store_user_add(st, name, (enum bms_role)r, pw);
+		else
+			rc = bms_store_user_passwd(st, name, pw);
+		memset(pw, 0, strlen(pw));
+		free(pw);
+		return finish(st, rc);
+	}
+	st = open_store(g, g->tenant);
+	rc = bms_store_user_disable(st, name, verb[0] == 'd');
+	return finish(st, rc);
+}
+
+/* ==== query ==== */
+
+/* Index of s in words[0..n), or -1. */
+static int word_index(const char *s, const char *const *words, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, words[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int64_t parse_time(const char *opt, const char *s, int64_t now)
+{
+	int64_t ms;
+
+	if (bms_ts_parse_arg(s, now, &ms) < 0)
+		bms_die(BMS_EXIT_USAGE, "--%s: '%s' is not a time (RFC 3339, YYYY-MM-DD, "
+			"now, or back from now as -90s, -30m, -24h, -7d)", opt, s);
+	return ms;
+}
+
+static int run_query(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "type", required_argument, 0, OPT_TYPE },
+		{ "battery", required_argument, 0, OPT_BATTERY },
+		{ "since", required_argument, 0, OPT_SINCE },
+		{ "until", required_argument, 0, OPT_UNTIL },
+		{ "tier", required_argument, 0, OPT_TIER },
+		{ "csv", no_argument, 0, OPT_CSV },
+		BMS_OPT_COMMON
+	};
+	static const struct bms_cmd sub = {
+		.synopsis = SYN_QUERY,
+		.help =
+		"      --type WHAT      readings (default), aggregates, alerts or status\n"
+		"      --battery ID     only this battery (default: every one)\n"
+		"      --since TIME     from TIME on (default: 24 hours before --until)\n"
+		"      --until TIME     up to TIME, not included (default: now)\n"
+		"      --tier TIER      readings from auto (default), raw, minute or hour\n"
+		"      --csv            CSV with a header line instead of NDJSON\n"
+		"TIME is RFC 3339, YYYY-MM-DD, now, or back from now: -90s, -30m, -24h, -7d.\n",
+		.shortopts = "", .longopts = opts,
+	};
+	static const char *const whats[] = { "readings", "aggregates", "alerts", "status" };
+	static const char *const tiers[] = { "auto", "raw", "minute", "hour" };
+	struct bms_store_query q = { .what = BMS_Q_READINGS, .tier = BMS_TIER_AUTO };
+	const char *since = NULL, *until = NULL, *tier = NULL;
+	struct bms_store *st;
+	int64_t now;
+	int c, i, rc;
+
+	sub_begin();
+	while ((c = bms_opt_next(argc, argv, &sub)) != -1) {
+		switch (c) {
+		case OPT_TYPE:
+			if ((i = word_index(optarg, whats, 4)) < 0)
+				bms_die(BMS_EXIT_USAGE, "--type: '%s' is not readings, "
+					"aggregates, alerts or status", optarg);
+			q.what = (enum bms_store_what)i;
+			break;
+		case OPT_BATTERY: q.bms_id = optarg; break;
+		case OPT_SINCE: since = optarg; break;
+		case OPT_UNTIL: until = optarg; break;
+		case OPT_TIER:
+			if ((i = word_index(optarg, tiers, 4)) < 0)
+				bms_die(BMS_EXIT_USAGE, "--tier: '%s' is not auto, raw, minute "
+					"or hour", optarg);
+			q.tier = (enum bms_store_tier)i;
+			tier = optarg;
+			break;
+		case OPT_CSV: q.csv = 1; break;
+		}
+	}
+	need(g, &sub, 1, "query");
+	if (optind != argc)
+		bms_opt_usage(&sub, "query takes no operands");
+	if (tier && q.what != BMS_Q_READINGS)
+		bms_die(BMS_EXIT_USAGE, "--tier is for --type readings");
+	now = bms_ts_now_ms();
+	q.until_ms = until ? parse_time("until", until, now) : now;
+	q.since_ms = since ? parse_time("since", since, now) : q.until_ms - DAY_MS;
+	if (q.since_ms >= q.until_ms)
+		bms_die(BMS_EXIT_USAGE, "--since %s is not before --until %s",
+			since ? since : "(24 hours before --until)", until ? until : "now");
+	st = open_store(g, g->tenant);
+	bms_ndjson_out_init(&out, STDOUT_FILENO);
+	rc = bms_store_query(st, &q, put_line, NULL, NULL);
+	return out_end(finish(st, rc < 0 ? rc : 0));
+}
+
+/* ==== compact, backup, check ==== */
+
+static int run_compact(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = { BMS_OPT_COMMON };
+	static const struct bms_cmd sub = {
+		.synopsis = SYN_COMPACT, .help = "", .shortopts = "", .longopts = opts,
+	};
+	struct bms_store *st;
+
+	sub_begin();
+	while (bms_opt_next(argc, argv, &sub) != -1)
+		;
+	need(g, &sub, 1, "compact");
+	if (optind != argc)
+		bms_opt_usage(&sub, "compact takes no operands");
+	st = open_store(g, g->tenant);
+	return finish(st, bms_store_compact(st, bms_ts_now_ms()));
+}
+
+static int run_backup(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = { BMS_OPT_COMMON };
+	static const struct bms_cmd sub = {
+		.synopsis = SYN_BACKUP, .help = "", .shortopts = "", .longopts = opts,
+	};
+	struct bms_store *st;
+
+	sub_begin();
+	while (bms_opt_next(argc, argv, &sub) != -1)
+		;
+	need(g, &sub, 0, "backup");
+	if (optind + 1 != argc)
+		bms_opt_usage(&sub, "backup: give one destination directory");
+	st = open_store(g, g->tenant);
+	return finish(st, bms_store_backup(st, argv[optind]));
+}
+
+static int run_check(struct global *g, int argc, char **argv)
+{
+	static const struct option opts[] = { BMS_OPT_COMMON };
+	static const struct bms_cmd sub = {
+		.synopsis = SYN_CHECK, .help = "", .shortopts = "", .longopts = opts,
+	};
+	struct bms_store *st;
+	int rc;
+
+	sub_begin();
+	while (bms_opt_next(argc, argv, &sub) != -1)
+		;
+	need(g, &sub, 0, "check");
+	if (optind != argc)
+		bms_opt_usage(&sub, "check takes no operands");
+	st = open_store(g, g->tenant);
+	bms_ndjson_out_init(&out, STDOUT_FILENO);
+	rc = bms_store_check(st, put_text, NULL);
+	if (rc == 1) {
+		bms_store_close(st);
+		return out_end(BMS_EXIT_FAIL);
+	}
+	return out_end(finish(st, rc < 0 ? rc : 0));
+}
+
+/* ==== Ingest ==== */
+
+struct ingest {
+	struct bms_store *st;
+	struct bms_ndjson_in in;
+	struct bms_reject rej;
+	struct bms_buf pend;		/* passthrough lines of the open batch, '\n' after each */
+	int passthrough;
+	unsigned long batch_max;	/* records */
+	int64_t batch_ms;		/* ms */
+	unsigned long n;		/* records put in the open batch */
+	int64_t began;			/* monotonic ms the open batch began; -1: none */
+	const char *first_file;		/* where the open batch's first record is */
+	unsigned long first_line;
+	int64_t next_expire;		/* monotonic ms */
+};
+
+/* A busy store (nothing lost, the call may be repeated): say so, and go
+ * on waiting unless a stop was asked for. */
+static int busy_again(struct ingest *g)
+{
+	if (!bms_store_busy(g->st))
+		return 0;
+	bms_warn("%s; retrying", bms_store_error(g->st));
+	bms_sig_poll(NULL, 0, 0);	/* let a pending stop signal in */
+	return !bms_sig_stopping();
+}
+
+static __attribute__((noreturn)) void store_failed(struct ingest *g)
+{
+	bms_die(BMS_EXIT_FAIL, "cannot store records from %s:%lu on: %s",
+		g->first_file, g->first_line, bms_store_error(g->st));
+}
+
+static void expire(struct ingest *g)
+{
+	while (bms_store_expire(g->st, bms_ts_now_ms()) < 0)
+		if (!busy_again(g))
+			bms_die(BMS_EXIT_FAIL, "cannot expire old records: %s",
+				bms_store_error(g->st));
+	g->next_expire = bms_ts_mono_ms() + EXPIRE_MS;
+}
+
+/* Commit the open batch, then let its records go on downstream. */
+static void end_batch(struct ingest *g)
+{
+	const char *p, *nl;
+
+	if (g->n) {
+		while (bms_store_commit(g->st) < 0)
+			if (!busy_again(g))
+				store_failed(g);
+	}
+	g->n = 0;
+	g->began = -1;
+	for (p = g->pend.p; p && p < g->pend.p + g->pend.len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(g->pend.p + g->pend.len - p));
+		bms_ndjson_put(&out, p, (size_t)(nl - p));
+	}
+	bms_buf_reset(&g->pend);
+	bms_ndjson_flush(&out);
+	if (bms_reject_flush(&g->rej) < 0)
+		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
+	if (bms_ts_mono_ms() >= g->next_expire)
+		expire(g);
+}
+
+/* The input has nothing more waiting: commit, so that nothing a live
+ * pipeline delivered waits for the next record.  A file, or a pipe with
+ * bytes ready, is read on in the same batch. */
+static void drained(void *ctx)
+{
+	struct ingest *g = ctx;
+	struct pollfd p = { .fd = g->in.fd, .events = POLLIN };
+
+	if (g->in.fd >= 0 && poll(&p, 1, 0) > 0)
+		return;
+	end_batch(g);
+}
+
+/* Store one line.  Returns 0, or -1 if it was rejected. */
+static int store_line(struct ingest *g, const char *s, size_t len)
+{
+	char why[256];
+	int rc;
+
+	if (g->began < 0)
+		g->began = bms_ts_mono_ms();
+	while ((rc = bms_store_put(g->st, s, len, why, sizeof why)) == BMS_STORE_EFAIL)
+		if (!busy_again(g))
+			break;
+	if (rc < 0 && rc != BMS_STORE_EREJECT) {
+		if (!g->n) {
+			g->first_file = g->in.name;
+			g->first_line = g->in.lineno;
+		}
+		store_failed(g);
+	}
+	if (rc == BMS_STORE_EREJECT) {
+		if (bms_reject_line(&g->rej, g->in.name, g->in.lineno, why, s, len) < 0)
+			bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s",
+				strerror(errno));
+		return -1;
+	}
+	if (rc > 0 && g->n++ == 0) {
+		g->first_file = g->in.name;
+		g->first_line = g->in.lineno;
+	}
+	if (g->passthrough) {
+		bms_buf_add(&g->pend, s, len);
+		bms_buf_putc(&g->pend, '\n');
+		if (g->pend.oom)
+			bms_die(BMS_EXIT_FAIL, "out of memory");
+	}
+	if (g->n >= g->batch_max || g->pend.len >= PEND_MAX ||
+	    bms_ts_mono_ms() - g->began >= g->batch_ms)
+		end_batch(g);
+	return 0;
+}
+
+static int ingest(struct global *gl, char **files, int nfiles)
+{
+	static struct ingest g;
+	const char *s;
+	char err[256];
+	size_t len;
+	int rc, status = BMS_EXIT_OK;
+
+	g.passthrough = gl->passthrough;
+	g.batch_max = (unsigned long)gl->batch;
+	g.batch_ms = gl->batch_ms;
+	g.began = -1;
+	bms_sig_install();
+	if (bms_reject_open(&g.rej, bms_msg_name(), gl->rejects, err, sizeof err) < 0)
+		bms_die(BMS_EXIT_FAIL, "%s", err);
+	g.st = open_store(gl, gl->tenant);
+	expire(&g);
+	if (bms_ndjson_open(&g.in, files, nfiles) < 0)
+		bms_die(BMS_EXIT_FAIL, "out of memory");
+	bms_ndjson_out_init(&out, STDOUT_FILENO);
+	g.in.drained = drained;
+	g.in.ctx = &g;
+
+	while (!bms_sig_stopping() && !out.err) {
+		rc = bms_ndjson_next(&g.in, &s, &len);
+		if (rc == BMS_NDJSON_END)
+			break;
+		if (rc == BMS_NDJSON_INTR)
+			continue;
+		if (rc == BMS_NDJSON_ERR) {
+			bms_warn("%s", g.in.errbuf);
+			status = BMS_EXIT_FAIL;
+			continue;
+		}
+		if (rc == BMS_NDJSON_LONG) {
+			if (bms_reject_line(&g.rej, g.in.name, g.in.lineno,
+					    "line longer than 1 MiB", "", 0) < 0)
+				bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s",
+					strerror(errno));
+			if (gl->strict)
+				break;
+			continue;
+		}
+		if (len == 0)
+			continue;
+		if (store_line(&g, s, len) < 0 && gl->strict)
+			break;
+	}
+	end_batch(&g);
+	bms_store_close(g.st);
+	bms_ndjson_close(&g.in);
+	bms_buf_free(&g.pend);
+	if (bms_reject_close(&g.rej) < 0)
+		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
+	if (status == BMS_EXIT_OK && gl->strict && g.rej.count)
+		status = BMS_EXIT_REJECT;
+	return out_end(status);
+}
+
+/* ==== main ==== */
+
+static const struct {
+	const char *word;
+	int (*run)(struct global *g, int argc, char **argv);
+} subs[] = {
+	{ "init", run_init },
+	{ "tenants", run_tenants },
+	{ "batteries", run_batteries },
+	{ "users", run_users },
+	{ "query", run_query },
+	{ "compact", run_compact },
+	{ "backup", run_backup },
+	{ "check", run_check },
+};
+
+int main(int argc, char **argv)
+{
+	struct global g = { .batch = 10000, .batch_ms = 1000 };
+	int c;
+
+	bms_msg_prog(argv[0]);
+	/* Global options end at the first operand: the subcommand word or
+	 * the first input file. */
+	while (optind < argc && !is_operand(argv[optind]) &&
+	       (c = bms_opt_next(argc, argv, &cmd)) != -1) {
+		switch (c) {
+		case 'd': g.dir = optarg; break;
+		case 'T': g.tenant = optarg; break;
+		case 'p': g.passthrough = 1; break;
+		case 'r': g.rejects = optarg; break;
+		case 's': g.strict = 1; break;
+		case 'b': g.batch = bms_opt_long(&cmd, "batch", optarg, 1, 10000000); break;
+		case 't': g.batch_ms = bms_opt_long(&cmd, "batch-ms", optarg, 1, 86400000); break;
+		case OPT_SYNC:
+			if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0)
+				bms_die(BMS_EXIT_USAGE, "--sync: '%s' is not normal or full",
+					optarg);
+			g.sopts.sync_full = optarg[0] == 'f';
+			break;
+		case OPT_BUSY:
+			g.sopts.busy_ms = (int)bms_opt_long(&cmd, "busy-timeout", optarg, 1,
+							    86400000);
+			break;
+		}
+	}
+	if (optind < argc)
+		for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+			if (strcmp(argv[optind], subs[i].word) == 0) {
+				/* A reader that went away (query | head) is an
+				 * ordinary end; ^C still ends a long query. */
+				signal(SIGPIPE, SIG_IGN);
+				return subs[i].run(&g, argc - optind, argv + optind);
+			}
+	if (!g.dir)
+		bms_opt_usage(&cmd, "--db is required");
+	if (!g.tenant)
+		bms_opt_usage(&cmd, "--tenant is required to store records");
+	return ingest(&g, argv + optind, argc - optind);
+}
