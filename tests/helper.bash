@@ -33,3 +33,52 @@ sim_stop() {
 strip_ts() {
 	sed -E 's/"timestamp":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z"/"timestamp":"T"/g; s/"poll_ms":[0-9]+/"poll_ms":N/g'
 }
+
+# ==== bms-store ====
+
+# store_new TENANT...: a fresh store at $STORE holding these tenants.  They
+# keep everything (retention 0 = forever), so records with fixed dates in
+# the fixtures are never expired by the day the suite happens to run.
+store_new() {
+	STORE="$BATS_TEST_TMPDIR/store"
+	bms-store --db "$STORE" init || return
+	local t
+	for t; do
+		bms-store --db "$STORE" tenants add "$t" --raw-days 0 --minute-days 0 || return
+	done
+}
+
+# mask_created: blank every "created" RFC 3339 value (and only those).
+mask_created() {
+	sed -E 's/"created":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z"/"created":"T"/g'
+}
+
+# wait_lines FILE N: wait (at most 60 s) until FILE holds N complete lines.
+wait_lines() {
+	local n
+	for _ in $(seq 1200); do
+		n=$(wc -l <"$1" 2>/dev/null || echo 0)
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	echo "waited in vain for $2 lines in $1 (it has ${n:-0})" >&2
+	return 1
+}
+
+# producer_start FILE N FIFO: copy FILE into FIFO in the background,
+# pausing 20 ms after every N lines: a producer that keeps its consumer
+# busy for a while without racing it.  PRODUCER_PID is its pid.
+producer_start() {
+	awk -v n="$2" '{ print } NR % n == 0 { fflush(); system("sleep 0.02") }' "$1" >"$3" &
+	PRODUCER_PID=$!
+}
+
+# stop_bg PID...: end background processes a test started (by pid).
+stop_bg() {
+	local p
+	for p; do
+		[ -n "$p" ] || continue
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
