@@ -4,11 +4,29 @@
  *
  * Workload: bms-store parses and packs every reading it ingests, some
  * hundreds of thousands a second in a replay, and unpacks every reading
- * a query returns; a 16-cell reading of 700 bytes packs into 48.  Parsing is one validating scan of the line plus a conversion
- * of each known field; packing encodes the fields, then decodes the blob
- * again, writes the line the blob stands for and compares it with the
- * input.  So the compact form is only ever kept when it has been shown
- * to give back the input byte for byte; anything else is kept as text.
+ * a query returns; a 16-cell reading of 700 bytes packs into 48.
+ *
+ * Two paths lead from a line to its blob, with the same results.
+ *
+ * The fast path takes a line in the canonical form bms_reading_json()
+ * writes, which is how nearly every reading arrives: it walks the line
+ * once, expecting exactly that layout, converts each number's digits to
+ * the scaled integer the blob keeps and writes the compact form as it
+ * goes (into rp, for bms_readpack_pack to copy).  It takes only text
+ * that the compact form gives back byte for byte, so nothing needs
+ * checking afterwards.  At the first byte it does not expect it gives up
+ * without a verdict.
+ *
+ * The general path takes any line: one validating scan (json.h), a
+ * conversion of each known field, and for packing an encoding of the
+ * fields that is decoded again, written back as a line and compared with
+ * the input.  So the compact form is only ever kept when it has been
+ * shown to give back the input byte for byte; anything else is kept as
+ * text.  Every refusal, and its reason, comes from this path.
+ *
+ * A line the fast path takes, the general path would parse into the same
+ * struct and pack into the same blob; the unit test and the fuzz target
+ * check that on every such line they see.
  *
  * Blob layout.  Byte 0 is the format tag:
  *
@@ -58,8 +76,9 @@
  * Numbers are kept at exactly the precision bms_reading_json() writes
  * them with, so a value that the line writes with more digits, or in
  * another form (53.40, 5.34e1), fails the comparison and the reading
- * goes to the text form instead.  Numbers are read with strtod() where
- * the fast path does not apply: the C locale is assumed.
+ * goes to the text form instead.  The general path reads a number with
+ * an exponent or more than 15 digits with strtod(): the C locale is
+ * assumed.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -447,8 +466,9 @@ static int get_count(const struct bms_json_field *f, unsigned have, int n,
 	return 0;
 }
 
-int bms_readpack_parse(const char *line, size_t len, struct bms_readpack *rp,
-		       char *why, size_t whysz)
+/* The general path: any line, by way of the validating scanner. */
+static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
+			 char *why, size_t whysz)
 {
 	struct bms_json_field f[K_COUNT];
 	struct bms_json_err jerr;
@@ -646,21 +666,15 @@ static int put_str(struct bms_buf *b, const char *s)
 	return 0;
 }
 
-/* Append the compact form of rp; -1 if it cannot hold rp. */
-static int encode(const struct bms_readpack *rp, struct bms_buf *b)
+/* The flags of rp (r->have within R_ALL). */
+static uint64_t flags_of(const struct bms_readpack *rp)
 {
 	const struct bms_reading *r = &rp->r;
 	const struct bms_protection *p = &r->prot;
 	uint64_t flags = r->have;
-	size_t text = 0;
 
-	if (r->have & ~R_ALL)
-		return -1;
-	if (rp->has_proto) {
-		if (strlen(rp->proto) >= sizeof rp->proto)
-			return -1;
+	if (rp->has_proto)
 		flags |= F_PROTO;
-	}
 	if (rp->has_tenant)
 		flags |= F_TENANT;
 	if (r->have & BMS_R_BALANCE && r->balancing_active)
@@ -679,8 +693,21 @@ static int encode(const struct bms_readpack *rp, struct bms_buf *b)
 			if (bits[i])
 				flags |= 1ull << (F_PROT0 + i);
 	}
+	return flags;
+}
+
+/* Append the compact form of rp; -1 if it cannot hold rp. */
+static int encode(const struct bms_readpack *rp, struct bms_buf *b)
+{
+	const struct bms_reading *r = &rp->r;
+	size_t text = 0;
+
+	if (r->have & ~R_ALL)
+		return -1;
+	if (rp->has_proto && strlen(rp->proto) >= sizeof rp->proto)
+		return -1;
 	bms_buf_putc(b, TAG_COMPACT1);
-	put_varint(b, flags);
+	put_varint(b, flags_of(rp));
 	if (rp->has_proto)
 		put_str(b, rp->proto);
 	if ((r->have & BMS_R_VOLTAGE) && put_num(b, r->pack_voltage, 3) < 0)
@@ -730,6 +757,544 @@ static int encode(const struct bms_readpack *rp, struct bms_buf *b)
 	if ((r->have & BMS_R_NOMINAL) && put_num(b, r->nominal_capacity_ah, 3) < 0)
 		return -1;
 	return b->oom ? -1 : 0;
+}
+
+/* ==== The fast path: a line in the canonical layout ==== */
+
+/*
+ * The writer's own layout, walked byte by byte: the keys in the order
+ * bms_reading_json() writes them, no white space, every number exactly
+ * as bms_buf_num() writes it, every string exactly as bms_buf_json_str()
+ * writes it, the timestamp as bms_ts_format_ms() writes it.  The compact
+ * form is written while walking, so it needs no check afterwards: what
+ * the walk takes is, by construction, the line bms_readpack_json() gives
+ * back for that blob.  Anything else (another order, an unknown or a
+ * repeated key, a value out of range, a number past the bounds below)
+ * ends the walk, and the general path decides, with its own reasons.
+ * So the walk never refuses a line, and a line it takes the general path
+ * would parse into the same struct and pack into the same blob.
+ *
+ * Numbers: the digits as an integer m with fd decimals, so the value is
+ * m / 10^fd and the scaled integer the blob keeps is q = m * 10^(dec-fd).
+ * At most 11 digits before the point and dec <= 4 after keep |q| < 10^15
+ * < 2^50, where both directions are exact: the double (m / 10^fd, one
+ * rounding, as num_at computes it) times 10^dec is within 0.23 of q, so
+ * scale() gives q back; q / 10^dec is within the same of q when
+ * bms_buf_num() multiplies it again, so it writes q's digits.  Since the
+ * text has no trailing zero after the point, 10^(dec-fd) is the largest
+ * power of ten dividing q that the format counts, so the blob's unit is
+ * m itself.
+ *
+ * Room in rp->fast: tag and flags 5 bytes, proto 32, eight scalars at
+ * most 8 each (zz < 2^52), temperatures 1 + 16 * 8, cells 2 + 48 * 8,
+ * balancing 10, codes 2 + at most 2048 bytes of text + at most 2 length
+ * bytes for each of at most 96 codes (which take a NUL each in text[]):
+ * 2770 bytes, within BMS_READPACK_FAST_MAX.  The codes are checked
+ * against its end anyway.
+ */
+
+#define FAST_INT_DIGITS 11	/* digits before the point the walk takes */
+#define FAST_BODY 5		/* the body starts here; tag and flags go before */
+
+struct walk {
+	const char *p, *end;	/* the rest of the line */
+	unsigned char *o, *oend;	/* the blob being written */
+};
+
+/* Skip the n bytes s if the line goes on with them. */
+static inline int lit(struct walk *w, const char *s, size_t n)
+{
+	if ((size_t)(w->end - w->p) < n || memcmp(w->p, s, n) != 0)
+		return 0;
+	w->p += n;
+	return 1;
+}
+
+/* lit() of a string literal. */
+#define LIT(w, s) lit((w), (s), sizeof(s) - 1)
+
+static inline int chr(struct walk *w, char c)
+{
+	if (w->p >= w->end || *w->p != c)
+		return 0;
+	w->p++;
+	return 1;
+}
+
+static inline void out_varint(struct walk *w, uint64_t v)
+{
+	while (v >= 0x80) {
+		*w->o++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*w->o++ = (uint8_t)v;
+}
+
+/* true or false. */
+static inline int fast_bool(struct walk *w, bool *b)
+{
+	if (LIT(w, "true"))
+		*b = true;
+	else if (LIT(w, "false"))
+		*b = false;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * The rest of a string (its opening quote is taken) as bms_buf_json_str
+ * writes it: bytes from 0x20 on as they are but '"' and '\\', which are
+ * escaped so, \n \r \t, and the other control characters as \u00xx in
+ * lower case; never \u0000, which the general path refuses.  The text
+ * must be UTF-8.  Decoded into out (cap bytes with the NUL).  Returns
+ * the length, or -1.
+ */
+static long fast_str(struct walk *w, char *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)w->p;
+	const unsigned char *end = (const unsigned char *)w->end;
+	size_t n = 0;
+	int high = 0;
+
+	for (;;) {
+		unsigned c;
+
+		if (p >= end)
+			return -1;
+		c = *p++;
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			if (p >= end)
+				return -1;
+			switch (*p++) {
+			case '"': c = '"'; break;
+			case '\\': c = '\\'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u':
+				if (end - p < 4 || p[0] != '0' || p[1] != '0' ||
+				    (p[2] != '0' && p[2] != '1'))
+					return -1;
+				if (p[3] >= '0' && p[3] <= '9')
+					c = (unsigned)(p[3] - '0');
+				else if (p[3] >= 'a' && p[3] <= 'f')
+					c = (unsigned)(p[3] - 'a' + 10);
+				else
+					return -1;
+				c += (p[2] - '0') * 16u;
+				if (c == 0 || c == '\n' || c == '\r' || c == '\t')
+					return -1;
+				p += 4;
+				break;
+			default:
+				return -1;
+			}
+		} else if (c < 0x20) {
+			return -1;
+		} else if (c >= 0x80) {
+			high = 1;
+		}
+		if (n + 1 >= cap)
+			return -1;
+		out[n++] = (char)c;
+	}
+	/* Escapes give only ASCII bytes, which are never part of a longer
+	 * sequence: the text is UTF-8 exactly when the raw runs between
+	 * the escapes are, as the general path's scanner requires. */
+	if (high && !bms_json_utf8_valid(out, n))
+		return -1;
+	out[n] = '\0';
+	w->p = (const char *)p;
+	return (long)n;
+}
+
+/* An ASCII digit. */
+static inline int digit(char c)
+{
+	return (unsigned char)(c - '0') < 10;
+}
+
+/*
+ * A number as bms_buf_num writes it with dec decimals, within the
+ * bounds above: an optional '-', 0 or a digit 1..9 and at most
+ * FAST_INT_DIGITS - 1 more, then optionally '.' and 1..dec digits, the
+ * last not 0; not -0.  The digits as one integer (signed) into *m, the
+ * decimals into *fd.  What follows is the caller's to check.  p < end on
+ * entry, and the line's last byte is its '}': so the scans below stop
+ * inside the line without comparing with its end.
+ */
+static inline int fast_num(struct walk *w, int dec, int64_t *m, int *fd)
+{
+	const char *p = w->p;
+	int neg = *p == '-', f = 0;
+	uint64_t v;
+
+	p += neg;
+	if (!digit(*p))
+		return -1;
+	v = (uint64_t)(*p++ - '0');
+	if (v == 0) {
+		if (digit(*p))
+			return -1;
+	} else {
+		for (int n = 1; digit(*p); n++) {
+			if (n == FAST_INT_DIGITS)
+				return -1;
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		}
+	}
+	if (*p == '.') {
+		p++;
+		for (; digit(p[f]); f++) {
+			if (f == dec)
+				return -1;
+			v = v * 10 + (uint64_t)(p[f] - '0');
+		}
+		if (f == 0 || p[f - 1] == '0')
+			return -1;
+		p += f;
+	}
+	if (neg && v == 0)
+		return -1;
+	*m = neg ? -(int64_t)v : (int64_t)v;
+	*fd = f;
+	w->p = p;
+	return 0;
+}
+
+/* The value of m with fd decimals, computed as num_at computes it. */
+static inline double num_val(int64_t m, int fd)
+{
+	double v = (double)(uint64_t)(m < 0 ? -m : m) / dp10[fd];
+
+	return m < 0 ? -v : v;
+}
+
+/* A plain number field at dec decimals into *v and the blob; lo and hi
+ * bound the scaled value (lo > hi: none). */
+static inline int fast_scalar(struct walk *w, int dec, int64_t lo, int64_t hi,
+			      double *v)
+{
+	int64_t m;
+	int fd;
+
+	if (fast_num(w, dec, &m, &fd) < 0)
+		return -1;
+	if (lo <= hi) {
+		int64_t q = m * ip10[dec - fd];
+
+		if (q < lo || q > hi)
+			return -1;
+	}
+	*v = num_val(m, fd);
+	out_varint(w, zz(m) * (uint64_t)(dec + 1) + (uint64_t)(dec - fd));
+	return 0;
+}
+
+/*
+ * The rest of an array of numbers (its '[' is taken) at dec decimals,
+ * at most max of them, none negative if nonneg: into v[] and *n, and the
+ * blob as put_array writes it.
+ */
+static int fast_array(struct walk *w, int dec, int max, int nonneg,
+		      double *v, int *n)
+{
+	int64_t m[BMS_MAX_CELLS], prev = 0;
+	int fd[BMS_MAX_CELLS], maxfd = 0, c = 0;
+
+	if (!chr(w, ']')) {
+		for (;;) {
+			if (c == max || fast_num(w, dec, &m[c], &fd[c]) < 0 ||
+			    (nonneg && m[c] < 0))
+				return -1;
+			v[c] = num_val(m[c], fd[c]);
+			if (fd[c] > maxfd)
+				maxfd = fd[c];
+			c++;
+			if (chr(w, ']'))
+				break;
+			if (!chr(w, ','))
+				return -1;
+		}
+	}
+	/* k = dec - maxfd: the values in units of 10^-maxfd, each
+	 * m[i] * 10^(maxfd - fd[i]), as put_array finds them. */
+	out_varint(w, (uint64_t)c * (uint64_t)(dec + 1) + (uint64_t)(dec - maxfd));
+	for (int i = 0; i < c; i++) {
+		int64_t u = m[i] * ip10[maxfd - fd[i]];
+
+		out_varint(w, zz(u - prev));
+		prev = u;
+	}
+	*n = c;
+	return 0;
+}
+
+/* The rest of "cells_balancing" (its '[' is taken): cell numbers 1..64
+ * rising, as the writer lists the mask's bits. */
+static int fast_balancing(struct walk *w, uint64_t *mask)
+{
+	int prev = 0;
+
+	if (chr(w, ']'))
+		return 0;
+	for (;;) {
+		int c;
+
+		if (w->p >= w->end || *w->p < '1' || *w->p > '9')
+			return -1;
+		c = *w->p++ - '0';
+		if (w->p < w->end && *w->p >= '0' && *w->p <= '9')
+			c = c * 10 + (*w->p++ - '0');
+		if (c > 64 || c <= prev)
+			return -1;
+		*mask |= 1ull << (c - 1);
+		prev = c;
+		if (chr(w, ']'))
+			return 0;
+		if (!chr(w, ','))
+			return -1;
+	}
+}
+
+/* The rest of a codes array (its '[' is taken) into rp->text from *used
+ * on; the blob is written later, when both counts are known. */
+static int fast_codes(struct walk *w, struct bms_readpack *rp, size_t *used,
+		      const char **codes, int *n)
+{
+	int c = 0;
+
+	if (!chr(w, ']')) {
+		for (;;) {
+			long len;
+
+			if (c == BMS_MAX_CODES || !chr(w, '"'))
+				return -1;
+			len = fast_str(w, rp->text + *used, sizeof rp->text - *used);
+			if (len < 0)
+				return -1;
+			codes[c++] = rp->text + *used;
+			*used += (size_t)len + 1;
+			if (chr(w, ']'))
+				break;
+			if (!chr(w, ','))
+				return -1;
+		}
+	}
+	*n = c;
+	return 0;
+}
+
+/* The codes into the blob as encode() writes them; -1 if out of room. */
+static int out_codes(struct walk *w, const char *const *codes, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(codes[i]);
+
+		if ((size_t)(w->oend - w->o) < len + 10)
+			return -1;
+		out_varint(w, len);
+		memcpy(w->o, codes[i], len);
+		w->o += len;
+	}
+	return 0;
+}
+
+/* The value of cell_count or temp_count: n, as a whole number. */
+static int fast_count(struct walk *w, int n)
+{
+	int64_t m;
+	int fd;
+
+	return fast_num(w, 0, &m, &fd) < 0 || m != n ? -1 : 0;
+}
+
+/*
+ * "YYYY-MM-DDThh:mm:ss.mmmZ" and its closing quote, as bms_ts_format_ms
+ * writes it, into *ms.  bms_ts_parse checks the digits and the date; of
+ * 24 bytes with '.' at 19 it takes only three decimals and a zone letter
+ * at 23.  Here: upper-case T and Z, and no leap second.
+ */
+static int fast_ts(struct walk *w, int64_t *ms)
+{
+	const char *p = w->p;
+
+	if (w->end - p < BMS_TS_LEN + 1 || p[10] != 'T' || p[19] != '.' ||
+	    p[23] != 'Z' || p[24] != '"' || p[17] > '5' ||
+	    bms_ts_parse(p, BMS_TS_LEN, ms) < 0)
+		return -1;
+	w->p += BMS_TS_LEN + 1;
+	return 0;
+}
+
+/*
+ * Walk a canonical line into rp and its compact form into rp->fast.
+ * Returns 0, or -1 if the line is not in the canonical layout (rp is
+ * then partly written: the general path starts over).
+ */
+static int fast_parse(const char *line, size_t len, struct bms_readpack *rp)
+{
+	struct walk w = { line, line + len, rp->fast + FAST_BODY,
+			  rp->fast + sizeof rp->fast };
+	struct bms_reading *r = &rp->r;
+	uint64_t flags;
+	uint8_t fl[4];
+	size_t used = 0, nfl = 0;
+	unsigned char *head;
+	long n;
+
+	/* The last byte is the object's end: a sentinel for fast_num. */
+	if (len == 0 || line[len - 1] != '}' ||
+	    !LIT(&w, "{\"type\":\"reading\",\"bms_id\":\""))
+		return -1;
+	n = fast_str(&w, rp->bms_id, sizeof rp->bms_id);
+	if (n <= 0 || !LIT(&w, ",\"timestamp\":\"") || fast_ts(&w, &rp->ts_ms) < 0)
+		return -1;
+	rp->has_tenant = 0;
+	rp->tenant[0] = '\0';
+	if (LIT(&w, ",\"tenant\":\"")) {
+		if (fast_str(&w, rp->tenant, sizeof rp->tenant) < 0)
+			return -1;
+		rp->has_tenant = 1;
+	}
+	rp->has_proto = 0;
+	rp->proto[0] = '\0';
+	if (LIT(&w, ",\"proto\":\"")) {
+		n = fast_str(&w, rp->proto, sizeof rp->proto);
+		if (n < 0)
+			return -1;
+		rp->has_proto = 1;
+		out_varint(&w, (uint64_t)n);
+		memcpy(w.o, rp->proto, (size_t)n);
+		w.o += n;
+	}
+
+	bms_reading_clear(r);
+	if (LIT(&w, ",\"pack_voltage\":")) {
+		if (fast_scalar(&w, 3, 0, INT64_MAX, &r->pack_voltage) < 0)
+			return -1;
+		r->have |= BMS_R_VOLTAGE;
+	}
+	if (LIT(&w, ",\"pack_current\":")) {
+		if (fast_scalar(&w, 3, 1, 0, &r->pack_current) < 0)
+			return -1;
+		r->have |= BMS_R_CURRENT;
+	}
+	if (LIT(&w, ",\"pack_power\":")) {
+		if (fast_scalar(&w, 2, 1, 0, &r->pack_power) < 0)
+			return -1;
+		r->have |= BMS_R_POWER;
+	}
+	if (LIT(&w, ",\"soc_percent\":")) {
+		if (fast_scalar(&w, 2, 0, 10000, &r->soc_percent) < 0)
+			return -1;
+		r->have |= BMS_R_SOC;
+	}
+	if (LIT(&w, ",\"soh_percent\":")) {
+		if (fast_scalar(&w, 2, 0, 10000, &r->soh_percent) < 0)
+			return -1;
+		r->have |= BMS_R_SOH;
+	}
+	if (LIT(&w, ",\"temperatures\":[")) {
+		if (fast_array(&w, 2, BMS_MAX_TEMPS, 0, r->temps, &r->ntemps) < 0)
+			return -1;
+		r->have |= BMS_R_TEMPS;
+	}
+	if (LIT(&w, ",\"cell_voltages\":[")) {
+		if (fast_array(&w, 4, BMS_MAX_CELLS, 1, r->cells, &r->ncells) < 0)
+			return -1;
+		r->have |= BMS_R_CELLS;
+	}
+	if (LIT(&w, ",\"balancing_status\":{\"active\":")) {
+		if (fast_bool(&w, &r->balancing_active) < 0 ||
+		    !LIT(&w, ",\"cells_balancing\":[") ||
+		    fast_balancing(&w, &r->balancing_mask) < 0 || !chr(&w, '}'))
+			return -1;
+		out_varint(&w, r->balancing_mask);
+		r->have |= BMS_R_BALANCE;
+	}
+	if (LIT(&w, ",\"protection_status\":")) {
+		struct bms_protection *p = &r->prot;
+
+		/* Nothing tripped, the usual case, is left as cleared. */
+		if (!lit(&w, prot_none, sizeof prot_none - 1) &&
+		    (!LIT(&w, "{\"overvoltage\":") || fast_bool(&w, &p->overvoltage) < 0 ||
+		     !LIT(&w, ",\"undervoltage\":") || fast_bool(&w, &p->undervoltage) < 0 ||
+		     !LIT(&w, ",\"overcurrent_charge\":") ||
+		     fast_bool(&w, &p->overcurrent_charge) < 0 ||
+		     !LIT(&w, ",\"overcurrent_discharge\":") ||
+		     fast_bool(&w, &p->overcurrent_discharge) < 0 ||
+		     !LIT(&w, ",\"overtemperature\":") ||
+		     fast_bool(&w, &p->overtemperature) < 0 ||
+		     !LIT(&w, ",\"undertemperature\":") ||
+		     fast_bool(&w, &p->undertemperature) < 0 || !chr(&w, '}')))
+			return -1;
+		r->have |= BMS_R_PROTECT;
+	}
+	if (LIT(&w, ",\"fault_codes\":[")) {
+		if (fast_codes(&w, rp, &used, r->faults, &r->nfaults) < 0 ||
+		    !LIT(&w, ",\"warning_codes\":[") ||
+		    fast_codes(&w, rp, &used, r->warnings, &r->nwarnings) < 0)
+			return -1;
+		out_varint(&w, (uint64_t)r->nfaults * 64 + (uint64_t)r->nwarnings);
+		if (out_codes(&w, r->faults, r->nfaults) < 0 ||
+		    out_codes(&w, r->warnings, r->nwarnings) < 0)
+			return -1;
+		r->have |= BMS_R_CODES;
+	}
+	if (LIT(&w, ",\"cycles\":")) {
+		int64_t m;
+		int fd;
+
+		if (fast_num(&w, 0, &m, &fd) < 0)
+			return -1;
+		r->cycles = (long)m;
+		out_varint(&w, zz(m));
+		r->have |= BMS_R_CYCLES;
+	}
+	if (LIT(&w, ",\"remaining_capacity_ah\":")) {
+		if (fast_scalar(&w, 3, 1, 0, &r->remaining_capacity_ah) < 0)
+			return -1;
+		r->have |= BMS_R_REMAIN;
+	}
+	if (LIT(&w, ",\"nominal_capacity_ah\":")) {
+		if (fast_scalar(&w, 3, 1, 0, &r->nominal_capacity_ah) < 0)
+			return -1;
+		r->have |= BMS_R_NOMINAL;
+	}
+	if (LIT(&w, ",\"charge_mos\":")) {
+		if (fast_bool(&w, &r->charge_mos) < 0 || !LIT(&w, ",\"discharge_mos\":") ||
+		    fast_bool(&w, &r->discharge_mos) < 0)
+			return -1;
+		r->have |= BMS_R_MOS;
+	}
+	if ((r->have & BMS_R_CELLS) &&
+	    (!LIT(&w, ",\"cell_count\":") || fast_count(&w, r->ncells) < 0))
+		return -1;
+	if ((r->have & BMS_R_TEMPS) &&
+	    (!LIT(&w, ",\"temp_count\":") || fast_count(&w, r->ntemps) < 0))
+		return -1;
+	if (!chr(&w, '}') || w.p != w.end)
+		return -1;
+
+	/* The tag and the flags (at most 4 bytes), right before the body. */
+	flags = flags_of(rp);
+	while (flags >= 0x80) {
+		fl[nfl++] = (uint8_t)(flags | 0x80);
+		flags >>= 7;
+	}
+	fl[nfl++] = (uint8_t)flags;
+	head = rp->fast + FAST_BODY - 1 - nfl;
+	head[0] = TAG_COMPACT1;
+	memcpy(head + 1, fl, nfl);
+	rp->fast_at = (size_t)(head - rp->fast);
+	rp->fast_n = (size_t)(w.o - head);
+	rp->fast_line = line;
+	rp->fast_len = len;
+	return 0;
 }
 
 /* ==== Compact decoding ==== */
@@ -983,6 +1548,15 @@ static int emit(const struct bms_readpack *u, const char *bms_id, int64_t ts_ms,
 
 /* ==== The API ==== */
 
+int bms_readpack_parse(const char *line, size_t len, struct bms_readpack *rp,
+		       char *why, size_t whysz)
+{
+	rp->fast_line = NULL;
+	if (fast_parse(line, len, rp) == 0)
+		return 0;
+	return general_parse(line, len, rp, why, whysz);
+}
+
 static void truncate_to(struct bms_buf *b, size_t len)
 {
 	b->len = len;
@@ -996,6 +1570,10 @@ int bms_readpack_pack(const struct bms_readpack *rp, const char *line, size_t le
 	size_t start = blob->len, end;
 	struct bms_readpack u;
 
+	if (rp->fast_line && rp->fast_line == line && rp->fast_len == len) {
+		bms_buf_add(blob, rp->fast + rp->fast_at, rp->fast_n);
+		return blob->oom ? 1 : 0;
+	}
 	if (encode(rp, blob) == 0) {
 		end = blob->len;
 		if (decode(blob->p + start, end - start, &u) == 0 &&
@@ -1022,6 +1600,7 @@ int bms_readpack_unpack(const void *blob, size_t n, struct bms_readpack *rp)
 	int64_t ts_ms;
 	int rc;
 
+	rp->fast_line = NULL;
 	if (n == 0)
 		return -1;
 	if (b[0] == TAG_COMPACT1)

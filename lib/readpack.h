@@ -12,6 +12,11 @@
  * bms_readpack_json() gives back the line that was stored, byte for byte,
  * given the identity the store keeps beside the blob (bms_id, time,
  * tenant).
+ *
+ * Most lines are in that canonical form, and bms_readpack_parse() builds
+ * their compact form while it reads them, so bms_readpack_pack() only
+ * copies it; other lines take a slower, general path with the same
+ * results (see readpack.c).
  */
 #ifndef BMS_READPACK_H
 #define BMS_READPACK_H
@@ -21,6 +26,13 @@
 
 #include "buf.h"
 #include "reading.h"
+
+/*
+ * Room for the compact form of a canonical line that bms_readpack_parse()
+ * builds: the numbers it takes on that path fit 8 bytes each, the codes
+ * at most text[] plus two length bytes each (the sum is in readpack.c).
+ */
+#define BMS_READPACK_FAST_MAX 2816
 
 /*
  * A parsed reading record.  Strings are NUL-terminated copies held here;
@@ -37,6 +49,12 @@ struct bms_readpack {
 					 * longer one is kept in the text form only) */
 	char proto[32];
 	char text[2048];		/* storage for the codes */
+	/* Left by bms_readpack_parse() for bms_readpack_pack(): */
+	const char *fast_line;		/* the canonical line fast[] packs, or
+					 * NULL (only compared, never read) */
+	size_t fast_len;		/* its length, bytes */
+	size_t fast_at, fast_n;		/* the blob: fast_n bytes at fast[fast_at] */
+	unsigned char fast[BMS_READPACK_FAST_MAX];
 };
 
 /*
@@ -45,16 +63,20 @@ struct bms_readpack {
  * field of the right type and range).  Keys the reading does not know are
  * allowed.  Returns 0, or -1 with a one-line reason in why naming the
  * field ("no bms_id", "bad timestamp", "soc_percent: not in 0..100",
- * "cell_voltages: more than 48 cells"); why may be NULL.
+ * "cell_voltages: more than 48 cells"); why may be NULL.  When line is in
+ * the canonical form, the compact blob is built as well and kept in rp
+ * for bms_readpack_pack() with the same line.
  */
 int bms_readpack_parse(const char *line, size_t len, struct bms_readpack *rp,
 		       char *why, size_t whysz);
 
 /*
- * Append to blob the packed form of the reading rp parsed from line.
+ * Append to blob the packed form of the reading rp parsed from line (rp
+ * as bms_readpack_parse() left it, line the same pointer and length).
  * Returns 0 if the blob is the compact form, 1 if it holds the text
  * (because the compact form would not give back line exactly).  The
- * compact form is checked by writing the line back from it.  If memory
+ * compact form that parse built for a canonical line is copied as it
+ * is; any other is checked by writing the line back from it.  If memory
  * runs out, blob->oom is set (see buf.h).
  */
 int bms_readpack_pack(const struct bms_readpack *rp, const char *line, size_t len,

@@ -3,8 +3,12 @@
  * Unit tests of the reading packer (lib/readpack.c): every reading line
  * comes back byte for byte, canonical ones from the compact form, the
  * rest from the text form; bad readings are refused with their reason;
- * damaged blobs are refused without reading past their end.
+ * damaged blobs are refused without reading past their end.  Every line
+ * the fast path takes is checked against the general path: the same
+ * struct, the same blob, and the line back from it.
  */
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "readpack.h"
@@ -29,10 +33,118 @@ static const char FIX16[] =
 #define HEAD "{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\""
 
 static struct bms_buf blob = BMS_BUF_INIT, out = BMS_BUF_INIT;
+static int fast_lines;		/* lines the fast path took, checked */
+
+static int same_double(double a, double b)
+{
+	return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* A code of a's at the same place in a->text as b's in b->text. */
+static int same_code(const struct bms_readpack *a, const char *ca,
+		     const struct bms_readpack *b, const char *cb)
+{
+	return ca && cb && ca - a->text == cb - b->text && strcmp(ca, cb) == 0;
+}
 
 /*
- * Parse and pack line; check the form (0 compact, 1 text), that the line
- * comes back exactly and that the blob unpacks.  Returns the blob size,
+ * Whether two parses agree on every field the parser fills: doubles bit
+ * for bit, unused array slots too, codes at the same place in text[].
+ * Returns NULL, or the first field that differs.
+ */
+static const char *parse_diff(const struct bms_readpack *a, const struct bms_readpack *b)
+{
+	const struct bms_reading *x = &a->r, *y = &b->r;
+
+	if (strcmp(a->bms_id, b->bms_id) != 0)
+		return "bms_id";
+	if (a->ts_ms != b->ts_ms)
+		return "ts_ms";
+	if (a->has_tenant != b->has_tenant || strcmp(a->tenant, b->tenant) != 0)
+		return "tenant";
+	if (a->has_proto != b->has_proto || strcmp(a->proto, b->proto) != 0)
+		return "proto";
+	if (x->have != y->have)
+		return "have";
+	if (!same_double(x->pack_voltage, y->pack_voltage) ||
+	    !same_double(x->pack_current, y->pack_current) ||
+	    !same_double(x->pack_power, y->pack_power) ||
+	    !same_double(x->soc_percent, y->soc_percent) ||
+	    !same_double(x->soh_percent, y->soh_percent) ||
+	    !same_double(x->remaining_capacity_ah, y->remaining_capacity_ah) ||
+	    !same_double(x->nominal_capacity_ah, y->nominal_capacity_ah))
+		return "a number";
+	if (x->ntemps != y->ntemps || memcmp(x->temps, y->temps, sizeof x->temps) != 0)
+		return "temperatures";
+	if (x->ncells != y->ncells || memcmp(x->cells, y->cells, sizeof x->cells) != 0)
+		return "cells";
+	if (x->balancing_active != y->balancing_active ||
+	    x->balancing_mask != y->balancing_mask)
+		return "balancing";
+	if (memcmp(&x->prot, &y->prot, sizeof x->prot) != 0)
+		return "protection";
+	if (x->nfaults != y->nfaults || x->nwarnings != y->nwarnings)
+		return "code counts";
+	for (int i = 0; i < BMS_MAX_CODES; i++) {
+		if (i < x->nfaults ? !same_code(a, x->faults[i], b, y->faults[i]) :
+				     x->faults[i] || y->faults[i])
+			return "fault codes";
+		if (i < x->nwarnings ? !same_code(a, x->warnings[i], b, y->warnings[i]) :
+				       x->warnings[i] || y->warnings[i])
+			return "warning codes";
+	}
+	if (x->cycles != y->cycles)
+		return "cycles";
+	if (x->charge_mos != y->charge_mos || x->discharge_mos != y->discharge_mos)
+		return "mos";
+	return NULL;
+}
+
+/*
+ * The self-check of a line the fast path took (rp as it parsed line):
+ * the general path, made to run by a leading space, parses the same
+ * struct; packing without the fast path's blob (encode, decode, write
+ * back, compare) keeps the compact form and gives the same blob; that
+ * blob gives the line back.  Returns NULL, or what failed.
+ */
+static const char *fast_diff(const char *line, size_t len, const struct bms_readpack *rp)
+{
+	static struct bms_readpack g, c;
+	static struct bms_buf b1 = BMS_BUF_INIT, b2 = BMS_BUF_INIT, back = BMS_BUF_INIT;
+	static char spaced[8192 + 2];
+	const char *d;
+
+	if (len + 1 >= sizeof spaced)
+		return "line too long for the test";
+	spaced[0] = ' ';
+	memcpy(spaced + 1, line, len);
+	if (bms_readpack_parse(spaced, len + 1, &g, NULL, 0) < 0)
+		return "the general path refuses it";
+	if (g.fast_line)
+		return "the general path did not run";
+	if ((d = parse_diff(rp, &g)) != NULL)
+		return d;
+	bms_buf_reset(&b1);
+	bms_buf_reset(&b2);
+	if (bms_readpack_pack(rp, line, len, &b1) != 0)
+		return "fast pack not compact";
+	c = *rp;
+	c.fast_line = NULL;
+	if (bms_readpack_pack(&c, line, len, &b2) != 0)
+		return "general pack not compact";
+	if (b1.len != b2.len || memcmp(b1.p, b2.p, b1.len) != 0)
+		return "the blobs differ";
+	bms_buf_reset(&back);
+	if (bms_readpack_json(b1.p, b1.len, rp->bms_id, rp->ts_ms,
+			      rp->has_tenant ? rp->tenant : NULL, &back) < 0 ||
+	    back.len != len || memcmp(back.p, line, len) != 0)
+		return "the blob does not give the line back";
+	return NULL;
+}
+
+/*
+ * Parse and pack line; check the form (0 compact, 1 text, -1 either),
+ * that the line comes back exactly and that the blob unpacks.  Returns the blob size,
  * or 0 if the line did not parse.  The parsed reading is left in *rp.
  */
 static size_t roundtrip_at(const char *line, int form, struct bms_readpack *rp,
@@ -48,9 +160,16 @@ static size_t roundtrip_at(const char *line, int form, struct bms_readpack *rp,
 		fprintf(stderr, "parse: %s\n  %s\n", why, line);
 		return 0;
 	}
+	if (rp->fast_line) {
+		const char *d = fast_diff(line, len, rp);
+
+		if (!unit_result(d == NULL, file, lineno))
+			fprintf(stderr, "fast path: %s\n  %s\n", d, line);
+		fast_lines++;
+	}
 	bms_buf_reset(&blob);
 	rc = bms_readpack_pack(rp, line, len, &blob);
-	if (!unit_result(rc == form, file, lineno))
+	if (!unit_result(form < 0 || rc == form, file, lineno))
 		fprintf(stderr, "pack gave form %d, want %d\n  %s\n", rc, form, line);
 	bms_buf_reset(&out);
 	rc = bms_readpack_json(blob.p, blob.len, rp->bms_id, rp->ts_ms,
@@ -75,6 +194,21 @@ static size_t roundtrip_at(const char *line, int form, struct bms_readpack *rp,
 }
 
 #define ROUNDTRIP(line, form, rp) roundtrip_at((line), (form), (rp), __FILE__, __LINE__)
+
+/* ROUNDTRIP, and which path took the line: 1 fast, 0 general. */
+static size_t path_at(const char *line, int fast, int form, const char *file, int lineno)
+{
+	static struct bms_readpack rp;
+	size_t n = roundtrip_at(line, form, &rp, file, lineno);
+
+	if (n && !unit_result((rp.fast_line != NULL) == fast, file, lineno))
+		fprintf(stderr, "%s path took it, want the %s\n  %s\n",
+			rp.fast_line ? "fast" : "general", fast ? "fast" : "general", line);
+	return n;
+}
+
+#define FAST(line) path_at((line), 1, 0, __FILE__, __LINE__)
+#define GENERAL(line, form) path_at((line), 0, (form), __FILE__, __LINE__)
 
 static void reject_at(const char *line, const char *reason, const char *file, int lineno)
 {
@@ -274,6 +408,15 @@ static void test_combinations(void)
 				bad++;
 				continue;
 			}
+			/* Every one is canonical: the fast path takes it. */
+			if (!rp.fast_line || fast_diff(line, len, &rp) != NULL) {
+				if (bad++ < 3)
+					fprintf(stderr, "combination %#x/%d: %s: %s\n", have, v,
+						rp.fast_line ? fast_diff(line, len, &rp) :
+							       "not the fast path", line);
+				continue;
+			}
+			fast_lines++;
 			bms_buf_reset(&blob);
 			rc = bms_readpack_pack(&rp, line, len, &blob);
 			bms_buf_reset(&out);
@@ -490,6 +633,453 @@ static void test_edges(void)
 		  1, &rp);
 }
 
+/* ==== The fast path ==== */
+
+/* A line from a format, in one of a few static buffers. */
+static const char *linef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static const char *linef(const char *fmt, ...)
+{
+	static char bufs[4][8192];
+	static int next;
+	char *b = bufs[next++ % 4];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof bufs[0], fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+/* q / 10^dec as bms_buf_num writes it, from the integer (no doubles). */
+static const char *qtext(int64_t q, int dec)
+{
+	static char bufs[8][48];
+	static int next;
+	char *b = bufs[next++ % 8];
+	uint64_t a = q < 0 ? (uint64_t)-q : (uint64_t)q, p = 1;
+	int n;
+
+	for (int i = 0; i < dec; i++)
+		p *= 10;
+	n = snprintf(b, 48, "%s%" PRIu64, q < 0 ? "-" : "", a / p);
+	if (a % p) {
+		uint64_t f = a % p;
+		int fd = dec;
+
+		while (f % 10 == 0) {
+			f /= 10;
+			fd--;
+		}
+		snprintf(b + n, 48 - (size_t)n, ".%0*" PRIu64, fd, f);
+	}
+	return b;
+}
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/* A random scaled value of 1..digits digits, at times with trailing zeros. */
+static int64_t rnd_q(int digits, int neg)
+{
+	int nd = 1 + (int)(rnd() % (uint64_t)digits);
+	int64_t q = 0;
+
+	for (int i = 0; i < nd; i++)
+		q = q * 10 + (int64_t)(rnd() % 10);
+	if (rnd() % 4 == 0) {
+		int64_t p = 1;
+
+		for (int z = (int)(rnd() % 5); z > 0; z--)
+			p *= 10;
+		q = q / p * p;
+	}
+	return neg && rnd() % 2 ? -q : q;
+}
+
+/* The layout the writer uses, down to the byte; edges of what the walk
+ * takes, and what it leaves to the general path. */
+static void test_fast_layout(void)
+{
+	char id[200];
+
+	FAST(FIX16);
+	FAST(HEAD "}");
+	FAST(HEAD ",\"pack_voltage\":0}");
+	FAST(HEAD ",\"pack_current\":-0.5,\"pack_power\":-0.01}");
+	FAST(HEAD ",\"cell_voltages\":[],\"cell_count\":0}");
+	FAST(HEAD ",\"temperatures\":[],\"temp_count\":0}");
+	FAST(HEAD ",\"balancing_status\":{\"active\":false,\"cells_balancing\":[]}}");
+	FAST(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[1,9,10,64]}}");
+	FAST(HEAD ",\"protection_status\":{\"overvoltage\":true,\"undervoltage\":true,"
+	     "\"overcurrent_charge\":true,\"overcurrent_discharge\":true,"
+	     "\"overtemperature\":true,\"undertemperature\":true}}");
+	FAST(HEAD ",\"protection_status\":{\"overvoltage\":false,\"undervoltage\":false,"
+	     "\"overcurrent_charge\":false,\"overcurrent_discharge\":false,"
+	     "\"overtemperature\":false,\"undertemperature\":true}}");
+	FAST(HEAD ",\"fault_codes\":[],\"warning_codes\":[]}");
+	FAST(HEAD ",\"charge_mos\":false,\"discharge_mos\":true}");
+	FAST(HEAD ",\"cycles\":0}");
+	FAST(HEAD ",\"cycles\":-17}");
+
+	/* Tenant and proto, present or not, empty or escaped. */
+	FAST("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\","
+	     "\"tenant\":\"acme\",\"proto\":\"daly\",\"soc_percent\":100}");
+	FAST("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\","
+	     "\"tenant\":\"\",\"proto\":\"\"}");
+	FAST("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\","
+	     "\"tenant\":\"a\\\"b\\\\c\\u0001\",\"pack_voltage\":1}");
+	FAST(HEAD ",\"proto\":\"0123456789012345678901234567890\"}");	/* 31 bytes */
+	GENERAL(HEAD ",\"proto\":\"01234567890123456789012345678901\"}", 1);
+
+	/* The timestamp as bms_ts_format_ms writes it, and no other way. */
+	FAST("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"0000-01-01T00:00:00.000Z\"}");
+	FAST("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"9999-12-31T23:59:59.999Z\"}");
+	FAST("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2024-02-29T12:00:00.000Z\"}");
+	GENERAL("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2016-12-31T23:59:60.000Z\"}", 1);
+	GENERAL("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27t14:29:11.123Z\"}", 1);
+	GENERAL("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123z\"}", 1);
+	GENERAL("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.12Z\"}", 1);
+	GENERAL("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.1230Z\"}", 1);
+	GENERAL("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123+00:00\"}", 1);
+
+	/* Strings: exactly what bms_buf_json_str writes.  It escapes only
+	 * the quote, the backslash and the control characters (\n \r \t
+	 * short, the rest as \u00xx in lower case); é and DEL go raw. */
+	FAST("{\"type\":\"reading\",\"bms_id\":\"caf\xc3\xa9\","
+	     "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}");
+	GENERAL("{\"type\":\"reading\",\"bms_id\":\"caf\\u00e9\","
+		"\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", 1);
+	FAST("{\"type\":\"reading\",\"bms_id\":\"\xf0\x9f\x94\x8b\x7f\xe2\x82\xac\","
+	     "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}");
+	FAST("{\"type\":\"reading\",\"bms_id\":\"\\\"\\\\\\n\\r\\t\\u0001\\u0008\\u000c\\u001f\","
+	     "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}");
+	{
+		static const char *const other[] = {
+			"\\b", "\\f", "\\/", "\\u000a", "\\u000d", "\\u0009", "\\u0022",
+			"\\u005c", "\\u0020", "\\u007f", "\\u001F", "\\u00e9", "\\u20ac",
+			"\\ud83d\\udd0b",
+		};
+
+		for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+			GENERAL(linef("{\"type\":\"reading\",\"bms_id\":\"x%s\","
+				      "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", other[i]), 1);
+	}
+	memset(id, 'x', 127);
+	id[127] = '\0';
+	FAST(linef("{\"type\":\"reading\",\"bms_id\":\"%s\","
+		   "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", id));
+	/* 127 bytes decoded, more written. */
+	memset(id, 'x', 125);
+	snprintf(id + 125, sizeof id - 125, "\\u0001\\n");
+	FAST(linef("{\"type\":\"reading\",\"bms_id\":\"%s\","
+		   "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", id));
+	/* Codes with escapes and non-ASCII text, and codes filling text[]. */
+	FAST(HEAD ",\"fault_codes\":[\"q\\\"uote\",\"back\\\\slash\",\"tab\\tnl\\n\","
+	     "\"\\u0001\",\"caf\xc3\xa9\",\"\xe2\x82\xac\xf0\x9f\x94\x8b\"],"
+	     "\"warning_codes\":[\"\"]}");
+	GENERAL(HEAD ",\"fault_codes\":[\"caf\\u00e9\"],\"warning_codes\":[]}", 1);
+	{
+		static char big[8192];
+		size_t o = (size_t)snprintf(big, sizeof big, "%s", HEAD ",\"fault_codes\":[");
+
+		/* 32 codes of 63 bytes: 2048 bytes of text[] with the NULs. */
+		for (int i = 0; i < 32; i++)
+			o += (size_t)snprintf(big + o, sizeof big - o, "%s\"%063d\"",
+					      i ? "," : "", i);
+		snprintf(big + o, sizeof big - o, "],\"warning_codes\":[]}");
+		FAST(big);
+	}
+
+	/* Numbers written another way than bms_buf_num would. */
+	GENERAL(HEAD ",\"pack_current\":-0}", 1);
+	GENERAL(HEAD ",\"pack_current\":-0.0}", 1);
+	GENERAL(HEAD ",\"pack_current\":1e2}", 1);
+	GENERAL(HEAD ",\"pack_current\":1E2}", 1);
+	GENERAL(HEAD ",\"pack_current\":0.10}", 1);
+	GENERAL(HEAD ",\"cell_voltages\":[3.3380],\"cell_count\":1}", 1);
+	GENERAL(HEAD ",\"cell_voltages\":[3.33805],\"cell_count\":1}", 1);
+	GENERAL(HEAD ",\"cell_voltages\":[3.3],\"cell_count\":1.0}", 1);
+	GENERAL(HEAD ",\"cycles\":1.5e1}", 1);
+	GENERAL(HEAD ",\"pack_power\":1.005}", 1);
+
+	/* A key missing, out of order, repeated or unknown; white space. */
+	GENERAL(HEAD ",\"cell_voltages\":[3.3]}", 1);
+	GENERAL(HEAD ",\"fault_codes\":[]}", 1);
+	GENERAL(HEAD ",\"warning_codes\":[]}", 1);
+	GENERAL(HEAD ",\"discharge_mos\":true}", 1);
+	GENERAL(HEAD ",\"balancing_status\":{\"active\":true}}", 1);
+	GENERAL(HEAD ",\"balancing_status\":{\"cells_balancing\":[],\"active\":true}}", 1);
+	GENERAL(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[3,2]}}", 1);
+	GENERAL(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[2,2]}}", 1);
+	GENERAL(HEAD ",\"protection_status\":{\"overvoltage\":true}}", 1);
+	GENERAL(HEAD ",\"pack_current\":1,\"pack_voltage\":2}", 1);
+	GENERAL(HEAD ",\"pack_voltage\":1,\"pack_voltage\":1}", 1);
+	GENERAL(HEAD ",\"cycles\":1,\"cycles\":1}", 1);
+	GENERAL(HEAD ",\"pack_voltage\":1,\"firmware\":\"1.2\"}", 1);
+	GENERAL("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\","
+		"\"proto\":\"daly\",\"tenant\":\"acme\"}", 1);
+	GENERAL("{\"bms_id\":\"p1\",\"type\":\"reading\",\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", 1);
+	GENERAL(HEAD ",\"pack_voltage\":1 }", 1);
+	GENERAL(HEAD ",\"pack_voltage\": 1}", 1);
+	GENERAL(HEAD "}\n", 1);
+	GENERAL(" " HEAD "}", 1);
+
+	/* The counts: equal to the arrays, written as the writer does. */
+	GENERAL(HEAD ",\"cell_voltages\":[3.3,3.4]}", 1);
+	GENERAL(HEAD ",\"temperatures\":[20],\"temp_count\":1,\"cell_count\":0}", 1);
+	GENERAL(HEAD ",\"cell_voltages\":[],\"temperatures\":[],\"cell_count\":0,\"temp_count\":0}", 1);
+	FAST(HEAD ",\"temperatures\":[],\"cell_voltages\":[],\"cell_count\":0,\"temp_count\":0}");
+}
+
+/* Every plain number field at its precision, up to the bound the walk
+ * takes (11 digits before the point) and past it. */
+static void test_fast_numbers(void)
+{
+	static const struct {
+		const char *key;
+		int dec, neg;
+	} f[] = {
+		{ "pack_voltage", 3, 0 }, { "pack_current", 3, 1 }, { "pack_power", 2, 1 },
+		{ "remaining_capacity_ah", 3, 1 }, { "nominal_capacity_ah", 3, 1 },
+		{ "cycles", 0, 1 },
+	};
+	int fast = 0, general = 0;
+
+	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+		int dec = f[i].dec;
+		int64_t lim = 100000000000LL;	/* 10^11 at dec decimals */
+
+		for (int k = 0; k < dec; k++)
+			lim *= 10;
+		for (int t = 0; t < 3000; t++) {
+			int64_t q;
+			const char *line;
+			size_t n;
+
+			switch (t) {
+			case 0: q = lim - 1; break;
+			case 1: q = f[i].neg ? -(lim - 1) : 0; break;
+			case 2: q = lim; break;
+			case 3: q = 1; break;
+			case 4: q = f[i].neg ? -1 : 10; break;
+			default: q = rnd_q(11 + dec + (t % 10 == 0), f[i].neg);
+			}
+			line = linef(HEAD ",\"%s\":%s}", f[i].key, qtext(q, dec));
+			if (q > -lim && q < lim) {
+				n = FAST(line);
+				fast++;
+			} else {
+				n = GENERAL(line, -1);
+				general++;
+			}
+			if (!n)
+				fprintf(stderr, "  %s at %d decimals: %s\n", f[i].key, dec, line);
+		}
+	}
+	/* Percentages: 0..100 at 2 decimals, all of them. */
+	for (int q = 0; q <= 10000; q++) {
+		FAST(linef(HEAD ",\"soc_percent\":%s,\"soh_percent\":%s}", qtext(q, 2),
+			   qtext(10000 - q, 2)));
+		fast++;
+	}
+	REJECT(HEAD ",\"soc_percent\":100.01}", "soc_percent: not in 0..100");
+	REJECT(HEAD ",\"soh_percent\":-0.01}", "soh_percent: not in 0..100");
+	REJECT(HEAD ",\"pack_voltage\":-0.001}", "pack_voltage: negative");
+
+	/* Arrays: temperatures at 2 decimals, cells at 4, mixed precisions
+	 * so the common unit varies, values up to the bound. */
+	for (int t = 0; t < 4000; t++) {
+		char temps[16 * 24], cells[48 * 24];
+		int nt = (int)(rnd() % 17), nc = (int)(rnd() % 49);
+		int digits = t % 3 == 0 ? 15 : 5, over = 0;
+		size_t o = 0;
+
+		temps[0] = cells[0] = '\0';
+		for (int k = 0; k < nt; k++) {
+			int64_t q = rnd_q(digits - 1, 1);
+
+			over |= q <= -10000000000000LL || q >= 10000000000000LL;
+			o += (size_t)snprintf(temps + o, sizeof temps - o, "%s%s", k ? "," : "",
+					      qtext(q, 2));
+		}
+		o = 0;
+		for (int k = 0; k < nc; k++) {
+			int64_t q = rnd_q(digits, 0);
+
+			o += (size_t)snprintf(cells + o, sizeof cells - o, "%s%s", k ? "," : "",
+					      qtext(q, 4));
+		}
+		if (over)
+			GENERAL(linef(HEAD ",\"temperatures\":[%s],\"cell_voltages\":[%s],"
+				      "\"cell_count\":%d,\"temp_count\":%d}", temps, cells, nc, nt), -1);
+		else
+			FAST(linef(HEAD ",\"temperatures\":[%s],\"cell_voltages\":[%s],"
+				   "\"cell_count\":%d,\"temp_count\":%d}", temps, cells, nc, nt));
+	}
+	FAST(HEAD ",\"cell_voltages\":[99999999999.9999,0,0.0001,99999999999.9999],\"cell_count\":4}");
+	GENERAL(HEAD ",\"cell_voltages\":[100000000000,0],\"cell_count\":2}", 0);
+	FAST(HEAD ",\"temperatures\":[-99999999999.99,99999999999.99],\"temp_count\":2}");
+	printf("readpack: %d numbers on the fast path, %d past its bound\n", fast, general);
+}
+
+/* Lines in the writer's layout that are still bad: the walk leaves them
+ * to the general path, which refuses them for the same reasons. */
+static void test_fast_rejects(void)
+{
+	char line[4096], id[200];
+	size_t o;
+
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"\",\"timestamp\":\"2026-11-27T14:29:11.123Z\"}",
+	       "bms_id: empty");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"\\u0000\",\"timestamp\":\"2026-11-27T14:29:11.123Z\"}",
+	       "bms_id: NUL in it");
+	memset(id, 'x', 128);
+	id[128] = '\0';
+	REJECT(linef("{\"type\":\"reading\",\"bms_id\":\"%s\","
+		     "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", id),
+	       "bms_id: longer than 127 bytes");
+	memset(id, 'x', 126);
+	snprintf(id + 126, sizeof id - 126, "\\n\\n");
+	REJECT(linef("{\"type\":\"reading\",\"bms_id\":\"%s\","
+		     "\"timestamp\":\"2026-11-27T14:29:11.123Z\"}", id),
+	       "bms_id: longer than 127 bytes");
+	memset(id, 't', 64);
+	id[64] = '\0';
+	REJECT(linef("{\"type\":\"reading\",\"bms_id\":\"p1\","
+		     "\"timestamp\":\"2026-11-27T14:29:11.123Z\",\"tenant\":\"%s\"}", id),
+	       "tenant: longer than 63 bytes");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.123Z\","
+	       "\"tenant\":\"a\\u0000\"}", "tenant: NUL in it");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-02-29T14:29:11.123Z\"}",
+	       "bad timestamp");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T24:00:00.000Z\"}",
+	       "bad timestamp");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-13-27T14:29:11.123Z\"}",
+	       "bad timestamp");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:11.1x3Z\"}",
+	       "bad timestamp");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:61.123Z\"}",
+	       "bad timestamp");
+	REJECT(HEAD ",\"cell_voltages\":[3.3,-0.001],\"cell_count\":2}",
+	       "cell_voltages: cell 2 negative");
+	REJECT(HEAD ",\"cell_voltages\":[3.3],\"cell_count\":2}",
+	       "cell_count: 2 but 1 cell_voltages");
+	REJECT(HEAD ",\"temperatures\":[1,2],\"temp_count\":1}",
+	       "temp_count: 1 but 2 temperatures");
+	REJECT(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[65]}}",
+	       "balancing_status: cells_balancing not cell numbers 1..64");
+	REJECT(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[0]}}",
+	       "balancing_status: cells_balancing not cell numbers 1..64");
+	REJECT(HEAD ",\"balancing_status\":{\"active\":true,\"cells_balancing\":[1,100]}}",
+	       "balancing_status: cells_balancing not cell numbers 1..64");
+	REJECT(HEAD ",\"fault_codes\":[\"a\\u0000\"],\"warning_codes\":[]}",
+	       "fault_codes: NUL in a code");
+	o = (size_t)snprintf(line, sizeof line, "%s", HEAD ",\"temperatures\":[");
+	for (int i = 0; i < 17; i++)
+		o += (size_t)snprintf(line + o, sizeof line - o, "%s%d", i ? "," : "", i);
+	snprintf(line + o, sizeof line - o, "],\"temp_count\":17}");
+	REJECT(line, "temperatures: more than 16 probes");
+	o = (size_t)snprintf(line, sizeof line, "%s", HEAD ",\"cell_voltages\":[");
+	for (int i = 0; i < 49; i++)
+		o += (size_t)snprintf(line + o, sizeof line - o, "%s3.3", i ? "," : "");
+	snprintf(line + o, sizeof line - o, "],\"cell_count\":49}");
+	REJECT(line, "cell_voltages: more than 48 cells");
+	o = (size_t)snprintf(line, sizeof line, "%s", HEAD ",\"fault_codes\":[],\"warning_codes\":[");
+	for (int i = 0; i < 49; i++)
+		o += (size_t)snprintf(line + o, sizeof line - o, "%s\"w\"", i ? "," : "");
+	snprintf(line + o, sizeof line - o, "]}");
+	REJECT(line, "warning_codes: more than 48 codes");
+	{
+		static char big[8192];
+
+		/* One byte more than text[] holds. */
+		o = (size_t)snprintf(big, sizeof big, "%s", HEAD ",\"fault_codes\":[");
+		for (int i = 0; i < 32; i++)
+			o += (size_t)snprintf(big + o, sizeof big - o, "%s\"%0*d\"",
+					      i ? "," : "", i == 31 ? 64 : 63, i);
+		snprintf(big + o, sizeof big - o, "],\"warning_codes\":[]}");
+		REJECT(big, "fault_codes: codes too long");
+	}
+	/* Not JSON, though the walk could read it as far as the fault. */
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p\xc3\",\"timestamp\":\"2026-11-27T14:29:11.123Z\"}",
+	       "not a JSON object: invalid UTF-8 in string at byte 30");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p\xed\xa0\x80\",\"timestamp\":\"2026-11-27T14:29:11.123Z\"}",
+	       "not a JSON object: invalid UTF-8 in string at byte 30");
+	REJECT("{\"type\":\"reading\",\"bms_id\":\"p\x01\",\"timestamp\":\"2026-11-27T14:29:11.123Z\"}",
+	       "not a JSON object: control character in string at byte 30");
+	REJECT(HEAD ",\"pack_voltage\":03.3}", "not a JSON object: expected ',' or '}' at byte 88");
+	REJECT(HEAD ",\"pack_voltage\":1.}", "not a JSON object: bad number at byte 89");
+	REJECT(HEAD ",\"pack_voltage\":-}", "not a JSON object: bad number at byte 88");
+	REJECT(HEAD ",\"pack_voltage\":1", "not a JSON object: unterminated object at byte 88");
+	REJECT(HEAD ",\"cell_voltages\":[1,],\"cell_count\":1}",
+	       "not a JSON object: unexpected character at byte 91");
+	REJECT(HEAD "}}", "not a JSON object: trailing characters after the object at byte 72");
+}
+
+/* The blob parse built is used only with the line it was built from. */
+static void test_fast_blob(void)
+{
+	static struct bms_readpack rp, u;
+	struct bms_buf a = BMS_BUF_INIT, b = BMS_BUF_INIT;
+	char *copy = strdup(FIX16);
+	size_t len = strlen(FIX16);
+
+	CHECK_INT(bms_readpack_parse(FIX16, len, &rp, NULL, 0), 0);
+	CHECK(rp.fast_line == FIX16 && rp.fast_len == len);
+	CHECK_INT(bms_readpack_pack(&rp, FIX16, len, &a), 0);
+	/* The same text elsewhere: packed the general way, to the same blob. */
+	CHECK_INT(bms_readpack_pack(&rp, copy, len, &b), 0);
+	CHECK(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
+	/* A general parse leaves no blob behind. */
+	CHECK_INT(bms_readpack_parse(" {}", 3, &rp, NULL, 0), -1);
+	CHECK(rp.fast_line == NULL);
+	CHECK_INT(bms_readpack_parse(FIX16, len, &rp, NULL, 0), 0);
+	CHECK_INT(bms_readpack_parse(copy, len - 1, &rp, NULL, 0), -1);
+	CHECK(rp.fast_line == NULL);
+	/* Nor does an unpack. */
+	CHECK_INT(bms_readpack_parse(FIX16, len, &u, NULL, 0), 0);
+	CHECK_INT(bms_readpack_unpack(a.p, a.len, &u), 0);
+	CHECK(u.fast_line == NULL);
+	/* Out of memory: the flag is set, nothing is promised. */
+	bms_buf_free(&a);
+	a.oom = 1;
+	CHECK_INT(bms_readpack_parse(FIX16, len, &rp, NULL, 0), 0);
+	CHECK_INT(bms_readpack_pack(&rp, FIX16, len, &a), 1);
+	CHECK_INT(a.len, 0);
+	bms_buf_free(&a);
+	bms_buf_free(&b);
+	free(copy);
+}
+
+/* Lines of the store's test data that the writer did not write. */
+static void test_fast_odd(void)
+{
+	char *text = slurp_fixture("store-readings-odd.ndjson"), *line, *nl;
+	int lines = 0;
+
+	for (line = text; line && *line; line = nl) {
+		struct bms_readpack rp;
+
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		else
+			nl = line + strlen(line);
+		ROUNDTRIP(line, -1, &rp);
+		lines++;
+	}
+	free(text);
+	CHECK(lines >= 7);
+}
+
 /* ==== Refusals ==== */
 
 static void test_rejects(void)
@@ -690,9 +1280,16 @@ int main(void)
 	test_shapes();
 	test_text_form();
 	test_edges();
+	test_fast_layout();
+	test_fast_numbers();
+	test_fast_rejects();
+	test_fast_blob();
+	test_fast_odd();
 	test_rejects();
 	test_damage();
 	test_append();
+	printf("readpack: %d lines on the fast path, each checked against the general path\n",
+	       fast_lines);
 	bms_buf_free(&blob);
 	bms_buf_free(&out);
 	return unit_done();
