@@ -191,38 +191,9 @@ static int out_end(int status)
 	return status;
 }
 
-static void json_key(struct bms_buf *b, const char *key)
-{
-	bms_buf_putc(b, b->len ? ',' : '{');
-	bms_buf_json_str(b, key, strlen(key));
-	bms_buf_putc(b, ':');
-}
-
-static void json_str(struct bms_buf *b, const char *key, const char *val)
-{
-	if (!val)
-		return;
-	json_key(b, key);
-	bms_buf_json_str(b, val, strlen(val));
-}
-
-static void json_long(struct bms_buf *b, const char *key, long val)
-{
-	if (val < 0)
-		return;
-	json_key(b, key);
-	bms_buf_printf(b, "%ld", val);
-}
-
-static void json_bool(struct bms_buf *b, const char *key, int val)
-{
-	json_key(b, key);
-	bms_buf_puts(b, val ? "true" : "false");
-}
-
+/* Write the row object in line. */
 static int put_object(void)
 {
-	bms_buf_putc(&line, '}');
 	if (line.oom)
 		bms_die(BMS_EXIT_FAIL, "out of memory");
 	return put_line(NULL, line.p, line.len);
@@ -255,12 +226,7 @@ static int run_init(struct global *g, int argc, char **argv)
 
 static int tenant_row(void *ctx, const struct bms_tenant *t)
 {
-	bms_buf_reset(&line);
-	json_str(&line, "name", t->name);
-	json_str(&line, "created", t->created);
-	json_long(&line, "raw_days", t->keep.raw_days);
-	json_long(&line, "minute_days", t->keep.minute_days);
-	json_long(&line, "hour_days", t->keep.hour_days);
+	bms_store_tenant_json(t, &line);
 	return put_object();
 }
 
@@ -327,23 +293,7 @@ static int run_tenants(struct global *g, int argc, char **argv)
 
 static int battery_row(void *ctx, const struct bms_battery *b)
 {
-	bms_buf_reset(&line);
-	json_str(&line, "bms_id", b->bms_id);
-	json_str(&line, "name", b->name);
-	json_str(&line, "chemistry", b->chemistry);
-	if (b->nominal_capacity_ah >= 0) {
-		json_key(&line, "nominal_capacity_ah");
-		bms_buf_num(&line, b->nominal_capacity_ah, 4);
-	}
-	json_long(&line, "cell_count", b->cell_count);
-	json_str(&line, "bms_type", b->bms_type);
-	json_str(&line, "protocol", b->protocol);
-	json_str(&line, "device", b->device);
-	json_long(&line, "baud", b->baud);
-	json_long(&line, "timeout_ms", b->timeout_ms);
-	json_str(&line, "notes", b->notes);
-	json_bool(&line, "auto_added", b->auto_added);
-	json_str(&line, "created", b->created);
+	bms_store_battery_json(b, &line);
 	return put_object();
 }
 
@@ -446,11 +396,7 @@ static int run_batteries(struct global *g, int argc, char **argv)
 
 static int user_row(void *ctx, const struct bms_user *u)
 {
-	bms_buf_reset(&line);
-	json_str(&line, "name", u->name);
-	json_str(&line, "role", bms_store_role_name(u->role));
-	json_bool(&line, "disabled", u->disabled);
-	json_str(&line, "created", u->created);
+	bms_store_user_json(u, &line);
 	return put_object();
 }
 

@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 enum {
 	BMS_STORE_EFAIL = -1,	/* runtime: I/O, full disk, read-only, busy, corrupt */
 	BMS_STORE_ECONFIG = -2,	/* configuration: no store, no such tenant or
@@ -297,6 +299,17 @@ int bms_store_token_revoke(struct bms_store *st, const char *token);
 /* Append to the audit log: who did what to which object. */
 int bms_store_audit(struct bms_store *st, const char *user, const char *action,
 		    const char *object, const char *detail);
+
+/* ==== Registry rows as JSON ==== */
+
+/*
+ * Replace b's contents with the row as one JSON object (no newline), the
+ * form the lists of bms-store(1) print: fields not set are left out; a
+ * user's password hash never appears.
+ */
+void bms_store_tenant_json(const struct bms_tenant *t, struct bms_buf *b);
+void bms_store_battery_json(const struct bms_battery *bat, struct bms_buf *b);
+void bms_store_user_json(const struct bms_user *u, struct bms_buf *b);
 
 /* ==== Maintenance (any handle) ==== */
 

@@ -633,6 +633,80 @@ int bms_store_token_revoke(struct bms_store *st, const char *token)
 	return done(st, s);
 }
 
+/* ==== Registry rows as JSON ==== */
+
+static void json_key(struct bms_buf *b, const char *key)
+{
+	bms_buf_putc(b, b->len ? ',' : '{');
+	bms_buf_json_str(b, key, strlen(key));
+	bms_buf_putc(b, ':');
+}
+
+static void json_str(struct bms_buf *b, const char *key, const char *val)
+{
+	if (!val)
+		return;
+	json_key(b, key);
+	bms_buf_json_str(b, val, strlen(val));
+}
+
+static void json_long(struct bms_buf *b, const char *key, long val)
+{
+	if (val < 0)
+		return;
+	json_key(b, key);
+	bms_buf_printf(b, "%ld", val);
+}
+
+static void json_bool(struct bms_buf *b, const char *key, int val)
+{
+	json_key(b, key);
+	bms_buf_puts(b, val ? "true" : "false");
+}
+
+void bms_store_tenant_json(const struct bms_tenant *t, struct bms_buf *b)
+{
+	bms_buf_reset(b);
+	json_str(b, "name", t->name);
+	json_str(b, "created", t->created);
+	json_long(b, "raw_days", t->keep.raw_days);
+	json_long(b, "minute_days", t->keep.minute_days);
+	json_long(b, "hour_days", t->keep.hour_days);
+	bms_buf_putc(b, '}');
+}
+
+void bms_store_battery_json(const struct bms_battery *bat, struct bms_buf *b)
+{
+	bms_buf_reset(b);
+	json_str(b, "bms_id", bat->bms_id);
+	json_str(b, "name", bat->name);
+	json_str(b, "chemistry", bat->chemistry);
+	if (bat->nominal_capacity_ah >= 0) {
+		json_key(b, "nominal_capacity_ah");
+		bms_buf_num(b, bat->nominal_capacity_ah, 4);
+	}
+	json_long(b, "cell_count", bat->cell_count);
+	json_str(b, "bms_type", bat->bms_type);
+	json_str(b, "protocol", bat->protocol);
+	json_str(b, "device", bat->device);
+	json_long(b, "baud", bat->baud);
+	json_long(b, "timeout_ms", bat->timeout_ms);
+	json_str(b, "notes", bat->notes);
+	json_bool(b, "auto_added", bat->auto_added);
+	json_str(b, "created", bat->created);
+	bms_buf_putc(b, '}');
+}
+
+void bms_store_user_json(const struct bms_user *u, struct bms_buf *b)
+{
+	bms_buf_reset(b);
+	json_str(b, "name", u->name);
+	json_str(b, "role", bms_store_role_name(u->role));
+	json_bool(b, "disabled", u->disabled);
+	json_str(b, "created", u->created);
+	bms_buf_putc(b, '}');
+}
+
 /* ==== Audit ==== */
 
 int bms_store_audit(struct bms_store *st, const char *user, const char *action,
