@@ -124,6 +124,7 @@ help_synopsis() {
 	./usr/share/man/man1/bms-sim.1
 	./usr/share/man/man1/bms-store.1
 	./usr/share/man/man7/bms.7
+	./usr/share/trackingbms/schema/aggregate.schema.json
 	./usr/share/trackingbms/schema/frames.schema.json
 	./usr/share/trackingbms/schema/reading.schema.json
 	./usr/share/trackingbms/schema/reject.schema.json
