@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Validating JSON scanner (see json.h).  A recursive descent over the
- * bytes with a depth bound; strings are checked for legal escapes and
- * well-formed UTF-8, numbers against the RFC 8259 grammar.  Linear in the
- * line length, no allocation.
+ * bytes with a depth bound; strings are checked for legal escapes (a
+ * surrogate only in a pair) and well-formed UTF-8, numbers against the
+ * RFC 8259 grammar.  Linear in the line length, no allocation.  Keys are
+ * compared with the ones looked for as raw bytes when they hold no
+ * backslash, the case of every record our own tools write; a key with
+ * an escape is decoded first, on the stack.
  */
 #include <assert.h>
 #include <string.h>
@@ -16,6 +19,7 @@ struct scan {
 	struct bms_json_err *err;
 	const size_t *klen;	/* lengths of the keys looked for */
 	size_t next;		/* the field to try first for the next key */
+	int esc;		/* set by string() when it met a backslash */
 };
 
 static int fail(struct scan *sc, const char *what)
@@ -49,10 +53,44 @@ static const unsigned char plain[256] = {
 	/* 0x70 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-static int hexdig(char c)
+/* The value of the hex digit c, or -1. */
+static int hexval(char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The UTF-16 code unit of the \uXXXX escape at p[0..avail), or -1 if p
+ * does not start with one. */
+static long u_escape(const char *p, size_t avail)
+{
+	long cp = 0;
+
+	if (avail < 6 || p[0] != '\\' || p[1] != 'u')
+		return -1;
+	for (int k = 2; k < 6; k++) {
+		int h = hexval(p[k]);
+
+		if (h < 0)
+			return -1;
+		cp = cp << 4 | h;
+	}
+	return cp;
+}
+
+static int is_high(long cp)
+{
+	return cp >= 0xd800 && cp <= 0xdbff;
+}
+
+static int is_low(long cp)
+{
+	return cp >= 0xdc00 && cp <= 0xdfff;
 }
 
 /* Length of the UTF-8 sequence at p (1..4), or 0 if malformed. */
@@ -114,15 +152,26 @@ static int string(struct scan *sc)
 		if (c < 0x20)
 			return fail(sc, "control character in string");
 		if (c == '\\') {
+			sc->esc = 1;
 			if (sc->i + 1 >= sc->n)
 				break;
 			c = (unsigned char)sc->s[sc->i + 1];
 			if (c == 'u') {
+				long cp;
+
 				if (sc->i + 6 > sc->n)
 					break;
-				for (int k = 2; k < 6; k++)
-					if (!hexdig(sc->s[sc->i + k]))
-						return fail(sc, "bad \\u escape");
+				cp = u_escape(sc->s + sc->i, sc->n - sc->i);
+				if (cp < 0)
+					return fail(sc, "bad \\u escape");
+				/* A surrogate only as a high one, then a low. */
+				if (is_high(cp) &&
+				    is_low(u_escape(sc->s + sc->i + 6, sc->n - sc->i - 6))) {
+					sc->i += 12;
+					continue;
+				}
+				if (is_high(cp) || is_low(cp))
+					return fail(sc, "lone surrogate in \\u escape");
 				sc->i += 6;
 				continue;
 			}
@@ -194,21 +243,34 @@ static int object(struct scan *sc, int depth, struct bms_json_field *f, size_t n
 	for (;;) {
 		size_t kstart, klen, vstart;
 		struct bms_json_field *hit = NULL;
+		const char *key;
+		char dec[BMS_JSON_MAX_KEY + 1];	/* an escaped key, decoded */
 
 		ws(sc);
 		if (sc->i >= sc->n || sc->s[sc->i] != '"')
 			return fail(sc, "expected a key");
 		kstart = sc->i + 1;
+		sc->esc = 0;
 		if (string(sc) < 0)
 			return -1;
+		key = sc->s + kstart;
 		klen = sc->i - 1 - kstart;
+		/* A key with an escape is compared as it decodes; one that
+		 * does not fit dec is longer than any key looked for. */
+		if (sc->esc && nf) {
+			long got = bms_json_str_get(sc->s + kstart - 1, klen + 2,
+						    dec, sizeof dec);
+
+			key = dec;
+			klen = got < 0 ? sizeof dec : (size_t)got;
+		}
 		/* Records mostly list their keys in the order they are asked
 		 * for: try the field after the last one found first. */
 		for (size_t j = 0; j < nf; j++) {
 			size_t k = sc->next + j < nf ? sc->next + j : sc->next + j - nf;
 
-			if (sc->klen[k] == klen && f[k].key[0] == sc->s[kstart] &&
-			    memcmp(f[k].key, sc->s + kstart, klen) == 0) {
+			if (sc->klen[k] == klen && f[k].key[0] == key[0] &&
+			    memcmp(f[k].key, key, klen) == 0) {
 				hit = &f[k];
 				sc->next = k + 1 < nf ? k + 1 : 0;
 				break;
@@ -291,13 +353,14 @@ int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
 		  size_t nfields, struct bms_json_err *err)
 {
 	size_t klen[BMS_JSON_MAX_FIELDS];
-	struct scan sc = { s, n, 0, err, klen, 0 };
+	struct scan sc = { s, n, 0, err, klen, 0, 0 };
 
 	assert(nfields <= BMS_JSON_MAX_FIELDS);
 	for (size_t k = 0; k < nfields; k++) {
 		fields[k].val = NULL;
 		fields[k].len = 0;
 		klen[k] = strlen(fields[k].key);
+		assert(klen[k] >= 1 && klen[k] <= BMS_JSON_MAX_KEY);
 	}
 	ws(&sc);
 	if (sc.i >= n || s[sc.i] != '{')
@@ -322,55 +385,92 @@ int bms_json_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* The UTF-8 of the code point cp (not a surrogate, at most 0x10ffff) at p;
+ * returns its length. */
+static size_t put_utf8(char *p, unsigned long cp)
+{
+	if (cp < 0x80) {
+		p[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		p[0] = (char)(0xc0 | cp >> 6);
+		p[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		p[0] = (char)(0xe0 | cp >> 12);
+		p[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		p[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	p[0] = (char)(0xf0 | cp >> 18);
+	p[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	p[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	p[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 long bms_json_str_get(const char *val, size_t len, char *out, size_t cap)
 {
-	size_t o = 0;
+	size_t o = 0, end;
 
 	if (!val || len < 2 || val[0] != '"' || val[len - 1] != '"')
 		return -1;
-	for (size_t i = 1; i + 1 < len; i++) {
-		char c = val[i];
+	end = len - 1;		/* the closing quote */
+	for (size_t i = 1; i < end;) {
+		unsigned char c = (unsigned char)val[i];
+		char seq[4];
+		size_t n = 1;
 
-		if (c == '\\') {
-			char e = val[++i];
-			unsigned cp = 0;
-
-			switch (e) {
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			case 't': c = '\t'; break;
-			case 'u':
-				for (int k = 1; k <= 4; k++) {
-					char h = val[i + k];
-
-					cp = cp << 4 | (unsigned)(h <= '9' ? h - '0' :
-						(h | 0x20) - 'a' + 10);
-				}
-				i += 4;
-				/* Field values we read are ASCII; anything
-				 * else is kept as UTF-8 of the code unit. */
-				if (cp < 0x80) {
-					c = (char)cp;
-					break;
-				}
-				if (o + 3 > cap)
-					return -1;
-				if (cp < 0x800) {
-					out[o++] = (char)(0xc0 | cp >> 6);
-				} else {
-					out[o++] = (char)(0xe0 | cp >> 12);
-					out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
-				}
-				c = (char)(0x80 | (cp & 0x3f));
-				break;
-			default: c = e; break;
-			}
+		if (c < 0x80 && c != '\\') {
+			if (o + 1 >= cap)
+				return -1;
+			out[o++] = (char)c;
+			i++;
+			continue;
 		}
-		if (o >= cap)
+		if (c == '\\') {
+			long cp, lo;
+
+			if (i + 1 >= end)
+				return -1;
+			switch (val[i + 1]) {
+			case '"': case '\\': case '/': seq[0] = val[i + 1]; break;
+			case 'b': seq[0] = '\b'; break;
+			case 'f': seq[0] = '\f'; break;
+			case 'n': seq[0] = '\n'; break;
+			case 'r': seq[0] = '\r'; break;
+			case 't': seq[0] = '\t'; break;
+			case 'u':
+				cp = u_escape(val + i, end - i);
+				if (cp < 0 || is_low(cp))
+					return -1;
+				if (is_high(cp)) {
+					lo = u_escape(val + i + 6, end - i - 6);
+					if (!is_low(lo))
+						return -1;
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					i += 6;
+				}
+				n = put_utf8(seq, (unsigned long)cp);
+				i += 4;
+				break;
+			default:
+				return -1;
+			}
+			i += 2;
+		} else {
+			n = utf8_len((const unsigned char *)val + i, end - i);
+			if (!n)
+				return -1;
+			memcpy(seq, val + i, n);
+			i += n;
+		}
+		if (cap - o <= n)	/* room for the NUL too */
 			return -1;
-		out[o++] = c;
+		memcpy(out + o, seq, n);
+		o += n;
 	}
 	if (o >= cap)
 		return -1;
@@ -397,7 +497,7 @@ int bms_json_str_eq(const char *val, size_t len, const char *lit)
 int bms_json_array_next(const char *arr, size_t len, const char **pos,
 			const char **elem, size_t *elen)
 {
-	struct scan sc = { arr, len, 0, NULL, NULL, 0 };
+	struct scan sc = { arr, len, 0, NULL, NULL, 0, 0 };
 
 	if (!arr || len < 2 || arr[0] != '[')
 		return -1;

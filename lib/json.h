@@ -8,6 +8,13 @@
  * (RFC 8259, UTF-8) and records where the values of the top-level keys it
  * is asked about lie.  Nothing is copied or allocated: every span points
  * into the caller's line and lives as long as it.
+ *
+ * Strings are held to what jansson, and any reader that decodes them,
+ * can take: well-formed UTF-8, and a \u escape of a UTF-16 surrogate only
+ * as a high surrogate followed at once by an escaped low one (a lone
+ * surrogate stands for no character and is refused, though RFC 8259's
+ * grammar would let it pass).  So a string that scans decodes to
+ * well-formed UTF-8.
  */
 #ifndef BMS_JSON_H
 #define BMS_JSON_H
@@ -16,10 +23,12 @@
 
 #define BMS_JSON_MAX_DEPTH 64	/* deeper nesting is rejected */
 #define BMS_JSON_MAX_FIELDS 32	/* keys one scan can look for */
+#define BMS_JSON_MAX_KEY 64	/* bytes of a key one scan can look for */
 
 /* One top-level key to look for, and where its raw value was found. */
 struct bms_json_field {
-	const char *key;	/* in: the key, plain ASCII */
+	const char *key;	/* in: the key, plain ASCII, 1..BMS_JSON_MAX_KEY
+				 * bytes */
 	const char *val;	/* out: first byte of the value, NULL if absent */
 	size_t len;		/* out: length of the raw value text */
 };
@@ -33,9 +42,14 @@ struct bms_json_err {
 /*
  * Validate s[0..n) as one JSON object (surrounding white space allowed)
  * and fill in the fields asked for (at most BMS_JSON_MAX_FIELDS, each key
- * once).  When a key occurs twice in the line the last one wins, as in
- * most JSON readers.  Looking for many keys costs little when the line
- * has them in the order of fields.  Returns 0, or -1 with *err filled in.
+ * once).  Keys are compared as they decode, as a JSON reader sees them:
+ * "typ\u0065" in the line is the key "type" (a record cannot hide a
+ * field from the scan by escaping its name).  When a key occurs twice in
+ * the line the last one wins, as in jansson and most JSON readers, however
+ * either is written.  Looking for many keys costs little when the line
+ * has them in the order of fields; a key written with an escape costs a
+ * decoding into a small buffer on the stack.  Returns 0, or -1 with *err
+ * filled in.
  */
 int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
 		  size_t nfields, struct bms_json_err *err);
@@ -47,9 +61,14 @@ int bms_json_utf8_valid(const char *s, size_t n);
 int bms_json_str_eq(const char *val, size_t len, const char *lit);
 
 /*
- * Decode the JSON string span into out (at most cap bytes plus a NUL).
- * Returns the decoded length, or -1 if the span is not a string or does
- * not fit.
+ * Decode the JSON string span (one bms_json_scan accepted) into out: at
+ * most cap bytes with the NUL that ends it.  A surrogate pair written as
+ * two \u escapes becomes the one 4-byte UTF-8 sequence of its character,
+ * so "\ud83d\udd0b" decodes to the same bytes as the raw character.
+ * \u0000 decodes to a NUL byte, which the length counts.  Returns the
+ * decoded length, or -1 if the span is not a string, does not fit, or
+ * would not decode to well-formed UTF-8 (a lone surrogate, malformed
+ * bytes): out never receives ill-formed UTF-8.
  */
 long bms_json_str_get(const char *val, size_t len, char *out, size_t cap);
 

@@ -79,6 +79,18 @@
  * goes to the text form instead.  The general path reads a number with
  * an exponent or more than 15 digits with strtod(): the C locale is
  * assumed.
+ *
+ * Range.  Every number a reading carries (each plain field, each
+ * temperature and cell voltage, cycles) must be finite and below
+ * NUM_MAX = 10^11 in magnitude, or the reading is refused ("pack_voltage:
+ * out of range", "cell_voltages: cell 3 out of range"): never kept, not
+ * even as text.  Within it, a value scaled to the at most 4 decimals the
+ * record keeps is an integer below 10^15, exact as a double both ways,
+ * and bms_buf_num() writes it on its fixed-point path (below 10^12), so
+ * what is stored is what is written back and what the store sums.  (A
+ * sum of readings cannot overflow to infinity either.)  The bound is
+ * the fast path's, 11 digits before the point: every number the walk
+ * takes is within it, so both paths refuse the same lines.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -106,6 +118,7 @@ enum {
 };
 
 #define LIM (1LL << 53)	/* bound of a scaled value: every one is an exact double */
+#define NUM_MAX 1e11	/* bound of every number a reading carries (see above) */
 
 static const int64_t ip10[5] = { 1, 10, 100, 1000, 10000 };
 static const double dp10[23] = {
@@ -212,6 +225,12 @@ static int get_num(const struct bms_json_field *f, double *v)
 	return num_at(f->val, f->val + f->len, v) == f->val + f->len ? 0 : -1;
 }
 
+/* True if v is a value a reading can carry: finite, |v| < NUM_MAX. */
+static int in_range(double v)
+{
+	return v > -NUM_MAX && v < NUM_MAX;
+}
+
 /* A whole number of at most 2^53 in magnitude. */
 static int get_int(const struct bms_json_field *f, int64_t *i)
 {
@@ -267,7 +286,9 @@ static int num_array(const char *val, size_t len, double *out, int max)
 /*
  * Decode the JSON string span val into out (cap bytes with the NUL).
  * Returns the length, -1 if not a string, -2 if too long, -3 if it holds
- * a NUL.
+ * a NUL.  val lies in a line bms_json_scan took, so its escapes are
+ * sound (a surrogate only in a pair, which decodes to one 4-byte UTF-8
+ * sequence) and out is well-formed UTF-8: decoding fails only for room.
  */
 static long get_str(const char *val, size_t len, char *out, size_t cap)
 {
@@ -495,6 +516,8 @@ static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 			continue;
 		if (get_num(fk, v) < 0)
 			return bad(why, whysz, "%s: not a number", fk->key);
+		if (!in_range(*v))
+			return bad(why, whysz, "%s: out of range", fk->key);
 		if (nf->lo <= nf->hi && !(*v >= nf->lo && *v <= nf->hi))
 			return bad(why, whysz, "%s: %s", fk->key, nf->range);
 		r->have |= nf->bit;
@@ -507,6 +530,10 @@ static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 		if (r->ntemps == -2)
 			return bad(why, whysz, "temperatures: more than %d probes",
 				   BMS_MAX_TEMPS);
+		for (k = 0; k < r->ntemps; k++)
+			if (!in_range(r->temps[k]))
+				return bad(why, whysz, "temperatures: probe %d out of range",
+					   k + 1);
 		r->have |= BMS_R_TEMPS;
 	}
 	if (f[K_CELLS].val) {
@@ -517,10 +544,14 @@ static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 		if (r->ncells == -2)
 			return bad(why, whysz, "cell_voltages: more than %d cells",
 				   BMS_MAX_CELLS);
-		for (k = 0; k < r->ncells; k++)
-			if (!(r->cells[k] >= 0))
+		for (k = 0; k < r->ncells; k++) {
+			if (!in_range(r->cells[k]))
+				return bad(why, whysz, "cell_voltages: cell %d out of range",
+					   k + 1);
+			if (r->cells[k] < 0)
 				return bad(why, whysz, "cell_voltages: cell %d negative",
 					   k + 1);
+		}
 		r->have |= BMS_R_CELLS;
 	}
 	if (f[K_BALANCE].val) {
@@ -546,6 +577,10 @@ static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 		r->have |= BMS_R_CODES;
 	}
 	if (f[K_CYCLES].val) {
+		double v;
+
+		if (get_num(&f[K_CYCLES], &v) == 0 && !in_range(v))
+			return bad(why, whysz, "cycles: out of range");
 		if (get_int(&f[K_CYCLES], &cycles) < 0)
 			return bad(why, whysz, "cycles: not an integer");
 		r->cycles = (long)cycles;
@@ -764,15 +799,17 @@ static int encode(const struct bms_readpack *rp, struct bms_buf *b)
 /*
  * The writer's own layout, walked byte by byte: the keys in the order
  * bms_reading_json() writes them, no white space, every number exactly
- * as bms_buf_num() writes it, every string exactly as bms_buf_json_str()
- * writes it, the timestamp as bms_ts_format_ms() writes it.  The compact
- * form is written while walking, so it needs no check afterwards: what
- * the walk takes is, by construction, the line bms_readpack_json() gives
- * back for that blob.  Anything else (another order, an unknown or a
- * repeated key, a value out of range, a number past the bounds below)
- * ends the walk, and the general path decides, with its own reasons.
- * So the walk never refuses a line, and a line it takes the general path
- * would parse into the same struct and pack into the same blob.
+ * as bms_buf_num() writes it (so finite, and below NUM_MAX with at most
+ * FAST_INT_DIGITS digits before the point), every string exactly as
+ * bms_buf_json_str() writes it, the timestamp as bms_ts_format_ms()
+ * writes it.  The compact form is written while walking, so it needs no
+ * check afterwards: what the walk takes is, by construction, the line
+ * bms_readpack_json() gives back for that blob.  Anything else (another
+ * order, an unknown or a repeated key, a value out of range, a number
+ * past the bounds below) ends the walk, and the general path decides,
+ * with its own reasons.  So the walk never refuses a line, and a line it
+ * takes the general path would parse into the same struct and pack into
+ * the same blob.
  *
  * Numbers: the digits as an integer m with fd decimals, so the value is
  * m / 10^fd and the scaled integer the blob keeps is q = m * 10^(dec-fd).

@@ -63,7 +63,8 @@ struct bms_readpack {
  * field of the right type and range).  Keys the reading does not know are
  * allowed.  Returns 0, or -1 with a one-line reason in why naming the
  * field ("no bms_id", "bad timestamp", "soc_percent: not in 0..100",
- * "cell_voltages: more than 48 cells"); why may be NULL.  When line is in
+ * "cell_voltages: more than 48 cells", "pack_current: out of range": every
+ * number must be finite and below 1e11 in magnitude); why may be NULL.  When line is in
  * the canonical form, the compact blob is built as well and kept in rp
  * for bms_readpack_pack() with the same line.
  */

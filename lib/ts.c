@@ -20,34 +20,6 @@ static void put2(char *p, int v)
 	p[1] = (char)('0' + v % 10);
 }
 
-void bms_ts_format(const struct timespec *t, char out[BMS_TS_LEN + 1])
-{
-	struct tm tm;
-	time_t s = t->tv_sec;
-	int ms = (int)(t->tv_nsec / 1000000);
-	int y;
-
-	gmtime_r(&s, &tm);
-	y = tm.tm_year + 1900;
-	put2(out, y / 100);
-	put2(out + 2, y % 100);
-	out[4] = '-';
-	put2(out + 5, tm.tm_mon + 1);
-	out[7] = '-';
-	put2(out + 8, tm.tm_mday);
-	out[10] = 'T';
-	put2(out + 11, tm.tm_hour);
-	out[13] = ':';
-	put2(out + 14, tm.tm_min);
-	out[16] = ':';
-	put2(out + 17, tm.tm_sec);
-	out[19] = '.';
-	out[20] = (char)('0' + ms / 100);
-	put2(out + 21, ms % 100);
-	out[23] = 'Z';
-	out[24] = '\0';
-}
-
 void bms_ts_now(char out[BMS_TS_LEN + 1])
 {
 	struct timespec t;
@@ -82,6 +54,9 @@ int bms_ts_sleep_ms(int64_t ms)
 /* 0000-01-01 and 10000-01-01 in days since 1970-01-01. */
 #define DAY_MIN (-719528LL)
 #define DAY_END 2932897LL
+/* The times of four-digit years: [MS_MIN, MS_END) ms since the epoch. */
+#define MS_MIN (DAY_MIN * MS_PER_DAY)
+#define MS_END (DAY_END * MS_PER_DAY)
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (any y, m 1..12). */
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -133,10 +108,10 @@ void bms_ts_format_ms(int64_t ms, char out[BMS_TS_LEN + 1])
 	int64_t day, rem;
 	int y, mo, d, h, mi, s, milli;
 
-	if (ms < DAY_MIN * MS_PER_DAY)
-		ms = DAY_MIN * MS_PER_DAY;
-	else if (ms >= DAY_END * MS_PER_DAY)
-		ms = DAY_END * MS_PER_DAY - 1;
+	if (ms < MS_MIN)
+		ms = MS_MIN;
+	else if (ms >= MS_END)
+		ms = MS_END - 1;
 	day = ms / MS_PER_DAY;
 	rem = ms % MS_PER_DAY;
 	if (rem < 0) {
@@ -168,6 +143,20 @@ void bms_ts_format_ms(int64_t ms, char out[BMS_TS_LEN + 1])
 	out[24] = '\0';
 }
 
+/* The same text from a timespec (tv_nsec in 0..999999999), by way of
+ * milliseconds; seconds are clamped first, so the product cannot
+ * overflow. */
+void bms_ts_format(const struct timespec *t, char out[BMS_TS_LEN + 1])
+{
+	int64_t s = (int64_t)t->tv_sec;
+
+	if (s < MS_MIN / 1000 - 1)
+		s = MS_MIN / 1000 - 1;
+	else if (s > MS_END / 1000)
+		s = MS_END / 1000;
+	bms_ts_format_ms(s * 1000 + t->tv_nsec / 1000000, out);
+}
+
 /* The n digits at s as a number, or -1 if one is not a digit. */
 static int digits(const char *s, int n)
 {
@@ -196,7 +185,11 @@ static int parse_date(const char *s, int64_t *day)
 /*
  * RFC 3339 section 5.6: full-date "T" full-time, with "t" and "z" also
  * taken as the grammar allows.  A leap second (:60) counts as the first
- * second of the next minute.  A fraction may have 1 to 9 digits.
+ * second of the next minute.  A fraction may have 1 to 9 digits.  The
+ * time in UTC must lie in the four-digit years, as bms_ts_format_ms
+ * writes them: an offset or a leap second that moves it out (to before
+ * 0000-01-01, or to 10000-01-01 or later) is refused, so every time
+ * taken is written back as the same instant.
  */
 int bms_ts_parse(const char *s, size_t n, int64_t *ms)
 {
@@ -227,20 +220,19 @@ int bms_ts_parse(const char *s, size_t n, int64_t *ms)
 			frac *= 10;
 	}
 	t = day * MS_PER_DAY + ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + frac;
-	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
-		*ms = t;
-		return 0;
-	}
 	if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
 		int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
 
 		if (oh < 0 || oh > 23 || om < 0 || om > 59)
 			return -1;
 		t -= (s[i] == '+' ? 1 : -1) * ((int64_t)oh * 60 + om) * 60000;
-		*ms = t;
-		return 0;
+	} else if (i + 1 != n || (s[i] != 'Z' && s[i] != 'z')) {
+		return -1;
 	}
-	return -1;
+	if (t < MS_MIN || t >= MS_END)
+		return -1;
+	*ms = t;
+	return 0;
 }
 
 int bms_ts_parse_arg(const char *s, int64_t now_ms, int64_t *ms)

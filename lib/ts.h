@@ -24,7 +24,8 @@ void bms_ts_format_ms(int64_t ms, char out[BMS_TS_LEN + 1]);
  * Parse an RFC 3339 date-time (fraction of a second optional, "Z" or an
  * offset such as +02:00) of s[0..n) into milliseconds since the epoch;
  * digits past the millisecond are dropped.  Returns 0, or -1 if s is not
- * one.
+ * one, or if the time in UTC falls outside the years 0000-9999 that
+ * bms_ts_format_ms writes.
  */
 int bms_ts_parse(const char *s, size_t n, int64_t *ms);
 

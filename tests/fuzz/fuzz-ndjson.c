@@ -6,7 +6,11 @@
  * reports must lie inside the line, and arrays must walk to their end.
  * jansson judges each line too: the scanner must accept exactly the
  * objects jansson accepts, but for the limits the two set differently
- * (nesting depth, numbers too large for jansson, NUL in keys).
+ * (nesting depth, numbers too large for jansson, NUL in keys).  Where
+ * both accept a line, the fields the scanner found must be jansson's
+ * members of the same keys, decoded keys and the last of duplicates
+ * included: present in both or in neither, of the same kind, and a
+ * string decoding to jansson's bytes exactly.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +25,40 @@
 #include "ndjson.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The scanner's span v (NULL if absent) against jansson's member jv. */
+static void same_member(const char *v, size_t vlen, json_t *jv)
+{
+	char *tmp;
+	long n;
+
+	if (!v != !jv)
+		__builtin_trap();
+	if (!v)
+		return;
+	switch (v[0]) {
+	case '"':
+		if (!json_is_string(jv))
+			__builtin_trap();
+		/* Decoded, a string is shorter than its span. */
+		tmp = malloc(vlen);
+		if (!tmp)
+			abort();
+		n = bms_json_str_get(v, vlen, tmp, vlen);
+		if (n < 0 || (size_t)n != json_string_length(jv) ||
+		    memcmp(tmp, json_string_value(jv), (size_t)n) != 0 ||
+		    !bms_json_utf8_valid(tmp, (size_t)n))
+			__builtin_trap();
+		free(tmp);
+		break;
+	case '{': if (!json_is_object(jv)) __builtin_trap(); break;
+	case '[': if (!json_is_array(jv)) __builtin_trap(); break;
+	case 't': if (!json_is_true(jv)) __builtin_trap(); break;
+	case 'f': if (!json_is_false(jv)) __builtin_trap(); break;
+	case 'n': if (!json_is_null(jv)) __builtin_trap(); break;
+	default: if (!json_is_number(jv)) __builtin_trap(); break;
+	}
+}
 
 static void check_line(const char *line, size_t len)
 {
@@ -41,20 +79,24 @@ static void check_line(const char *line, size_t len)
 	 * lines without one can be compared. */
 	int comparable = memchr(line, 0, len) == NULL;
 
-	json_decref(j);
 	if (bms_json_scan(line, len, f, 3, &err) < 0) {
 		if (err.at > len)
 			__builtin_trap();
 		if (comparable && jansson_ok && strcmp(err.what, "nested too deeply") != 0)
 			__builtin_trap();
+		json_decref(j);
 		return;
 	}
 	if (comparable && !jansson_ok && json_error_code(&jerr) != json_error_numeric_overflow &&
 	    json_error_code(&jerr) != json_error_null_byte_in_key)
 		__builtin_trap();
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 3; k++) {
 		if (f[k].val && (f[k].val < line || f[k].val + f[k].len > line + len))
 			__builtin_trap();
+		if (comparable && jansson_ok)
+			same_member(f[k].val, f[k].len, json_object_get(j, f[k].key));
+	}
+	json_decref(j);
 	if (f[0].val) {
 		bms_json_str_eq(f[0].val, f[0].len, "frames");
 		bms_json_str_get(f[0].val, f[0].len, tmp, sizeof tmp);

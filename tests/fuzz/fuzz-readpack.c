@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the reading packer (lib/readpack.c).  Any line that
- * parses as a reading must pack, come back byte for byte from the blob
- * and unpack; a line that does not parse must say why in one line.  A
- * line the fast path takes must also be one the general path parses to
- * the same struct and packs to the same blob.  Each reading that parses
- * is then written as bms_reading_json() would write it, and that line,
- * which the fast path should mostly take, goes through the same checks.
- * The raw input is also taken as a blob: refused or decoded, never a
- * crash, and a blob that unpacks must also write a line that is a JSON
- * object.
+ * parses as a reading must carry only numbers in range (finite, below
+ * 10^11 in magnitude) and strings of well-formed UTF-8, pack, come back
+ * byte for byte from the blob and unpack; a line that does not parse
+ * must say why in one line.  A line the fast path takes must also be
+ * one the general path parses to the same struct and packs to the same
+ * blob.  Each reading that parses is then written as bms_reading_json()
+ * would write it, and that line, which the fast path should mostly
+ * take, goes through the same checks.  The raw input is also taken as
+ * a blob: refused or decoded, never a crash, and a blob that unpacks
+ * must also write a line that is a JSON object.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +69,42 @@ static int same_parse(const struct bms_readpack *a, const struct bms_readpack *b
 	       x->discharge_mos == y->discharge_mos;
 }
 
+/* A number a reading may carry. */
+static int in_range(double v)
+{
+	return v > -1e11 && v < 1e11;
+}
+
+/* Every number of rp in range, every string UTF-8. */
+static int sound(const struct bms_readpack *a)
+{
+	const struct bms_reading *x = &a->r;
+	const double *plain[] = {
+		&x->pack_voltage, &x->pack_current, &x->pack_power, &x->soc_percent,
+		&x->soh_percent, &x->remaining_capacity_ah, &x->nominal_capacity_ah,
+	};
+
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		if (!in_range(*plain[i]))
+			return 0;
+	for (int i = 0; i < x->ntemps; i++)
+		if (!in_range(x->temps[i]))
+			return 0;
+	for (int i = 0; i < x->ncells; i++)
+		if (!in_range(x->cells[i]))
+			return 0;
+	for (int i = 0; i < x->nfaults; i++)
+		if (!bms_json_utf8_valid(x->faults[i], strlen(x->faults[i])))
+			return 0;
+	for (int i = 0; i < x->nwarnings; i++)
+		if (!bms_json_utf8_valid(x->warnings[i], strlen(x->warnings[i])))
+			return 0;
+	return in_range((double)x->cycles) &&
+	       bms_json_utf8_valid(a->bms_id, strlen(a->bms_id)) &&
+	       bms_json_utf8_valid(a->tenant, strlen(a->tenant)) &&
+	       bms_json_utf8_valid(a->proto, strlen(a->proto));
+}
+
 /*
  * The checks of a line that parsed into rp.  Returns 0 if the fast path
  * did not take it, 1 if it did.
@@ -77,6 +114,8 @@ static int check_parsed(const char *line, size_t size)
 	struct bms_buf blob = BMS_BUF_INIT, out = BMS_BUF_INIT, b2 = BMS_BUF_INIT;
 	int rc, fast = rp.fast_line != NULL;
 
+	if (!sound(&rp))
+		__builtin_trap();
 	rc = bms_readpack_pack(&rp, line, size, &blob);
 	if (rc != 0 && rc != 1)
 		__builtin_trap();

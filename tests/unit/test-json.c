@@ -35,6 +35,10 @@ static void test_valid(void)
 	CHECK(valid("{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"}"));
 	CHECK(valid("{\"utf8\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x8b\"}"));
 	CHECK(valid("{\"a\":{\"b\":{\"c\":[[[1]]]}}}"));
+	/* Surrogate pairs, in either case. */
+	CHECK(valid("{\"a\":\"\\ud83d\\ude00\"}"));
+	CHECK(valid("{\"a\":\"x\\uD83D\\uDE00y\\ud800\\udc00\\udbff\\udfff\"}"));
+	CHECK(valid("{\"\\ud83d\\ude00\":1}"));
 }
 
 static void test_invalid(void)
@@ -57,6 +61,18 @@ static void test_invalid(void)
 	CHECK(!valid("{\"a\":\"\xc3\"}"));		/* truncated UTF-8 */
 	CHECK(!valid("{\"a\":\"\xed\xa0\x80\"}"));	/* surrogate */
 	CHECK(!valid("{\"a\":\"\xc0\xaf\"}"));		/* overlong */
+	/* A surrogate escaped alone stands for no character (review
+	 * 2026-11-27): refused, as jansson does. */
+	CHECK(!valid("{\"a\":\"\\ud800\"}"));
+	CHECK(!valid("{\"a\":\"\\udc00\"}"));
+	CHECK(!valid("{\"a\":\"\\ude00\\ud83d\"}"));
+	CHECK(!valid("{\"a\":\"\\ud83dx\"}"));
+	CHECK(!valid("{\"a\":\"\\ud83d\\ud83d\"}"));
+	CHECK(!valid("{\"a\":\"\\ud83d\\u0041\"}"));
+	CHECK(!valid("{\"a\":\"\\ud83d\\n\"}"));
+	CHECK(!valid("{\"a\":\"\\ud83d\\ude0\"}"));
+	CHECK(!valid("{\"\\ud83d\":1}"));
+	CHECK(!valid("{\"a\":[\"\\udfff\"]}"));
 	CHECK(!valid("{\"a\":1} x"));
 	CHECK(!valid("{\"a\":1}{\"b\":2}"));
 	CHECK_STR(why("{\"a\":1,}", &at), "expected a key");
@@ -64,6 +80,12 @@ static void test_invalid(void)
 	CHECK_STR(why("{\"a\":\"open", &at), "unterminated string");
 	CHECK_STR(why("  42", &at), "expected an object");
 	CHECK_INT(at, 2);
+	CHECK_STR(why("{\"a\":\"xy\\ud83d\"}", &at), "lone surrogate in \\u escape");
+	CHECK_INT(at, 8);
+	CHECK_STR(why("{\"a\":\"\\ud83d\\ud83d\\ude00\"}", &at), "lone surrogate in \\u escape");
+	CHECK_INT(at, 6);
+	CHECK_STR(why("{\"a\":\"\\ud83d\\uzzzz\"}", &at), "lone surrogate in \\u escape");
+	CHECK_STR(why("{\"a\":\"\\u12g4\"}", &at), "bad \\u escape");
 }
 
 static void test_depth(void)
@@ -119,6 +141,114 @@ static void test_fields(void)
 	CHECK_INT(bms_json_str_get("12", 2, tmp, sizeof tmp), -1);
 }
 
+/* Keys are compared as they decode (review 2026-11-27: an escaped
+ * "tenant" was not seen, so bms-store filed the record under the wrong
+ * tenant; an escaped "type" was not seen either). */
+static void test_escaped_keys(void)
+{
+	struct bms_json_field f[] = {
+		{ .key = "type" }, { .key = "tenant" }, { .key = "bms_id" }, { .key = "x/y" },
+	};
+	const char *line;
+	char key[BMS_JSON_MAX_KEY + 8];
+
+	line = "{\"typ\\u0065\":\"frames\",\"tenan\\u0074\":\"evil\",\"bms_i\\u0064\":1}";
+	CHECK_INT(bms_json_scan(line, strlen(line), f, 4, NULL), 0);
+	CHECK(f[0].val && bms_json_str_eq(f[0].val, f[0].len, "frames"));
+	CHECK(f[1].val && bms_json_str_eq(f[1].val, f[1].len, "evil"));
+	CHECK(f[2].val && f[2].len == 1 && f[2].val[0] == '1');
+	CHECK(f[3].val == NULL);
+
+	/* The last wins, however either is written. */
+	line = "{\"tenant\":\"acme\",\"\\u0074\\u0065\\u006E\\u0061\\u006e\\u0074\":\"evil\"}";
+	CHECK_INT(bms_json_scan(line, strlen(line), f, 4, NULL), 0);
+	CHECK(bms_json_str_eq(f[1].val, f[1].len, "evil"));
+	line = "{\"tenan\\u0074\":\"evil\",\"tenant\":\"acme\"}";
+	CHECK_INT(bms_json_scan(line, strlen(line), f, 4, NULL), 0);
+	CHECK(bms_json_str_eq(f[1].val, f[1].len, "acme"));
+
+	/* Every short escape; a solidus written either way. */
+	line = "{\"x\\/y\":1,\"ty\\\"pe\":2,\"type\\n\":3,\"type\\u0000\":4}";
+	CHECK_INT(bms_json_scan(line, strlen(line), f, 4, NULL), 0);
+	CHECK(f[3].val && f[3].val[0] == '1');
+	CHECK(f[0].val == NULL);
+
+	/* Nested keys stay nested, escaped or not. */
+	line = "{\"a\":{\"typ\\u0065\":\"x\"},\"b\":[{\"tenan\\u0074\":1}]}";
+	CHECK_INT(bms_json_scan(line, strlen(line), f, 4, NULL), 0);
+	CHECK(f[0].val == NULL && f[1].val == NULL);
+
+	/* A key longer than any looked for, escaped, matches none; one of
+	 * the longest length does. */
+	memset(key, 'k', sizeof key);
+	memcpy(key + sizeof key - 7, "\\u006b", 6);
+	key[sizeof key - 1] = '\0';
+	{
+		struct bms_json_field g[] = { { .key = "k" } };
+		char kmax[BMS_JSON_MAX_KEY + 1], lbuf[256];
+
+		snprintf(lbuf, sizeof lbuf, "{\"%s\":1}", key);
+		CHECK_INT(bms_json_scan(lbuf, strlen(lbuf), g, 1, NULL), 0);
+		CHECK(g[0].val == NULL);
+		memset(kmax, 'k', BMS_JSON_MAX_KEY);
+		kmax[BMS_JSON_MAX_KEY] = '\0';
+		g[0].key = kmax;
+		snprintf(lbuf, sizeof lbuf, "{\"\\u006b%s\":2}", kmax + 1);
+		CHECK_INT(bms_json_scan(lbuf, strlen(lbuf), g, 1, NULL), 0);
+		CHECK(g[0].val && g[0].val[0] == '2');
+		snprintf(lbuf, sizeof lbuf, "{\"\\u006b%s\":3}", kmax);
+		CHECK_INT(bms_json_scan(lbuf, strlen(lbuf), g, 1, NULL), 0);
+		CHECK(g[0].val == NULL);
+	}
+}
+
+/* Surrogate pairs decode to one 4-byte sequence, never to two 3-byte
+ * halves (review 2026-11-27: "bat\ud83d\ude00" was not "bat" and the
+ * emoji, and not UTF-8). */
+static void test_str_get(void)
+{
+	static const char *const bad[] = {
+		"\"\\ud83d\"", "\"\\ude00\"", "\"\\ud83dx\"", "\"\\ud83d\\ud83d\"",
+		"\"\\ude00\\ud83d\"", "\"\\ud83d\\u0041\"", "\"\\ud83d\\ude0\"",
+		"\"\\u12\"", "\"\\x\"", "\"\\\"", "\"\xc3\"", "\"\xed\xa0\x80\"",
+		"\"\xc0\xaf\"", "\"\xff\"",
+	};
+	char tmp[16];
+	const char *s;
+
+	s = "\"bat\\ud83d\\ude00\"";
+	CHECK_INT(bms_json_str_get(s, strlen(s), tmp, sizeof tmp), 7);
+	CHECK_STR(tmp, "bat\xf0\x9f\x98\x80");
+	CHECK(bms_json_str_eq(s, strlen(s), "bat\xf0\x9f\x98\x80"));
+	CHECK(bms_json_utf8_valid(tmp, 7));
+	s = "\"\\uD800\\uDC00\\udbff\\udfff\"";
+	CHECK_INT(bms_json_str_get(s, strlen(s), tmp, sizeof tmp), 8);
+	CHECK_MEM(tmp, "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", 9);
+	s = "\"\\u007f\\u0080\\u07ff\\u0800\\uffff\"";
+	CHECK_INT(bms_json_str_get(s, strlen(s), tmp, sizeof tmp), 11);
+	CHECK_MEM(tmp, "\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf", 12);
+	s = "\"\\b\\f\\n\\r\\t\\/\\\\\\\"\\u0000\"";
+	CHECK_INT(bms_json_str_get(s, strlen(s), tmp, sizeof tmp), 9);
+	CHECK_MEM(tmp, "\b\f\n\r\t/\\\"\0", 10);
+
+	/* Exactly the room, then a byte short: never half a character. */
+	s = "\"ab\\ud83d\\ude00\"";
+	CHECK_INT(bms_json_str_get(s, strlen(s), tmp, 7), 6);
+	memset(tmp, 'z', sizeof tmp);
+	CHECK_INT(bms_json_str_get(s, strlen(s), tmp, 6), -1);
+	CHECK_MEM(tmp, "abzz", 4);
+	s = "\"\xc3\xa9\"";
+	CHECK_INT(bms_json_str_get(s, strlen(s), tmp, 3), 2);
+	CHECK_INT(bms_json_str_get(s, strlen(s), tmp, 2), -1);
+
+	/* What does not decode to UTF-8 is refused. */
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (!unit_result(bms_json_str_get(bad[i], strlen(bad[i]), tmp, sizeof tmp) == -1,
+				 __FILE__, __LINE__))
+			fprintf(stderr, "bms_json_str_get took %s\n", bad[i]);
+	CHECK(!bms_json_str_eq("\"\\ud83d\"", 8, "\xed\xa0\xbd"));
+}
+
 static void test_buf(void)
 {
 	struct bms_buf b = BMS_BUF_INIT;
@@ -165,6 +295,8 @@ int main(void)
 	test_invalid();
 	test_depth();
 	test_fields();
+	test_escaped_keys();
+	test_str_get();
 	test_buf();
 	test_hex();
 	return unit_done();

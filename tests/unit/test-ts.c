@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the timestamp functions (lib/ts.c): formatting and
- * parsing of RFC 3339 times against epochs worked out by hand, and the
- * command-line forms.
+ * parsing of RFC 3339 times against epochs worked out by hand and
+ * against gmtime, and the command-line forms.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ts.h"
@@ -54,6 +55,19 @@ static void test_known(void)
 	CHECK_STR(out, "9999-12-31T23:59:59.999Z");
 	bms_ts_format_ms(INT64_MAX, out);
 	CHECK_STR(out, "9999-12-31T23:59:59.999Z");
+	/* The timespec form, clamped the same way. */
+	bms_ts_format(&(struct timespec){ 1795789751, 123999999 }, out);
+	CHECK_STR(out, "2026-11-27T14:29:11.123Z");
+	bms_ts_format(&(struct timespec){ -1, 999000000 }, out);
+	CHECK_STR(out, "1969-12-31T23:59:59.999Z");
+	bms_ts_format(&(struct timespec){ -62167219201LL, 0 }, out);
+	CHECK_STR(out, "0000-01-01T00:00:00.000Z");
+	bms_ts_format(&(struct timespec){ INT64_MIN, 0 }, out);
+	CHECK_STR(out, "0000-01-01T00:00:00.000Z");
+	bms_ts_format(&(struct timespec){ 253402300800LL, 0 }, out);
+	CHECK_STR(out, "9999-12-31T23:59:59.999Z");
+	bms_ts_format(&(struct timespec){ INT64_MAX, 999999999 }, out);
+	CHECK_STR(out, "9999-12-31T23:59:59.999Z");
 }
 
 static void test_forms(void)
@@ -88,6 +102,20 @@ static void test_forms(void)
 	CHECK_INT(parse("0000-02-29T00:00:00Z"), -62162121600000LL);
 	CHECK_INT(parse("2026-04-31T00:00:00Z"), -999);
 	CHECK_INT(parse("2026-12-31T00:00:00Z"), 1798675200000LL);
+	/* Only times in the four-digit years, where they are written back
+	 * as the same instant: an offset or a leap second must not move
+	 * them out (review 2026-11-27). */
+	CHECK_INT(parse("0000-01-01T00:00:00+00:00"), -62167219200000LL);
+	CHECK_INT(parse("0000-01-01T00:59:59.999+01:00"), -999);
+	CHECK_INT(parse("0000-01-01T01:00:00+01:00"), -62167219200000LL);
+	CHECK_INT(parse("0000-01-01T00:00:00.000+00:01"), -999);
+	CHECK_INT(parse("0000-01-01T00:00:00-00:01"), -62167219140000LL);
+	CHECK_INT(parse("9999-12-31T23:59:59.999-00:00"), 253402300799999LL);
+	CHECK_INT(parse("9999-12-31T23:00:00-01:00"), -999);
+	CHECK_INT(parse("9999-12-31T22:59:59.999-01:00"), 253402300799999LL);
+	CHECK_INT(parse("9999-12-31T23:59:59.999-23:59"), -999);
+	CHECK_INT(parse("9999-12-31T23:59:60Z"), -999);
+	CHECK_INT(parse("9999-12-31T23:59:60+00:01"), 253402300740000LL);
 	/* Only the given bytes count. */
 	{
 		int64_t ms;
@@ -127,7 +155,7 @@ static void test_bad(void)
 
 static void test_roundtrip(void)
 {
-	char out[BMS_TS_LEN + 1], ref[BMS_TS_LEN + 1];
+	char out[BMS_TS_LEN + 1], ref[64];
 	uint64_t x = 88172645463325252ull;
 	int bad = 0;
 
@@ -147,14 +175,24 @@ static void test_roundtrip(void)
 				fprintf(stderr, "%jd -> %s\n", (intmax_t)ms, out);
 			continue;
 		}
-		/* The same text as the gmtime-based formatter, from 1900 on
-		 * (where a 32-bit tm_year is no concern). */
+		/* The same text as gmtime gives, from 1900 on (where a
+		 * 32-bit tm_year is no concern), and from the timespec
+		 * form. */
 		if (ms >= -2208988800000LL) {
+			struct tm tm;
+
 			t.tv_sec = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-			t.tv_nsec = (long)(ms - (int64_t)t.tv_sec * 1000) * 1000000;
-			bms_ts_format(&t, ref);
+			t.tv_nsec = (long)(ms - (int64_t)t.tv_sec * 1000) * 1000000 + 999999;
+			gmtime_r(&t.tv_sec, &tm);
+			snprintf(ref, sizeof ref, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+				 tm.tm_min, tm.tm_sec, t.tv_nsec / 1000000);
 			if (strcmp(out, ref) != 0 && bad++ < 3)
 				fprintf(stderr, "%jd: %s but gmtime says %s\n",
+					(intmax_t)ms, out, ref);
+			bms_ts_format(&t, out);
+			if (strcmp(out, ref) != 0 && bad++ < 3)
+				fprintf(stderr, "%jd: bms_ts_format gives %s, not %s\n",
 					(intmax_t)ms, out, ref);
 		}
 	}
