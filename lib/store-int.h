@@ -20,7 +20,10 @@
 #include "store.h"
 
 #define STORE_PATH_MAX 4096	/* bytes of any path the store builds */
-#define STORE_DAY_MS 86400000LL
+#define STORE_MINUTE_MS 60000LL		/* ms */
+#define STORE_HOUR_MS 3600000LL		/* ms */
+#define STORE_DAY_MS 86400000LL		/* ms */
+#define STORE_CUT_MS 1000	/* ms the too-old cutoff is kept outside a batch */
 #define STORE_CACHE 256		/* batteries the ingest cache holds */
 #define STORE_HASH 512		/* hash chains of that cache (power of 2) */
 
@@ -74,6 +77,13 @@ struct bms_store {
 	sqlite3_stmt *bat_find, *bat_add, *tier_merge;
 	int in_batch;			/* a write transaction is open */
 	unsigned long pending_dups, pending_added;
+	/* The too-old cutoff: records before cut_ms are not stored.  Taken
+	 * from the wall clock and the tenant's raw_days at the first put
+	 * after open or a batch's end, and outside a batch again once it is
+	 * STORE_CUT_MS old; cut_ok 0: take it at the next put. */
+	int cut_ok;
+	int64_t cut_ms;			/* ms since the epoch; INT64_MIN: none */
+	int64_t cut_at;			/* bms_ts_mono_ms() when it was taken */
 	struct bms_store_stats stats;
 	struct bms_buf blob;		/* the packed reading */
 	struct bms_buf sbuf;		/* decoded strings of a record */
@@ -104,6 +114,16 @@ int bms_store_tdberr(struct bms_store *st);
 /* ECONFIG unless st is a tenant handle. */
 int bms_store_need_tenant(struct bms_store *st);
 
+/*
+ * s as the inside of a JSON string (no quotes) in out[0..outsz), for a
+ * message that must stay one line of printable text whatever a record or
+ * a caller put in a name: '"', '\\', C0 and C1 controls and DEL are
+ * escaped (\n, \u007f, ...), anything else, an ordinary name say, comes
+ * out as it is.  Cut at a character boundary to fit, "..." marking the
+ * cut.  outsz is at least 8.  Returns out.
+ */
+const char *bms_store_esc(char *out, size_t outsz, const char *s);
+
 /* Prepare sql on the tenant database; NULL with the error set. */
 sqlite3_stmt *bms_store_prep(struct bms_store *st, const char *sql);
 
@@ -128,6 +148,10 @@ void bms_store_cache_drop(struct bms_store *st, const char *bms_id);
 /* The tier metrics of a reading: bit i of the result set when value v[i]
  * is there. */
 unsigned bms_store_metrics(const struct bms_reading *r, double v[M_COUNT]);
+
+/* The time before which retention of days (0: forever) drops a record,
+ * seen at now_ms; INT64_MIN when nothing is that old. */
+int64_t bms_store_cutoff(int64_t now_ms, long days);
 
 /* Floor of ms to a multiple of period_ms (also for times before 1970). */
 int64_t bms_store_bucket(int64_t ms, int64_t period_ms);

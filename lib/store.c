@@ -10,9 +10,16 @@
  *    database, fixed at open; nothing later names a tenant, so a handle
  *    cannot reach another tenant's rows.  Tenant names are plain file
  *    names ([a-z0-9][a-z0-9_-]*), checked before any path is built.
+ *  - Tenant administration (add, set) needs a control-only handle; a
+ *    tenant handle lists its own tenant only.
  *  - Both databases are in WAL mode with synchronous NORMAL (FULL on
  *    request), foreign keys on, a modest page cache, and every wait for
  *    a lock bounded by busy_timeout.
+ *  - No database file the store opens or makes (control.db, a tenant's,
+ *    a backup's) may be a symbolic link: each is opened with
+ *    SQLITE_OPEN_NOFOLLOW under its directory's real path, so a link
+ *    planted as tenants/NAME.db cannot point a handle at another file,
+ *    while the store's directory itself may be reached through links.
  *  - PRAGMA user_version counts the migrations applied; each runs in its
  *    own IMMEDIATE transaction that first reads the version again, so
  *    processes opening one database at once upgrade it once.
@@ -23,6 +30,7 @@
  * Workload: a few opens per process; administration and maintenance now
  * and then.  The hot paths are in storeput.c and storeq.c.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -157,6 +165,26 @@ static const char *const tenant_mig[] = {
 	"\tobject TEXT,\n"
 	"\tdetail TEXT\n"
 	");\n",
+
+	/* 4: a status, alert or aggregate record is kept once, as readings
+	 * are: exact copies (same battery, time and text) that replayed
+	 * input left are dropped, the first one kept, which takes over the
+	 * earliest acknowledgement of a copy of an alert */
+	"UPDATE alerts SET (ack_by, ack_at) = (SELECT d.ack_by, d.ack_at FROM alerts d\n"
+	"\tWHERE d.battery = alerts.battery AND d.ts = alerts.ts AND d.doc = alerts.doc\n"
+	"\tAND d.ack_by IS NOT NULL ORDER BY d.ack_at, d.id LIMIT 1)\n"
+	"WHERE ack_by IS NULL AND EXISTS (SELECT 1 FROM alerts d\n"
+	"\tWHERE d.battery = alerts.battery AND d.ts = alerts.ts AND d.doc = alerts.doc\n"
+	"\tAND d.ack_by IS NOT NULL);\n"
+	"DELETE FROM status WHERE id NOT IN\n"
+	"\t(SELECT min(id) FROM status GROUP BY battery, ts, doc);\n"
+	"DELETE FROM alerts WHERE id NOT IN\n"
+	"\t(SELECT min(id) FROM alerts GROUP BY battery, ts, doc);\n"
+	"DELETE FROM aggregates WHERE id NOT IN\n"
+	"\t(SELECT min(id) FROM aggregates GROUP BY battery, ts, doc);\n"
+	"CREATE UNIQUE INDEX status_battery_ts_doc ON status (battery, ts, doc);\n"
+	"CREATE UNIQUE INDEX alerts_battery_ts_doc ON alerts (battery, ts, doc);\n"
+	"CREATE UNIQUE INDEX aggregates_battery_ts_doc ON aggregates (battery, ts, doc);\n",
 };
 
 /* Control database migrations. */
@@ -222,6 +250,77 @@ int bms_store_need_tenant(struct bms_store *st)
 		return 0;
 	return bms_store_fail(st, BMS_STORE_ECONFIG,
 			      "no tenant given: this needs a tenant's store");
+}
+
+/* The escaped form of the character at p (see bms_store_esc) in e[0..6]:
+ * returns its length, *adv the bytes of p it stands for. */
+static size_t esc_one(const unsigned char *p, char e[6], size_t *adv)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 1;
+	unsigned c = *p;
+
+	*adv = 1;
+	if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {	/* a C1 control */
+		c = p[1];
+		*adv = 2;
+	} else if (c >= 0xc0 && c < 0xf8) {	/* a whole UTF-8 sequence */
+		size_t want = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+
+		while (n < want && (p[n] & 0xc0) == 0x80)
+			n++;
+		memcpy(e, p, n);
+		*adv = n;
+		return n;
+	}
+	switch (c) {
+	case '"': case '\\':
+		e[0] = '\\';
+		e[1] = (char)c;
+		return 2;
+	case '\n':
+		memcpy(e, "\\n", 2);
+		return 2;
+	case '\r':
+		memcpy(e, "\\r", 2);
+		return 2;
+	case '\t':
+		memcpy(e, "\\t", 2);
+		return 2;
+	}
+	if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+		memcpy(e, "\\u00", 4);
+		e[4] = hex[c >> 4];
+		e[5] = hex[c & 15];
+		return 6;
+	}
+	e[0] = (char)c;
+	return 1;
+}
+
+const char *bms_store_esc(char *out, size_t outsz, const char *s)
+{
+	const unsigned char *p;
+	size_t o = 0, total = 0, n, adv, room;
+	char e[6];
+
+	assert(outsz >= 8);
+	for (p = (const unsigned char *)s; *p; p += adv)
+		total += esc_one(p, e, &adv);
+	room = total < outsz ? outsz - 1 : outsz - 4;	/* "..." if cut */
+	for (p = (const unsigned char *)s; *p; p += adv) {
+		n = esc_one(p, e, &adv);
+		if (o + n > room)
+			break;
+		memcpy(out + o, e, n);
+		o += n;
+	}
+	if (*p) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
 }
 
 const char *bms_store_error(const struct bms_store *st)
@@ -305,11 +404,6 @@ static int user_version(struct bms_store *st, sqlite3 *db, const char *path)
 	return v;
 }
 
-static void now_text(char out[BMS_TS_LEN + 1])
-{
-	bms_ts_format_ms(bms_ts_now_ms(), out);
-}
-
 /* ==== Opening ==== */
 
 enum { OPEN_RAW = 1 << 30 };	/* open_db: no pragmas, no WAL switch */
@@ -324,7 +418,7 @@ static int on_read_only_fs(const char *path)
  * its -shm file cannot be made.  Nobody can change the file there either,
  * so it is opened read-only as immutable.  NULL if that fails too.
  */
-static sqlite3 *open_immutable(const char *path)
+static sqlite3 *open_immutable(const char *path, int flags)
 {
 	struct bms_buf uri = BMS_BUF_INIT;
 	sqlite3 *db = NULL;
@@ -339,7 +433,8 @@ static sqlite3 *open_immutable(const char *path)
 	}
 	bms_buf_puts(&uri, "?immutable=1");
 	if (uri.oom || sqlite3_open_v2(uri.p, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
-				       SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+				       SQLITE_OPEN_NOMUTEX | (flags & SQLITE_OPEN_NOFOLLOW),
+				       NULL) != SQLITE_OK) {
 		sqlite3_close(db);
 		db = NULL;
 	}
@@ -348,23 +443,58 @@ static sqlite3 *open_immutable(const char *path)
 }
 
 /*
+ * The name SQLite is to open path by: path with its directory resolved to
+ * its real path, in out[0..STORE_PATH_MAX).  SQLITE_OPEN_NOFOLLOW refuses
+ * a symbolic link anywhere in the name it is given, so this leaves only
+ * the file itself to be refused.  path as it is when the directory cannot
+ * be resolved (SQLite then says why it cannot open the file).
+ */
+static const char *real_name(const char *path, char *out)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	char dir[STORE_PATH_MAX], *r;
+	int n;
+
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	if (!(r = realpath(dir, NULL)))
+		return path;
+	n = snprintf(out, STORE_PATH_MAX, "%s%s%s", r, strcmp(r, "/") ? "/" : "", base);
+	free(r);
+	return n > 0 && n < STORE_PATH_MAX ? out : path;
+}
+
+/*
  * Open path with flags (SQLITE_OPEN_*; OPEN_RAW leaves the journal mode
  * and pragmas alone), with the busy timeout; a read-write connection is
  * put in WAL mode with the store's pragmas.  On a read-only filesystem
- * the database is opened read-only (queries answer, writes fail).
+ * the database is opened read-only (queries answer, writes fail).  A
+ * path that is a symbolic link is refused.
  */
 static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **out)
 {
+	char real[STORE_PATH_MAX];
+	const char *name = real_name(path, real);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 	char sql[128];
 	int rc, ro = flags & SQLITE_OPEN_READONLY;
 
 	*out = NULL;
-	rc = sqlite3_open_v2(path, &db, (flags & ~OPEN_RAW) | SQLITE_OPEN_NOMUTEX, NULL);
+	flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+	rc = sqlite3_open_v2(name, &db, flags & ~OPEN_RAW, NULL);
 	if (rc != SQLITE_OK) {
-		bms_store_fail(st, BMS_STORE_EFAIL, "cannot open '%s': %s", path,
-			       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		if (db && sqlite3_extended_errcode(db) == SQLITE_CANTOPEN_SYMLINK)
+			bms_store_fail(st, BMS_STORE_EFAIL, "cannot open '%s': it is a"
+				       " symbolic link; a store's databases must be plain"
+				       " files", path);
+		else
+			bms_store_fail(st, BMS_STORE_EFAIL, "cannot open '%s': %s", path,
+				       db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		sqlite3_close(db);
 		return BMS_STORE_EFAIL;
 	}
@@ -384,7 +514,7 @@ static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **
 	    on_read_only_fs(path)) {
 		sqlite3_finalize(s);
 		sqlite3_close(db);
-		if (!(db = open_immutable(path)))
+		if (!(db = open_immutable(name, flags)))
 			return bms_store_fail(st, BMS_STORE_EFAIL, "cannot open '%s': %s", path,
 					      "unable to open database file");
 		sqlite3_extended_result_codes(db, 1);
@@ -559,10 +689,13 @@ static int tenant_known(struct bms_store *st, const char *name)
 
 static int bad_name(struct bms_store *st, const char *what, const char *name)
 {
+	char e[84];
+
 	return bms_store_fail(st, BMS_STORE_ECONFIG,
-			      "bad %s name '%.80s': use a-z, 0-9, '_' and '-', at most"
+			      "bad %s name '%s': use a-z, 0-9, '_' and '-', at most"
 			      " %d bytes, starting with a letter or digit",
-			      what, name ? name : "", BMS_STORE_NAME_MAX);
+			      what, bms_store_esc(e, sizeof e, name ? name : ""),
+			      BMS_STORE_NAME_MAX);
 }
 
 int bms_store_open(struct bms_store **out, const char *dir, const char *tenant,
@@ -639,6 +772,16 @@ static void fill_keep(struct bms_retention *k, const struct bms_retention *in)
 	k->hour_days = in && in->hour_days >= 0 ? in->hour_days : 0;
 }
 
+/* ECONFIG unless st is a control-only handle: a tenant handle may not
+ * reach another tenant's settings. */
+static int need_control(struct bms_store *st)
+{
+	if (!st->db)
+		return 0;
+	return bms_store_fail(st, BMS_STORE_ECONFIG, "tenants are managed on the whole"
+			      " store, not through tenant '%s'", st->tenant);
+}
+
 static int no_tenant(struct bms_store *st, const char *name)
 {
 	return bms_store_fail(st, BMS_STORE_ECONFIG,
@@ -655,6 +798,8 @@ int bms_store_tenant_add(struct bms_store *st, const char *name,
 	sqlite3_stmt *s;
 	int rc;
 
+	if ((rc = need_control(st)) < 0)
+		return rc;
 	if (!bms_store_name_ok(name))
 		return bad_name(st, "tenant", name);
 	fill_keep(&k, keep);
@@ -671,7 +816,7 @@ int bms_store_tenant_add(struct bms_store *st, const char *name,
 		rc = BMS_STORE_EFAIL;
 		goto out;
 	}
-	now_text(now);
+	bms_ts_now(now);
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, k.raw_days);
@@ -715,6 +860,8 @@ int bms_store_tenant_set(struct bms_store *st, const char *name,
 	sqlite3_stmt *s;
 	int rc;
 
+	if ((rc = need_control(st)) < 0)
+		return rc;
 	if (!bms_store_name_ok(name))
 		return bad_name(st, "tenant", name);
 	s = ctlprep(st, "UPDATE tenants SET"
@@ -739,11 +886,14 @@ int bms_store_tenant_list(struct bms_store *st,
 			  int (*fn)(void *ctx, const struct bms_tenant *t), void *ctx)
 {
 	sqlite3_stmt *s = ctlprep(st, "SELECT name, created, raw_days, minute_days,"
-				  " hour_days FROM tenants ORDER BY name");
+				  " hour_days FROM tenants WHERE ?1 IS NULL OR name = ?1"
+				  " ORDER BY name");
 	int rc;
 
 	if (!s)
 		return BMS_STORE_EFAIL;
+	/* A tenant handle sees its own tenant only. */
+	sqlite3_bind_text(s, 1, bms_store_tenant(st), -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct bms_tenant t = {
 			.name = (const char *)sqlite3_column_text(s, 0),

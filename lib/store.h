@@ -9,8 +9,12 @@
  *     DIR/tenants/NAME.db     everything of tenant NAME
  * Tenant isolation holds by construction: a handle opened for a tenant
  * has that tenant's file open and no other, and no function here takes a
- * tenant name after bms_store_open().  Tenant names are [a-z0-9][a-z0-9_-]*
- * (at most 63 bytes), so a name is always a plain file name.
+ * tenant name on a tenant handle: tenants are added and changed through a
+ * control-only handle (bms_store_open with tenant NULL), and a tenant
+ * handle lists its own tenant only.  Tenant names are
+ * [a-z0-9][a-z0-9_-]* (at most 63 bytes), so a name is always a plain
+ * file name; and no database file of a store may be a symbolic link (one
+ * planted as tenants/NAME.db is refused, not followed).
  *
  * Every database carries its schema version in PRAGMA user_version.  On
  * open, an older database is upgraded in place (each migration in its own
@@ -24,10 +28,13 @@
  *
  * Errors: functions return 0 (or a count) on success and a negative
  * BMS_STORE_E* on failure, with the text in bms_store_error(st): one line,
- * naming the file and what to do.  The library never prints or exits.
- * Every string a callback receives is borrowed for the call only.  A
- * handle is used by one thread at a time; several processes may hold
- * handles on one tenant at once (each batch takes the write lock).
+ * naming the file and what to do.  Names and ids from records or callers
+ * appear in messages escaped as inside a JSON string ("ev\nil"), so a
+ * message never holds a line break or another control character.  The
+ * library never prints or exits.  Every string a callback receives is
+ * borrowed for the call only.  A handle is used by one thread at a time;
+ * several processes may hold handles on one tenant at once (each batch
+ * takes the write lock).
  */
 #ifndef BMS_STORE_H
 #define BMS_STORE_H
@@ -40,7 +47,8 @@
 enum {
 	BMS_STORE_EFAIL = -1,	/* runtime: I/O, full disk, read-only, busy, corrupt */
 	BMS_STORE_ECONFIG = -2,	/* configuration: no store, no such tenant or
-				 * battery or user, newer schema, bad name */
+				 * battery or user, newer schema, bad name,
+				 * a call the handle is not for */
 	BMS_STORE_EREJECT = -3,	/* this record cannot be stored (bms_store_put) */
 };
 
@@ -54,7 +62,8 @@ struct bms_store_opts {
 	int busy_ms;		/* bound on a wait for another writer; 0: 5000 */
 };
 
-/* Retention per tenant, in days; 0 keeps forever. */
+/* Retention per tenant, in days; 0 keeps forever.  Ingest does not store
+ * a record older than raw_days (see bms_store_put). */
 struct bms_retention {
 	long raw_days;		/* readings, status, alerts, aggregates; default 30 */
 	long minute_days;	/* per-minute tier; default 400 */
@@ -100,7 +109,7 @@ const char *bms_store_tenant(const struct bms_store *st);
 /* True if s is a valid tenant or user name. */
 int bms_store_name_ok(const char *s);
 
-/* ==== Tenants (any handle) ==== */
+/* ==== Tenants ==== */
 
 struct bms_tenant {
 	const char *name;
@@ -108,16 +117,20 @@ struct bms_tenant {
 	struct bms_retention keep;
 };
 
-/* Add a tenant and create its database; keep NULL means the defaults. */
+/* Add a tenant and create its database; keep NULL means the defaults.
+ * Control-only handle: on a tenant handle BMS_STORE_ECONFIG. */
 int bms_store_tenant_add(struct bms_store *st, const char *name,
 			 const struct bms_retention *keep);
 
-/* Change a tenant's retention (fields < 0 are left as they are). */
+/* Change a tenant's retention (fields < 0 are left as they are).
+ * Control-only handle: on a tenant handle BMS_STORE_ECONFIG.  A handle
+ * ingesting for the tenant meanwhile uses the new raw_days from its next
+ * batch on (see bms_store_put). */
 int bms_store_tenant_set(struct bms_store *st, const char *name,
 			 const struct bms_retention *keep);
 
-/* Call fn for each tenant, by name; fn returning non-zero stops the walk
- * and is returned. */
+/* Call fn for each tenant, by name (on a tenant handle: its own tenant
+ * only); fn returning non-zero stops the walk and is returned. */
 int bms_store_tenant_list(struct bms_store *st,
 			  int (*fn)(void *ctx, const struct bms_tenant *t), void *ctx);
 
@@ -125,18 +138,38 @@ int bms_store_tenant_list(struct bms_store *st,
 
 struct bms_store_stats {
 	unsigned long stored;		/* records written in committed batches */
-	unsigned long duplicates;	/* readings already stored (same battery and time) */
+	unsigned long duplicates;	/* records already stored: a reading of the
+					 * same battery and time, a status, alert
+					 * or aggregate of the same battery, time
+					 * and text */
 	unsigned long pending;		/* records in the open batch */
 	unsigned long batteries_added;	/* auto-registered batteries */
+	unsigned long too_old;	/* records older than the raw retention when they came: not stored */
 };
 
 /*
  * Store one record line (reading, aggregate, alert or status) in the open
  * batch, opening one if needed; the per-minute and per-hour tiers are
  * updated in the same batch.  A record of an unknown bms_id registers the
- * battery.  Returns
- *   1  stored (or a duplicate reading, counted apart),
- *   0  not a type the store keeps (frames, reject, ...): nothing written,
+ * battery.  A record already stored is a duplicate: written once, counted
+ * once in the tiers, so input replayed after a crash does no harm.
+ *
+ * Too old.  A record whose time is before now - raw_days (the tenant's
+ * raw retention; raw_days 0 keeps everything) is not stored, does not
+ * register its battery and does not count in the tiers: retention
+ * (bms_store_expire) would delete it, and since its reading may have
+ * been deleted already, storing it again would count it twice.  The
+ * cutoff comes from the wall clock and the retention in control.db, read
+ * at the first put after open or a batch's end (and again each second
+ * while puts store nothing); a batch keeps it, moved up to what an
+ * expire in the batch deleted.  Such a record is counted in too_old at
+ * once.  (Raising raw_days lets older records in again; one whose reading
+ * retention deleted before then counts in the tiers a second time.)
+ *
+ * Returns
+ *   1  stored (or a duplicate, counted apart),
+ *   0  not a type the store keeps (frames, reject, ...), or too old:
+ *      nothing written,
  *   BMS_STORE_EREJECT  the record is malformed or names another tenant:
  *      nothing written, the reason in why (one line),
  *   BMS_STORE_EFAIL  the database failed: the open batch is rolled back,
@@ -152,7 +185,7 @@ int bms_store_put(struct bms_store *st, const char *line, size_t len,
 int bms_store_commit(struct bms_store *st);
 
 /* Counters since open (stored, duplicates and batteries_added count
- * committed batches only). */
+ * committed batches only; too_old counts at the put). */
 void bms_store_stats(const struct bms_store *st, struct bms_store_stats *s);
 
 /* ==== History ==== */
@@ -186,11 +219,12 @@ struct bms_store_query {
  * battery.  Readings at the raw tier come back exactly as they were
  * stored; at the minute and hour tiers as aggregate records (bms-store(1)
  * documents them), one per bucket that overlaps [since, until).  Status,
- * alert and aggregate records come back as their stored lines.  BMS_TIER_AUTO picks the raw tier for spans up to 48
- * hours, per-minute up to 60 days and per-hour beyond, falling back to a
- * coarser tier where retention dropped the finer one.  Returns 0, fn's
- * non-zero value, or BMS_STORE_E*.  *tier_used (may be NULL) says which
- * tier answered.
+ * alert and aggregate records come back as their stored lines.
+ * BMS_TIER_AUTO picks the raw tier for spans up to 48 hours, per-minute
+ * up to 60 days and per-hour beyond, falling back to a coarser tier where
+ * retention dropped the finer one.  Returns 0, fn's non-zero value, or
+ * BMS_STORE_E* (BMS_STORE_ECONFIG for a what or tier out of its enum).
+ * *tier_used (may be NULL) says which tier answered.
  */
 int bms_store_query(struct bms_store *st, const struct bms_store_query *q,
 		    int (*fn)(void *ctx, const char *line, size_t len), void *ctx,
@@ -315,7 +349,8 @@ void bms_store_user_json(const struct bms_user *u, struct bms_buf *b);
 
 /*
  * Copy the open databases into directory dest (created; it must not hold
- * a store already) with SQLite's online backup API, a few hundred pages
+ * a store already, and none of the files it makes there may be a
+ * symbolic link already) with SQLite's online backup API, a few hundred pages
  * at a time, so writers go on meanwhile.  Each database is copied as one
  * consistent snapshot.  A control-only handle copies the whole store; a
  * tenant handle its own database, with a control.db listing only that

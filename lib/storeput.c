@@ -20,10 +20,16 @@
  *  - The batch is one IMMEDIATE transaction, begun by the first record
  *    that is stored; a battery is looked up or registered inside it, so
  *    two writers never register the same one twice.
+ *  - A record is counted in the tiers only when its row is new: readings
+ *    are unique per (battery, ts), status, alert and aggregate records
+ *    per (battery, ts, doc), and a record older than the raw retention
+ *    (whose row expire may have deleted already) is not stored at all.
+ *    The cutoff never falls behind what expire on this handle deleted.
  *
  * Workload: tens of thousands of readings a second.  A reading costs one
- * parse and one pack (lib/readpack), one bind and step of a cached
- * INSERT, and, once a minute per battery, one UPSERT of the tiers.
+ * parse and one pack (lib/readpack), one comparison with the too-old
+ * cutoff, one bind and step of a cached INSERT, and, once a minute per
+ * battery, one UPSERT of the tiers; a batch, one read of its retention.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -39,11 +45,6 @@ const char *const bms_store_metric[M_COUNT] = {
 	"pack_voltage", "pack_current", "pack_power", "soc_percent",
 	"cell_voltage_min", "cell_voltage_max", "temperature_min", "temperature_max",
 };
-
-static void now_text(char out[BMS_TS_LEN + 1])
-{
-	bms_ts_format_ms(bms_ts_now_ms(), out);
-}
 
 /* ==== The battery cache ==== */
 
@@ -144,7 +145,7 @@ unsigned bms_store_metrics(const struct bms_reading *r, double v[M_COUNT])
 	return have;
 }
 
-static const int64_t period_ms[2] = { 60000, 3600000 };
+static const int64_t period_ms[2] = { STORE_MINUTE_MS, STORE_HOUR_MS };
 
 /*
  * The statement writing a bucket into the tiers table.  merge (ingest)
@@ -298,11 +299,11 @@ static int acc_add(struct bms_store *st, sqlite3_stmt *s, int64_t battery,
 
 static const char *const ingest_sql[] = {
 	"INSERT OR IGNORE INTO readings (battery, ts, body) VALUES (?1, ?2, ?3)",
-	"INSERT INTO status (battery, ts, state, reason, quality, doc)"
+	"INSERT OR IGNORE INTO status (battery, ts, state, reason, quality, doc)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	"INSERT INTO alerts (battery, ts, severity, code, state, message, doc)"
+	"INSERT OR IGNORE INTO alerts (battery, ts, severity, code, state, message, doc)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	"INSERT INTO aggregates (battery, ts, doc) VALUES (?1, ?2, ?3)",
+	"INSERT OR IGNORE INTO aggregates (battery, ts, doc) VALUES (?1, ?2, ?3)",
 	"SELECT id FROM batteries WHERE bms_id = ?1",
 	"INSERT INTO batteries (bms_id, created, auto_added) VALUES (?1, ?2, 1)",
 };
@@ -348,6 +349,7 @@ static void batch_abort(struct bms_store *st)
 	reset_ingest(st);
 	cache_clear(st);	/* batteries registered in the batch are gone */
 	st->in_batch = 0;
+	st->cut_ok = 0;
 	st->stats.pending = 0;
 	st->pending_dups = st->pending_added = 0;
 }
@@ -414,7 +416,7 @@ static int battery(struct bms_store *st, const char *bms_id)
 		return batch_fail(st);
 	sqlite3_reset(st->bat_find);
 	if (rc == SQLITE_DONE) {
-		now_text(now);
+		bms_ts_now(now);
 		sqlite3_bind_text(st->bat_add, 1, bms_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st->bat_add, 2, now, -1, SQLITE_STATIC);
 		if (sqlite3_step(st->bat_add) != SQLITE_DONE)
@@ -493,8 +495,34 @@ static int reject(char *why, size_t whysz, const char *fmt, ...)
 
 static int other_tenant(struct bms_store *st, const char *t, char *why, size_t whysz)
 {
-	return reject(why, whysz, "record of tenant '%.64s', this store writes '%s'",
-		      t, st->tenant);
+	char e[96];
+
+	return reject(why, whysz, "record of tenant '%s', this store writes '%s'",
+		      bms_store_esc(e, sizeof e, t), st->tenant);
+}
+
+/*
+ * Is a record at ts too old to store (see store.h)?  1 (counted), 0, or
+ * a BMS_STORE_E* code.  Inside a batch the cutoff stays as it was taken,
+ * so the check is one comparison.
+ */
+static int too_old(struct bms_store *st, int64_t ts)
+{
+	if (!st->in_batch &&
+	    (!st->cut_ok || bms_ts_mono_ms() - st->cut_at >= STORE_CUT_MS)) {
+		struct bms_retention k;
+		int rc = bms_store_keep(st, &k);
+
+		if (rc < 0)
+			return rc;
+		st->cut_ms = bms_store_cutoff(bms_ts_now_ms(), k.raw_days);
+		st->cut_at = bms_ts_mono_ms();
+		st->cut_ok = 1;
+	}
+	if (ts >= st->cut_ms)
+		return 0;
+	st->stats.too_old++;
+	return 1;
 }
 
 static int put_reading(struct bms_store *st, const char *line, size_t len,
@@ -507,6 +535,8 @@ static int put_reading(struct bms_store *st, const char *line, size_t len,
 		return BMS_STORE_EREJECT;
 	if (rp->has_tenant && strcmp(rp->tenant, st->tenant) != 0)
 		return other_tenant(st, rp->tenant, why, whysz);
+	if ((rc = too_old(st, rp->ts_ms)) != 0)
+		return rc < 0 ? rc : 0;
 	bms_buf_reset(&st->blob);
 	bms_readpack_pack(rp, line, len, &st->blob);
 	if (st->blob.oom)
@@ -630,9 +660,11 @@ static int put_doc(struct bms_store *st, int kind, const char *line, size_t len,
 		if (t == -1)
 			return reject(why, whysz, "tenant: not a string");
 		if (t < 0 || strcmp(st->sbuf.p + t, st->tenant) != 0)
-			return other_tenant(st, t < 0 ? "(too long)" : st->sbuf.p + t,
-					    why, whysz);
+			return other_tenant(st, t == -2 ? "(too long)" : t == -3 ?
+					    "(a NUL in it)" : st->sbuf.p + t, why, whysz);
 	}
+	if ((rc = too_old(st, ts)) != 0)
+		return rc < 0 ? rc : 0;
 	for (int k = D_STATE; k < D_COUNT; k++)
 		off[k] = k == D_QUALITY ? -1 : sbuf_str(st, &f[k], (size_t)-1);
 	if (st->sbuf.oom)
@@ -668,6 +700,8 @@ static int put_doc(struct bms_store *st, int kind, const char *line, size_t len,
 	if ((rc = step_insert(st, s, &bi, bms_id)) < 0)
 		return rc;
 	st->stats.pending++;
+	if (sqlite3_changes(st->db) == 0)
+		st->pending_dups++;
 	return 1;
 }
 
@@ -737,6 +771,7 @@ int bms_store_commit(struct bms_store *st)
 		sqlite3_sleep(10);
 	}
 	st->in_batch = 0;
+	st->cut_ok = 0;		/* the next batch takes it afresh */
 	st->stats.stored += st->stats.pending - st->pending_dups;
 	st->stats.duplicates += st->pending_dups;
 	st->stats.batteries_added += st->pending_added;
@@ -795,6 +830,14 @@ int bms_store_tx_end(struct bms_store *st, int ok)
 
 /* ==== History ==== */
 
+int64_t bms_store_cutoff(int64_t now_ms, long days)
+{
+	/* Beyond a million years nothing is that old (and nothing overflows). */
+	if (days <= 0 || days > 365L * 1000000)
+		return INT64_MIN;
+	return now_ms - days * STORE_DAY_MS;
+}
+
 /* Run s (parameters already bound but ?1) with ?1 = v to the end. */
 static int run_with(struct bms_store *st, sqlite3_stmt *s, int64_t v)
 {
@@ -816,30 +859,31 @@ int bms_store_expire(struct bms_store *st, int64_t now_ms)
 	};
 	struct bms_retention k;
 	sqlite3_stmt *s = NULL;
+	int64_t cut;
 	int rc;
 
 	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = bms_store_keep(st, &k)) < 0)
 		return rc;
 	if ((rc = bms_store_tx_begin(st)) < 0)
 		return rc;
-	for (size_t i = 0; k.raw_days > 0 && i < sizeof raw_sql / sizeof raw_sql[0]; i++) {
-		if (!(s = bms_store_prep(st, raw_sql[i])) ||
-		    (rc = run_with(st, s, now_ms - k.raw_days * STORE_DAY_MS)) < 0)
+	cut = bms_store_cutoff(now_ms, k.raw_days);
+	for (size_t i = 0; cut != INT64_MIN && i < sizeof raw_sql / sizeof raw_sql[0]; i++) {
+		if (!(s = bms_store_prep(st, raw_sql[i])) || (rc = run_with(st, s, cut)) < 0)
 			goto out;
 		sqlite3_finalize(s);
 		s = NULL;
 	}
 	for (int p = 0; p < 2; p++) {
-		long days = p ? k.hour_days : k.minute_days;
+		int64_t tcut = bms_store_cutoff(now_ms, p ? k.hour_days : k.minute_days);
 
-		if (days <= 0)
+		if (tcut == INT64_MIN)
 			continue;
 		if (!(s = bms_store_prep(st, "DELETE FROM tiers WHERE battery IN"
 					 " (SELECT id FROM batteries) AND period = ?2"
 					 " AND start < ?1")))
 			goto out;
 		sqlite3_bind_int64(s, 2, period_ms[p] / 1000);
-		if ((rc = run_with(st, s, now_ms - days * STORE_DAY_MS)) < 0)
+		if ((rc = run_with(st, s, tcut)) < 0)
 			goto out;
 		sqlite3_finalize(s);
 		s = NULL;
@@ -848,7 +892,12 @@ int bms_store_expire(struct bms_store *st, int64_t now_ms)
 	    (rc = run_with(st, s, now_ms)) < 0)
 		goto out;
 	sqlite3_finalize(s);
-	return bms_store_tx_end(st, 1);
+	if ((rc = bms_store_tx_end(st, 1)) < 0)
+		return rc;
+	/* Records this deleted are too old for the batch going on, too. */
+	if (st->cut_ok && cut > st->cut_ms)
+		st->cut_ms = cut;
+	return 0;
 out:
 	sqlite3_finalize(s);
 	bms_store_tx_end(st, 0);

@@ -23,8 +23,6 @@
 #include "store-int.h"
 #include "ts.h"
 
-#define HOUR_MS 3600000LL
-
 /* ==== Output helpers ==== */
 
 static int emit(struct bms_store *st, int (*fn)(void *ctx, const char *line, size_t len),
@@ -101,7 +99,7 @@ static void csv_json(struct bms_store *st, struct bms_buf *b, const struct bms_j
 /* Does retention of days (0: forever) still cover since? */
 static int covers(long days, int64_t since, int64_t now)
 {
-	return days <= 0 || since >= now - days * STORE_DAY_MS;
+	return since >= bms_store_cutoff(now, days);
 }
 
 static int choose_tier(struct bms_store *st, const struct bms_store_query *q,
@@ -118,9 +116,9 @@ static int choose_tier(struct bms_store *st, const struct bms_store_query *q,
 	if ((rc = bms_store_keep(st, &k)) < 0)
 		return rc;
 	now = bms_ts_now_ms();
-	if (span <= 48 * HOUR_MS && covers(k.raw_days, q->since_ms, now))
+	if (span <= 48 * STORE_HOUR_MS && covers(k.raw_days, q->since_ms, now))
 		*tier = BMS_TIER_RAW;
-	else if (span <= 60 * 24 * HOUR_MS && covers(k.minute_days, q->since_ms, now))
+	else if (span <= 60 * STORE_DAY_MS && covers(k.minute_days, q->since_ms, now))
 		*tier = BMS_TIER_MINUTE;
 	else
 		*tier = BMS_TIER_HOUR;
@@ -218,12 +216,16 @@ static int query_raw(struct bms_store *st, const struct bms_store_query *q,
 		} else {
 			bad = bms_readpack_json(blob, n, id, ts, st->tenant, b);
 		}
-		if (bad)
+		if (bad) {
+			char e[140];
+
 			stop = bms_store_fail(st, BMS_STORE_EFAIL,
 					      "damaged reading of '%s' at %lld ms ('%s')",
-					      id, (long long)ts, st->db_path);
-		else
+					      bms_store_esc(e, sizeof e, id ? id : ""),
+					      (long long)ts, st->db_path);
+		} else {
 			stop = emit(st, fn, ctx);
+		}
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
@@ -237,7 +239,7 @@ static int query_tier(struct bms_store *st, const struct bms_store_query *q, int
 		      int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
 {
 	struct bms_buf *b = &st->out;
-	int64_t period = hour ? HOUR_MS : 60000;
+	int64_t period = hour ? STORE_HOUR_MS : STORE_MINUTE_MS;
 	const char *pname = hour ? "1h" : "1m";
 	sqlite3_stmt *s;
 	int rc, stop = 0;
@@ -449,6 +451,13 @@ int bms_store_query(struct bms_store *st, const struct bms_store_query *query,
 	qc.until_ms = clamp(qc.until_ms);
 	if ((rc = bms_store_need_tenant(st)) < 0)
 		return rc;
+	/* what indexes the tables above; each tier has its own query. */
+	if ((unsigned)q->what > BMS_Q_STATUS)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "bad query: no record type %d",
+				      (int)q->what);
+	if ((unsigned)q->tier > BMS_TIER_HOUR)
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "bad query: no tier %d",
+				      (int)q->tier);
 	if (q->what == BMS_Q_READINGS && (rc = choose_tier(st, q, &tier)) < 0)
 		return rc;
 	if (tier_used)

@@ -37,19 +37,16 @@ static int done(struct bms_store *st, sqlite3_stmt *s)
 	return rc;
 }
 
-static void now_text(char out[BMS_TS_LEN + 1])
-{
-	bms_ts_format_ms(bms_ts_now_ms(), out);
-}
-
 static int id_ok(struct bms_store *st, const char *bms_id)
 {
 	size_t n = bms_id ? strlen(bms_id) : 0;
+	char e[140];
 
 	if (n == 0 || n > BMS_STORE_ID_MAX || !bms_json_utf8_valid(bms_id, n))
 		return bms_store_fail(st, BMS_STORE_ECONFIG,
-				      "bad battery id '%.130s': 1 to %d bytes of UTF-8",
-				      bms_id ? bms_id : "", BMS_STORE_ID_MAX);
+				      "bad battery id '%s': 1 to %d bytes of UTF-8",
+				      bms_store_esc(e, sizeof e, bms_id ? bms_id : ""),
+				      BMS_STORE_ID_MAX);
 	return 0;
 }
 
@@ -78,7 +75,10 @@ static int64_t battery_id(struct bms_store *st, const char *bms_id, int *auto_ad
 
 static int no_battery(struct bms_store *st, const char *bms_id)
 {
-	return bms_store_fail(st, BMS_STORE_ECONFIG, "no battery '%s'", bms_id);
+	char e[140];
+
+	return bms_store_fail(st, BMS_STORE_ECONFIG, "no battery '%s'",
+			      bms_store_esc(e, sizeof e, bms_id));
 }
 
 /* ==== Batteries ==== */
@@ -144,9 +144,11 @@ int bms_store_battery_add(struct bms_store *st, const struct bms_battery *b)
 	if (id < 0) {
 		rc = (int)id;
 	} else if (id > 0 && !auto_added) {
+		char e[140];
+
 		rc = bms_store_fail(st, BMS_STORE_ECONFIG,
 				    "battery '%s' exists already; change it with"
-				    " batteries edit", b->bms_id);
+				    " batteries edit", bms_store_esc(e, sizeof e, b->bms_id));
 	} else if (id > 0) {
 		/* Registered by ingest: adding it by hand fills it in. */
 		if (!(s = bms_store_prep(st, edit_sql)))
@@ -165,7 +167,7 @@ int bms_store_battery_add(struct bms_store *st, const struct bms_battery *b)
 					" ?9, ?10, nullif(?11, ''), ?12, 0)"))) {
 		rc = BMS_STORE_EFAIL;
 	} else {
-		now_text(now);
+		bms_ts_now(now);
 		sqlite3_bind_text(s, 1, b->bms_id, -1, SQLITE_STATIC);
 		bind_battery(s, b);
 		sqlite3_bind_text(s, 12, now, -1, SQLITE_STATIC);
@@ -229,9 +231,12 @@ int bms_store_battery_remove(struct bms_store *st, const char *bms_id, int purge
 			goto out;
 	}
 	if (has && !purge) {
+		char e[140];
+
 		rc = bms_store_fail(st, BMS_STORE_ECONFIG,
 				    "battery '%s' has stored records; remove it with"
-				    " --purge to delete them too", bms_id);
+				    " --purge to delete them too",
+				    bms_store_esc(e, sizeof e, bms_id));
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0] && has; i++) {
@@ -376,11 +381,14 @@ static int pwhash(struct bms_store *st, const char *password, const char *settin
 
 static int user_ok(struct bms_store *st, const char *name)
 {
+	char e[84];
+
 	if (!bms_store_name_ok(name))
 		return bms_store_fail(st, BMS_STORE_ECONFIG,
-				      "bad user name '%.80s': use a-z, 0-9, '_' and '-', at"
+				      "bad user name '%s': use a-z, 0-9, '_' and '-', at"
 				      " most %d bytes, starting with a letter or digit",
-				      name ? name : "", BMS_STORE_NAME_MAX);
+				      bms_store_esc(e, sizeof e, name ? name : ""),
+				      BMS_STORE_NAME_MAX);
 	return 0;
 }
 
@@ -409,7 +417,7 @@ int bms_store_user_add(struct bms_store *st, const char *name, enum bms_role rol
 			   " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (name) DO NOTHING");
 	if (!s)
 		return BMS_STORE_EFAIL;
-	now_text(now);
+	bms_ts_now(now);
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, role_names[role], -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, h, -1, SQLITE_STATIC);
@@ -572,7 +580,7 @@ int bms_store_token_add(struct bms_store *st, const char *user, const char *toke
 			   " SELECT ?1, name, ?3, ?4 FROM users WHERE name = ?2");
 	if (!s)
 		return BMS_STORE_EFAIL;
-	now_text(now);
+	bms_ts_now(now);
 	sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, expires_ms);

@@ -3,10 +3,16 @@
  * Unit tests of the store (lib/store.c, lib/storeq.c, lib/storereg.c) on
  * real database files in a scratch directory under $TMPDIR: opening and
  * migrations (from tests/fixtures/store-v1.sql), every record type back
- * byte for byte, duplicates, tier values worked out by hand, compaction,
- * retention, the tier choice, CSV text, tenant isolation through every
- * call, the registries, a busy database, a full disk, backup under a
- * concurrent writer and check of a damaged copy.
+ * byte for byte, duplicates and replays, tier values worked out by hand,
+ * compaction, retention and records too old for it, the tier choice, CSV
+ * text, tenant isolation through every call, messages that stay one
+ * line, the registries, a busy database, a full disk, symbolic links
+ * planted in a store, backup under a concurrent writer and check of a
+ * damaged copy.
+ *
+ * Records with fixed times go to tenants that keep raw records for ever
+ * (acme, beta, full), so that no test depends on the day it runs;
+ * retention is tested with times taken from the clock.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -333,8 +339,8 @@ static void test_names(void)
 	CHECK_INT(bms_store_role_parse("root"), -1);
 
 	CHECK(bms_store_migration(1, 1) != NULL);
-	CHECK(bms_store_migration(1, 3) != NULL);
-	CHECK(bms_store_migration(1, 4) == NULL);
+	CHECK(bms_store_migration(1, 4) != NULL);
+	CHECK(bms_store_migration(1, 5) == NULL);
 	CHECK(bms_store_migration(1, 0) == NULL);
 	CHECK(bms_store_migration(0, 1) != NULL);
 	CHECK(bms_store_migration(0, 2) == NULL);
@@ -356,6 +362,7 @@ static void test_init_open(void)
 {
 	struct bms_store *st = NULL;
 	struct bms_retention keep = { 1, 2, 3 }, partial = { -1, 5, -1 };
+	struct bms_retention forever = { 0, -1, -1 };
 	struct bms_buf b = BMS_BUF_INIT;
 	char err[512], want[1024];
 
@@ -378,6 +385,10 @@ static void test_init_open(void)
 		  BMS_STORE_ECONFIG);
 	CHECK_STR(err, "bad tenant name '../acme': use a-z, 0-9, '_' and '-', at most 63"
 		  " bytes, starting with a letter or digit");
+	CHECK_INT(bms_store_open(&st, store, "ac\nme", NULL, err, sizeof err),
+		  BMS_STORE_ECONFIG);
+	CHECK_STR(err, "bad tenant name 'ac\\nme': use a-z, 0-9, '_' and '-', at most 63"
+		  " bytes, starting with a letter or digit");
 
 	st = open_t(NULL);
 	CHECK(st != NULL);
@@ -399,16 +410,24 @@ static void test_init_open(void)
 	CHECK_STR(b.p, "acme 30 400 0 1\nbeta 30 5 0 1\nexp 1 2 3 1\n");
 	/* Ingest and queries need a tenant. */
 	CHECK_INT(put(st, STATUS), BMS_STORE_ECONFIG);
+	/* The records of fixed times below are kept whenever this runs. */
+	CHECK_INT(bms_store_tenant_set(st, "acme", &forever), 0);
+	CHECK_INT(bms_store_tenant_set(st, "beta", &forever), 0);
 	bms_store_close(st);
-	bms_buf_free(&b);
 
-	CHECK_INT(sql_int(tdb("acme"), "PRAGMA user_version"), 3);
+	CHECK_INT(sql_int(tdb("acme"), "PRAGMA user_version"), 4);
 	CHECK_STR(sql_dump(tdb("acme"), "PRAGMA journal_mode"), "wal\n");
 	st = open_t("acme");
 	CHECK(st != NULL);
-	if (st)
-		CHECK_STR(bms_store_tenant(st), "acme");
+	if (!st)
+		return;
+	CHECK_STR(bms_store_tenant(st), "acme");
+	/* A tenant handle lists its own tenant only. */
+	bms_buf_reset(&b);
+	CHECK_INT(bms_store_tenant_list(st, tenant_line, &b), 0);
+	CHECK_STR(b.p, "acme 0 400 0 1\n");
 	bms_store_close(st);
+	bms_buf_free(&b);
 }
 
 static void test_newer(void)
@@ -420,9 +439,9 @@ static void test_newer(void)
 	CHECK_INT(bms_store_open(&st, store, "beta", NULL, err, sizeof err), BMS_STORE_ECONFIG);
 	CHECK(st == NULL);
 	snprintf(want, sizeof want, "%s/tenants/beta.db: schema version 9 is newer than"
-		 " this bms-store knows (3); use a newer bms-store", store);
+		 " this bms-store knows (4); use a newer bms-store", store);
 	CHECK_STR(err, want);
-	CHECK_INT(sql_exec(tdb("beta"), "PRAGMA user_version = 3"), SQLITE_OK);
+	CHECK_INT(sql_exec(tdb("beta"), "PRAGMA user_version = 4"), SQLITE_OK);
 
 	CHECK_INT(sql_exec(path("store/control.db", NULL), "PRAGMA user_version = 2"), SQLITE_OK);
 	CHECK_INT(bms_store_open(&st, store, NULL, NULL, err, sizeof err), BMS_STORE_ECONFIG);
@@ -458,13 +477,36 @@ static void test_upgrade(void)
 	CHECK_INT(sql_exec(tdb("old"), sql), SQLITE_OK);
 	free(sql);
 	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), 1);
+	/* The same input again, as a replay stored it before version 4 (the
+	 * copy of the alert is the one acknowledged), and a status of the
+	 * same battery and time with another text, which is no copy. */
+	CHECK_INT(sql_exec(tdb("old"), "INSERT INTO status (battery, ts, state, reason,"
+			   " quality, doc) SELECT battery, ts, state, reason, quality, doc"
+			   " FROM status WHERE id = 1;"
+			   " INSERT INTO alerts (battery, ts, severity, code, state, message,"
+			   " doc, ack_by, ack_at) SELECT battery, ts, severity, code, state,"
+			   " message, doc, 'ops', 1795790400000 FROM alerts WHERE id = 1;"
+			   " INSERT INTO aggregates (battery, ts, doc) SELECT battery, ts, doc"
+			   " FROM aggregates WHERE id = 1;"
+			   " INSERT INTO status (battery, ts, state, quality, doc) VALUES"
+			   " (1, 1795789760000, 'connected', 100, '{\"type\":\"status\","
+			   "\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:20.000Z\","
+			   "\"state\":\"connected\",\"quality\":100}')"), SQLITE_OK);
 
 	st = open_t("old");
 	CHECK(st != NULL);
 	if (!st)
 		return;
-	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), 3);
+	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), 4);
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM readings"), 5);
+	/* Copies are gone, the first of each kept (2026-11-27: a replay
+	 * stored status, alerts and aggregates twice). */
+	CHECK_STR(sql_dump(tdb("old"), "SELECT 's', id, state FROM status UNION ALL"
+			   " SELECT 'a', id, ack_by || ' ' || ack_at FROM alerts UNION ALL"
+			   " SELECT 'g', id, ts FROM aggregates"),
+		  "s|1|disconnected\ns|3|connected\na|1|ops 1795790400000\ng|1|1795789740000\n");
+	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+			  " AND name LIKE '%_battery_ts_doc'"), 3);
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM tiers"), 0);
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM users"), 0);
 	CHECK_STR(sql_dump(tdb("old"), "SELECT id, bms_id, name, chemistry,"
@@ -486,10 +528,13 @@ static void test_upgrade(void)
 	CHECK_STR(query(st, BMS_Q_STATUS, NULL, t0, t1, BMS_TIER_AUTO, 0, NULL),
 		  "{\"type\":\"status\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:20.000Z\","
 		  "\"state\":\"disconnected\",\"reason\":\"no_reply\",\"quality\":80,"
-		  "\"message\":\"no reply, 3 polls\"}\n");
+		  "\"message\":\"no reply, 3 polls\"}\n"
+		  "{\"type\":\"status\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:20.000Z\","
+		  "\"state\":\"connected\",\"quality\":100}\n");
 	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, t0, t1, BMS_TIER_AUTO, 1, NULL),
 		  "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at\n"
-		  "1,2026-11-27T14:29:30.000Z,p2,warning,cell_high,open,cell 12 at 3.65 V,,\n");
+		  "1,2026-11-27T14:29:30.000Z,p2,warning,cell_high,open,cell 12 at 3.65 V,"
+		  "ops,2026-11-27T14:40:00.000Z\n");
 	CHECK_STR(query(st, BMS_Q_AGGREGATES, "p1", t0, t1, BMS_TIER_AUTO, 0, NULL),
 		  "{\"type\":\"aggregate\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:00.000Z\","
 		  "\"period\":\"1m\",\"n\":2}\n");
@@ -609,6 +654,36 @@ static void test_duplicates(void)
 	CHECK_STR(sql_dump(tdb("acme"), "SELECT * FROM tiers ORDER BY battery, period, start"),
 		  tiers);
 	free((char *)tiers);
+
+	/* Status, alert and aggregate records replayed (2026-11-27: input
+	 * read again after a restart stored them twice), in a later batch
+	 * and in the same one: each is kept once and counted a duplicate. */
+	CHECK_INT(put(st, STATUS), 1);
+	CHECK_INT(put(st, ALERT), 1);
+	CHECK_INT(put(st, AGG), 1);
+	CHECK_INT(put(st, AGG), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	bms_store_stats(st, &s);
+	CHECK_INT(s.stored, 0);
+	CHECK_INT(s.duplicates, 6);
+	CHECK_STR(sql_dump(tdb("acme"), "SELECT (SELECT count(*) FROM status),"
+			   " (SELECT count(*) FROM alerts), (SELECT count(*) FROM aggregates)"),
+		  "1|1|1\n");
+	/* The same battery and time with another text is another record. */
+	CHECK_INT(put(st, "{\"type\":\"status\",\"bms_id\":\"d1\",\"timestamp\":"
+		      "\"2026-11-26T00:00:00Z\",\"state\":\"connected\"}"), 1);
+	CHECK_INT(put(st, "{\"type\":\"status\",\"bms_id\":\"d1\",\"timestamp\":"
+		      "\"2026-11-26T00:00:00Z\",\"state\":\"disconnected\"}"), 1);
+	CHECK_INT(put(st, "{\"type\":\"status\",\"bms_id\":\"d1\",\"timestamp\":"
+		      "\"2026-11-26T00:00:00Z\",\"state\":\"connected\"}"), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	bms_store_stats(st, &s);
+	CHECK_INT(s.stored, 2);
+	CHECK_INT(s.duplicates, 7);
+	CHECK_STR(query(st, BMS_Q_STATUS, "d1", 0, INT64_MAX, BMS_TIER_AUTO, 1, NULL),
+		  "timestamp,bms_id,state,reason,quality,message\n"
+		  "2026-11-26T00:00:00.000Z,d1,connected,,,\n"
+		  "2026-11-26T00:00:00.000Z,d1,disconnected,,,\n");
 	bms_store_close(st);
 }
 
@@ -642,9 +717,39 @@ static void test_rejects(void)
 	CHECK_STR(put_why(st, "{\"type\":\"reading\",\"bms_id\":\"p1\",\"timestamp\":"
 			  "\"2026-11-27T14:29:20Z\",\"pack_voltage\":\"x\"}", BMS_STORE_EREJECT),
 		  "pack_voltage: not a number");
+
+	/* A name from a record is escaped in a message, which stays one line
+	 * (2026-11-27: a tenant "ev\nil" split the line of the rejects file);
+	 * a long one is cut, with "..." to say so. */
+	CHECK_STR(put_why(st, "{\"type\":\"status\",\"bms_id\":\"p1\",\"timestamp\":"
+			  "\"2026-11-27T14:29:20Z\",\"tenant\":\"ev\\nil\"}", BMS_STORE_EREJECT),
+		  "record of tenant 'ev\\nil', this store writes 'acme'");
+	CHECK_STR(put_why(st, retime(l16, "2026-11-27T14:29:20.000Z",
+				     ",\"tenant\":\"ev\\u0007il\\\"\\\\x\""), BMS_STORE_EREJECT),
+		  "record of tenant 'ev\\u0007il\\\"\\\\x', this store writes 'acme'");
+	CHECK_STR(put_why(st, "{\"type\":\"alert\",\"bms_id\":\"p1\",\"timestamp\":"
+			  "\"2026-11-27T14:29:20Z\",\"tenant\":\"a\\u007fb\\u0085c\\t\u00e9\"}",
+			  BMS_STORE_EREJECT),
+		  "record of tenant 'a\\u007fb\\u0085c\\t\u00e9', this store writes 'acme'");
+	{
+		char rec[1024], want[512];
+		int n;
+
+		n = snprintf(rec, sizeof rec, "{\"type\":\"status\",\"bms_id\":\"p1\","
+			     "\"timestamp\":\"2026-11-27T14:29:20Z\",\"tenant\":\"");
+		for (int i = 0; i < 100; i++)
+			n += snprintf(rec + n, sizeof rec - (size_t)n, "\\n");
+		snprintf(rec + n, sizeof rec - (size_t)n, "\"}");
+		n = snprintf(want, sizeof want, "record of tenant '");
+		for (int i = 0; i < 46; i++)
+			n += snprintf(want + n, sizeof want - (size_t)n, "\\n");
+		snprintf(want + n, sizeof want - (size_t)n, "...', this store writes 'acme'");
+		CHECK_STR(put_why(st, rec, BMS_STORE_EREJECT), want);
+	}
 	CHECK_INT(bms_store_commit(st), 0);
 	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM readings"), 3);
-	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM status"), 1);
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM status WHERE battery ="
+			  " (SELECT id FROM batteries WHERE bms_id = 'p1')"), 1);
 	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM aggregates"), 1);
 	bms_store_close(st);
 }
@@ -785,6 +890,18 @@ static void test_many_batteries(void)
 
 /* ==== Retention and the tier choice ==== */
 
+/* Set the raw retention of tenant to days through a control handle. */
+static void set_raw(const char *tenant, long days)
+{
+	struct bms_store *c = open_t(NULL);
+	struct bms_retention k = { days, -1, -1 };
+
+	CHECK(c != NULL);
+	if (c)
+		CHECK_INT(bms_store_tenant_set(c, tenant, &k), 0);
+	bms_store_close(c);
+}
+
 static void test_expire(void)
 {
 	struct bms_store *st = open_t("exp");	/* raw 1 day, minute 2, hour 3 */
@@ -795,6 +912,8 @@ static void test_expire(void)
 	CHECK(st != NULL);
 	if (!st)
 		return;
+	/* Records past the raw retention are only stored while it is off. */
+	set_raw("exp", 0);
 	for (int i = 0; i < 4; i++) {
 		bms_ts_format_ms(now - day / 2 - i * day, t);
 		CHECK_INT(put(st, treading("e1", t, "\"pack_voltage\":50")), 1);
@@ -809,6 +928,7 @@ static void test_expire(void)
 		CHECK_INT(put(st, rec), 1);
 	}
 	CHECK_INT(bms_store_commit(st), 0);
+	set_raw("exp", 1);
 	CHECK_INT(bms_store_user_add(st, "u", BMS_ROLE_VIEWER, "pw"), 0);
 	CHECK_INT(bms_store_token_add(st, "u", "old-token", now - 1), 0);
 	CHECK_INT(bms_store_token_add(st, "u", "new-token", now + day), 0);
@@ -844,6 +964,7 @@ static void test_expire(void)
 	bms_store_close(st);
 
 	/* The defaults: raw 30 days, minutes 400, hours forever. */
+	set_raw("acme", 30);
 	st = open_t("acme");
 	if (!st)
 		return;
@@ -863,6 +984,97 @@ static void test_expire(void)
 	query(st, BMS_Q_READINGS, NULL, now - 31 * day, now - 30 * day - 3600000,
 	      BMS_TIER_AUTO, 0, &used);
 	CHECK_INT(used, BMS_TIER_MINUTE);
+	bms_store_close(st);
+	set_raw("acme", 0);
+}
+
+static const char *tier_rows(const char *tenant, const char *bms_id)
+{
+	static char sql[256];
+
+	snprintf(sql, sizeof sql, "SELECT t.* FROM tiers t JOIN batteries b ON b.id = t.battery"
+		 " WHERE b.bms_id = '%s' ORDER BY period, start", bms_id);
+	return sql_dump(tdb(tenant), sql);
+}
+
+/*
+ * Records older than the raw retention are not stored (2026-11-27:
+ * readings read again after expire had deleted them were counted in the
+ * tiers twice).  Tenant exp keeps raw records for 1 day.
+ */
+static void test_too_old(void)
+{
+	struct bms_store *st = open_t("exp");
+	struct bms_store_stats s;
+	int64_t now = bms_ts_now_ms(), day = 86400000;
+	char old[BMS_TS_LEN + 1], recent[BMS_TS_LEN + 1], gone[BMS_TS_LEN + 1], rec[512];
+	char *before;
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	bms_ts_format_ms(now - day - 3600000, old);
+	bms_ts_format_ms(now - 3600000, recent);
+	/* e1's reading of 1.5 days ago, which test_expire deleted. */
+	bms_ts_format_ms(now / 3600000 * 3600000 - day / 2 - day, gone);
+	before = strdup(tier_rows("exp", "e1"));
+	CHECK(strlen(before) > 0);
+
+	/* Every type, to a new battery and a known one: nothing is stored,
+	 * no battery registered, and the tiers stay as they were. */
+	CHECK_STR(put_why(st, treading("o1", old, "\"pack_voltage\":50"), 0), "");
+	CHECK_INT(put(st, treading("e1", gone, "\"pack_voltage\":50")), 0);
+	snprintf(rec, sizeof rec, "{\"type\":\"status\",\"bms_id\":\"o1\","
+		 "\"timestamp\":\"%s\",\"state\":\"connected\"}", old);
+	CHECK_INT(put(st, rec), 0);
+	snprintf(rec, sizeof rec, "{\"type\":\"alert\",\"bms_id\":\"o1\","
+		 "\"timestamp\":\"%s\",\"code\":\"x\"}", old);
+	CHECK_INT(put(st, rec), 0);
+	snprintf(rec, sizeof rec, "{\"type\":\"aggregate\",\"bms_id\":\"o1\","
+		 "\"timestamp\":\"%s\"}", old);
+	CHECK_INT(put(st, rec), 0);
+	bms_store_stats(st, &s);
+	CHECK_INT(s.too_old, 5);
+	CHECK_INT(s.pending, 0);
+	/* Malformed or another tenant's: rejected, not counted too old. */
+	CHECK_INT(put(st, retime(treading("o1", old, "\"pack_voltage\":50"), old,
+				 ",\"tenant\":\"beta\"")), BMS_STORE_EREJECT);
+	CHECK_INT(put(st, treading("o1", old, "\"pack_voltage\":\"x\"")), BMS_STORE_EREJECT);
+	/* A recent record in the same batch is stored. */
+	CHECK_INT(put(st, treading("o1", recent, "\"pack_voltage\":50")), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	bms_store_stats(st, &s);
+	CHECK_INT(s.too_old, 5);
+	CHECK_INT(s.stored, 1);
+	CHECK_STR(tier_rows("exp", "e1"), before);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM readings r JOIN batteries b"
+			  " ON b.id = r.battery WHERE b.bms_id = 'e1'"), 1);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM tiers t JOIN batteries b"
+			  " ON b.id = t.battery WHERE b.bms_id = 'o1'"), 2);
+	CHECK_INT(sql_int(tdb("exp"), "SELECT (SELECT count(*) FROM status) +"
+			  " (SELECT count(*) FROM alerts) +"
+			  " (SELECT count(*) FROM aggregates)"), 3);
+
+	/* Inside a batch the cutoff follows what expire deleted. */
+	bms_ts_format_ms(now - 7200000, old);
+	CHECK_INT(put(st, treading("o1", recent, "\"pack_voltage\":51")), 1);	/* a duplicate */
+	CHECK_INT(bms_store_expire(st, now + day - 5400000), 0);
+	CHECK_INT(put(st, treading("o1", old, "\"pack_voltage\":50")), 0);
+	CHECK_INT(bms_store_commit(st), 0);
+	bms_store_stats(st, &s);
+	CHECK_INT(s.too_old, 6);
+	CHECK_INT(s.duplicates, 1);
+
+	/* Retention raised to forever: from the next batch on, nothing is
+	 * too old. */
+	set_raw("exp", 0);
+	CHECK_INT(put(st, treading("o1", "1999-12-31T23:59:59.000Z", "\"pack_voltage\":50")), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	bms_store_stats(st, &s);
+	CHECK_INT(s.too_old, 6);
+	CHECK_INT(s.stored, 2);
+	set_raw("exp", 1);
+	free(before);
 	bms_store_close(st);
 }
 
@@ -924,6 +1136,34 @@ static void test_csv(void)
 		  "2026-11-27T10:00:00.000Z,t1,1m,3,52,53,52.5,53,-11,-9.75,-10.3333,-9.75,,,,,"
 		  "79.5,80,79.75,79.5,3.125,3.25,3.2083,3.25,3.5,3.5,3.5,3.5,"
 		  "19.5,21,20.1667,21,22.5,24,23.1667,23\n");
+	bms_store_close(st);
+}
+
+/* A query of a record type or tier out of its enum is refused
+ * (2026-11-27: one indexed past the end of the store's tables). */
+static void test_bad_query(void)
+{
+	struct bms_store *st = open_t("acme");
+	struct bms_store_query q = { BMS_Q_STATUS, NULL, 0, INT64_MAX, BMS_TIER_AUTO, 1 };
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	bms_buf_reset(&out);
+	q.what = (enum bms_store_what)(BMS_Q_STATUS + 1);
+	CHECK_INT(bms_store_query(st, &q, collect, &out, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad query: no record type 4");
+	q.what = (enum bms_store_what)-1;
+	CHECK_INT(bms_store_query(st, &q, collect, &out, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad query: no record type -1");
+	q.what = BMS_Q_READINGS;
+	q.tier = (enum bms_store_tier)(BMS_TIER_HOUR + 1);
+	CHECK_INT(bms_store_query(st, &q, collect, &out, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad query: no tier 4");
+	q.tier = (enum bms_store_tier)-1;
+	CHECK_INT(bms_store_query(st, &q, collect, &out, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad query: no tier -1");
+	CHECK(out.len == 0);
 	bms_store_close(st);
 }
 
@@ -996,6 +1236,15 @@ static void test_batteries(void)
 	b.bms_id = "ghost";
 	CHECK_INT(bms_store_battery_edit(st, &b), BMS_STORE_ECONFIG);
 	CHECK_STR(bms_store_error(st), "no battery 'ghost'");
+	/* An id is escaped in a message, which stays one line. */
+	b.bms_id = "gh\nost";
+	CHECK_INT(bms_store_battery_edit(st, &b), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no battery 'gh\\nost'");
+	CHECK_INT(bms_store_battery_remove(st, "x\x1b[2Jy", 0), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no battery 'x\\u001b[2Jy'");
+	b.bms_id = "\xff\r";
+	CHECK_INT(bms_store_battery_edit(st, &b), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad battery id '\xff\\r': 1 to 127 bytes of UTF-8");
 	CHECK_STR(battery_list(st),
 		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1\n"
 		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1\n");
@@ -1079,6 +1328,9 @@ static void test_users(void)
 	CHECK_INT(bms_store_user_add(st, "alice", BMS_ROLE_VIEWER, "x"), BMS_STORE_ECONFIG);
 	CHECK_STR(bms_store_error(st), "user 'alice' exists already");
 	CHECK_INT(bms_store_user_add(st, "Alice", BMS_ROLE_VIEWER, "x"), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_user_add(st, "al\nice", BMS_ROLE_VIEWER, "x"), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad user name 'al\\nice': use a-z, 0-9, '_' and '-', at"
+		  " most 63 bytes, starting with a letter or digit");
 	CHECK_INT(bms_store_user_add(st, "carol", BMS_ROLE_VIEWER, ""), BMS_STORE_ECONFIG);
 	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM users WHERE pwhash LIKE '$y$%'"
 			  " AND instr(pwhash, 's3cret') = 0"), 2);
@@ -1157,6 +1409,7 @@ static void test_isolation(void)
 {
 	struct bms_store *a, *b = open_t("beta");
 	const char *l16 = fixture_line("reading-16s.ndjson");
+	struct bms_retention one_day = { 1, 1, 1 };
 	struct bms_battery bat;
 	enum bms_role role;
 	char user[64], rec[512];
@@ -1221,6 +1474,22 @@ static void test_isolation(void)
 	CHECK_INT(bms_store_token_revoke(a, "tok-bea"), 0);
 	/* Alerts: beta's ids go past acme's. */
 	CHECK_INT(bms_store_alert_ack(a, 5, "alice", 1), BMS_STORE_ECONFIG);
+	/* Tenant settings (2026-11-27: acme's handle could set beta's raw
+	 * retention to a day, and so have beta's records deleted). */
+	CHECK_INT(bms_store_tenant_set(a, "beta", &one_day), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(a), "tenants are managed on the whole store, not through"
+		  " tenant 'acme'");
+	CHECK_INT(bms_store_tenant_set(a, "acme", &one_day), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_tenant_add(a, "evil", &one_day), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(a), "tenants are managed on the whole store, not through"
+		  " tenant 'acme'");
+	CHECK_INT(access(tdb("evil"), F_OK), -1);
+	bms_buf_reset(&out);
+	CHECK_INT(bms_store_tenant_list(a, tenant_line, &out), 0);
+	CHECK_STR(out.p, "acme 0 400 0 1\n");
+	CHECK_STR(sql_dump(path("store/control.db", NULL), "SELECT name, raw_days, minute_days,"
+			   " hour_days FROM tenants ORDER BY name"),
+		  "acme|0|400|0\nbeta|0|5|0\nexp|1|2|3\nold|30|400|0\n");
 	/* acme's own registry saw nothing of it. */
 	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM batteries WHERE bms_id = 'bonly'"), 0);
 	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM users WHERE name = 'bea'"), 0);
@@ -1251,22 +1520,25 @@ static void test_busy(void)
 {
 	struct bms_store_opts o = { 0, 100 };
 	struct bms_store *a = NULL, *b = NULL;
-	char err[512], want[1024];
+	char err[512], want[1024], t0[BMS_TS_LEN + 1], t1[BMS_TS_LEN + 1];
+	int64_t hour = bms_ts_now_ms() / 3600000 * 3600000 - 3600000;
 
+	/* Two seconds of an hour ago, inside exp's raw retention. */
+	bms_ts_format_ms(hour, t0);
+	bms_ts_format_ms(hour + 1000, t1);
 	bms_store_open(&a, store, "exp", &o, err, sizeof err);
 	bms_store_open(&b, store, "exp", &o, err, sizeof err);
 	CHECK(a && b);
 	if (!a || !b)
 		goto out;
-	CHECK_INT(put(a, treading("e2", "2026-11-27T10:00:00.000Z", "\"pack_voltage\":50")), 1);
-	CHECK_INT(put(b, treading("e2", "2026-11-27T10:00:01.000Z", "\"pack_voltage\":50")),
-		  BMS_STORE_EFAIL);
+	CHECK_INT(put(a, treading("e2", t0, "\"pack_voltage\":50")), 1);
+	CHECK_INT(put(b, treading("e2", t1, "\"pack_voltage\":50")), BMS_STORE_EFAIL);
 	CHECK(bms_store_busy(b));
 	snprintf(want, sizeof want, "%s/tenants/exp.db: busy for 100 ms (another writer"
 		 " holds it)", store);
 	CHECK_STR(bms_store_error(b), want);
 	CHECK_INT(bms_store_commit(a), 0);
-	CHECK_INT(put(b, treading("e2", "2026-11-27T10:00:01.000Z", "\"pack_voltage\":50")), 1);
+	CHECK_INT(put(b, treading("e2", t1, "\"pack_voltage\":50")), 1);
 	CHECK_INT(bms_store_commit(b), 0);
 	CHECK_INT(sql_int(tdb("exp"), "SELECT count(*) FROM readings r JOIN batteries b"
 			  " ON b.id = r.battery WHERE b.bms_id = 'e2'"), 2);
@@ -1291,12 +1563,13 @@ out:
 static void test_full(void)
 {
 	struct bms_store *st = open_t(NULL);
+	struct bms_retention forever = { 0, -1, -1 };	/* its times are fixed */
 	int fd[2], status = 0;
 	long committed = -1;
 	char msg[512] = "", want[600];
 	pid_t pid;
 
-	CHECK_INT(bms_store_tenant_add(st, "full", NULL), 0);
+	CHECK_INT(bms_store_tenant_add(st, "full", &forever), 0);
 	bms_store_close(st);
 	if (pipe(fd) != 0)
 		return;
@@ -1365,6 +1638,92 @@ static const char *check(struct bms_store *st, int want)
 	bms_buf_puts(&out, "");
 	CHECK_INT(bms_store_check(st, check_line, &out), want);
 	return out.p;
+}
+
+/*
+ * Symbolic links planted in a store are refused, not followed
+ * (2026-11-27: tenants/evil.db linked to tenants/acme.db gave a handle
+ * for evil acme's records); the store's own directory may be a link.
+ */
+static void test_links(void)
+{
+	char s2[512], p[1024], evil[1024], q[1024], err[1024], want[1400];
+	struct bms_store *st = NULL, *c = NULL;
+	struct bms_buf b = BMS_BUF_INIT;
+	FILE *f;
+
+	snprintf(s2, sizeof s2, "%s/links", dir);
+	CHECK_INT(bms_store_init(s2, err, sizeof err), 0);
+	CHECK_INT(bms_store_open(&c, s2, NULL, NULL, err, sizeof err), 0);
+	if (!c)
+		return;
+	CHECK_INT(bms_store_tenant_add(c, "acme", NULL), 0);
+	CHECK_INT(bms_store_tenant_add(c, "evil", NULL), 0);
+	snprintf(evil, sizeof evil, "%s/tenants/evil.db", s2);
+	CHECK_INT(unlink(evil), 0);
+	CHECK_INT(symlink("acme.db", evil), 0);
+	snprintf(want, sizeof want, "cannot open '%s': it is a symbolic link; a store's"
+		 " databases must be plain files", evil);
+	CHECK_INT(bms_store_open(&st, s2, "evil", NULL, err, sizeof err), BMS_STORE_EFAIL);
+	CHECK(st == NULL);
+	CHECK_STR(err, want);
+	/* check says so; a backup does not copy what it points at. */
+	bms_buf_printf(&b, "control.db: ok\ntenants/acme.db: ok\ntenants/evil.db: %s\n", want);
+	CHECK_STR(check(c, 1), b.p);
+	snprintf(q, sizeof q, "%s/links-backup1", dir);
+	CHECK_INT(bms_store_backup(c, q), BMS_STORE_EFAIL);
+	CHECK_STR(bms_store_error(c), want);
+	/* A tenant whose file is there already as a link is not added. */
+	snprintf(p, sizeof p, "%s/tenants/new.db", s2);
+	CHECK_INT(symlink("/nonexistent/new.db", p), 0);
+	CHECK_INT(bms_store_tenant_add(c, "new", NULL), BMS_STORE_EFAIL);
+	snprintf(want, sizeof want, "cannot open '%s': it is a symbolic link; a store's"
+		 " databases must be plain files", p);
+	CHECK_STR(bms_store_error(c), want);
+	bms_buf_reset(&b);
+	CHECK_INT(bms_store_tenant_list(c, tenant_line, &b), 0);
+	CHECK_STR(b.p, "acme 30 400 0 1\nevil 30 400 0 1\n");
+	bms_store_close(c);
+
+	/* A backup where a link waits in place of a copy leaves its target
+	 * alone. */
+	snprintf(p, sizeof p, "%s/victim", dir);
+	f = fopen(p, "w");
+	CHECK(f && fputs("precious\n", f) >= 0 && fclose(f) == 0);
+	snprintf(q, sizeof q, "%s/links-backup2", dir);
+	CHECK_INT(mkdir(q, 0777), 0);
+	snprintf(q, sizeof q, "%s/links-backup2/tenants", dir);
+	CHECK_INT(mkdir(q, 0777), 0);
+	snprintf(q, sizeof q, "%s/links-backup2/tenants/acme.db", dir);
+	CHECK_INT(symlink(p, q), 0);
+	CHECK_INT(bms_store_open(&st, s2, "acme", NULL, err, sizeof err), 0);
+	if (st) {
+		snprintf(want, sizeof want, "cannot open '%s': it is a symbolic link; a store's"
+			 " databases must be plain files", q);
+		snprintf(q, sizeof q, "%s/links-backup2", dir);
+		CHECK_INT(bms_store_backup(st, q), BMS_STORE_EFAIL);
+		CHECK_STR(bms_store_error(st), want);
+		bms_store_close(st);
+	}
+	f = fopen(p, "r");
+	CHECK(f && fgets(err, sizeof err, f) && strcmp(err, "precious\n") == 0 &&
+	      !fgets(err, sizeof err, f));
+	if (f)
+		fclose(f);
+
+	/* The store itself reached through a link opens and writes as ever. */
+	snprintf(p, sizeof p, "%s/links-link", dir);
+	CHECK_INT(symlink("links", p), 0);
+	st = NULL;
+	CHECK_INT(bms_store_open(&st, p, "acme", NULL, err, sizeof err), 0);
+	if (st) {
+		CHECK_INT(put(st, STATUS), 1);
+		CHECK_INT(bms_store_commit(st), 0);
+		bms_store_close(st);
+	}
+	snprintf(p, sizeof p, "%s/tenants/acme.db", s2);
+	CHECK_INT(sql_int(p, "SELECT count(*) FROM status"), 1);
+	bms_buf_free(&b);
 }
 
 /* Commit batches of acme readings until killed. */
@@ -1530,13 +1889,16 @@ int main(void)
 	test_tiers();
 	test_many_batteries();
 	test_expire();
+	test_too_old();
 	test_csv();
+	test_bad_query();
 	test_batteries();
 	test_removed_meanwhile();
 	test_users();
 	test_isolation();
 	test_busy();
 	test_full();
+	test_links();
 	test_backup();
 	bms_buf_free(&out);
 	rm_tree(dir);
