@@ -658,15 +658,16 @@ struct ingest {
 	int64_t next_expire;		/* monotonic ms */
 };
 
-/* A busy store (nothing lost, the call may be repeated): say so, and go
- * on waiting unless a stop was asked for. */
+/* A busy store (nothing lost, the call may be repeated): say so, and wait
+ * again.  A stop signal does not end the waiting: what was read is
+ * committed first, as on every stop. */
 static int busy_again(struct ingest *g)
 {
 	if (!bms_store_busy(g->st))
 		return 0;
 	bms_warn("%s; retrying", bms_store_error(g->st));
 	bms_sig_poll(NULL, 0, 0);	/* let a pending stop signal in */
-	return !bms_sig_stopping();
+	return 1;
 }
 
 static __attribute__((noreturn)) void store_failed(struct ingest *g)
@@ -764,6 +765,7 @@ static int store_line(struct ingest *g, const char *s, size_t len)
 static int ingest(struct global *gl, char **files, int nfiles)
 {
 	static struct ingest g;
+	struct bms_store_stats stats;
 	const char *s;
 	char err[256];
 	size_t len;
@@ -810,6 +812,11 @@ static int ingest(struct global *gl, char **files, int nfiles)
 			break;
 	}
 	end_batch(&g);
+	bms_store_stats(g.st, &stats);
+	if (stats.too_old)
+		bms_warn("%lu records older than the raw retention of tenant '%s' were not "
+			 "stored; keep them with: bms-store --db %s tenants set %s --raw-days 0",
+			 stats.too_old, gl->tenant, gl->dir, gl->tenant);
 	bms_store_close(g.st);
 	bms_ndjson_close(&g.in);
 	bms_buf_free(&g.pend);
@@ -836,6 +843,27 @@ static const struct {
 	{ "check", run_check },
 };
 
+static void global_opt(struct global *g, int c)
+{
+	switch (c) {
+	case 'd': g->dir = optarg; break;
+	case 'T': g->tenant = optarg; break;
+	case 'p': g->passthrough = 1; break;
+	case 'r': g->rejects = optarg; break;
+	case 's': g->strict = 1; break;
+	case 'b': g->batch = bms_opt_long(&cmd, "batch", optarg, 1, 10000000); break;
+	case 't': g->batch_ms = bms_opt_long(&cmd, "batch-ms", optarg, 1, 86400000); break;
+	case OPT_SYNC:
+		if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0)
+			bms_die(BMS_EXIT_USAGE, "--sync: '%s' is not normal or full", optarg);
+		g->sopts.sync_full = optarg[0] == 'f';
+		break;
+	case OPT_BUSY:
+		g->sopts.busy_ms = (int)bms_opt_long(&cmd, "busy-timeout", optarg, 1, 86400000);
+		break;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct global g = { .batch = 10000, .batch_ms = 1000 };
@@ -845,27 +873,8 @@ int main(int argc, char **argv)
 	/* Global options end at the first operand: the subcommand word or
 	 * the first input file. */
 	while (optind < argc && !is_operand(argv[optind]) &&
-	       (c = bms_opt_next(argc, argv, &cmd)) != -1) {
-		switch (c) {
-		case 'd': g.dir = optarg; break;
-		case 'T': g.tenant = optarg; break;
-		case 'p': g.passthrough = 1; break;
-		case 'r': g.rejects = optarg; break;
-		case 's': g.strict = 1; break;
-		case 'b': g.batch = bms_opt_long(&cmd, "batch", optarg, 1, 10000000); break;
-		case 't': g.batch_ms = bms_opt_long(&cmd, "batch-ms", optarg, 1, 86400000); break;
-		case OPT_SYNC:
-			if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0)
-				bms_die(BMS_EXIT_USAGE, "--sync: '%s' is not normal or full",
-					optarg);
-			g.sopts.sync_full = optarg[0] == 'f';
-			break;
-		case OPT_BUSY:
-			g.sopts.busy_ms = (int)bms_opt_long(&cmd, "busy-timeout", optarg, 1,
-							    86400000);
-			break;
-		}
-	}
+	       (c = bms_opt_next(argc, argv, &cmd)) != -1)
+		global_opt(&g, c);
 	if (optind < argc)
 		for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
 			if (strcmp(argv[optind], subs[i].word) == 0) {
@@ -874,6 +883,10 @@ int main(int argc, char **argv)
 				signal(SIGPIPE, SIG_IGN);
 				return subs[i].run(&g, argc - optind, argv + optind);
 			}
+	/* Storing: options may follow the input files too, as in any filter. */
+	optind = 0;
+	while ((c = bms_opt_next(argc, argv, &cmd)) != -1)
+		global_opt(&g, c);
 	if (!g.dir)
 		bms_opt_usage(&cmd, "--db is required");
 	if (!g.tenant)

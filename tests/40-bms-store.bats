@@ -24,7 +24,7 @@ setup() {
 }
 
 teardown() {
-	exec 7>&- 2>/dev/null || true
+	exec 7>&- 8>&- 2>/dev/null || true
 	stop_bg "${bg[@]}"
 }
 
@@ -159,7 +159,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	store_new t
 	ingest t "$FIX/reading-16s.ndjson"
 	sqlite3 "$STORE/tenants/t.db" 'PRAGMA user_version = 99'
-	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (3); use a newer bms-store"
+	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (4); use a newer bms-store"
 	run --separate-stderr q t "${DAY[@]}"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
@@ -894,7 +894,7 @@ in_mount_ns() {
 	run --separate-stderr bms-store --db "$STORE" --tenant t batteries list
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[ "$(rows "$db" 'PRAGMA user_version')" = 3 ]
+	[ "$(rows "$db" 'PRAGMA user_version')" = 4 ]
 	diff <(echo "$output") - <<-'END'
 	{"bms_id":"p1","name":"House bank","chemistry":"lifepo4","nominal_capacity_ah":280,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"/dev/ttyUSB0","baud":9600,"timeout_ms":500,"auto_added":false,"created":"2026-11-01T08:00:00.000Z"}
 	{"bms_id":"p2","auto_added":true,"created":"2026-11-27T14:29:11.200Z"}
@@ -1135,4 +1135,109 @@ in_mount_ns() {
 	q t --tier minute "${last[@]}" | diff - "$T/recent-minute"
 	run bms-store --db "$STORE" check
 	[ "$status" -eq 0 ]
+}
+
+# ==== Found in review (2026-11-27, issue 3) ====
+
+@test "a tenant key written with escapes is still the tenant key: the record is rejected" {
+	store_new a b
+	st='{"type":"status","bms_id":"x","timestamp":"2026-11-27T14:29:11.123Z","tenan\u0074":"b","state":"connected","reason":"ok","quality":100}'
+	rd=$(sed 's/"proto"/"tena\\u006et":"b","proto"/' "$FIX/reading-16s.ndjson")
+	run --separate-stderr ingest a --passthrough <<<"$st
+$rd"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "${stderr_lines[0]}" = "bms-store: <stdin>:1: record of tenant 'b', this store writes 'a'" ]
+	[ "${stderr_lines[1]}" = "bms-store: <stdin>:2: record of tenant 'b', this store writes 'a'" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ -z "$(q a --type status "${DAY[@]}")" ]
+	[ -z "$(q a "${DAY[@]}")" ]
+	[ -z "$(q b "${DAY[@]}")" ]
+	[ -z "$(bms-store --db "$STORE" --tenant a batteries list)" ]
+}
+
+@test "a record naming another tenant with control characters is reported on one line" {
+	store_new a
+	line='{"type":"status","bms_id":"x","timestamp":"2026-11-27T14:29:11.123Z","tenant":"ev\nil\u001b[31m","state":"connected","reason":"ok","quality":100}'
+	run --separate-stderr ingest a <<<"$line"
+	[ "$status" -eq 0 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ "$stderr" = "bms-store: <stdin>:1: record of tenant 'ev\\nil\\u001b[31m', this store writes 'a'" ]
+}
+
+@test "storing takes its options after the input files too" {
+	store_new t
+	run --separate-stderr bms-store --db "$STORE" "$FIX/reading-16s.ndjson" --tenant t --passthrough
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(printf '%s\n' "$output") "$FIX/reading-16s.ndjson"
+	q t "${DAY[@]}" | diff - "$FIX/reading-16s.ndjson"
+}
+
+@test "records older than the raw retention when they come are passed on, not stored, and counted in one line" {
+	store_new t
+	bms-store --db "$STORE" tenants set t --raw-days 1
+	sed 's/2026-11-27T14:29:11/2020-01-01T00:00:00/' "$FIX/reading-16s.ndjson" >"$T/old"
+	sed 's/2026-11-27T14:29:11/2020-01-01T00:00:01/' "$FIX/reading-16s.ndjson" >>"$T/old"
+	run --separate-stderr ingest t --passthrough "$T/old"
+	[ "$status" -eq 0 ]
+	diff <(printf '%s\n' "$output") "$T/old"
+	[ "$stderr" = "bms-store: 2 records older than the raw retention of tenant 't' were not stored; keep them with: bms-store --db $STORE tenants set t --raw-days 0" ]
+	[ -z "$(q t --tier raw --since 2019-12-31 --until 2020-01-02)" ]
+	[ -z "$(q t --tier minute --since 2019-12-31 --until 2020-01-02)" ]
+	# Stored once retention allows it, and counted once in the tiers
+	# however often it is replayed.
+	bms-store --db "$STORE" tenants set t --raw-days 0
+	ingest t "$T/old"
+	ingest t "$T/old"
+	q t --tier raw --since 2019-12-31 --until 2020-01-02 | diff - "$T/old"
+	[ "$(q t --tier minute --since 2019-12-31 --until 2020-01-02 | jq -r .n)" = 2 ]
+}
+
+@test "status, alert and aggregate records replayed after a crash are stored once" {
+	store_new t
+	ingest t "$FIX/store-records.ndjson"
+	for w in status alerts aggregates; do q t --type "$w" "${DAY[@]}" >"$T/$w.1"; done
+	ingest t "$FIX/store-records.ndjson"
+	for w in status alerts aggregates; do
+		q t --type "$w" "${DAY[@]}" | diff - "$T/$w.1"
+	done
+}
+
+@test "SIGTERM while another writer holds the database: what was read is committed once it is free, exit 0" {
+	store_new t
+	db=$STORE/tenants/t.db
+	mkfifo "$T/in" "$T/sql"
+	bms-store --db "$STORE" --tenant t --busy-timeout 100 --passthrough <"$T/in" >"$T/out" 2>"$T/err" &
+	pid=$!
+	bg+=($pid)
+	exec 8>"$T/in"
+	cat "$FIX/reading-16s.ndjson" >&8
+	wait_lines "$T/out" 1
+	# Another writer takes the database; the next record cannot go in.
+	sqlite3 "$db" <"$T/sql" >"$T/sql.out" 2>&1 &
+	bg+=($!)
+	exec 7>"$T/sql"
+	echo 'BEGIN IMMEDIATE;' >&7
+	for _ in $(seq 1200); do
+		sqlite3 "$db" 'BEGIN IMMEDIATE; ROLLBACK;' 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$FIX/reading-d2.ndjson" >&8
+	wait_lines "$T/err" 1
+	kill -TERM "$pid"
+	# Still waiting (and saying so) after the signal.
+	n=$(wc -l <"$T/err")
+	wait_lines "$T/err" $((n + 2))
+	[ "$(wc -l <"$T/out")" -eq 1 ]
+	echo 'COMMIT;' >&7
+	exec 7>&-
+	status=0
+	wait "$pid" || status=$?
+	exec 8>&-
+	[ "$status" -eq 0 ]
+	cat "$FIX/reading-16s.ndjson" "$FIX/reading-d2.ndjson" >"$T/want"
+	diff "$T/out" "$T/want"
+	[ -z "$(grep -v -x -F "bms-store: $db: busy for 100 ms (another writer holds it); retrying" "$T/err")" ]
+	q t "${DAY[@]}" | diff - "$T/want"
 }
