@@ -365,28 +365,28 @@ static int exec(struct bms_store *st, sqlite3 *db, const char *path, const char 
 	return 0;
 }
 
-sqlite3_stmt *bms_store_prep(struct bms_store *st, const char *sql)
+/* A statement on db (the file at path), or NULL with the error set. */
+static sqlite3_stmt *prep_on(struct bms_store *st, sqlite3 *db, const char *path,
+			     const char *sql)
 {
 	sqlite3_stmt *s = NULL;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		bms_store_tdberr(st);
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		bms_store_dberr(st, db, path);
 		sqlite3_finalize(s);
 		return NULL;
 	}
 	return s;
 }
 
+sqlite3_stmt *bms_store_prep(struct bms_store *st, const char *sql)
+{
+	return prep_on(st, st->db, st->db_path, sql);
+}
+
 static sqlite3_stmt *ctlprep(struct bms_store *st, const char *sql)
 {
-	sqlite3_stmt *s = NULL;
-
-	if (sqlite3_prepare_v2(st->ctl, sql, -1, &s, NULL) != SQLITE_OK) {
-		ctlerr(st);
-		sqlite3_finalize(s);
-		return NULL;
-	}
-	return s;
+	return prep_on(st, st->ctl, st->ctl_path, sql);
 }
 
 /* PRAGMA user_version of db, or -1 with the error set. */
