@@ -14,7 +14,10 @@
 #include "opt.h"
 #include "version.h"
 
-static void print_usage_line(FILE *f, const struct bms_cmd *cmd)
+/* The synopsis: every form (for --help), or the first one only (after a
+ * usage error, which stays short: the message, one usage line, a pointer
+ * to --help). */
+static void print_usage_line(FILE *f, const struct bms_cmd *cmd, int all)
 {
 	const char *p = cmd->synopsis;
 	const char *nl;
@@ -28,6 +31,8 @@ static void print_usage_line(FILE *f, const struct bms_cmd *cmd)
 		fprintf(f, "%s%.*s\n", first ? "usage: " : "       ",
 			(int)(nl - p), p);
 		first = 0;
+		if (!all)
+			break;
 		p = *nl ? nl + 1 : nl;
 	}
 }
@@ -43,7 +48,7 @@ void bms_opt_usage(const struct bms_cmd *cmd, const char *fmt, ...)
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	print_usage_line(stderr, cmd);
+	print_usage_line(stderr, cmd, 0);
 	fprintf(stderr, "Try '%s --help' for more information.\n",
 		bms_msg_name());
 	exit(BMS_EXIT_USAGE);
@@ -78,7 +83,7 @@ int bms_opt_next(int argc, char **argv, const struct bms_cmd *cmd)
 	c = getopt_long(argc, argv, shortopts, cmd->longopts, NULL);
 	switch (c) {
 	case 'h':
-		print_usage_line(stdout, cmd);
+		print_usage_line(stdout, cmd, 1);
 		fputs("\n", stdout);
 		fputs(cmd->help, stdout);
 		printf("  -h, --help           show this help and exit\n"

@@ -43,14 +43,15 @@ help_synopsis() {
 	done
 }
 
-@test "an unknown option is a usage error: one message, the usage, exit 2" {
+@test "an unknown option is a usage error: one message, one usage line, exit 2" {
 	for p in $PROGS; do
 		run --separate-stderr "$p" --no-such-option
 		[ "$status" -eq 2 ]
 		[ -z "$output" ]
 		[ "${stderr_lines[0]}" = "$p: unknown option '--no-such-option'" ]
 		[ "${stderr_lines[1]#usage: $p}" != "${stderr_lines[1]}" ]
-		[ "${stderr_lines[-1]}" = "Try '$p --help' for more information." ]
+		[ "${stderr_lines[2]}" = "Try '$p --help' for more information." ]
+		[ "${#stderr_lines[@]}" -eq 3 ]
 	done
 }
 

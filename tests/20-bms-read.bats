@@ -446,7 +446,8 @@ EOF
 	[ -z "$output" ]
 	[ "${stderr_lines[0]}" = "bms-read: unknown option '--bogus'" ]
 	[ "${stderr_lines[1]}" = "usage: bms-read [options] DEVICE" ]
-	[ "${stderr_lines[3]}" = "Try 'bms-read --help' for more information." ]
+	[ "${stderr_lines[2]}" = "Try 'bms-read --help' for more information." ]
+	[ "${#stderr_lines[@]}" -eq 3 ]
 
 	run --separate-stderr bms-read
 	[ "$status" -eq 2 ]
