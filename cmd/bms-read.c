@@ -15,7 +15,7 @@
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
-#include "poll.h"
+#include "cycle.h"
 #include "reader.h"
 #include "serial.h"
 #include "sig.h"
@@ -109,9 +109,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'p':
 			if (strcmp(optarg, "daly") == 0)
-				o.poll.proto = BMS_POLL_DALY;
+				o.poll.proto = BMS_CYCLE_DALY;
 			else if (strcmp(optarg, "daly-modbus") == 0)
-				o.poll.proto = BMS_POLL_DALY_MODBUS;
+				o.poll.proto = BMS_CYCLE_DALY_MODBUS;
 			else
 				bms_die(BMS_EXIT_USAGE, "--proto: '%s' is not daly or daly-modbus",
 					      optarg);
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 		bms_opt_usage(&cmd, "missing DEVICE");
 	if (optind + 1 < argc)
 		bms_opt_usage(&cmd, "unexpected argument '%s'", argv[optind + 1]);
-	if (o.poll.proto == BMS_POLL_DALY_MODBUS && (o.nboards > 1 || o.boards[0] != 1))
+	if (o.poll.proto == BMS_CYCLE_DALY_MODBUS && (o.nboards > 1 || o.boards[0] != 1))
 		bms_opt_usage(&cmd, "--board: daly-modbus boards answer at one address; "
 			      "poll board 1");
 	o.dev = argv[optind];

@@ -489,15 +489,6 @@ static int run_users(struct global *g, int argc, char **argv)
 
 /* ==== query ==== */
 
-/* Index of s in words[0..n), or -1. */
-static int word_index(const char *s, const char *const *words, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(s, words[i]) == 0)
-			return i;
-	return -1;
-}
-
 static int64_t parse_time(const char *opt, const char *s, int64_t now)
 {
 	int64_t ms;
@@ -531,31 +522,26 @@ static int run_query(struct global *g, int argc, char **argv)
 		"TIME is RFC 3339, YYYY-MM-DD, now, or back from now: -90s, -30m, -24h, -7d.\n",
 		.shortopts = "", .longopts = opts,
 	};
-	static const char *const whats[] = { "readings", "aggregates", "alerts", "status" };
-	static const char *const tiers[] = { "auto", "raw", "minute", "hour" };
+	static const char *const whats[] = { "readings", "aggregates", "alerts", "status",
+					      NULL };
+	static const char *const tiers[] = { "auto", "raw", "minute", "hour", NULL };
 	struct bms_store_query q = { .what = BMS_Q_READINGS, .tier = BMS_TIER_AUTO };
 	const char *since = NULL, *until = NULL, *tier = NULL;
 	struct bms_store *st;
 	int64_t now;
-	int c, i, rc;
+	int c, rc;
 
 	sub_begin();
 	while ((c = bms_opt_next(argc, argv, &sub)) != -1) {
 		switch (c) {
 		case OPT_TYPE:
-			if ((i = word_index(optarg, whats, 4)) < 0)
-				bms_die(BMS_EXIT_USAGE, "--type: '%s' is not readings, "
-					"aggregates, alerts or status", optarg);
-			q.what = (enum bms_store_what)i;
+			q.what = (enum bms_store_what)bms_opt_word(&sub, "type", optarg, whats);
 			break;
 		case OPT_BATTERY: q.bms_id = optarg; break;
 		case OPT_SINCE: since = optarg; break;
 		case OPT_UNTIL: until = optarg; break;
 		case OPT_TIER:
-			if ((i = word_index(optarg, tiers, 4)) < 0)
-				bms_die(BMS_EXIT_USAGE, "--tier: '%s' is not auto, raw, minute "
-					"or hour", optarg);
-			q.tier = (enum bms_store_tier)i;
+			q.tier = (enum bms_store_tier)bms_opt_word(&sub, "tier", optarg, tiers);
 			tier = optarg;
 			break;
 		case OPT_CSV: q.csv = 1; break;
@@ -854,9 +840,8 @@ static void global_opt(struct global *g, int c)
 	case 'b': g->batch = bms_opt_long(&cmd, "batch", optarg, 1, 10000000); break;
 	case 't': g->batch_ms = bms_opt_long(&cmd, "batch-ms", optarg, 1, 86400000); break;
 	case OPT_SYNC:
-		if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0)
-			bms_die(BMS_EXIT_USAGE, "--sync: '%s' is not normal or full", optarg);
-		g->sopts.sync_full = optarg[0] == 'f';
+		g->sopts.sync_full = bms_opt_word(&cmd, "sync", optarg,
+						  (const char *const[]){ "normal", "full", NULL }) == 1;
 		break;
 	case OPT_BUSY:
 		g->sopts.busy_ms = (int)bms_opt_long(&cmd, "busy-timeout", optarg, 1, 86400000);

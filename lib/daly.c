@@ -12,11 +12,11 @@
  * Workload: one call per poll record, a few hundred bytes; everything
  * lives on the stack, nothing is allocated.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "daly.h"
+#include "err.h"
 #include "modbus.h"
 
 /* ==== A5 framing ==== */
@@ -100,22 +100,6 @@ int bms_daly_frames_expected(uint8_t id, int cells, int temps)
 
 /* ==== Diagnostics ==== */
 
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Write the one-line reason to err (if any room) and return -1. */
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errsz > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* ==== Plausibility limits ==== */
 
 /*
@@ -164,11 +148,11 @@ static int set_core(struct bms_reading *r, unsigned dv, long da, unsigned soc_pm
 		    char *err, size_t errsz)
 {
 	if (dv > MAX_PACK_DV)
-		return fail(err, errsz, "pack voltage %.1f V out of range", dv / 10.0);
+		return bms_err_set(err, errsz, "pack voltage %.1f V out of range", dv / 10.0);
 	if (da > MAX_CURRENT_DA || da < -MAX_CURRENT_DA)
-		return fail(err, errsz, "current %.1f A out of range", da / 10.0);
+		return bms_err_set(err, errsz, "current %.1f A out of range", da / 10.0);
 	if (soc_pm > MAX_SOC_PM)
-		return fail(err, errsz, "soc %.1f%% out of range", soc_pm / 10.0);
+		return bms_err_set(err, errsz, "soc %.1f%% out of range", soc_pm / 10.0);
 	r->pack_voltage = dv / 10.0;
 	r->pack_current = da / 10.0;
 	r->soc_percent = soc_pm / 10.0;
@@ -180,7 +164,7 @@ static int set_cell(struct bms_reading *r, int i, unsigned mv,
 		    char *err, size_t errsz)
 {
 	if (mv > MAX_CELL_MV)
-		return fail(err, errsz, "cell %d voltage %.3f V out of range",
+		return bms_err_set(err, errsz, "cell %d voltage %.3f V out of range",
 			    i + 1, mv / 1000.0);
 	r->cells[i] = mv / 1000.0;
 	return 0;
@@ -193,7 +177,7 @@ static int set_temp(struct bms_reading *r, int i, unsigned raw,
 	int c = (int)raw - 40;
 
 	if (c > MAX_TEMP_C)
-		return fail(err, errsz, "temperature %d at %d degC out of range",
+		return bms_err_set(err, errsz, "temperature %d at %d degC out of range",
 			    i + 1, c);
 	r->temps[i] = c;
 	return 0;
@@ -458,26 +442,26 @@ int bms_daly_decode(const uint8_t *const *elems, const size_t *lens,
 	}
 
 	if (!p.status.have)
-		return fail(err, errsz, "no reply to 0x94");
+		return bms_err_set(err, errsz, "no reply to 0x94");
 	if (!p.soc.have)
-		return fail(err, errsz, "no reply to 0x90");
+		return bms_err_set(err, errsz, "no reply to 0x90");
 	ncells = p.status.d[0];
 	ntemps = p.status.d[1];
 	if (ncells > BMS_MAX_CELLS)
-		return fail(err, errsz, "cell count %d out of range", ncells);
+		return bms_err_set(err, errsz, "cell count %d out of range", ncells);
 	if (ntemps > BMS_MAX_TEMPS)
-		return fail(err, errsz, "temperature count %d out of range", ntemps);
+		return bms_err_set(err, errsz, "temperature count %d out of range", ntemps);
 	if ((k = a5_missing(p.cells, ncells, 3)))
-		return fail(err, errsz, "0x95 frame %d of %d missing", k,
+		return bms_err_set(err, errsz, "0x95 frame %d of %d missing", k,
 			    (ncells + 2) / 3);
 	if ((k = a5_missing(p.temps, ntemps, 7)))
-		return fail(err, errsz, "0x96 frame %d of %d missing", k,
+		return bms_err_set(err, errsz, "0x96 frame %d of %d missing", k,
 			    (ntemps + 6) / 7);
 
 	if (p.mos.have) {
 		state = p.mos.d[0];
 		if (state > 2)
-			return fail(err, errsz, "charge state %d out of range", state);
+			return bms_err_set(err, errsz, "charge state %d out of range", state);
 	}
 	/* Real A5 units report raw above 30000 while discharging. */
 	dv = be16(p.soc.d);
@@ -583,18 +567,18 @@ int bms_dalymb_decode(const uint8_t *const *elems, const size_t *lens,
 		}
 	}
 	if (!found)
-		return fail(err, errsz, "no reply to the live-data read");
+		return bms_err_set(err, errsz, "no reply to the live-data read");
 	g = live.regs;
 
 	ncells = g[REG_NCELLS];
 	ntemps = g[REG_NTEMPS];
 	if (ncells > DALYMB_MAX_CELLS)
-		return fail(err, errsz, "cell count %d out of range", ncells);
+		return bms_err_set(err, errsz, "cell count %d out of range", ncells);
 	if (ntemps > DALYMB_MAX_TEMPS)
-		return fail(err, errsz, "temperature count %d out of range", ntemps);
+		return bms_err_set(err, errsz, "temperature count %d out of range", ntemps);
 	state = g[REG_STATE];
 	if (state > 2)
-		return fail(err, errsz, "charge state %d out of range", state);
+		return bms_err_set(err, errsz, "charge state %d out of range", state);
 	/* Live D2 captures show raw below 30000 while discharging. */
 	da = signed_current(g[REG_CURRENT], state, 1, invert);
 	if (set_core(r, g[REG_VOLTAGE], da, g[REG_SOC], err, errsz) < 0)

@@ -132,3 +132,19 @@ double bms_opt_double(const struct bms_cmd *cmd, const char *name,
 			name, arg, min, max);
 	return v;
 }
+
+int bms_opt_word(const struct bms_cmd *cmd, const char *name, const char *arg,
+		 const char *const *words)
+{
+	char list[256];
+	size_t n = 0, len = 0;
+
+	for (n = 0; words[n]; n++)
+		if (strcmp(arg, words[n]) == 0)
+			return (int)n;
+	list[0] = '\0';
+	for (size_t i = 0; i < n && len < sizeof list; i++)
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+					i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+	bms_die(BMS_EXIT_USAGE, "--%s: '%s' is not %s", name, arg, list);
+}

@@ -42,6 +42,14 @@ void bms_opt_usage(const struct bms_cmd *cmd, const char *fmt, ...)
 long bms_opt_long(const struct bms_cmd *cmd, const char *name, const char *arg,
 		  long min, long max);
 
+/*
+ * The index of arg in words, a NULL-terminated list of the values option
+ * NAME takes.  Any other value is a usage error that names them all:
+ * "--sync: 'x' is not normal or full" on stderr, exit 2.
+ */
+int bms_opt_word(const struct bms_cmd *cmd, const char *name, const char *arg,
+		 const char *const *words);
+
 /* Parse a finite number in [min, max] given to option NAME; as above. */
 double bms_opt_double(const struct bms_cmd *cmd, const char *name,
 		      const char *arg, double min, double max);

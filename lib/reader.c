@@ -38,14 +38,14 @@
 #define CONNECT_TIMEOUT_MS 3000
 
 struct board {
-	struct bms_poll_meta meta;
-	struct bms_poll_health health;
+	struct bms_cycle_meta meta;
+	struct bms_cycle_health health;
 	char id[300];		/* meta.bms_id points here */
 };
 
 struct reader {
 	const struct bms_reader_opts *o;
-	struct bms_poll_opts po;	/* o->poll with the reader's fields */
+	struct bms_cycle_opts po;	/* o->poll with the reader's fields */
 	struct board boards[BMS_READER_MAX_BOARDS];
 	int nboards;
 	struct bms_serial *port;	/* NULL while closed */
@@ -54,7 +54,7 @@ struct reader {
 	char last_problem[300];	/* message of the last failed cycle */
 	enum bms_reader_rc rc;	/* why the run ends now, once a step fails */
 	struct bms_buf line;
-	struct bms_poll_cycle cycle;
+	struct bms_cycle_cycle cycle;
 };
 
 /* ==== Options ==== */
@@ -65,7 +65,7 @@ void bms_reader_defaults(struct bms_reader_opts *o)
 	o->baud = 9600;
 	o->interval_ms = 1000;
 	o->backoff_max_ms = 30000;
-	o->poll.proto = BMS_POLL_DALY;
+	o->poll.proto = BMS_CYCLE_DALY;
 	o->poll.host_base = 0x40;
 	o->poll.timeout_ms = 500;
 	o->poll.retries = 2;
@@ -158,34 +158,34 @@ static int flush_out(struct reader *r)
  * Returns 0, or -1 when the run must end.
  */
 static int note(struct reader *r, struct board *b, int ok,
-		enum bms_poll_state state, const char *reason, const char *msg)
+		enum bms_cycle_state state, const char *reason, const char *msg)
 {
 	char ts[BMS_TS_LEN + 1];
 
 	if (!ok)
 		snprintf(r->last_problem, sizeof r->last_problem, "%s", msg);
-	if (!bms_poll_health_note(&b->health, ok, state, reason))
+	if (!bms_cycle_health_note(&b->health, ok, state, reason))
 		return 0;
 	bms_ts_now(ts);
-	bms_poll_status_record(&r->line, &b->meta, ts, &b->health, msg);
+	bms_cycle_status_record(&r->line, &b->meta, ts, &b->health, msg);
 	return put_line(r);
 }
 
 static void outcome_message(const struct reader *r, const struct board *b,
-			    enum bms_poll_outcome oc, char *msg, size_t msgsz)
+			    enum bms_cycle_outcome oc, char *msg, size_t msgsz)
 {
 	const char *dev = r->o->dev;
 	int n = b->meta.board;
 
 	switch (oc) {
-	case BMS_POLL_OK:
+	case BMS_CYCLE_OK:
 		snprintf(msg, msgsz, "board %d answers on '%s'", n, dev);
 		break;
-	case BMS_POLL_ASLEEP:
+	case BMS_CYCLE_ASLEEP:
 		snprintf(msg, msgsz, "board %d on '%s' echoes requests: the BMS is asleep",
 			 n, dev);
 		break;
-	case BMS_POLL_GARBLED:
+	case BMS_CYCLE_GARBLED:
 		if (r->cycle.overflow)
 			snprintf(msg, msgsz, "board %d on '%s' sends more than one "
 				 "poll can hold (%d bytes, %d exchanges): check baud "
@@ -195,11 +195,11 @@ static void outcome_message(const struct reader *r, const struct board *b,
 			snprintf(msg, msgsz, "board %d on '%s' sends no valid frame: "
 				 "check baud rate and wiring", n, dev);
 		break;
-	case BMS_POLL_INCOMPLETE:
+	case BMS_CYCLE_INCOMPLETE:
 		snprintf(msg, msgsz, "board %d on '%s': no complete reply to %s",
 			 n, dev, r->cycle.missing);
 		break;
-	case BMS_POLL_NO_REPLY:
+	case BMS_CYCLE_NO_REPLY:
 		snprintf(msg, msgsz, "board %d on '%s' does not answer within %d ms: "
 			 "check wiring, board number and host address", n, dev,
 			 r->po.timeout_ms);
@@ -222,29 +222,29 @@ static int run_cycle(struct reader *r)
 
 	for (int i = 0; i < r->nboards; i++) {
 		struct board *b = &r->boards[i];
-		enum bms_poll_outcome oc;
+		enum bms_cycle_outcome oc;
 
 		r->po.board = b->meta.board;
 		r->po.cycle = b->health.streak;
 		bms_ts_now(ts);
-		oc = bms_poll_run(r->port, &r->po, &r->cycle);
+		oc = bms_cycle_run(r->port, &r->po, &r->cycle);
 		/* Whatever valid came is kept, complete or not. */
 		if (r->cycle.nvalid > 0) {
-			bms_poll_frames_record(&r->line, &b->meta, ts, &r->cycle);
+			bms_cycle_frames_record(&r->line, &b->meta, ts, &r->cycle);
 			if (put_line(r) < 0)
 				return -1;
 		}
-		if (oc == BMS_POLL_OK)
+		if (oc == BMS_CYCLE_OK)
 			r->any_ok = 1;
 		outcome_message(r, b, oc, msg, sizeof msg);
-		if (note(r, b, oc == BMS_POLL_OK, bms_poll_outcome_state(oc),
-			 bms_poll_outcome_name(oc), msg) < 0)
+		if (note(r, b, oc == BMS_CYCLE_OK, bms_cycle_outcome_state(oc),
+			 bms_cycle_outcome_name(oc), msg) < 0)
 			return -1;
-		if (oc == BMS_POLL_DEVICE_GONE) {
+		if (oc == BMS_CYCLE_DEVICE_GONE) {
 			/* The port is shared: every board lost it. */
 			for (int k = 0; k < r->nboards; k++)
 				if (k != i && note(r, &r->boards[k], 0,
-						   BMS_POLL_DISCONNECTED,
+						   BMS_CYCLE_DISCONNECTED,
 						   "device_gone", msg) < 0)
 					return -1;
 			if (flush_out(r) < 0)
@@ -277,7 +277,7 @@ static int open_port(struct reader *r)
 	}
 	reason = r->ever_open ? "device_gone" : "open_failed";
 	for (int i = 0; i < r->nboards; i++)
-		if (note(r, &r->boards[i], 0, BMS_POLL_DISCONNECTED, reason,
+		if (note(r, &r->boards[i], 0, BMS_CYCLE_DISCONNECTED, reason,
 			 err) < 0)
 			return -1;
 	return flush_out(r) < 0 ? -1 : 1;
@@ -357,7 +357,7 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 		bms_reader_default_id(o->dev, idbuf, sizeof idbuf);
 		id = idbuf;
 	}
-	proto = bms_poll_proto_name(o->poll.proto);
+	proto = bms_cycle_proto_name(o->poll.proto);
 	transport = strncmp(o->dev, "tcp://", 6) == 0 ? "tcp" : "uart";
 	r.nboards = o->nboards;
 	for (int i = 0; i < r.nboards; i++) {
@@ -383,7 +383,7 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 		snprintf(err, errsz, "out of memory");
 	}
 	bms_serial_close(r.port);
-	bms_poll_free(&r.cycle);
+	bms_cycle_free(&r.cycle);
 	bms_buf_free(&r.line);
 	return r.rc;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The reading loop of bms-read: poll one or more boards on one port
- * (poll.h) on a fixed schedule, reopen the port with backoff when it
+ * (cycle.h) on a fixed schedule, reopen the port with backoff when it
  * fails, and hand out a frames record per board and cycle plus a status
  * record whenever a board's state or reason changes.
  *
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "poll.h"
+#include "cycle.h"
 
 #define BMS_READER_MAX_BOARDS 16	/* boards on one bus, numbered 1..16 */
 
@@ -28,7 +28,7 @@ struct bms_reader_opts {
 	int64_t backoff_max_ms;		/* longest pause between reopens, ms (> 0) */
 	/* proto, host_base, timeout_ms and retries apply; the reader sets
 	 * board, cycle, stopping and ctx itself. */
-	struct bms_poll_opts poll;
+	struct bms_cycle_opts poll;
 	const char *id;			/* bms_id; NULL: bms_reader_default_id */
 	const char *tenant;		/* NULL: records carry no tenant */
 	int boards[BMS_READER_MAX_BOARDS];	/* board numbers, polled in order */

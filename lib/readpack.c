@@ -93,12 +93,12 @@
  * takes is within it, so both paths refuse the same lines.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "json.h"
 #include "readpack.h"
 #include "ts.h"
@@ -153,21 +153,6 @@ static const char prot_none[] =
 	"{\"overvoltage\":false,\"undervoltage\":false,\"overcurrent_charge\":false,"
 	"\"overcurrent_discharge\":false,\"overtemperature\":false,"
 	"\"undertemperature\":false}";
-
-static int bad(char *why, size_t whysz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int bad(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && whysz) {
-		va_start(ap, fmt);
-		vsnprintf(why, whysz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static const char *skip_ws(const char *p, const char *end)
 {
@@ -325,19 +310,19 @@ static int get_codes(const struct bms_json_field *f, struct bms_readpack *rp,
 		long got;
 
 		if (n == BMS_MAX_CODES)
-			return bad(why, whysz, "%s: more than %d codes", name, BMS_MAX_CODES);
+			return bms_err_set(why, whysz, "%s: more than %d codes", name, BMS_MAX_CODES);
 		got = get_str(el, elen, rp->text + *used, sizeof rp->text - *used);
 		if (got == -1)
-			return bad(why, whysz, "%s: not an array of strings", name);
+			return bms_err_set(why, whysz, "%s: not an array of strings", name);
 		if (got == -2)
-			return bad(why, whysz, "%s: codes too long", name);
+			return bms_err_set(why, whysz, "%s: codes too long", name);
 		if (got == -3)
-			return bad(why, whysz, "%s: NUL in a code", name);
+			return bms_err_set(why, whysz, "%s: NUL in a code", name);
 		codes[n++] = rp->text + *used;
 		*used += (size_t)got + 1;
 	}
 	if (r < 0)
-		return bad(why, whysz, "%s: not an array of strings", name);
+		return bms_err_set(why, whysz, "%s: not an array of strings", name);
 	*ncodes = n;
 	return 0;
 }
@@ -350,9 +335,9 @@ static int get_balance(const struct bms_json_field *f, struct bms_reading *r,
 	int n;
 
 	if (f->val[0] != '{' || bms_json_scan(f->val, f->len, g, 2, NULL) < 0)
-		return bad(why, whysz, "balancing_status: not an object");
+		return bms_err_set(why, whysz, "balancing_status: not an object");
 	if (g[0].val && get_bool(&g[0], &r->balancing_active) < 0)
-		return bad(why, whysz, "balancing_status: active not true or false");
+		return bms_err_set(why, whysz, "balancing_status: active not true or false");
 	if (!g[1].val)
 		return 0;
 	n = num_array(g[1].val, g[1].len, cells, 64);
@@ -364,7 +349,7 @@ static int get_balance(const struct bms_json_field *f, struct bms_reading *r,
 		r->balancing_mask |= 1ull << ((int)cells[i] - 1);
 	}
 	if (n < 0)
-		return bad(why, whysz,
+		return bms_err_set(why, whysz,
 			   "balancing_status: cells_balancing not cell numbers 1..64");
 	return 0;
 }
@@ -386,10 +371,10 @@ static int get_protect(const struct bms_json_field *f, struct bms_protection *p,
 	for (int i = 0; i < 6; i++)
 		g[i].key = prot_keys[i];
 	if (f->val[0] != '{' || bms_json_scan(f->val, f->len, g, 6, NULL) < 0)
-		return bad(why, whysz, "protection_status: not an object");
+		return bms_err_set(why, whysz, "protection_status: not an object");
 	for (int i = 0; i < 6; i++)
 		if (g[i].val && get_bool(&g[i], dst[i]) < 0)
-			return bad(why, whysz, "protection_status: %s not true or false",
+			return bms_err_set(why, whysz, "protection_status: %s not true or false",
 				   prot_keys[i]);
 	return 0;
 }
@@ -423,11 +408,11 @@ static int get_name(const struct bms_json_field *f, char *out, size_t cap,
 	long n = get_str(f->val, f->len, out, cap);
 
 	if (n == -1)
-		return bad(why, whysz, "%s: not a string", f->key);
+		return bms_err_set(why, whysz, "%s: not a string", f->key);
 	if (n == -2)
-		return bad(why, whysz, "%s: longer than %zu bytes", f->key, cap - 1);
+		return bms_err_set(why, whysz, "%s: longer than %zu bytes", f->key, cap - 1);
 	if (n == -3)
-		return bad(why, whysz, "%s: NUL in it", f->key);
+		return bms_err_set(why, whysz, "%s: NUL in it", f->key);
 	return 0;
 }
 
@@ -439,20 +424,20 @@ static int get_identity(const struct bms_json_field *f, struct bms_readpack *rp,
 	long n;
 
 	if (!f[K_TYPE].val)
-		return bad(why, whysz, "no type");
+		return bms_err_set(why, whysz, "no type");
 	if (!bms_json_str_eq(f[K_TYPE].val, f[K_TYPE].len, "reading"))
-		return bad(why, whysz, "not a reading");
+		return bms_err_set(why, whysz, "not a reading");
 	if (!f[K_ID].val)
-		return bad(why, whysz, "no bms_id");
+		return bms_err_set(why, whysz, "no bms_id");
 	if (get_name(&f[K_ID], rp->bms_id, sizeof rp->bms_id, why, whysz) < 0)
 		return -1;
 	if (!rp->bms_id[0])
-		return bad(why, whysz, "bms_id: empty");
+		return bms_err_set(why, whysz, "bms_id: empty");
 	if (!f[K_TS].val)
-		return bad(why, whysz, "no timestamp");
+		return bms_err_set(why, whysz, "no timestamp");
 	n = get_str(f[K_TS].val, f[K_TS].len, ts, sizeof ts);
 	if (n < 0 || bms_ts_parse(ts, (size_t)n, &rp->ts_ms) < 0)
-		return bad(why, whysz, "bad timestamp");
+		return bms_err_set(why, whysz, "bad timestamp");
 	rp->has_tenant = 0;
 	rp->tenant[0] = '\0';
 	if (f[K_TENANT].val) {
@@ -466,7 +451,7 @@ static int get_identity(const struct bms_json_field *f, struct bms_readpack *rp,
 	if (f[K_PROTO].val) {
 		n = get_str(f[K_PROTO].val, f[K_PROTO].len, rp->proto, sizeof rp->proto);
 		if (n == -1)
-			return bad(why, whysz, "proto: not a string");
+			return bms_err_set(why, whysz, "proto: not a string");
 		rp->has_proto = n >= 0;
 		if (n < 0)
 			rp->proto[0] = '\0';
@@ -481,9 +466,9 @@ static int get_count(const struct bms_json_field *f, unsigned have, int n,
 	int64_t c;
 
 	if (get_int(f, &c) < 0 || c < 0)
-		return bad(why, whysz, "%s: not a count", f->key);
+		return bms_err_set(why, whysz, "%s: not a count", f->key);
 	if (have && c != n)
-		return bad(why, whysz, "%s: %lld but %d %s", f->key, (long long)c, n, what);
+		return bms_err_set(why, whysz, "%s: %lld but %d %s", f->key, (long long)c, n, what);
 	return 0;
 }
 
@@ -501,7 +486,7 @@ static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 	for (k = 0; k < K_COUNT; k++)
 		f[k].key = keys[k];
 	if (bms_json_scan(line, len, f, K_COUNT, &jerr) < 0)
-		return bad(why, whysz, "not a JSON object: %s at byte %zu",
+		return bms_err_set(why, whysz, "not a JSON object: %s at byte %zu",
 			   jerr.what, jerr.at + 1);
 	if (get_identity(f, rp, why, whysz) < 0)
 		return -1;
@@ -515,24 +500,24 @@ static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 		if (!fk->val)
 			continue;
 		if (get_num(fk, v) < 0)
-			return bad(why, whysz, "%s: not a number", fk->key);
+			return bms_err_set(why, whysz, "%s: not a number", fk->key);
 		if (!in_range(*v))
-			return bad(why, whysz, "%s: out of range", fk->key);
+			return bms_err_set(why, whysz, "%s: out of range", fk->key);
 		if (nf->lo <= nf->hi && !(*v >= nf->lo && *v <= nf->hi))
-			return bad(why, whysz, "%s: %s", fk->key, nf->range);
+			return bms_err_set(why, whysz, "%s: %s", fk->key, nf->range);
 		r->have |= nf->bit;
 	}
 	if (f[K_TEMPS].val) {
 		r->ntemps = num_array(f[K_TEMPS].val, f[K_TEMPS].len, r->temps,
 				      BMS_MAX_TEMPS);
 		if (r->ntemps == -1)
-			return bad(why, whysz, "temperatures: not an array of numbers");
+			return bms_err_set(why, whysz, "temperatures: not an array of numbers");
 		if (r->ntemps == -2)
-			return bad(why, whysz, "temperatures: more than %d probes",
+			return bms_err_set(why, whysz, "temperatures: more than %d probes",
 				   BMS_MAX_TEMPS);
 		for (k = 0; k < r->ntemps; k++)
 			if (!in_range(r->temps[k]))
-				return bad(why, whysz, "temperatures: probe %d out of range",
+				return bms_err_set(why, whysz, "temperatures: probe %d out of range",
 					   k + 1);
 		r->have |= BMS_R_TEMPS;
 	}
@@ -540,16 +525,16 @@ static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 		r->ncells = num_array(f[K_CELLS].val, f[K_CELLS].len, r->cells,
 				      BMS_MAX_CELLS);
 		if (r->ncells == -1)
-			return bad(why, whysz, "cell_voltages: not an array of numbers");
+			return bms_err_set(why, whysz, "cell_voltages: not an array of numbers");
 		if (r->ncells == -2)
-			return bad(why, whysz, "cell_voltages: more than %d cells",
+			return bms_err_set(why, whysz, "cell_voltages: more than %d cells",
 				   BMS_MAX_CELLS);
 		for (k = 0; k < r->ncells; k++) {
 			if (!in_range(r->cells[k]))
-				return bad(why, whysz, "cell_voltages: cell %d out of range",
+				return bms_err_set(why, whysz, "cell_voltages: cell %d out of range",
 					   k + 1);
 			if (r->cells[k] < 0)
-				return bad(why, whysz, "cell_voltages: cell %d negative",
+				return bms_err_set(why, whysz, "cell_voltages: cell %d negative",
 					   k + 1);
 		}
 		r->have |= BMS_R_CELLS;
@@ -580,20 +565,20 @@ static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 		double v;
 
 		if (get_num(&f[K_CYCLES], &v) == 0 && !in_range(v))
-			return bad(why, whysz, "cycles: out of range");
+			return bms_err_set(why, whysz, "cycles: out of range");
 		if (get_int(&f[K_CYCLES], &cycles) < 0)
-			return bad(why, whysz, "cycles: not an integer");
+			return bms_err_set(why, whysz, "cycles: not an integer");
 		r->cycles = (long)cycles;
 		r->have |= BMS_R_CYCLES;
 	}
 	if (f[K_CHG].val) {
 		if (get_bool(&f[K_CHG], &r->charge_mos) < 0)
-			return bad(why, whysz, "charge_mos: not true or false");
+			return bms_err_set(why, whysz, "charge_mos: not true or false");
 		r->have |= BMS_R_MOS;
 	}
 	if (f[K_DSG].val) {
 		if (get_bool(&f[K_DSG], &r->discharge_mos) < 0)
-			return bad(why, whysz, "discharge_mos: not true or false");
+			return bms_err_set(why, whysz, "discharge_mos: not true or false");
 		r->have |= BMS_R_MOS;
 	}
 	if (f[K_NCELLS].val && get_count(&f[K_NCELLS], r->have & BMS_R_CELLS, r->ncells,

@@ -18,7 +18,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +36,7 @@
 
 #include <libserialport.h>
 
+#include "err.h"
 #include "serial.h"
 #include "sig.h"
 
@@ -48,20 +48,6 @@ struct bms_serial {
 	struct sp_port *sp;	/* BMS_SERIAL_PORT only */
 	char name[256];		/* the device as the user named it */
 };
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-}
 
 /* ==== Set-up of ptys and other plain ttys ==== */
 
@@ -118,13 +104,13 @@ static int open_tty(struct bms_serial *s, const char *path, int baud,
 
 	if (fd < 0) {
 		e = errno;
-		seterr(err, errsz, "cannot open '%s': %s", s->name, strerror(e));
+		bms_err_set(err, errsz, "cannot open '%s': %s", s->name, strerror(e));
 		errno = e;
 		return -1;
 	}
 	if (!isatty(fd)) {
 		close(fd);
-		seterr(err, errsz, "cannot open '%s': not a terminal device", s->name);
+		bms_err_set(err, errsz, "cannot open '%s': not a terminal device", s->name);
 		errno = ENOTTY;
 		return -1;
 	}
@@ -132,10 +118,10 @@ static int open_tty(struct bms_serial *s, const char *path, int baud,
 		e = errno;
 		close(fd);
 		if (e == EINVAL)
-			seterr(err, errsz, "cannot set '%s' to %d baud 8N1: %s",
+			bms_err_set(err, errsz, "cannot set '%s' to %d baud 8N1: %s",
 			       s->name, baud, strerror(e));
 		else
-			seterr(err, errsz, "cannot set up '%s': %s", s->name, strerror(e));
+			bms_err_set(err, errsz, "cannot set up '%s': %s", s->name, strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -199,7 +185,7 @@ static int open_sp(struct bms_serial *s, const char *path, int baud,
 		/* EACCES, EBUSY, ENOENT...: a plain open would fail alike,
 		 * and says so in the same words. */
 		if (rc == SP_ERR_FAIL && e != ENOTTY && e != EINVAL) {
-			seterr(err, errsz, "cannot open '%s': %s", s->name, strerror(e));
+			bms_err_set(err, errsz, "cannot open '%s': %s", s->name, strerror(e));
 			errno = e;
 			return -1;
 		}
@@ -211,7 +197,7 @@ static int open_sp(struct bms_serial *s, const char *path, int baud,
 	    (rc = sp_set_stopbits(port, 1)) != SP_OK ||
 	    (rc = sp_set_flowcontrol(port, SP_FLOWCONTROL_NONE)) != SP_OK ||
 	    (rc = sp_get_port_handle(port, &fd)) != SP_OK) {
-		seterr(err, errsz, "cannot set '%s' to %d baud 8N1: %s",
+		bms_err_set(err, errsz, "cannot set '%s' to %d baud 8N1: %s",
 		       s->name, baud, sp_reason(rc));
 		e = rc == SP_ERR_FAIL ? sp_last_error_code() : EINVAL;
 		sp_close(port);
@@ -247,12 +233,12 @@ static int open_device(struct bms_serial *s, const char *dev, int baud,
 	 * port up by its real name. */
 	if (!realpath(dev, path) || stat(path, &st) < 0) {
 		e = errno;
-		seterr(err, errsz, "cannot open '%s': %s", s->name, strerror(e));
+		bms_err_set(err, errsz, "cannot open '%s': %s", s->name, strerror(e));
 		errno = e;
 		return -1;
 	}
 	if (!S_ISCHR(st.st_mode)) {
-		seterr(err, errsz, "cannot open '%s': not a serial device", s->name);
+		bms_err_set(err, errsz, "cannot open '%s': not a serial device", s->name);
 		errno = ENOTTY;
 		return -1;
 	}
@@ -330,7 +316,7 @@ static int open_tcp(struct bms_serial *s, const char *hostport, int timeout_ms,
 	int fd = -1, e = 0, one = 1, gai;
 
 	if (split_hostport(hostport, host, sizeof host, port, sizeof port) < 0) {
-		seterr(err, errsz, "cannot open '%s': expected tcp://HOST:PORT", s->name);
+		bms_err_set(err, errsz, "cannot open '%s': expected tcp://HOST:PORT", s->name);
 		errno = EINVAL;
 		return -1;
 	}
@@ -339,7 +325,7 @@ static int open_tcp(struct bms_serial *s, const char *hostport, int timeout_ms,
 	hints.ai_socktype = SOCK_STREAM;
 	gai = getaddrinfo(host, port, &hints, &res);
 	if (gai) {
-		seterr(err, errsz, "cannot resolve '%s': %s", hostport,
+		bms_err_set(err, errsz, "cannot resolve '%s': %s", hostport,
 		       gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		errno = gai == EAI_SYSTEM ? errno : ENOENT;
 		return -1;
@@ -361,7 +347,7 @@ static int open_tcp(struct bms_serial *s, const char *hostport, int timeout_ms,
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		seterr(err, errsz, "cannot connect to '%s': %s", hostport, strerror(e));
+		bms_err_set(err, errsz, "cannot connect to '%s': %s", hostport, strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -383,7 +369,7 @@ int bms_serial_open(const char *dev, int baud, int timeout_ms,
 	*out = NULL;
 	s = calloc(1, sizeof *s);
 	if (!s) {
-		seterr(err, errsz, "cannot open '%s': out of memory", dev);
+		bms_err_set(err, errsz, "cannot open '%s': out of memory", dev);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -450,11 +436,11 @@ static ssize_t take(struct bms_serial *s, void *buf, size_t cap)
 static ssize_t gone(struct bms_serial *s, int e, char *err, size_t errsz)
 {
 	if (e)
-		seterr(err, errsz, "lost '%s': %s", s->name, strerror(e));
+		bms_err_set(err, errsz, "lost '%s': %s", s->name, strerror(e));
 	else if (s->kind == BMS_SERIAL_TCP)
-		seterr(err, errsz, "lost '%s': connection closed by the bridge", s->name);
+		bms_err_set(err, errsz, "lost '%s': connection closed by the bridge", s->name);
 	else
-		seterr(err, errsz, "lost '%s': device hung up", s->name);
+		bms_err_set(err, errsz, "lost '%s': device hung up", s->name);
 	return BMS_SERIAL_GONE;
 }
 
@@ -516,9 +502,9 @@ int bms_serial_write(struct bms_serial *s, const void *p, size_t n,
 		if (rc == (enum sp_return)n)
 			return 0;
 		if (rc >= 0)
-			seterr(err, errsz, "cannot write to '%s': timed out", s->name);
+			bms_err_set(err, errsz, "cannot write to '%s': timed out", s->name);
 		else
-			seterr(err, errsz, "cannot write to '%s': %s", s->name,
+			bms_err_set(err, errsz, "cannot write to '%s': %s", s->name,
 			       sp_reason(rc));
 		return -1;
 	}
@@ -542,13 +528,13 @@ int bms_serial_write(struct bms_serial *s, const void *p, size_t n,
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r == 0) {
-				seterr(err, errsz, "cannot write to '%s': timed out", s->name);
+				bms_err_set(err, errsz, "cannot write to '%s': timed out", s->name);
 				return -1;
 			}
 			gone(s, r < 0 ? errno : 0, err, errsz);
 			return -1;
 		}
-		seterr(err, errsz, "cannot write to '%s': %s", s->name,
+		bms_err_set(err, errsz, "cannot write to '%s': %s", s->name,
 		       strerror(w < 0 ? errno : EIO));
 		return -1;
 	}
@@ -572,7 +558,7 @@ int bms_serial_list(struct bms_serial_info **out, char *err, size_t errsz)
 	*out = NULL;
 	rc = sp_list_ports(&ports);
 	if (rc != SP_OK) {
-		seterr(err, errsz, "cannot list serial ports: %s", sp_reason(rc));
+		bms_err_set(err, errsz, "cannot list serial ports: %s", sp_reason(rc));
 		return -1;
 	}
 	while (ports[n])
@@ -584,7 +570,7 @@ int bms_serial_list(struct bms_serial_info **out, char *err, size_t errsz)
 	v = calloc((size_t)n, sizeof *v);
 	if (!v) {
 		sp_free_port_list(ports);
-		seterr(err, errsz, "cannot list serial ports: out of memory");
+		bms_err_set(err, errsz, "cannot list serial ports: out of memory");
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {

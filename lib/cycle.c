@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The poll cycle of one board (see poll.h).
+ * The poll cycle of one board (see cycle.h).
  *
  * Invariants: the elements of a cycle tile its byte buffer in order, so
  * "append to the previous element" is "append to the buffer"; the buffer
@@ -24,13 +24,13 @@
 #include "frames.h"
 #include "hex.h"
 #include "modbus.h"
-#include "poll.h"
+#include "cycle.h"
 #include "ts.h"
 
 #define READ_CHUNK 512		/* room made for each read */
 #define STOP_GRACE_MS 250	/* longest wait once a stop was asked for */
 
-/* Kinds of request (see poll.h). */
+/* Kinds of request (see cycle.h). */
 enum {
 	NEEDED = 1,		/* a complete cycle needs its reply */
 	ONCE = 2,		/* asked once, never retried */
@@ -81,11 +81,11 @@ struct xchg {
 /* ==== Buffers ==== */
 
 /* Start a new element; -1 when out of memory. */
-static int elem_begin(struct bms_poll_cycle *c)
+static int elem_begin(struct bms_cycle_cycle *c)
 {
 	if (c->nelems == c->elcap) {
 		size_t cap = c->elcap ? c->elcap * 2 : 16;
-		struct bms_poll_elem *e = realloc(c->elems, cap * sizeof *e);
+		struct bms_cycle_elem *e = realloc(c->elems, cap * sizeof *e);
 
 		if (!e)
 			return -1;
@@ -99,7 +99,7 @@ static int elem_begin(struct bms_poll_cycle *c)
 }
 
 /* Bytes the cycle may still take. */
-static size_t room(const struct bms_poll_cycle *c)
+static size_t room(const struct bms_cycle_cycle *c)
 {
 	size_t n = BMS_FRAMES_MAX_BYTES - c->len;
 
@@ -107,7 +107,7 @@ static size_t room(const struct bms_poll_cycle *c)
 }
 
 /* Make room for n more bytes. */
-static int reserve(struct bms_poll_cycle *c, size_t n)
+static int reserve(struct bms_cycle_cycle *c, size_t n)
 {
 	size_t cap;
 	uint8_t *p;
@@ -126,13 +126,13 @@ static int reserve(struct bms_poll_cycle *c, size_t n)
 }
 
 /* Bytes just placed at buf[len..len+n) join the last element. */
-static void commit(struct bms_poll_cycle *c, size_t n)
+static void commit(struct bms_cycle_cycle *c, size_t n)
 {
 	c->len += n;
 	c->elems[c->nelems - 1].len += n;
 }
 
-static void nomem(struct bms_poll_cycle *c)
+static void nomem(struct bms_cycle_cycle *c)
 {
 	snprintf(c->err, sizeof c->err, "out of memory");
 }
@@ -244,10 +244,10 @@ static void scan_d2(const uint8_t *p, size_t n, struct xchg *x)
 		x->complete = true;
 }
 
-static void scan(const struct bms_poll_opts *o, const uint8_t *p, size_t n,
+static void scan(const struct bms_cycle_opts *o, const uint8_t *p, size_t n,
 		 struct xchg *x)
 {
-	if (o->proto == BMS_POLL_DALY)
+	if (o->proto == BMS_CYCLE_DALY)
 		scan_a5(p, n, o->board, x);
 	else
 		scan_d2(p, n, x);
@@ -262,7 +262,7 @@ enum xres {
 	X_GONE,		/* the port failed: c->err */
 };
 
-static int stop_requested(const struct bms_poll_opts *o)
+static int stop_requested(const struct bms_cycle_opts *o)
 {
 	return o->stopping && o->stopping(o->ctx);
 }
@@ -272,7 +272,7 @@ static int stop_requested(const struct bms_poll_opts *o)
  * cycle has room.  Returns 0, -1 when out of memory, -2 when the port
  * failed.
  */
-static int drain(struct bms_serial *port, struct bms_poll_cycle *c)
+static int drain(struct bms_serial *port, struct bms_cycle_cycle *c)
 {
 	ssize_t n;
 	size_t k;
@@ -299,8 +299,8 @@ static int drain(struct bms_serial *port, struct bms_poll_cycle *c)
  * first try uses the element that holds the bytes found waiting at the
  * start); *stop turns true once the caller asked to stop.
  */
-static enum xres exchange(struct bms_serial *port, const struct bms_poll_opts *o,
-			  struct bms_poll_cycle *c, struct xchg *x, int tries,
+static enum xres exchange(struct bms_serial *port, const struct bms_cycle_opts *o,
+			  struct bms_cycle_cycle *c, struct xchg *x, int tries,
 			  bool *wrote, bool *stop)
 {
 	for (int t = 0; t < tries && !(t > 0 && *stop); t++) {
@@ -390,11 +390,11 @@ static enum xres exchange(struct bms_serial *port, const struct bms_poll_opts *o
 
 /* ==== The cycle ==== */
 
-static void reset(struct bms_poll_cycle *c)
+static void reset(struct bms_cycle_cycle *c)
 {
 	c->len = 0;
 	c->nelems = 0;
-	c->outcome = BMS_POLL_NO_REPLY;
+	c->outcome = BMS_CYCLE_NO_REPLY;
 	c->nvalid = 0;
 	c->failed = 0;
 	c->overflow = 0;
@@ -404,7 +404,7 @@ static void reset(struct bms_poll_cycle *c)
 }
 
 /* Add a request's name to the list of missing replies. */
-static void add_missing(struct bms_poll_cycle *c, const char *name)
+static void add_missing(struct bms_cycle_cycle *c, const char *name)
 {
 	size_t n = strlen(c->missing);
 
@@ -412,37 +412,37 @@ static void add_missing(struct bms_poll_cycle *c, const char *name)
 		 name);
 }
 
-enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
-				   const struct bms_poll_opts *o,
-				   struct bms_poll_cycle *c)
+enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
+				   const struct bms_cycle_opts *o,
+				   struct bms_cycle_cycle *c)
 {
 	int64_t t0 = bms_ts_mono_ms();
 	bool wrote = false, stop = false, echo = false, other = false;
 	bool gone = false;
 	bool done[sizeof a5_reqs / sizeof a5_reqs[0]];
 	int cells = 0, temps = 0;
-	size_t nreq = o->proto == BMS_POLL_DALY ? sizeof a5_reqs / sizeof a5_reqs[0]
+	size_t nreq = o->proto == BMS_CYCLE_DALY ? sizeof a5_reqs / sizeof a5_reqs[0]
 						: 1;
 
 	reset(c);
 	memset(done, 0, sizeof done);
 	if (elem_begin(c) < 0) {
 		nomem(c);
-		c->outcome = BMS_POLL_DEVICE_GONE;
+		c->outcome = BMS_CYCLE_DEVICE_GONE;
 		return c->outcome;
 	}
 	for (size_t i = 0; i < nreq; i++) {
-		const struct a5_req *q = o->proto == BMS_POLL_DALY ? &a5_reqs[i]
+		const struct a5_req *q = o->proto == BMS_CYCLE_DALY ? &a5_reqs[i]
 								   : &d2_req;
 		struct xchg x;
 		enum xres r;
 		int tries;
 
-		if (q->id == BMS_DALY_RATED && o->proto == BMS_POLL_DALY &&
-		    o->cycle % BMS_POLL_RATED_EVERY != 0)
+		if (q->id == BMS_DALY_RATED && o->proto == BMS_CYCLE_DALY &&
+		    o->cycle % BMS_CYCLE_RATED_EVERY != 0)
 			continue;
 		memset(&x, 0, sizeof x);
-		if (o->proto == BMS_POLL_DALY) {
+		if (o->proto == BMS_CYCLE_DALY) {
 			x.id = q->id;
 			bms_daly_encode(x.req, bms_daly_host_addr(o->host_base, o->board),
 					x.id, NULL);
@@ -482,33 +482,33 @@ enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
 			break;
 	}
 	for (size_t i = 0; i < nreq; i++) {
-		const struct a5_req *q = o->proto == BMS_POLL_DALY ? &a5_reqs[i]
+		const struct a5_req *q = o->proto == BMS_CYCLE_DALY ? &a5_reqs[i]
 								   : &d2_req;
 
 		if ((q->kind & NEEDED) && !done[i])
 			add_missing(c, q->name);
 	}
 	if (gone)
-		c->outcome = BMS_POLL_DEVICE_GONE;
+		c->outcome = BMS_CYCLE_DEVICE_GONE;
 	else if (c->overflow)
-		c->outcome = BMS_POLL_GARBLED;
+		c->outcome = BMS_CYCLE_GARBLED;
 	else if (!c->missing[0])
-		c->outcome = BMS_POLL_OK;
+		c->outcome = BMS_CYCLE_OK;
 	else if (c->nvalid > 0)
-		c->outcome = BMS_POLL_INCOMPLETE;
+		c->outcome = BMS_CYCLE_INCOMPLETE;
 	else if (other)
-		c->outcome = BMS_POLL_GARBLED;
+		c->outcome = BMS_CYCLE_GARBLED;
 	else if (echo)
-		c->outcome = BMS_POLL_ASLEEP;
+		c->outcome = BMS_CYCLE_ASLEEP;
 	else
-		c->outcome = BMS_POLL_NO_REPLY;
-	if (c->outcome != BMS_POLL_INCOMPLETE)
+		c->outcome = BMS_CYCLE_NO_REPLY;
+	if (c->outcome != BMS_CYCLE_INCOMPLETE)
 		c->missing[0] = '\0';
 	c->ms = bms_ts_mono_ms() - t0;
 	return c->outcome;
 }
 
-void bms_poll_free(struct bms_poll_cycle *c)
+void bms_cycle_free(struct bms_cycle_cycle *c)
 {
 	free(c->buf);
 	free(c->elems);
@@ -517,33 +517,33 @@ void bms_poll_free(struct bms_poll_cycle *c)
 	c->len = c->cap = c->nelems = c->elcap = 0;
 }
 
-const char *bms_poll_outcome_name(enum bms_poll_outcome oc)
+const char *bms_cycle_outcome_name(enum bms_cycle_outcome oc)
 {
 	switch (oc) {
-	case BMS_POLL_OK:
+	case BMS_CYCLE_OK:
 		return "ok";
-	case BMS_POLL_NO_REPLY:
+	case BMS_CYCLE_NO_REPLY:
 		return "no_reply";
-	case BMS_POLL_ASLEEP:
+	case BMS_CYCLE_ASLEEP:
 		return "asleep";
-	case BMS_POLL_GARBLED:
+	case BMS_CYCLE_GARBLED:
 		return "garbled";
-	case BMS_POLL_INCOMPLETE:
+	case BMS_CYCLE_INCOMPLETE:
 		return "incomplete";
 	default:
 		return "device_gone";
 	}
 }
 
-const char *bms_poll_proto_name(enum bms_poll_proto p)
+const char *bms_cycle_proto_name(enum bms_cycle_proto p)
 {
-	return p == BMS_POLL_DALY ? "daly" : "daly-modbus";
+	return p == BMS_CYCLE_DALY ? "daly" : "daly-modbus";
 }
 
 /* ==== Records ==== */
 
 static void head(struct bms_buf *b, const char *type,
-		 const struct bms_poll_meta *m, const char *ts)
+		 const struct bms_cycle_meta *m, const char *ts)
 {
 	bms_buf_puts(b, "{\"type\":\"");
 	bms_buf_puts(b, type);
@@ -558,8 +558,8 @@ static void head(struct bms_buf *b, const char *type,
 	}
 }
 
-void bms_poll_frames_record(struct bms_buf *b, const struct bms_poll_meta *m,
-			    const char *ts, const struct bms_poll_cycle *c)
+void bms_cycle_frames_record(struct bms_buf *b, const struct bms_cycle_meta *m,
+			    const char *ts, const struct bms_cycle_cycle *c)
 {
 	char hex[2 * 256 + 1];
 
@@ -585,21 +585,21 @@ void bms_poll_frames_record(struct bms_buf *b, const struct bms_poll_meta *m,
 	bms_buf_puts(b, "]}");
 }
 
-int bms_poll_health_note(struct bms_poll_health *h, int ok,
-			 enum bms_poll_state state, const char *reason)
+int bms_cycle_health_note(struct bms_cycle_health *h, int ok,
+			 enum bms_cycle_state state, const char *reason)
 {
 	int changed = state != h->state || !h->reason || strcmp(reason, h->reason);
 
 	h->window = h->window << 1 | (ok ? 1u : 0u);
 	h->streak = ok ? h->streak + 1 : 0;
-	if (h->ncycles < BMS_POLL_WINDOW)
+	if (h->ncycles < BMS_CYCLE_WINDOW)
 		h->ncycles++;
 	h->state = state;
 	h->reason = reason;
 	return changed;
 }
 
-int bms_poll_health_quality(const struct bms_poll_health *h)
+int bms_cycle_health_quality(const struct bms_cycle_health *h)
 {
 	uint32_t bits;
 	int ok = 0;
@@ -612,38 +612,38 @@ int bms_poll_health_quality(const struct bms_poll_health *h)
 	return (ok * 100 + h->ncycles / 2) / h->ncycles;
 }
 
-enum bms_poll_state bms_poll_outcome_state(enum bms_poll_outcome oc)
+enum bms_cycle_state bms_cycle_outcome_state(enum bms_cycle_outcome oc)
 {
 	switch (oc) {
-	case BMS_POLL_OK:
-		return BMS_POLL_CONNECTED;
-	case BMS_POLL_DEVICE_GONE:
-		return BMS_POLL_DISCONNECTED;
+	case BMS_CYCLE_OK:
+		return BMS_CYCLE_CONNECTED;
+	case BMS_CYCLE_DEVICE_GONE:
+		return BMS_CYCLE_DISCONNECTED;
 	default:
-		return BMS_POLL_ERROR;
+		return BMS_CYCLE_ERROR;
 	}
 }
 
-static const char *state_name(enum bms_poll_state s)
+static const char *state_name(enum bms_cycle_state s)
 {
 	switch (s) {
-	case BMS_POLL_CONNECTED:
+	case BMS_CYCLE_CONNECTED:
 		return "connected";
-	case BMS_POLL_DISCONNECTED:
+	case BMS_CYCLE_DISCONNECTED:
 		return "disconnected";
 	default:
 		return "error";
 	}
 }
 
-void bms_poll_status_record(struct bms_buf *b, const struct bms_poll_meta *m,
-			    const char *ts, const struct bms_poll_health *h,
+void bms_cycle_status_record(struct bms_buf *b, const struct bms_cycle_meta *m,
+			    const char *ts, const struct bms_cycle_health *h,
 			    const char *message)
 {
 	head(b, "status", m, ts);
 	bms_buf_printf(b, ",\"state\":\"%s\",\"reason\":\"%s\",\"quality\":%d,"
 		       "\"message\":", state_name(h->state),
-		       h->reason ? h->reason : "ok", bms_poll_health_quality(h));
+		       h->reason ? h->reason : "ok", bms_cycle_health_quality(h));
 	bms_buf_json_str(b, message, strlen(message));
 	bms_buf_putc(b, '}');
 }

@@ -29,7 +29,7 @@
  *   - optional: A5 0x93, 0x97, 0x98 and 0x50: asked once, never retried,
  *     never ending the cycle.  0x50 (rated capacity, reverse-engineered,
  *     rarely changes) is asked only when opts.cycle is a multiple of
- *     BMS_POLL_RATED_EVERY.
+ *     BMS_CYCLE_RATED_EVERY.
  *
  * A cycle never holds more than BMS_FRAMES_MAX_ELEMS elements or
  * BMS_FRAMES_MAX_BYTES bytes (frames.h), the most bms-decode accepts in a
@@ -39,8 +39,8 @@
  * Memory: a cycle's buffers grow to the largest cycle seen and are reused;
  * nothing here is global, so several ports can be polled side by side.
  */
-#ifndef BMS_POLL_H
-#define BMS_POLL_H
+#ifndef BMS_CYCLE_H
+#define BMS_CYCLE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,34 +48,34 @@
 #include "buf.h"
 #include "serial.h"
 
-enum bms_poll_proto {
-	BMS_POLL_DALY,		/* A5 frames ("daly") */
-	BMS_POLL_DALY_MODBUS,	/* D2 Modbus ("daly-modbus") */
+enum bms_cycle_proto {
+	BMS_CYCLE_DALY,		/* A5 frames ("daly") */
+	BMS_CYCLE_DALY_MODBUS,	/* D2 Modbus ("daly-modbus") */
 };
 
 /* How a cycle ended, in the words of the status record's reason. */
-enum bms_poll_outcome {
-	BMS_POLL_OK,		/* every needed request got its complete reply */
-	BMS_POLL_NO_REPLY,	/* nothing at all came back */
-	BMS_POLL_ASLEEP,	/* only echoes of our requests: the BMS sleeps */
-	BMS_POLL_GARBLED,	/* bytes came, but no valid frame among them;
+enum bms_cycle_outcome {
+	BMS_CYCLE_OK,		/* every needed request got its complete reply */
+	BMS_CYCLE_NO_REPLY,	/* nothing at all came back */
+	BMS_CYCLE_ASLEEP,	/* only echoes of our requests: the BMS sleeps */
+	BMS_CYCLE_GARBLED,	/* bytes came, but no valid frame among them;
 				 * or the cycle overflowed (overflow set) */
-	BMS_POLL_INCOMPLETE,	/* valid frames came, but a needed reply is
+	BMS_CYCLE_INCOMPLETE,	/* valid frames came, but a needed reply is
 				 * missing or incomplete (missing names it) */
-	BMS_POLL_DEVICE_GONE,	/* I/O error, EOF or hang-up on the port */
+	BMS_CYCLE_DEVICE_GONE,	/* I/O error, EOF or hang-up on the port */
 };
 
 /* 0x50 is asked in cycles whose opts.cycle is a multiple of this. */
-#define BMS_POLL_RATED_EVERY 60
+#define BMS_CYCLE_RATED_EVERY 60
 
-struct bms_poll_opts {
-	enum bms_poll_proto proto;
+struct bms_cycle_opts {
+	enum bms_cycle_proto proto;
 	int board;		/* 1..16 */
 	uint8_t host_base;	/* A5 host address of board 1: 0x40, or 0x80 (BT dongle) */
 	int timeout_ms;		/* per try, from the request's write */
 	int retries;		/* further tries of needed and retried requests */
 	/* Complete cycles of this board in a row before this one (struct
-	 * bms_poll_health's streak): 0 after a (re)connect or a failed
+	 * bms_cycle_health's streak): 0 after a (re)connect or a failed
 	 * cycle.  Decides whether 0x50 is asked. */
 	unsigned long cycle;
 	/* Called after every wait (whether bytes came, time ran out or a
@@ -88,17 +88,17 @@ struct bms_poll_opts {
 };
 
 /* One exchange: bytes buf[off..off+len) of its cycle. */
-struct bms_poll_elem {
+struct bms_cycle_elem {
 	size_t off, len;
 };
 
-/* A cycle's result; zero-initialise, reuse, and free with bms_poll_free. */
-struct bms_poll_cycle {
+/* A cycle's result; zero-initialise, reuse, and free with bms_cycle_free. */
+struct bms_cycle_cycle {
 	uint8_t *buf;			/* every element's bytes back to back */
 	size_t len, cap;
-	struct bms_poll_elem *elems;	/* in request order, one per try */
+	struct bms_cycle_elem *elems;	/* in request order, one per try */
 	size_t nelems, elcap;
-	enum bms_poll_outcome outcome;
+	enum bms_cycle_outcome outcome;
 	int nvalid;			/* valid reply frames from the board in
 					 * the tries (any ID); > 0: worth a
 					 * frames record */
@@ -125,22 +125,22 @@ struct bms_poll_cycle {
  * frame came from the board, else GARBLED if bytes other than echoes
  * came, else ASLEEP if echoes came, else NO_REPLY.
  */
-enum bms_poll_outcome bms_poll_run(struct bms_serial *port,
-				   const struct bms_poll_opts *o,
-				   struct bms_poll_cycle *c);
+enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
+				   const struct bms_cycle_opts *o,
+				   struct bms_cycle_cycle *c);
 
-void bms_poll_free(struct bms_poll_cycle *c);
+void bms_cycle_free(struct bms_cycle_cycle *c);
 
 /* "ok", "no_reply", "asleep", "garbled", "incomplete", "device_gone". */
-const char *bms_poll_outcome_name(enum bms_poll_outcome oc);
+const char *bms_cycle_outcome_name(enum bms_cycle_outcome oc);
 
 /* "daly", "daly-modbus". */
-const char *bms_poll_proto_name(enum bms_poll_proto p);
+const char *bms_cycle_proto_name(enum bms_cycle_proto p);
 
 /* ==== Records ==== */
 
 /* What every record of one board carries. */
-struct bms_poll_meta {
+struct bms_cycle_meta {
 	const char *bms_id;
 	const char *tenant;	/* NULL: no tenant field */
 	const char *proto;	/* "daly" */
@@ -153,22 +153,22 @@ struct bms_poll_meta {
  * to b: {"type":"frames","bms_id":..,"timestamp":..,["tenant":..,]
  * "proto":..,"transport":..,"board":N,"poll_ms":N,"frames":["hex",...]}.
  */
-void bms_poll_frames_record(struct bms_buf *b, const struct bms_poll_meta *m,
-			    const char *ts, const struct bms_poll_cycle *c);
+void bms_cycle_frames_record(struct bms_buf *b, const struct bms_cycle_meta *m,
+			    const char *ts, const struct bms_cycle_cycle *c);
 
 /* The states and reasons of status records. */
-enum bms_poll_state {
-	BMS_POLL_NONE,		/* nothing reported yet */
-	BMS_POLL_CONNECTED,
-	BMS_POLL_DISCONNECTED,
-	BMS_POLL_ERROR,
+enum bms_cycle_state {
+	BMS_CYCLE_NONE,		/* nothing reported yet */
+	BMS_CYCLE_CONNECTED,
+	BMS_CYCLE_DISCONNECTED,
+	BMS_CYCLE_ERROR,
 };
 
-#define BMS_POLL_WINDOW 20	/* cycles the quality figure looks back on */
+#define BMS_CYCLE_WINDOW 20	/* cycles the quality figure looks back on */
 
 /* A board's link health: what was last reported, and the recent cycles. */
-struct bms_poll_health {
-	enum bms_poll_state state;	/* last reported */
+struct bms_cycle_health {
+	enum bms_cycle_state state;	/* last reported */
 	const char *reason;		/* last reported, static text */
 	uint32_t window;		/* bit i: cycle i ago succeeded */
 	int ncycles;			/* cycles in the window, up to 20 */
@@ -182,22 +182,22 @@ struct bms_poll_health {
  * state or reason differ from what was last reported, i.e. a status
  * record is due, else 0.
  */
-int bms_poll_health_note(struct bms_poll_health *h, int ok,
-			 enum bms_poll_state state, const char *reason);
+int bms_cycle_health_note(struct bms_cycle_health *h, int ok,
+			 enum bms_cycle_state state, const char *reason);
 
 /* Share of successful cycles in the window, 0..100 (0 before any). */
-int bms_poll_health_quality(const struct bms_poll_health *h);
+int bms_cycle_health_quality(const struct bms_cycle_health *h);
 
 /* The state and reason a cycle outcome reports. */
-enum bms_poll_state bms_poll_outcome_state(enum bms_poll_outcome oc);
+enum bms_cycle_state bms_cycle_outcome_state(enum bms_cycle_outcome oc);
 
 /*
  * Append a status record (no newline) to b: {"type":"status","bms_id":..,
  * "timestamp":..,["tenant":..,]"state":..,"reason":..,"quality":N,
  * "message":..} with h's state, reason and quality.
  */
-void bms_poll_status_record(struct bms_buf *b, const struct bms_poll_meta *m,
-			    const char *ts, const struct bms_poll_health *h,
+void bms_cycle_status_record(struct bms_buf *b, const struct bms_cycle_meta *m,
+			    const char *ts, const struct bms_cycle_health *h,
 			    const char *message);
 
 #endif
