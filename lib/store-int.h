@@ -15,41 +15,32 @@
 
 #include <sqlite3.h>
 
+#include "agg.h"
 #include "buf.h"
 #include "readpack.h"
 #include "store.h"
 
 #define STORE_PATH_MAX 4096	/* bytes of any path the store builds */
-#define STORE_MINUTE_MS 60000LL		/* ms */
-#define STORE_HOUR_MS 3600000LL		/* ms */
+#define STORE_MINUTE_MS BMS_AGG_MINUTE_MS	/* ms */
+#define STORE_HOUR_MS BMS_AGG_HOUR_MS	/* ms */
 #define STORE_DAY_MS 86400000LL		/* ms */
 #define STORE_CUT_MS 1000	/* ms the too-old cutoff is kept outside a batch */
 #define STORE_CACHE 256		/* batteries the ingest cache holds */
 #define STORE_HASH 512		/* hash chains of that cache (power of 2) */
 
-/* Tier metrics, in the order of the tiers table and of tier points. */
-enum {
-	M_VOLTAGE, M_CURRENT, M_POWER, M_SOC,
-	M_CELL_MIN, M_CELL_MAX, M_TEMP_MIN, M_TEMP_MAX,
-	M_COUNT
-};
-extern const char *const bms_store_metric[M_COUNT];	/* record names */
+/* The tiers: buckets of lib/agg, one row each in the tiers table.
+ * Columns of a tiers row after (battery, period, start): n, last_ts, then
+ * per metric (bms_agg_metric order) n, min, max, sum, last, last_ts. */
+#define STORE_TIER_MCOLS 6
+#define STORE_TIER_NCOLS (2 + STORE_TIER_MCOLS * BMS_AGG_NMETRICS)
 
-/* One metric of one tier bucket being accumulated. */
-struct store_acc_metric {
-	long n;			/* readings that had the metric */
-	double min, max, sum;
-	double last;		/* the value of the latest of them */
-	int64_t last_ts;	/* its time, ms */
-};
+/* Append ", <prefix>n, <prefix>last_ts, <prefix>pack_voltage_n, ...":
+ * the STORE_TIER_NCOLS columns above, for a statement's text. */
+void bms_store_tier_cols(struct bms_buf *b, const char *prefix);
 
-/* One tier bucket being accumulated; n == 0: empty. */
-struct store_acc {
-	int64_t start;		/* bucket start, ms */
-	long n;			/* readings in it */
-	int64_t last_ts;	/* the latest reading's time, ms */
-	struct store_acc_metric m[M_COUNT];
-};
+/* Read the STORE_TIER_NCOLS columns from column col of s's row into b,
+ * already initialised for its period and given its start. */
+void bms_store_tier_row(sqlite3_stmt *s, int col, struct bms_agg_bucket *b);
 
 /* A battery the ingest has seen lately, with its open tier buckets. */
 struct store_bat {
@@ -57,7 +48,7 @@ struct store_bat {
 	int64_t id;		/* batteries.id */
 	uint64_t used;		/* LRU clock of the last use */
 	int next;		/* next entry in its hash chain, -1 at the end */
-	struct store_acc acc[2];	/* [0] the minute, [1] the hour bucket */
+	struct bms_agg_bucket acc[2];	/* [0] the minute, [1] the hour bucket */
 };
 
 struct bms_store {
@@ -74,7 +65,8 @@ struct bms_store {
 
 	/* Ingest: statements prepared at the first put, the open batch. */
 	sqlite3_stmt *ins_reading, *ins_status, *ins_alert, *ins_agg;
-	sqlite3_stmt *bat_find, *bat_add, *tier_merge;
+	sqlite3_stmt *bat_find, *bat_add, *tier_get;
+	sqlite3_stmt *tier_merge;	/* writes a bucket merged with its row */
 	int in_batch;			/* a write transaction is open */
 	unsigned long pending_dups, pending_added;
 	/* The too-old cutoff: records before cut_ms are not stored.  Taken
@@ -145,15 +137,8 @@ int bms_store_keep(struct bms_store *st, struct bms_retention *keep);
  * rows are about to go). */
 void bms_store_cache_drop(struct bms_store *st, const char *bms_id);
 
-/* The tier metrics of a reading: bit i of the result set when value v[i]
- * is there. */
-unsigned bms_store_metrics(const struct bms_reading *r, double v[M_COUNT]);
-
 /* The time before which retention of days (0: forever) drops a record,
  * seen at now_ms; INT64_MIN when nothing is that old. */
 int64_t bms_store_cutoff(int64_t now_ms, long days);
-
-/* Floor of ms to a multiple of period_ms (also for times before 1970). */
-int64_t bms_store_bucket(int64_t ms, int64_t period_ms);
 
 #endif

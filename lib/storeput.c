@@ -41,11 +41,6 @@
 #include "store-int.h"
 #include "ts.h"
 
-const char *const bms_store_metric[M_COUNT] = {
-	"pack_voltage", "pack_current", "pack_power", "soc_percent",
-	"cell_voltage_min", "cell_voltage_max", "temperature_min", "temperature_max",
-};
-
 /* ==== The battery cache ==== */
 
 static unsigned hash_id(const char *s)
@@ -99,107 +94,67 @@ void bms_store_cache_drop(struct bms_store *st, const char *bms_id)
 
 /* ==== Tiers ==== */
 
-int64_t bms_store_bucket(int64_t ms, int64_t period_ms)
-{
-	int64_t q = ms / period_ms;
-
-	if (ms % period_ms < 0)
-		q--;
-	return q * period_ms;
-}
-
-unsigned bms_store_metrics(const struct bms_reading *r, double v[M_COUNT])
-{
-	unsigned have = 0;
-
-	if (r->have & BMS_R_VOLTAGE)
-		v[M_VOLTAGE] = r->pack_voltage, have |= 1u << M_VOLTAGE;
-	if (r->have & BMS_R_CURRENT)
-		v[M_CURRENT] = r->pack_current, have |= 1u << M_CURRENT;
-	if (r->have & BMS_R_POWER)
-		v[M_POWER] = r->pack_power, have |= 1u << M_POWER;
-	if (r->have & BMS_R_SOC)
-		v[M_SOC] = r->soc_percent, have |= 1u << M_SOC;
-	if ((r->have & BMS_R_CELLS) && r->ncells > 0) {
-		double lo = r->cells[0], hi = r->cells[0];
-
-		for (int i = 1; i < r->ncells; i++) {
-			lo = r->cells[i] < lo ? r->cells[i] : lo;
-			hi = r->cells[i] > hi ? r->cells[i] : hi;
-		}
-		v[M_CELL_MIN] = lo;
-		v[M_CELL_MAX] = hi;
-		have |= 1u << M_CELL_MIN | 1u << M_CELL_MAX;
-	}
-	if ((r->have & BMS_R_TEMPS) && r->ntemps > 0) {
-		double lo = r->temps[0], hi = r->temps[0];
-
-		for (int i = 1; i < r->ntemps; i++) {
-			lo = r->temps[i] < lo ? r->temps[i] : lo;
-			hi = r->temps[i] > hi ? r->temps[i] : hi;
-		}
-		v[M_TEMP_MIN] = lo;
-		v[M_TEMP_MAX] = hi;
-		have |= 1u << M_TEMP_MIN | 1u << M_TEMP_MAX;
-	}
-	return have;
-}
-
 static const int64_t period_ms[2] = { STORE_MINUTE_MS, STORE_HOUR_MS };
 
-/*
- * The statement writing a bucket into the tiers table.  merge (ingest)
- * adds it to a row already there: counts and sums add up, extremes are
- * kept, and each metric's last value is the one with the later time.
- * Otherwise (compact) it replaces a row that counts no more readings than
- * the bucket.  Parameters: 1 battery, 2 period (s), 3 start, 4 n,
- * 5 last_ts, then per metric (TIER_COLS) n, min, max, sum, last, last_ts.
- */
-#define TIER_COLS 6
+static const char *const tier_col[STORE_TIER_MCOLS] = {
+	"n", "min", "max", "sum", "last", "last_ts"
+};
 
-static sqlite3_stmt *tier_stmt(struct bms_store *st, int merge)
+void bms_store_tier_cols(struct bms_buf *b, const char *prefix)
 {
-	static const char *const col[TIER_COLS] = { "n", "min", "max", "sum", "last", "last_ts" };
+	bms_buf_printf(b, ", %sn, %slast_ts", prefix, prefix);
+	for (int m = 0; m < BMS_AGG_NMETRICS; m++)
+		for (int c = 0; c < STORE_TIER_MCOLS; c++)
+			bms_buf_printf(b, ", %s%s_%s", prefix, bms_agg_metric_name[m], tier_col[c]);
+}
+
+void bms_store_tier_row(sqlite3_stmt *s, int col, struct bms_agg_bucket *b)
+{
+	b->n = (long)sqlite3_column_int64(s, col);
+	b->last_ts = sqlite3_column_int64(s, col + 1);
+	for (int m = 0; m < BMS_AGG_NMETRICS; m++) {
+		struct bms_agg_stat *x = &b->m[m];
+		int k = col + 2 + STORE_TIER_MCOLS * m;
+
+		x->n = (long)sqlite3_column_int64(s, k);
+		if (x->n <= 0) {
+			memset(x, 0, sizeof *x);
+			continue;
+		}
+		x->min = sqlite3_column_double(s, k + 1);
+		x->max = sqlite3_column_double(s, k + 2);
+		x->sum = sqlite3_column_double(s, k + 3);
+		x->last = sqlite3_column_double(s, k + 4);
+		/* A last value without its time is older than any other. */
+		x->last_ts = sqlite3_column_type(s, k + 5) == SQLITE_NULL ? INT64_MIN :
+			sqlite3_column_int64(s, k + 5);
+	}
+}
+
+/*
+ * The statement writing a bucket into the tiers table: it replaces a row
+ * that counts no more readings than the bucket.  The ingest writes the
+ * bucket merged with its row (which counts more), compact a bucket built
+ * again from the readings.  Parameters: 1 battery, 2 period (s), 3 start,
+ * then the STORE_TIER_NCOLS columns of the row.
+ */
+static sqlite3_stmt *tier_stmt(struct bms_store *st)
+{
 	struct bms_buf b = BMS_BUF_INIT;
 	sqlite3_stmt *s;
 
-	bms_buf_puts(&b, "INSERT INTO tiers (battery, period, start, n, last_ts");
-	for (int m = 0; m < M_COUNT; m++)
-		for (int c = 0; c < TIER_COLS; c++)
-			bms_buf_printf(&b, ", %s_%s", bms_store_metric[m], col[c]);
-	bms_buf_puts(&b, ") VALUES (?1, ?2, ?3, ?4, ?5");
-	for (int i = 6; i < 6 + TIER_COLS * M_COUNT; i++)
+	bms_buf_puts(&b, "INSERT INTO tiers (battery, period, start");
+	bms_store_tier_cols(&b, "");
+	bms_buf_puts(&b, ") VALUES (?1, ?2, ?3");
+	for (int i = 4; i < 4 + STORE_TIER_NCOLS; i++)
 		bms_buf_printf(&b, ", ?%d", i);
 	bms_buf_puts(&b, ") ON CONFLICT (battery, period, start) DO UPDATE SET ");
-	if (merge) {
-		bms_buf_puts(&b, "n = n + excluded.n, last_ts = max(last_ts, excluded.last_ts)");
-		for (int m = 0; m < M_COUNT; m++) {
-			const char *k = bms_store_metric[m];
-
-			/* SQLite's min() and max() of a NULL are NULL: coalesce
-			 * keeps the side that has a value. */
-			bms_buf_printf(&b, ", %s_n = %s_n + excluded.%s_n", k, k, k);
-			bms_buf_printf(&b, ", %s_min = coalesce(min(%s_min, excluded.%s_min),"
-				       " %s_min, excluded.%s_min)", k, k, k, k, k);
-			bms_buf_printf(&b, ", %s_max = coalesce(max(%s_max, excluded.%s_max),"
-				       " %s_max, excluded.%s_max)", k, k, k, k, k);
-			bms_buf_printf(&b, ", %s_sum = coalesce(%s_sum + excluded.%s_sum,"
-				       " %s_sum, excluded.%s_sum)", k, k, k, k, k);
-			bms_buf_printf(&b, ", %s_last = CASE WHEN excluded.%s_last_ts >="
-				       " coalesce(%s_last_ts, excluded.%s_last_ts)"
-				       " THEN excluded.%s_last ELSE %s_last END", k, k, k, k, k, k);
-			bms_buf_printf(&b, ", %s_last_ts = coalesce(max(%s_last_ts,"
-				       " excluded.%s_last_ts), %s_last_ts, excluded.%s_last_ts)",
-				       k, k, k, k, k);
-		}
-	} else {
-		bms_buf_puts(&b, "n = excluded.n, last_ts = excluded.last_ts");
-		for (int m = 0; m < M_COUNT; m++)
-			for (int c = 0; c < TIER_COLS; c++)
-				bms_buf_printf(&b, ", %s_%s = excluded.%s_%s", bms_store_metric[m],
-					       col[c], bms_store_metric[m], col[c]);
-		bms_buf_puts(&b, " WHERE excluded.n >= tiers.n");
-	}
+	bms_buf_puts(&b, "n = excluded.n, last_ts = excluded.last_ts");
+	for (int m = 0; m < BMS_AGG_NMETRICS; m++)
+		for (int c = 0; c < STORE_TIER_MCOLS; c++)
+			bms_buf_printf(&b, ", %s_%s = excluded.%s_%s", bms_agg_metric_name[m],
+				       tier_col[c], bms_agg_metric_name[m], tier_col[c]);
+	bms_buf_puts(&b, " WHERE excluded.n >= tiers.n");
 	if (b.oom) {
 		bms_buf_free(&b);
 		bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
@@ -210,22 +165,87 @@ static sqlite3_stmt *tier_stmt(struct bms_store *st, int merge)
 	return s;
 }
 
-/* Write bucket a (if it holds readings) with statement s and empty it. */
-static int acc_flush(struct bms_store *st, sqlite3_stmt *s, int64_t battery, int p,
-		     struct store_acc *a)
+/* The statement reading the row of a bucket: 1 battery, 2 period (s),
+ * 3 start. */
+static sqlite3_stmt *tier_get_stmt(struct bms_store *st)
 {
+	struct bms_buf b = BMS_BUF_INIT;
+	sqlite3_stmt *s;
+
+	bms_buf_puts(&b, "SELECT start");
+	bms_store_tier_cols(&b, "");
+	bms_buf_puts(&b, " FROM tiers WHERE battery = ?1 AND period = ?2 AND start = ?3");
+	if (b.oom) {
+		bms_buf_free(&b);
+		bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+		return NULL;
+	}
+	s = bms_store_prep(st, b.p);
+	bms_buf_free(&b);
+	return s;
+}
+
+/*
+ * Merge bucket a into the row the ingest stored for it before, if any
+ * (a batch's bucket is one part of it): *out becomes a or the merged
+ * bucket.  0 or EFAIL.
+ */
+static int tier_merge_row(struct bms_store *st, int64_t battery, const struct bms_agg_bucket *a,
+			  struct bms_agg_bucket *out)
+{
+	sqlite3_stmt *g = st->tier_get;
+	int rc;
+
+	sqlite3_bind_int64(g, 1, battery);
+	sqlite3_bind_int64(g, 2, a->period_ms / 1000);
+	sqlite3_bind_int64(g, 3, a->start);
+	rc = sqlite3_step(g);
+	if (rc == SQLITE_ROW) {
+		bms_agg_init(out, a->period_ms);
+		out->start = a->start;
+		bms_store_tier_row(g, 1, out);
+		if (out->n > 0)
+			bms_agg_merge(out, a);
+		else
+			*out = *a;
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		*out = *a;
+		rc = 0;
+	} else {
+		rc = bms_store_tdberr(st);
+	}
+	sqlite3_reset(g);
+	return rc;
+}
+
+/*
+ * Write bucket a (if it holds readings) with statement s and empty it.
+ * The ingest's statement (st->tier_merge) writes it merged with the row
+ * already there; any other (compact's) writes it as it is.
+ */
+static int acc_flush(struct bms_store *st, sqlite3_stmt *s, int64_t battery, int p,
+		     struct bms_agg_bucket *a)
+{
+	struct bms_agg_bucket merged;
+	const struct bms_agg_bucket *w = a;
 	int rc;
 
 	if (!a->n)
 		return 0;
+	if (s == st->tier_merge) {
+		if ((rc = tier_merge_row(st, battery, a, &merged)) < 0)
+			return rc;
+		w = &merged;
+	}
 	sqlite3_bind_int64(s, 1, battery);
 	sqlite3_bind_int64(s, 2, period_ms[p] / 1000);
-	sqlite3_bind_int64(s, 3, a->start);
-	sqlite3_bind_int64(s, 4, a->n);
-	sqlite3_bind_int64(s, 5, a->last_ts);
-	for (int m = 0; m < M_COUNT; m++) {
-		const struct store_acc_metric *x = &a->m[m];
-		int k = 6 + TIER_COLS * m;
+	sqlite3_bind_int64(s, 3, w->start);
+	sqlite3_bind_int64(s, 4, w->n);
+	sqlite3_bind_int64(s, 5, w->last_ts);
+	for (int m = 0; m < BMS_AGG_NMETRICS; m++) {
+		const struct bms_agg_stat *x = &w->m[m];
+		int k = 6 + STORE_TIER_MCOLS * m;
 
 		sqlite3_bind_int64(s, k, x->n);
 		if (x->n) {
@@ -233,9 +253,12 @@ static int acc_flush(struct bms_store *st, sqlite3_stmt *s, int64_t battery, int
 			sqlite3_bind_double(s, k + 2, x->max);
 			sqlite3_bind_double(s, k + 3, x->sum);
 			sqlite3_bind_double(s, k + 4, x->last);
-			sqlite3_bind_int64(s, k + 5, x->last_ts);
+			if (x->last_ts == INT64_MIN)
+				sqlite3_bind_null(s, k + 5);
+			else
+				sqlite3_bind_int64(s, k + 5, x->last_ts);
 		} else {
-			for (int j = 1; j < TIER_COLS; j++)
+			for (int j = 1; j < STORE_TIER_MCOLS; j++)
 				sqlite3_bind_null(s, k + j);
 		}
 	}
@@ -245,52 +268,27 @@ static int acc_flush(struct bms_store *st, sqlite3_stmt *s, int64_t battery, int
 	else
 		rc = 0;
 	sqlite3_reset(s);
-	a->n = 0;
+	bms_agg_init(a, period_ms[p]);
 	return rc;
 }
 
 /* Add reading r at ts to the minute and hour buckets acc[], writing a
  * bucket out with s first when the reading falls into another one. */
 static int acc_add(struct bms_store *st, sqlite3_stmt *s, int64_t battery,
-		   struct store_acc acc[2], int64_t ts, const struct bms_reading *r)
+		   struct bms_agg_bucket acc[2], int64_t ts, const struct bms_reading *r)
 {
-	double v[M_COUNT];
-	unsigned have = bms_store_metrics(r, v);
+	struct bms_agg_point pt;
 	int rc;
 
+	bms_agg_point(r, &pt);
 	for (int p = 0; p < 2; p++) {
-		struct store_acc *a = &acc[p];
-		int64_t start = bms_store_bucket(ts, period_ms[p]);
+		struct bms_agg_bucket *a = &acc[p];
 
-		if (a->n && a->start != start && (rc = acc_flush(st, s, battery, p, a)) < 0)
+		if (bms_agg_outside(a, ts) && (rc = acc_flush(st, s, battery, p, a)) < 0)
 			return rc;
-		if (!a->n) {
-			memset(a, 0, sizeof *a);
-			a->start = start;
-			a->last_ts = ts;
-		}
-		a->n++;
-		if (ts > a->last_ts)
-			a->last_ts = ts;
-		for (int m = 0; m < M_COUNT; m++) {
-			struct store_acc_metric *x = &a->m[m];
-
-			if (!(have >> m & 1))
-				continue;
-			if (!x->n) {
-				x->min = x->max = x->last = v[m];
-				x->last_ts = ts;
-			} else {
-				x->min = v[m] < x->min ? v[m] : x->min;
-				x->max = v[m] > x->max ? v[m] : x->max;
-				if (ts >= x->last_ts) {
-					x->last = v[m];
-					x->last_ts = ts;
-				}
-			}
-			x->n++;
-			x->sum += v[m];
-		}
+		if (!a->n)
+			bms_agg_init(a, period_ms[p]);
+		bms_agg_add_point(a, ts, &pt);
 	}
 	return 0;
 }
@@ -312,25 +310,27 @@ static sqlite3_stmt **ingest_stmt(struct bms_store *st, int i)
 {
 	sqlite3_stmt **all[] = {
 		&st->ins_reading, &st->ins_status, &st->ins_alert, &st->ins_agg,
-		&st->bat_find, &st->bat_add, &st->tier_merge,
+		&st->bat_find, &st->bat_add, &st->tier_get, &st->tier_merge,
 	};
 
 	return all[i];
 }
 
-#define N_INGEST_STMT 7
+#define N_INGEST_STMT 8	/* the last two, the tiers', are built */
 
 static int prepare_ingest(struct bms_store *st)
 {
 	if (st->tier_merge)
 		return 0;
-	for (int i = 0; i < N_INGEST_STMT - 1; i++) {
+	for (int i = 0; i < N_INGEST_STMT - 2; i++) {
 		sqlite3_stmt **s = ingest_stmt(st, i);
 
 		if (!*s && !(*s = bms_store_prep(st, ingest_sql[i])))
 			return BMS_STORE_EFAIL;
 	}
-	st->tier_merge = tier_stmt(st, 1);
+	if (!st->tier_get && !(st->tier_get = tier_get_stmt(st)))
+		return BMS_STORE_EFAIL;
+	st->tier_merge = tier_stmt(st);
 	return st->tier_merge ? 0 : BMS_STORE_EFAIL;
 }
 
@@ -912,7 +912,7 @@ out:
  */
 static int rebuild(struct bms_store *st, sqlite3_stmt *replace, int64_t id)
 {
-	struct store_acc acc[2];
+	struct bms_agg_bucket acc[2];
 	sqlite3_stmt *range = NULL, *del = NULL, *scan = NULL;
 	int64_t first, last;
 	int rc;
@@ -940,15 +940,16 @@ static int rebuild(struct bms_store *st, sqlite3_stmt *replace, int64_t id)
 	for (int p = 0; p < 2; p++) {
 		sqlite3_bind_int64(del, 1, id);
 		sqlite3_bind_int64(del, 2, period_ms[p] / 1000);
-		sqlite3_bind_int64(del, 3, bms_store_bucket(first, period_ms[p]));
-		sqlite3_bind_int64(del, 4, bms_store_bucket(last, period_ms[p]));
+		sqlite3_bind_int64(del, 3, bms_agg_align(first, period_ms[p]));
+		sqlite3_bind_int64(del, 4, bms_agg_align(last, period_ms[p]));
 		if (sqlite3_step(del) != SQLITE_DONE) {
 			bms_store_tdberr(st);
 			goto out;
 		}
 		sqlite3_reset(del);
 	}
-	memset(acc, 0, sizeof acc);
+	for (int p = 0; p < 2; p++)
+		bms_agg_init(&acc[p], period_ms[p]);
 	sqlite3_bind_int64(scan, 1, id);
 	while ((rc = sqlite3_step(scan)) == SQLITE_ROW) {
 		int64_t ts = sqlite3_column_int64(scan, 0);
@@ -992,7 +993,7 @@ int bms_store_compact(struct bms_store *st, int64_t now_ms)
 		return rc;
 	rc = BMS_STORE_EFAIL;
 	next = bms_store_prep(st, "SELECT id FROM batteries WHERE id > ?1 ORDER BY id LIMIT 1");
-	replace = tier_stmt(st, 0);
+	replace = tier_stmt(st);
 	if (!next || !replace)
 		goto out;
 	for (;;) {

@@ -240,18 +240,13 @@ static int query_tier(struct bms_store *st, const struct bms_store_query *q, int
 {
 	struct bms_buf *b = &st->out;
 	int64_t period = hour ? STORE_HOUR_MS : STORE_MINUTE_MS;
-	const char *pname = hour ? "1h" : "1m";
+	struct bms_agg_bucket pt;
 	sqlite3_stmt *s;
 	int rc, stop = 0;
 
 	bms_buf_reset(b);
-	bms_buf_puts(b, "SELECT b.bms_id, t.start, t.n");
-	for (int m = 0; m < M_COUNT; m++) {
-		const char *k = bms_store_metric[m];
-
-		bms_buf_printf(b, ", t.%s_n, t.%s_min, t.%s_max, t.%s_sum, t.%s_last",
-			       k, k, k, k, k);
-	}
+	bms_buf_puts(b, "SELECT b.bms_id, t.start");
+	bms_store_tier_cols(b, "t.");
 	bms_buf_puts(b, " FROM batteries b CROSS JOIN tiers t ON t.battery = b.id"
 		     " WHERE (?1 IS NULL OR b.bms_id = ?1) AND t.period = ?4"
 		     " AND t.start >= ?2 AND t.start < ?3 ORDER BY b.bms_id, t.start");
@@ -261,58 +256,24 @@ static int query_tier(struct bms_store *st, const struct bms_store_query *q, int
 		return BMS_STORE_EFAIL;
 	sqlite3_bind_text(s, 1, q->bms_id, -1, SQLITE_STATIC);
 	/* Every bucket that overlaps [since, until). */
-	sqlite3_bind_int64(s, 2, bms_store_bucket(q->since_ms, period));
+	sqlite3_bind_int64(s, 2, bms_agg_align(q->since_ms, period));
 	sqlite3_bind_int64(s, 3, q->until_ms);
 	sqlite3_bind_int64(s, 4, period / 1000);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(s, 0);
 
+		bms_agg_init(&pt, period);
+		pt.start = sqlite3_column_int64(s, 1);
+		bms_store_tier_row(s, 2, &pt);
 		bms_buf_reset(b);
 		if (q->csv) {
-			put_time(b, sqlite3_column_int64(s, 1));
+			put_time(b, pt.start);
 			bms_buf_putc(b, ',');
 			csv_cstr(b, id);
-			bms_buf_printf(b, ",%s,%lld", pname,
-				       (long long)sqlite3_column_int64(s, 2));
+			bms_agg_csv_tail(&pt, b);
 		} else {
-			bms_buf_puts(b, "{\"type\":\"aggregate\",\"bms_id\":");
-			bms_buf_json_str(b, id, strlen(id));
-			bms_buf_puts(b, ",\"timestamp\":\"");
-			put_time(b, sqlite3_column_int64(s, 1));
-			bms_buf_printf(b, "\",\"period\":\"%s\",\"n\":%lld", pname,
-				       (long long)sqlite3_column_int64(s, 2));
+			bms_agg_json(&pt, id, strlen(id), NULL, b);
 		}
-		for (int m = 0; m < M_COUNT; m++) {
-			int c = 3 + 5 * m;
-			sqlite3_int64 n = sqlite3_column_int64(s, c);
-			double mean = n > 0 ? sqlite3_column_double(s, c + 3) / (double)n : 0;
-			double v[4] = {
-				sqlite3_column_double(s, c + 1), sqlite3_column_double(s, c + 2),
-				mean, sqlite3_column_double(s, c + 4),
-			};
-
-			if (q->csv) {
-				for (int i = 0; i < 4; i++) {
-					bms_buf_putc(b, ',');
-					if (n > 0)
-						bms_buf_num(b, v[i], 4);
-				}
-				continue;
-			}
-			if (n <= 0)
-				continue;
-			bms_buf_printf(b, ",\"%s\":{\"min\":", bms_store_metric[m]);
-			bms_buf_num(b, v[0], 4);
-			bms_buf_puts(b, ",\"max\":");
-			bms_buf_num(b, v[1], 4);
-			bms_buf_puts(b, ",\"mean\":");
-			bms_buf_num(b, v[2], 4);
-			bms_buf_puts(b, ",\"last\":");
-			bms_buf_num(b, v[3], 4);
-			bms_buf_putc(b, '}');
-		}
-		if (!q->csv)
-			bms_buf_putc(b, '}');
 		stop = emit(st, fn, ctx);
 	}
 	if (!stop && rc != SQLITE_DONE)
@@ -324,15 +285,8 @@ static int query_tier(struct bms_store *st, const struct bms_store_query *q, int
 static int tier_header(struct bms_store *st,
 		       int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
 {
-	struct bms_buf *b = &st->out;
-
-	bms_buf_reset(b);
-	bms_buf_puts(b, "timestamp,bms_id,period,n");
-	for (int m = 0; m < M_COUNT; m++) {
-		const char *k = bms_store_metric[m];
-
-		bms_buf_printf(b, ",%s_min,%s_max,%s_mean,%s_last", k, k, k, k);
-	}
+	bms_buf_reset(&st->out);
+	bms_agg_csv_header(&st->out);
 	return emit(st, fn, ctx);
 }
 
