@@ -7,12 +7,13 @@
  *
  * Invariants.
  *  - A record and the tier rows it feeds commit in the same transaction:
- *    the buckets a batch touched are merged into the tiers table (an
- *    UPSERT adding counts and sums, keeping extremes and, per metric, the
- *    value with the latest time) before its COMMIT, so tiers stay exact
- *    across batches, restarts and several writers.  A rolled-back batch
- *    takes its contributions with it: the in-memory buckets and the
- *    battery cache are cleared.
+ *    the buckets a batch touched (lib/agg) are merged into their rows of
+ *    the tiers table (bms_agg_merge: counts and sums add, extremes are
+ *    kept and, per metric, the value with the latest time) before its
+ *    COMMIT, so tiers stay exact across batches, restarts and several
+ *    writers (the batch holds the write lock from the read to the
+ *    write).  A rolled-back batch takes its contributions with it: the
+ *    in-memory buckets and the battery cache are cleared.
  *  - Memory grows with the batteries seen (at most STORE_CACHE cached;
  *    the least recently used is evicted after its buckets are written),
  *    never with the input: every statement of the ingest is prepared once
@@ -29,7 +30,8 @@
  * Workload: tens of thousands of readings a second.  A reading costs one
  * parse and one pack (lib/readpack), one comparison with the too-old
  * cutoff, one bind and step of a cached INSERT, and, once a minute per
- * battery, one UPSERT of the tiers; a batch, one read of its retention.
+ * battery, one read and one UPSERT of a tier row; a batch, one read of
+ * its retention.
  */
 #include <limits.h>
 #include <stdarg.h>

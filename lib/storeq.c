@@ -10,8 +10,9 @@
  * collected: each row becomes one line in the handle's one
  * output buffer and goes to the caller's callback at once.  Memory is
  * constant in the size of the result.  Raw readings come back byte for
- * byte as they were stored (lib/readpack), status, alert and aggregate
- * records as their stored text.
+ * byte as they were stored (lib/readpack), tier points as the aggregate
+ * records lib/agg writes, status, alert and aggregate records as their
+ * stored text.
  *
  * CSV follows RFC 4180: a field holding a comma, a quote or a line break
  * is quoted, with its quotes doubled.
