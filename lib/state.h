@@ -20,7 +20,10 @@
  * created 0600 whatever the umask, fsyncs it, renames it over the old
  * one and fsyncs the directory: after a crash at any point the file
  * holds either the old state or the new one, whole.  When anything
- * fails the old file is left as it was and the temporary file removed.
+ * fails the old file is left as it was and the temporary file removed
+ * (only a crash during a save can leave one, "<path>.XXXXXX", which is
+ * never read).  A missing file loads as an empty state, so a stage that
+ * wants to know at start that it can save saves once at start.
  *
  * Memory and bytes written grow only with what the stage keeps: records
  * stream through stdio one at a time in both directions, and a line is
