@@ -137,10 +137,12 @@ demo: all
 	@O=$(O) tests/demo $(COUNT)
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 0644 share/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 share/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 share/man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 share/schema/*.json $(DESTDIR)$(DATADIR)/schema
 	for p in $(PROGS); do \
@@ -150,6 +152,7 @@ install: all
 uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(PROGS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
 		$(DESTDIR)$(ZSHCOMPDIR)/_bms
+	rm -f $(patsubst share/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard share/man/man5/*.5))
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

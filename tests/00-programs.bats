@@ -124,6 +124,7 @@ help_synopsis() {
 	./usr/share/man/man1/bms-read.1
 	./usr/share/man/man1/bms-sim.1
 	./usr/share/man/man1/bms-store.1
+	./usr/share/man/man5/bms.conf.5
 	./usr/share/man/man7/bms.7
 	./usr/share/trackingbms/schema/aggregate.schema.json
 	./usr/share/trackingbms/schema/frames.schema.json
@@ -134,4 +135,12 @@ help_synopsis() {
 	END
 	diff "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want"
 	[ -x "$BATS_TEST_TMPDIR/root/usr/bin/bms-decode" ]
+}
+
+# issue 7: bms.conf(5) is installed with the other pages, and uninstalled
+@test "make uninstall removes bms.conf(5) that make install put in man5" {
+	make -s -C "$BATS_TEST_DIRNAME/.." install PREFIX=/usr DESTDIR="$BATS_TEST_TMPDIR/root" >/dev/null
+	[ -f "$BATS_TEST_TMPDIR/root/usr/share/man/man5/bms.conf.5" ]
+	make -s -C "$BATS_TEST_DIRNAME/.." uninstall PREFIX=/usr DESTDIR="$BATS_TEST_TMPDIR/root" >/dev/null
+	[ ! -e "$BATS_TEST_TMPDIR/root/usr/share/man/man5/bms.conf.5" ]
 }

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The project's configuration format (bms.conf(5)): plain text, one
+ * setting a line, in sections, every value checked against the table of
+ * keys the program declares.
+ *
+ *	# limits for every battery
+ *	[battery]
+ *	max_cell_v = 3.65
+ *	interval = 30s
+ *
+ *	[battery "house"]	# overrides [battery] for bms_id "house"
+ *	max_cell_v = 3.55
+ *
+ * Keys before the first section header belong to the section "".  A key
+ * declared with BMS_CONF_NAMED may also be set in [section "name"]; a
+ * lookup for that name finds it there first, then in [section], then the
+ * table's default.  An unknown section or key, a key set twice in one
+ * section, a value of the wrong type or out of range: each is an error
+ * naming file, line and column (columns count bytes from 1):
+ *
+ *	bms.conf:4:14: max_cell_v: '5x' is not a number
+ *
+ * A configuration is replaced only whole: bms_config_reload() (for
+ * SIGHUP, see sig.h) keeps the old values when the new file does not
+ * parse and check completely.  Memory grows with the size of the file
+ * (at most BMS_CONFIG_MAX_SIZE bytes), never with time.
+ */
+#ifndef BMS_CONFIG_H
+#define BMS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BMS_CONFIG_MAX_SIZE (1u << 20)	/* bytes of a configuration file */
+
+enum bms_conf_type {
+	BMS_CONF_STRING,	/* any text */
+	BMS_CONF_INTEGER,	/* decimal integer, int64 */
+	BMS_CONF_NUMBER,	/* decimal number, such as 3.65 or 1e-3 */
+	BMS_CONF_BOOLEAN,	/* true, false, yes, no, on, off */
+	BMS_CONF_ENUM,		/* one of the key's words */
+	BMS_CONF_DURATION,	/* 500ms, 30s, 5m, 1h30m, 7d, 0: held in ms */
+};
+
+#define BMS_CONF_NAMED 1u	/* may be set per name, in [section "name"] */
+#define BMS_CONF_REQUIRED 2u	/* must be set in [section] */
+
+/*
+ * One key a program knows.  A table of them (static, outliving the
+ * configuration) is all a program declares; write it with designated
+ * initialisers.  The default is written as it would be in a file and
+ * must pass the key's own checks (asserted by bms_config_new).
+ */
+struct bms_conf_key {
+	const char *section;	/* "" for keys before any section header */
+	const char *key;
+	enum bms_conf_type type;
+	unsigned flags;		/* BMS_CONF_NAMED, BMS_CONF_REQUIRED */
+	double min, max;	/* inclusive range of an integer, number or
+				 * duration (ms); no range when both are 0 */
+	const char *const *words;	/* an enum's words, NULL-terminated */
+	const char *def;	/* the default; NULL: none (0, false, NULL) */
+};
+
+struct bms_config;
+
+/*
+ * A configuration of the keys keys[0..nkeys), holding the defaults until
+ * something is loaded.  Returns NULL when out of memory.
+ */
+struct bms_config *bms_config_new(const struct bms_conf_key *keys, size_t nkeys);
+
+void bms_config_free(struct bms_config *cfg);
+
+/*
+ * Read and check the file at path; when it is good, its values replace
+ * the configuration's and path is remembered for bms_config_reload.
+ * Returns 0, or -1 with the reason in err, the configuration unchanged.
+ */
+int bms_config_load(struct bms_config *cfg, const char *path, char *err, size_t errsz);
+
+/*
+ * The same for text[0..len), whose positions are reported under name
+ * (for tests and the fuzz target; nothing is remembered for reload).
+ */
+int bms_config_parse(struct bms_config *cfg, const char *name,
+		     const char *text, size_t len, char *err, size_t errsz);
+
+/*
+ * Load again the file last loaded (on SIGHUP).  Returns 0 with the new
+ * values in place, or -1 with the reason in err and the old values kept.
+ * Strings returned before a successful reload are freed by it.
+ */
+int bms_config_reload(struct bms_config *cfg, char *err, size_t errsz);
+
+/* The path bms_config_load last loaded, NULL if none. */
+const char *bms_config_path(const struct bms_config *cfg);
+
+/*
+ * Typed values.  section and key must be a row of the table, of the
+ * getter's type (asserted).  name is NULL for the plain [section], or a
+ * name: the value set in [section "name"] when the key is
+ * BMS_CONF_NAMED and it is set there, else the one in [section], else
+ * the default.  A string belongs to the configuration (see reload).
+ */
+const char *bms_config_str(const struct bms_config *cfg, const char *section,
+			   const char *name, const char *key);
+int64_t bms_config_int(const struct bms_config *cfg, const char *section,
+		       const char *name, const char *key);
+double bms_config_num(const struct bms_config *cfg, const char *section,
+		      const char *name, const char *key);
+int bms_config_bool(const struct bms_config *cfg, const char *section,
+		    const char *name, const char *key);
+/* The index of the value among the key's words. */
+int bms_config_enum(const struct bms_config *cfg, const char *section,
+		    const char *name, const char *key);
+/* A duration in milliseconds. */
+int64_t bms_config_ms(const struct bms_config *cfg, const char *section,
+		      const char *name, const char *key);
+
+/*
+ * Where the value of a lookup comes from: 2 set in [section "name"],
+ * 1 set in [section], 0 the default (or none).
+ */
+int bms_config_isset(const struct bms_config *cfg, const char *section,
+		     const char *name, const char *key);
+
+/*
+ * The names of the [section "name"] headers of the file, in the order
+ * they first appear: the i-th one, or NULL past the last.
+ */
+const char *bms_config_name(const struct bms_config *cfg, const char *section, size_t i);
+
+#endif
