@@ -17,15 +17,13 @@
  * protocol: append its id just before BMS_PROTO_COUNT, its name and facts
  * to the tables of proto.c, and one entry to each role's table.  A
  * missing entry makes that table one short, and the build fails there.
- * (A role a protocol cannot play, such as a simulator nobody wrote yet,
- * gets an entry that says so.)
+ * (A protocol that cannot play a role yet, such as one without a
+ * simulator, still gets an entry there, one that says so.)
  *
  * Pure data; nothing here allocates, prints or fails.
  */
 #ifndef BMS_PROTO_H
 #define BMS_PROTO_H
-
-#include <stddef.h>
 
 enum bms_proto {
 	BMS_PROTO_DALY,		/* Daly A5 frames ("daly"), the default */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the Modbus framing (lib/modbus.c) and the Daly D2 decoder
+ * Unit tests of the Modbus framing of both ends (lib/modbus.c: requests as
+ * bms-sim finds them, replies as bms-read finds them) and the Daly D2 decoder
  * (bms_dalymb_decode in lib/daly.c) against the frames of the protocol
  * notes (daly.md §2.2, §2.5, §2.7 and §4.2).  Expected values are written
  * out by hand from the notes.
