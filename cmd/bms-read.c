@@ -16,6 +16,7 @@
 #include "ndjson.h"
 #include "opt.h"
 #include "cycle.h"
+#include "proto.h"
 #include "reader.h"
 #include "serial.h"
 #include "sig.h"
@@ -108,13 +109,7 @@ int main(int argc, char **argv)
 	while ((c = bms_opt_next(argc, argv, &cmd)) != -1) {
 		switch (c) {
 		case 'p':
-			if (strcmp(optarg, "daly") == 0)
-				o.poll.proto = BMS_CYCLE_DALY;
-			else if (strcmp(optarg, "daly-modbus") == 0)
-				o.poll.proto = BMS_CYCLE_DALY_MODBUS;
-			else
-				bms_die(BMS_EXIT_USAGE, "--proto: '%s' is not daly or daly-modbus",
-					      optarg);
+			o.poll.proto = bms_opt_word(&cmd, "proto", optarg, bms_proto_names);
 			break;
 		case 'b':
 			o.baud = (int)bms_opt_long(&cmd, "baud", optarg, 1, 4000000);
@@ -172,10 +167,12 @@ int main(int argc, char **argv)
 		bms_opt_usage(&cmd, "missing DEVICE");
 	if (optind + 1 < argc)
 		bms_opt_usage(&cmd, "unexpected argument '%s'", argv[optind + 1]);
-	if (o.poll.proto == BMS_CYCLE_DALY_MODBUS && (o.nboards > 1 || o.boards[0] != 1))
-		bms_opt_usage(&cmd, "--board: daly-modbus boards answer at one address; "
-			      "poll board 1");
+	if (bms_proto_boards(o.poll.proto) == 1 && (o.nboards > 1 || o.boards[0] != 1))
+		bms_opt_usage(&cmd, "--board: %s boards answer at one address; "
+			      "poll board 1", bms_proto_name(o.poll.proto));
 	o.dev = argv[optind];
+	if (bms_serial_check(o.dev, err, sizeof err) < 0)
+		bms_die(BMS_EXIT_USAGE, "%s", err);
 	o.emit = emit;
 	o.flush = flush;
 	o.ctx = &out;

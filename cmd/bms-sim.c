@@ -11,7 +11,9 @@
 #include "exitcode.h"
 #include "hex.h"
 #include "msg.h"
+#include "net.h"
 #include "opt.h"
+#include "proto.h"
 #include "sig.h"
 #include "sim.h"
 #include "simio.h"
@@ -89,6 +91,7 @@ struct opts {
 	int ntransports;
 	const char *link;
 	const char *tcp;
+	struct bms_net_hostport listen;	/* --tcp, parsed */
 	int quiet, verbose;
 };
 
@@ -119,13 +122,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->ntransports++;
 			break;
 		case 'p':
-			if (strcmp(optarg, "daly") == 0)
-				o->sim.proto = BMS_SIM_DALY;
-			else if (strcmp(optarg, "daly-modbus") == 0)
-				o->sim.proto = BMS_SIM_DALY_MODBUS;
-			else
-				bms_die(BMS_EXIT_USAGE, "--proto: '%s' is not daly or daly-modbus",
-					optarg);
+			o->sim.proto = bms_opt_word(&cmd, "proto", optarg, bms_proto_names);
 			break;
 		case OPT_BOARDS:
 			o->sim.boards = (int)bms_opt_long(&cmd, "boards", optarg, 1, BMS_SIM_MAX_BOARDS);
@@ -204,10 +201,15 @@ static void parse(int argc, char **argv, struct opts *o)
 		bms_die(BMS_EXIT_USAGE, "give only one of --pty, --tcp and --stdio");
 	if (o->link && o->transport != BMS_SIMIO_PTY)
 		bms_die(BMS_EXIT_USAGE, "--link goes with --pty only");
-	if (o->sim.boards > 1 && o->sim.proto != BMS_SIM_DALY)
-		bms_die(BMS_EXIT_USAGE, "--boards: a daly-modbus bus has one board");
-	if (o->tcp && bms_simio_tcp_parse(o->tcp, NULL, 0, NULL, 0, err,
-					  sizeof err) < 0)
+	if (o->sim.boards > bms_proto_boards(o->sim.proto)) {
+		if (bms_proto_boards(o->sim.proto) == 1)
+			bms_die(BMS_EXIT_USAGE, "--boards: a %s bus has one board",
+				bms_proto_name(o->sim.proto));
+		bms_die(BMS_EXIT_USAGE, "--boards: a %s bus has at most %d boards",
+			bms_proto_name(o->sim.proto), bms_proto_boards(o->sim.proto));
+	}
+	if (o->tcp && bms_net_parse(o->tcp, BMS_NET_LOOPBACK, 0, &o->listen, err,
+				    sizeof err) < 0)
 		bms_die(BMS_EXIT_USAGE, "--tcp: %s", err);
 }
 
@@ -318,7 +320,7 @@ int main(int argc, char **argv)
 		bms_die(BMS_EXIT_FAIL, "out of memory");
 	switch (o.transport) {
 	case BMS_SIMIO_TCP:
-		rc = bms_simio_open_tcp(&io, o.tcp, err, sizeof err);
+		rc = bms_simio_open_tcp(&io, &o.listen, err, sizeof err);
 		break;
 	case BMS_SIMIO_STDIO:
 		rc = bms_simio_open_stdio(&io);

@@ -15,6 +15,7 @@
  * Workload: ten exchanges of a few hundred bytes per cycle; the scans are
  * quadratic in a try's bytes at worst, which the byte cap bounds.
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +35,21 @@
 enum {
 	NEEDED = 1,		/* a complete cycle needs its reply */
 	ONCE = 2,		/* asked once, never retried */
+	RARE = 4,		/* asked only when opts.cycle is a multiple
+				 * of BMS_CYCLE_RATED_EVERY */
+};
+
+#define MAX_REQS 16		/* requests in one protocol's cycle */
+
+/* One request of a cycle. */
+struct req {
+	uint8_t id;		/* A5: the data ID */
+	uint8_t kind;
+	const char *name;	/* for "missing" */
 };
 
 /* The A5 requests of a cycle, in order: 0x94 first for the counts. */
-static const struct a5_req {
-	uint8_t id;
-	uint8_t kind;
-	const char *name;
-} a5_reqs[] = {
+static const struct req a5_reqs[] = {
 	{ BMS_DALY_STATUS, NEEDED, "0x94" },
 	{ BMS_DALY_SOC, NEEDED, "0x90" },
 	{ BMS_DALY_CELL_RANGE, 0, "0x91" },
@@ -51,10 +59,11 @@ static const struct a5_req {
 	{ BMS_DALY_TEMPS, NEEDED, "0x96" },
 	{ BMS_DALY_BALANCE, ONCE, "0x97" },
 	{ BMS_DALY_FAILURE, ONCE, "0x98" },
-	{ BMS_DALY_RATED, ONCE, "0x50" },
+	{ BMS_DALY_RATED, ONCE | RARE, "0x50" },
 };
+_Static_assert(sizeof a5_reqs / sizeof a5_reqs[0] <= MAX_REQS, "MAX_REQS");
 
-static const struct a5_req d2_req = { 0x03, NEEDED, "the live-data read" };
+static const struct req d2_req = { 0x03, NEEDED, "the live-data read" };
 
 /* What one request expects, and what its tries saw. */
 struct xchg {
@@ -244,13 +253,65 @@ static void scan_d2(const uint8_t *p, size_t n, struct xchg *x)
 		x->complete = true;
 }
 
+/* ==== Protocols ==== */
+
+/* Set x up for A5 request q: the frame for o's board, the replies due. */
+static void a5_request(const struct bms_cycle_opts *o, const struct req *q,
+		       int cells, int temps, struct xchg *x)
+{
+	x->id = q->id;
+	bms_daly_encode(x->req, bms_daly_host_addr(o->host_base, o->board),
+			x->id, NULL);
+	x->reqlen = BMS_DALY_LEN;
+	x->expected = bms_daly_frames_expected(x->id, cells, temps);
+}
+
+static void a5_scan(const struct bms_cycle_opts *o, const uint8_t *p, size_t n,
+		    struct xchg *x)
+{
+	scan_a5(p, n, o->board, x);
+}
+
+/* The D2 live-block read. */
+static void d2_request(const struct bms_cycle_opts *o, const struct req *q,
+		       int cells, int temps, struct xchg *x)
+{
+	bms_modbus_read_request(x->req, BMS_DALYMB_ADDR, BMS_DALYMB_LIVE_START,
+				BMS_DALYMB_LIVE_COUNT);
+	x->reqlen = 8;
+	x->expected = 1;
+}
+
+static void d2_scan(const struct bms_cycle_opts *o, const uint8_t *p, size_t n,
+		    struct xchg *x)
+{
+	scan_d2(p, n, x);
+}
+
+/* What a cycle of each protocol asks and how it hears the replies
+ * (proto.h: one entry per protocol). */
+static const struct poller {
+	const struct req *reqs;		/* the requests, in order */
+	size_t nreqs;			/* at most MAX_REQS */
+	/* Set up x (req, reqlen, expected) for request q, with the cell and
+	 * temperature counts learnt so far in the cycle. */
+	void (*request)(const struct bms_cycle_opts *o, const struct req *q,
+			int cells, int temps, struct xchg *x);
+	/* Judge a try from all its bytes so far, p[0..n) (see xchg). */
+	void (*scan)(const struct bms_cycle_opts *o, const uint8_t *p, size_t n,
+		     struct xchg *x);
+} pollers[] = {
+	[BMS_PROTO_DALY] = { a5_reqs, sizeof a5_reqs / sizeof a5_reqs[0],
+			     a5_request, a5_scan },
+	[BMS_PROTO_DALY_MODBUS] = { &d2_req, 1, d2_request, d2_scan },
+};
+_Static_assert(sizeof pollers / sizeof pollers[0] == BMS_PROTO_COUNT,
+	       "a protocol without its poll requests");
+
 static void scan(const struct bms_cycle_opts *o, const uint8_t *p, size_t n,
 		 struct xchg *x)
 {
-	if (o->proto == BMS_CYCLE_DALY)
-		scan_a5(p, n, o->board, x);
-	else
-		scan_d2(p, n, x);
+	pollers[o->proto].scan(o, p, n, x);
 }
 
 /* ==== Exchanges ==== */
@@ -419,11 +480,11 @@ enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 	int64_t t0 = bms_ts_mono_ms();
 	bool wrote = false, stop = false, echo = false, other = false;
 	bool gone = false;
-	bool done[sizeof a5_reqs / sizeof a5_reqs[0]];
+	bool done[MAX_REQS];
 	int cells = 0, temps = 0;
-	size_t nreq = o->proto == BMS_CYCLE_DALY ? sizeof a5_reqs / sizeof a5_reqs[0]
-						: 1;
+	const struct poller *pp = &pollers[o->proto];
 
+	assert((unsigned)o->proto < BMS_PROTO_COUNT && pp->nreqs <= MAX_REQS);
 	reset(c);
 	memset(done, 0, sizeof done);
 	if (elem_begin(c) < 0) {
@@ -431,30 +492,16 @@ enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 		c->outcome = BMS_CYCLE_DEVICE_GONE;
 		return c->outcome;
 	}
-	for (size_t i = 0; i < nreq; i++) {
-		const struct a5_req *q = o->proto == BMS_CYCLE_DALY ? &a5_reqs[i]
-								   : &d2_req;
+	for (size_t i = 0; i < pp->nreqs; i++) {
+		const struct req *q = &pp->reqs[i];
 		struct xchg x;
 		enum xres r;
 		int tries;
 
-		if (q->id == BMS_DALY_RATED && o->proto == BMS_CYCLE_DALY &&
-		    o->cycle % BMS_CYCLE_RATED_EVERY != 0)
+		if ((q->kind & RARE) && o->cycle % BMS_CYCLE_RATED_EVERY != 0)
 			continue;
 		memset(&x, 0, sizeof x);
-		if (o->proto == BMS_CYCLE_DALY) {
-			x.id = q->id;
-			bms_daly_encode(x.req, bms_daly_host_addr(o->host_base, o->board),
-					x.id, NULL);
-			x.reqlen = BMS_DALY_LEN;
-			x.expected = bms_daly_frames_expected(x.id, cells, temps);
-		} else {
-			bms_modbus_read_request(x.req, BMS_DALYMB_ADDR,
-						BMS_DALYMB_LIVE_START,
-						BMS_DALYMB_LIVE_COUNT);
-			x.reqlen = 8;
-			x.expected = 1;
-		}
+		pp->request(o, q, cells, temps, &x);
 		tries = q->kind & ONCE ? 1 : o->retries + 1;
 		r = exchange(port, o, c, &x, tries, &wrote, &stop);
 		echo |= x.echo;
@@ -481,9 +528,8 @@ enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 		    (c->nvalid == 0 || (x.nvalid == 0 && !x.other) || stop))
 			break;
 	}
-	for (size_t i = 0; i < nreq; i++) {
-		const struct a5_req *q = o->proto == BMS_CYCLE_DALY ? &a5_reqs[i]
-								   : &d2_req;
+	for (size_t i = 0; i < pp->nreqs; i++) {
+		const struct req *q = &pp->reqs[i];
 
 		if ((q->kind & NEEDED) && !done[i])
 			add_missing(c, q->name);
@@ -533,11 +579,6 @@ const char *bms_cycle_outcome_name(enum bms_cycle_outcome oc)
 	default:
 		return "device_gone";
 	}
-}
-
-const char *bms_cycle_proto_name(enum bms_cycle_proto p)
-{
-	return p == BMS_CYCLE_DALY ? "daly" : "daly-modbus";
 }
 
 /* ==== Records ==== */

@@ -46,12 +46,8 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "proto.h"
 #include "serial.h"
-
-enum bms_cycle_proto {
-	BMS_CYCLE_DALY,		/* A5 frames ("daly") */
-	BMS_CYCLE_DALY_MODBUS,	/* D2 Modbus ("daly-modbus") */
-};
 
 /* How a cycle ended, in the words of the status record's reason. */
 enum bms_cycle_outcome {
@@ -69,7 +65,7 @@ enum bms_cycle_outcome {
 #define BMS_CYCLE_RATED_EVERY 60
 
 struct bms_cycle_opts {
-	enum bms_cycle_proto proto;
+	enum bms_proto proto;	/* what the cycle asks (proto.h) */
 	int board;		/* 1..16 */
 	uint8_t host_base;	/* A5 host address of board 1: 0x40, or 0x80 (BT dongle) */
 	int timeout_ms;		/* per try, from the request's write */
@@ -133,9 +129,6 @@ void bms_cycle_free(struct bms_cycle_cycle *c);
 
 /* "ok", "no_reply", "asleep", "garbled", "incomplete", "device_gone". */
 const char *bms_cycle_outcome_name(enum bms_cycle_outcome oc);
-
-/* "daly", "daly-modbus". */
-const char *bms_cycle_proto_name(enum bms_cycle_proto p);
 
 /* ==== Records ==== */
 

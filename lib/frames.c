@@ -12,9 +12,20 @@
 #include "frames.h"
 #include "hex.h"
 #include "json.h"
+#include "proto.h"
 #include "reading.h"
 
 enum { F_TYPE, F_ID, F_TS, F_TENANT, F_PROTO, F_BOARD, F_FRAMES, F_COUNT };
+
+/* The decoder of each protocol (proto.h: one entry per protocol). */
+static int (*const decoders[])(const uint8_t *const *elems, const size_t *lens,
+			       size_t nelems, const struct bms_daly_opts *opt,
+			       struct bms_reading *r, char *err, size_t errsz) = {
+	[BMS_PROTO_DALY] = bms_daly_decode,
+	[BMS_PROTO_DALY_MODBUS] = bms_dalymb_decode,
+};
+_Static_assert(sizeof decoders / sizeof decoders[0] == BMS_PROTO_COUNT,
+	       "a protocol without a decoder");
 
 static int is_str(const struct bms_json_field *f)
 {
@@ -77,7 +88,7 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 	struct bms_reading r;
 	char proto[32];
 	long nel;
-	int rc;
+	int rc, pid;
 
 	bms_buf_reset(out);
 	if (bms_json_scan(s, n, f, F_COUNT, &jerr) < 0) {
@@ -129,21 +140,16 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 		return BMS_FRAMES_REJECT;
 
 	bms_reading_clear(&r);
-	if (strcmp(proto, "daly") == 0) {
-		rc = bms_daly_decode(ctx->elems, ctx->lens, (size_t)nel, &dopt, &r,
-				     err, errsz);
-		head.proto = "daly";
-	} else if (strcmp(proto, "daly-modbus") == 0) {
-		rc = bms_dalymb_decode(ctx->elems, ctx->lens, (size_t)nel, &dopt, &r,
-				       err, errsz);
-		head.proto = "daly-modbus";
-	} else {
+	pid = bms_proto_find(proto);
+	if (pid < 0) {
 		/* The raw JSON text of the name: one line whatever it holds. */
 		snprintf(err, errsz, "unknown proto %.*s%s",
 			 (int)(f[F_PROTO].len > 40 ? 40 : f[F_PROTO].len), f[F_PROTO].val,
 			 f[F_PROTO].len > 40 ? "..." : "");
 		return BMS_FRAMES_REJECT;
 	}
+	rc = decoders[pid](ctx->elems, ctx->lens, (size_t)nel, &dopt, &r, err, errsz);
+	head.proto = bms_proto_name(pid);
 	if (rc < 0)
 		return BMS_FRAMES_REJECT;
 

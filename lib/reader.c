@@ -65,7 +65,7 @@ void bms_reader_defaults(struct bms_reader_opts *o)
 	o->baud = 9600;
 	o->interval_ms = 1000;
 	o->backoff_max_ms = 30000;
-	o->poll.proto = BMS_CYCLE_DALY;
+	o->poll.proto = BMS_PROTO_DALY;
 	o->poll.host_base = 0x40;
 	o->poll.timeout_ms = 500;
 	o->poll.retries = 2;
@@ -357,7 +357,7 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 		bms_reader_default_id(o->dev, idbuf, sizeof idbuf);
 		id = idbuf;
 	}
-	proto = bms_cycle_proto_name(o->poll.proto);
+	proto = bms_proto_name(o->poll.proto);
 	transport = strncmp(o->dev, "tcp://", 6) == 0 ? "tcp" : "uart";
 	r.nboards = o->nboards;
 	for (int i = 0; i < r.nboards; i++) {

@@ -15,9 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +34,7 @@
 #include <libserialport.h>
 
 #include "err.h"
+#include "net.h"
 #include "serial.h"
 #include "sig.h"
 
@@ -252,110 +250,33 @@ static int open_device(struct bms_serial *s, const char *dev, int baud,
 
 /* ==== TCP serial bridges ==== */
 
-/* Split "host:port" or "[v6]:port" into its parts. */
-static int split_hostport(const char *hp, char *host, size_t hostsz,
-			  char *port, size_t portsz)
-{
-	const char *colon, *h = hp;
-	size_t hl;
-
-	if (*hp == '[') {
-		const char *close_br = strchr(hp, ']');
-
-		if (!close_br || close_br[1] != ':')
-			return -1;
-		h = hp + 1;
-		hl = (size_t)(close_br - h);
-		colon = close_br + 1;
-	} else {
-		colon = strrchr(hp, ':');
-		if (!colon)
-			return -1;
-		hl = (size_t)(colon - hp);
-	}
-	if (hl == 0 || hl >= hostsz || !colon[1] || strlen(colon + 1) >= portsz)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	strcpy(port, colon + 1);
-	return 0;
-}
-
-/* Connect fd to ai within timeout_ms; returns 0 or -1 with errno. */
-static int connect_within(int fd, const struct addrinfo *ai, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	socklen_t len = sizeof(int);
-	int soerr = 0, r;
-
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return 0;
-	if (errno != EINPROGRESS)
-		return -1;
-	r = bms_sig_poll(&pfd, 1, timeout_ms);
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-		return -1;
-	if (soerr) {
-		errno = soerr;
-		return -1;
-	}
-	return 0;
-}
-
 static int open_tcp(struct bms_serial *s, const char *hostport, int timeout_ms,
 		    char *err, size_t errsz)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	char host[256], port[32];
-	int fd = -1, e = 0, one = 1, gai;
+	struct bms_net_hostport hp;
+	char why[300];
+	int fd;
 
-	if (split_hostport(hostport, host, sizeof host, port, sizeof port) < 0) {
-		bms_err_set(err, errsz, "cannot open '%s': expected tcp://HOST:PORT", s->name);
+	if (bms_net_parse(hostport, NULL, 1, &hp, why, sizeof why) < 0) {
+		bms_err_set(err, errsz, "cannot open '%s': %s", s->name, why);
 		errno = EINVAL;
 		return -1;
 	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	gai = getaddrinfo(host, port, &hints, &res);
-	if (gai) {
-		bms_err_set(err, errsz, "cannot resolve '%s': %s", hostport,
-		       gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-		errno = gai == EAI_SYSTEM ? errno : ENOENT;
+	fd = bms_net_connect(&hp, hostport, timeout_ms, err, errsz);
+	if (fd < 0)
 		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		if (connect_within(fd, ai, timeout_ms) == 0)
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-		if (e == EINTR)
-			break;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		bms_err_set(err, errsz, "cannot connect to '%s': %s", hostport, strerror(e));
-		errno = e;
-		return -1;
-	}
-	/* Requests are tiny and latency is everything. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	s->kind = BMS_SERIAL_TCP;
 	s->fd = fd;
 	return 0;
+}
+
+int bms_serial_check(const char *dev, char *err, size_t errsz)
+{
+	struct bms_net_hostport hp;
+
+	if (strncmp(dev, "tcp://", 6) != 0)
+		return 0;
+	return bms_net_parse(dev + 6, NULL, 1, &hp, err, errsz);
 }
 
 /* ==== The port ==== */

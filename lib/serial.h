@@ -7,8 +7,9 @@
  *     through libserialport, 8N1 without flow control;
  *   - a pseudo-terminal (the simulator, socat): libserialport refuses
  *     ptys, so these get plain termios (raw, same baud) and fd I/O;
- *   - "tcp://host:port": a serial-to-network bridge such as ser2net in raw
- *     mode, reached with a plain TCP socket.
+ *   - "tcp://HOST:PORT": a serial-to-network bridge such as ser2net in raw
+ *     mode, reached with a plain TCP socket; HOST:PORT as net.h writes
+ *     it (an IPv6 address in brackets, a port from 1 to 65535).
  *
  * Every kind is read through poll(2) on one file descriptor, so a read
  * returns the moment bytes arrive and a signal (handlers installed
@@ -42,7 +43,15 @@ enum bms_serial_rc {
 };
 
 /*
- * Open dev: "tcp://host:port" (host may be [v6addr]) or a device path.
+ * Check dev's form without opening it: a "tcp://" device must follow the
+ * HOST:PORT rule of net.h (a path is left to the open).  Returns 0, or -1
+ * with err saying what is wrong, as bms_net_parse does of the text after
+ * "tcp://" ("'x' is not HOST:PORT").
+ */
+int bms_serial_check(const char *dev, char *err, size_t errsz);
+
+/*
+ * Open dev: "tcp://HOST:PORT" (net.h) or a device path.
  * baud applies to serial ports and ptys; a TCP bridge keeps its own.
  * timeout_ms bounds a TCP connect.  Returns 0 with *out set (free it with
  * bms_serial_close), or -1 with err filled.  errno is left set to the

@@ -78,7 +78,7 @@ struct reply {
 void bms_sim_defaults(struct bms_sim_cfg *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	cfg->proto = BMS_SIM_DALY;
+	cfg->proto = BMS_PROTO_DALY;
 	cfg->boards = 1;
 	bms_simmodel_defaults(&cfg->model);
 	cfg->speed = 1.0;
@@ -129,7 +129,9 @@ struct bms_sim *bms_sim_new(const struct bms_sim_cfg *cfg)
 {
 	struct bms_sim *s;
 
-	assert(cfg->boards >= 1 && cfg->boards <= BMS_SIM_MAX_BOARDS);
+	assert((unsigned)cfg->proto < BMS_PROTO_COUNT);
+	assert(cfg->boards >= 1 && cfg->boards <= bms_proto_boards(cfg->proto) &&
+	       cfg->boards <= BMS_SIM_MAX_BOARDS);
 	assert(cfg->nfaults >= 0 && cfg->nfaults <= BMS_SIM_MAX_FAULTS);
 	assert(cfg->baud > 0);
 	s = calloc(1, sizeof *s);
@@ -191,54 +193,18 @@ static void consume(struct bms_sim *s, size_t upto)
 	s->inlen -= upto;
 }
 
-static bool crc_ok(const uint8_t *p, size_t n)
-{
-	uint16_t crc = bms_modbus_crc(p, n);
+/* How the boards of a protocol hear requests and answer them. */
+struct personality {
+	/* Find the next request in buf[*pos..len): 1 with *pos past it and
+	 * *reqlen its length, or 0 with *pos at the first byte that could
+	 * still begin one. */
+	int (*next)(const uint8_t *buf, size_t len, size_t *pos, size_t *reqlen);
+	/* Build the answer to out->req into r (nothing for no answer) and
+	 * return the board that answers, 0 for none. */
+	int (*answer)(struct bms_sim *s, struct bms_sim_out *out, struct reply *r);
+};
 
-	return p[n] == (crc & 0xff) && p[n + 1] == crc >> 8;
-}
-
-/*
- * Find the next D2 request (function 03 or 06, 8 bytes; 10 with its
- * data) in buf[*pos..len), as bms_daly_next does for A5 frames.
- */
-static int d2_next(const uint8_t *buf, size_t len, size_t *pos, size_t *flen)
-{
-	size_t i = *pos;
-
-	for (; i < len; i++) {
-		const uint8_t *p = buf + i;
-		size_t avail = len - i, need;
-
-		if (p[0] != BMS_DALYMB_ADDR)
-			continue;
-		if (avail < 2)
-			break;
-		if (p[1] == 0x03 || p[1] == 0x06) {
-			need = 8;
-		} else if (p[1] == 0x10) {
-			unsigned nregs;
-
-			if (avail < 6)
-				break;
-			nregs = (unsigned)p[4] << 8 | p[5];
-			if (nregs == 0 || nregs > 123)
-				continue;
-			need = 8 + 2 * (size_t)nregs;
-		} else {
-			continue;
-		}
-		if (avail < need)
-			break;
-		if (!crc_ok(p, need - 2))
-			continue;
-		*pos = i;
-		*flen = need;
-		return 1;
-	}
-	*pos = i;
-	return 0;
-}
+static const struct personality *personality(const struct bms_sim *s);
 
 /*
  * Cut the next request out of the input into out->req.  Returns 1, or 0
@@ -249,31 +215,15 @@ static int next_request(struct bms_sim *s, struct bms_sim_out *out,
 {
 	size_t pos = 0, start, len;
 
-	if (s->cfg.proto == BMS_SIM_DALY) {
-		struct bms_daly_frame f;
-
-		for (;;) {
-			if (!bms_daly_next(s->in, s->inlen, &pos, &f)) {
-				consume(s, pos);
-				return 0;
-			}
-			if (bms_daly_is_request(&f))
-				break;
-			/* Another board's reply on the bus: not for us. */
-		}
-		start = pos - BMS_DALY_LEN;
-		len = BMS_DALY_LEN;
-	} else {
-		if (!d2_next(s->in, s->inlen, &pos, &len)) {
-			consume(s, pos);
-			return 0;
-		}
-		start = pos;
+	if (!personality(s)->next(s->in, s->inlen, &pos, &len)) {
+		consume(s, pos);
+		return 0;
 	}
+	start = pos - len;
 	out->reqlen = len < BMS_SIM_REQ_MAX ? len : BMS_SIM_REQ_MAX;
 	memcpy(out->req, s->in + start, out->reqlen);
 	*rx_ms = s->in_at[start];
-	consume(s, start + len);
+	consume(s, pos);
 	return 1;
 }
 
@@ -349,14 +299,18 @@ static void a5_frame(struct bms_sim *s, struct reply *r, int b, uint8_t id,
 
 /* ==== A5 replies ==== */
 
+/* A register value: v clamped to 0..0xffff. */
+static uint16_t u16(long v)
+{
+	return (uint16_t)(v < 0 ? 0 : v > 0xffff ? 0xffff : v);
+}
+
 static void put16(uint8_t *p, long v)
 {
-	if (v < 0)
-		v = 0;
-	if (v > 0xffff)
-		v = 0xffff;
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	uint16_t u = u16(v);
+
+	p[0] = (uint8_t)(u >> 8);
+	p[1] = (uint8_t)u;
 }
 
 static void put32(uint8_t *p, long long v)
@@ -633,9 +587,9 @@ static void d2_reply(struct bms_sim *s, const uint8_t *req, size_t len,
 	struct bms_simmodel *m = &s->board[0].model;
 	unsigned start = (unsigned)req[2] << 8 | req[3];
 	unsigned val = (unsigned)req[4] << 8 | req[5];
-	uint8_t f[3 + 2 * BMS_MODBUS_MAX_REGS + 2];
+	uint16_t regs[BMS_MODBUS_MAX_REGS];
+	uint8_t f[BMS_MODBUS_MAX_FRAME];
 	struct bms_simmodel_snap sn;
-	uint16_t crc;
 	size_t n;
 
 	if (req[1] == 0x06) {
@@ -656,20 +610,62 @@ static void d2_reply(struct bms_sim *s, const uint8_t *req, size_t len,
 	      (start >= D2_SET_START && start + val - 1 <= D2_SET_END)))
 		return;
 	bms_simmodel_snap(m, &sn);
-	f[0] = BMS_DALYMB_ADDR;
-	f[1] = 0x03;
-	f[2] = (uint8_t)(2 * val);
 	for (unsigned i = 0; i < val; i++) {
 		unsigned reg = start + i;
 
-		put16(f + 3 + 2 * i, reg <= D2_LIVE_END ? d2_live(&sn, reg) :
-				     d2_setting(m, reg));
+		regs[i] = u16(reg <= D2_LIVE_END ? d2_live(&sn, reg) : d2_setting(m, reg));
 	}
-	n = 3 + 2 * (size_t)val;
-	crc = bms_modbus_crc(f, n);
-	f[n] = (uint8_t)(crc & 0xff);
-	f[n + 1] = (uint8_t)(crc >> 8);
-	add_frame(s, r, f, n + 2, n, out);
+	n = bms_modbus_read_reply(f, BMS_DALYMB_ADDR, regs, val);
+	add_frame(s, r, f, n, n - 2, out);
+}
+
+/* ==== Personalities ==== */
+
+/* A5: the next request frame; other boards' replies on the bus are not
+ * for us. */
+static int a5_next(const uint8_t *buf, size_t len, size_t *pos, size_t *reqlen)
+{
+	struct bms_daly_frame f;
+
+	while (bms_daly_next(buf, len, pos, &f))
+		if (bms_daly_is_request(&f)) {
+			*reqlen = BMS_DALY_LEN;
+			return 1;
+		}
+	return 0;
+}
+
+static int a5_answer(struct bms_sim *s, struct bms_sim_out *out, struct reply *r)
+{
+	int b = a5_board(s, out->req[1]);
+
+	if (b)
+		a5_reply(s, b, out->req[2], out->req + 4, r, out);
+	return b;
+}
+
+static int d2_next(const uint8_t *buf, size_t len, size_t *pos, size_t *reqlen)
+{
+	return bms_modbus_next_request(buf, len, pos, BMS_DALYMB_ADDR, reqlen);
+}
+
+static int d2_answer(struct bms_sim *s, struct bms_sim_out *out, struct reply *r)
+{
+	d2_reply(s, out->req, out->reqlen, r, out);
+	return 1;
+}
+
+/* Each protocol's personality (proto.h: one entry per protocol). */
+static const struct personality personalities[] = {
+	[BMS_PROTO_DALY] = { a5_next, a5_answer },
+	[BMS_PROTO_DALY_MODBUS] = { d2_next, d2_answer },
+};
+_Static_assert(sizeof personalities / sizeof personalities[0] == BMS_PROTO_COUNT,
+	       "a protocol without a simulator");
+
+static const struct personality *personality(const struct bms_sim *s)
+{
+	return &personalities[s->cfg.proto];
 }
 
 /* ==== Stepping ==== */
@@ -730,22 +726,11 @@ int bms_sim_step(struct bms_sim *s, int64_t now_ms, struct bms_sim_out *out)
 	}
 
 	r.len = 0;
-	if (s->cfg.proto == BMS_SIM_DALY) {
-		int b = a5_board(s, out->req[1]);
-
-		if (b) {
-			out->board = b;
-			a5_reply(s, b, out->req[2], out->req + 4, &r, out);
-		}
-	} else {
-		d2_reply(s, out->req, out->reqlen, &r, out);
-	}
+	out->board = personality(s)->answer(s, out, &r);
 	if (r.len == 0) {
 		out->board = 0;
 		return 1;
 	}
-	if (s->cfg.proto == BMS_SIM_DALY_MODBUS)
-		out->board = 1;
 
 	/* Reply faults. */
 	if (fires(s, BMS_SIM_F_DELAY, out))

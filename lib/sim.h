@@ -30,17 +30,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
 #include "simmodel.h"
 
 #define BMS_SIM_MAX_BOARDS 16
 #define BMS_SIM_MAX_FAULTS 32
 #define BMS_SIM_OUT_MAX 1024	/* bytes one step may send */
 #define BMS_SIM_REQ_MAX 256	/* longest request kept for the log */
-
-enum bms_sim_proto {
-	BMS_SIM_DALY,		/* A5 frames */
-	BMS_SIM_DALY_MODBUS,	/* D2 Modbus */
-};
 
 enum bms_sim_fault_kind {
 	BMS_SIM_F_CHECKSUM,	/* invert the checksum / first CRC byte */
@@ -64,8 +60,9 @@ struct bms_sim_fault {
 };
 
 struct bms_sim_cfg {
-	enum bms_sim_proto proto;
-	int boards;			/* 1..16; board k's SOC is soc - (k-1) % */
+	enum bms_proto proto;		/* the boards' protocol (proto.h) */
+	int boards;			/* 1..bms_proto_boards(proto); board
+					 * k's SOC is soc - (k-1) % */
 	struct bms_simmodel_cfg model;	/* the battery of board 1 */
 	double speed;			/* model seconds per real second; 0 freezes */
 	uint64_t seed;			/* of the garbage bytes */

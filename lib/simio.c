@@ -17,12 +17,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +34,7 @@ static void io_init(struct bms_simio *io, enum bms_simio_kind kind)
 	memset(io, 0, sizeof *io);
 	io->kind = kind;
 	bms_pty_init(&io->pty);
-	io->lfd = -1;
+	io->tcp.fd = -1;
 	io->cfd = -1;
 }
 
@@ -100,102 +99,13 @@ int bms_simio_open_pty(struct bms_simio *io, const char *link, char *err,
 
 /* ==== TCP ==== */
 
-static int listen_again(struct bms_simio *io, char *err, size_t errsz)
+int bms_simio_open_tcp(struct bms_simio *io, const struct bms_net_hostport *hp,
+		       char *err, size_t errsz)
 {
-	int one = 1;
-
-	/* Non-blocking: a client gone between poll and accept4 is no wait. */
-	io->lfd = socket(io->addr.ss_family,
-			 SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (io->lfd < 0) {
-		snprintf(err, errsz, "cannot create a socket: %s", strerror(errno));
-		return BMS_SIMIO_ERR;
-	}
-	setsockopt(io->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(io->lfd, (struct sockaddr *)&io->addr, io->addrlen) < 0 ||
-	    listen(io->lfd, 4) < 0) {
-		snprintf(err, errsz, "cannot listen on %s: %s",
-			 io->where[0] ? io->where : "the address", strerror(errno));
-		close(io->lfd);
-		io->lfd = -1;
-		return BMS_SIMIO_ERR;
-	}
-	/* Port 0 picked a port: keep it for listening again after a vanish. */
-	io->addrlen = sizeof io->addr;
-	getsockname(io->lfd, (struct sockaddr *)&io->addr, &io->addrlen);
-	return BMS_SIMIO_OK;
-}
-
-int bms_simio_tcp_parse(const char *hostport, char *host, size_t hostsz,
-			char *port, size_t portsz, char *err, size_t errsz)
-{
-	const char *colon = strrchr(hostport, ':');
-	const char *h = "127.0.0.1", *p = hostport;
-	size_t hn = strlen(h);
-	char *end;
-	long num;
-
-	if (colon) {
-		h = hostport;
-		hn = (size_t)(colon - hostport);
-		p = colon + 1;
-		if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']')
-			h++, hn -= 2;
-		if (hn == 0 || memchr(h, '[', hn) || memchr(h, ']', hn)) {
-			snprintf(err, errsz, "'%s' is not [HOST:]PORT", hostport);
-			return -1;
-		}
-	}
-	num = strtol(p, &end, 10);
-	if (!*p || *end || *p == '-' || *p == '+' || num < 0 || num > 65535) {
-		snprintf(err, errsz, "'%s' is not [HOST:]PORT with a port from 0 to 65535",
-			 hostport);
-		return -1;
-	}
-	if (host) {
-		if (hn >= hostsz) {
-			snprintf(err, errsz, "'%s': host name too long", hostport);
-			return -1;
-		}
-		memcpy(host, h, hn);
-		host[hn] = '\0';
-	}
-	if (port)
-		snprintf(port, portsz, "%ld", num);
-	return 0;
-}
-
-int bms_simio_open_tcp(struct bms_simio *io, const char *hostport, char *err,
-		       size_t errsz)
-{
-	char host[256], port[16], num[NI_MAXHOST], serv[NI_MAXSERV];
-	struct addrinfo hints, *res;
-	int rc;
-
 	io_init(io, BMS_SIMIO_TCP);
-	if (bms_simio_tcp_parse(hostport, host, sizeof host, port, sizeof port,
-				err, errsz) < 0)
+	if (bms_net_listen(&io->tcp, hp, err, errsz) < 0)
 		return BMS_SIMIO_ERR;
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errsz, "cannot resolve '%s': %s", host, gai_strerror(rc));
-		return BMS_SIMIO_ERR;
-	}
-	memcpy(&io->addr, res->ai_addr, res->ai_addrlen);
-	io->addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
-	snprintf(io->where, sizeof io->where, "%s:%s", host, port);
-	if (listen_again(io, err, errsz) != BMS_SIMIO_OK)
-		return BMS_SIMIO_ERR;
-	getnameinfo((struct sockaddr *)&io->addr, io->addrlen, num, sizeof num,
-		    serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(io->where, sizeof io->where,
-		 io->addr.ss_family == AF_INET6 ? "tcp://[%s]:%s" : "tcp://%s:%s",
-		 num, serv);
+	snprintf(io->where, sizeof io->where, "tcp://%s", io->tcp.where);
 	return BMS_SIMIO_OK;
 }
 
@@ -215,7 +125,7 @@ static int rfd(const struct bms_simio *io)
 	case BMS_SIMIO_PTY:
 		return io->pty.master;
 	case BMS_SIMIO_TCP:
-		return io->cfd >= 0 ? io->cfd : io->lfd;
+		return io->cfd >= 0 ? io->cfd : io->tcp.fd;
 	default:
 		return 0;
 	}
@@ -264,13 +174,12 @@ int bms_simio_read(struct bms_simio *io, void *buf, size_t cap, size_t *n,
 	if (rc == 0)
 		return BMS_SIMIO_OK;
 	if (io->kind == BMS_SIMIO_TCP && io->cfd < 0) {
-		io->cfd = accept4(io->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (io->cfd < 0 && errno != EINTR && errno != ECONNABORTED &&
-		    errno != EAGAIN) {
-			snprintf(err, errsz, "cannot accept a client: %s", strerror(errno));
+		int fd = bms_net_accept(&io->tcp, err, errsz);
+
+		if (fd == -2)
 			return BMS_SIMIO_ERR;
-		}
-		return io->cfd >= 0 ? BMS_SIMIO_NEW : BMS_SIMIO_OK;
+		io->cfd = fd;
+		return fd >= 0 ? BMS_SIMIO_NEW : BMS_SIMIO_OK;
 	}
 	r = read(pfd.fd, buf, cap);
 	if (r > 0) {
@@ -427,11 +336,11 @@ int bms_simio_vanish(struct bms_simio *io, int ms, char *err, size_t errsz)
 		return pty_open(io, err, errsz);
 	case BMS_SIMIO_TCP:
 		drop_client(io);
-		close(io->lfd);
-		io->lfd = -1;
+		bms_net_unlisten(&io->tcp);
 		if (!sleep_until_ns(until))
 			return BMS_SIMIO_STOP;
-		return listen_again(io, err, errsz);
+		return bms_net_relisten(&io->tcp, err, errsz) < 0 ? BMS_SIMIO_ERR
+								  : BMS_SIMIO_OK;
 	default:
 		return sleep_until_ns(until) ? BMS_SIMIO_OK : BMS_SIMIO_STOP;
 	}
@@ -441,7 +350,5 @@ void bms_simio_close(struct bms_simio *io)
 {
 	bms_pty_close(&io->pty);
 	drop_client(io);
-	if (io->lfd >= 0)
-		close(io->lfd);
-	io->lfd = -1;
+	bms_net_unlisten(&io->tcp);
 }

@@ -15,8 +15,8 @@
 #define BMS_SIMIO_H
 
 #include <stddef.h>
-#include <sys/socket.h>
 
+#include "net.h"
 #include "pty.h"
 #include "sim.h"
 
@@ -39,11 +39,9 @@ struct bms_simio {
 	enum bms_simio_kind kind;
 	struct bms_pty pty;
 	const char *link;		/* pty link path, borrowed */
-	int lfd;			/* TCP listening socket, -1 if none */
+	struct bms_net_listener tcp;	/* TCP: the listener, fd -1 if none */
 	int cfd;			/* TCP client, -1 if none */
-	struct sockaddr_storage addr;	/* where the listener is bound */
-	socklen_t addrlen;
-	char where[320];		/* "/dev/pts/3", "tcp://127.0.0.1:4001", "" */
+	char where[336];		/* "/dev/pts/3", "tcp://127.0.0.1:4001", "" */
 };
 
 /* Serve a new pseudo-terminal (link: see bms_pty_open). */
@@ -51,20 +49,12 @@ int bms_simio_open_pty(struct bms_simio *io, const char *link, char *err,
 		       size_t errsz);
 
 /*
- * Listen on "[HOST:]PORT" (HOST 127.0.0.1 by default, a name, an IPv4
- * address or a bracketed IPv6 address; PORT 0 picks a free port, which
- * io->where then names).
+ * Listen on hp (from bms_net_parse, net.h: a listener takes port 0 and
+ * defaults to BMS_NET_LOOPBACK); io->where then names the address bound,
+ * with the real port: "tcp://127.0.0.1:40113", "tcp://[::1]:4001".
  */
-int bms_simio_open_tcp(struct bms_simio *io, const char *hostport, char *err,
-		       size_t errsz);
-
-/*
- * Split "[HOST:]PORT" into host (127.0.0.1 if none; brackets of an IPv6
- * address removed) and port (0..65535); either output may be NULL.
- * Returns 0, or -1 with a one-line reason in err.
- */
-int bms_simio_tcp_parse(const char *hostport, char *host, size_t hostsz,
-			char *port, size_t portsz, char *err, size_t errsz);
+int bms_simio_open_tcp(struct bms_simio *io, const struct bms_net_hostport *hp,
+		       char *err, size_t errsz);
 
 /* Requests on stdin, replies on stdout. */
 int bms_simio_open_stdio(struct bms_simio *io);

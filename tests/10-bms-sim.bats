@@ -575,3 +575,40 @@ Try 'bms-sim --help' for more information." ]
 		[ "$stderr" = "${c#*|}" ] || { echo "${c%%|*}: $stderr"; false; }
 	done
 }
+
+# issue 7: --tcp follows the one host:port rule of bms-read's tcp://
+# (an IPv6 address only in brackets, nothing but IPv6 in them).
+@test "--tcp refuses an IPv6 address outside brackets and a name in them" {
+	local -a cases=(
+		"--tcp ::1:0|bms-sim: --tcp: '::1:0': an IPv6 address goes in brackets, as in [::1]:4001"
+		"--tcp [localhost]:0|bms-sim: --tcp: '[localhost]:0': only an IPv6 address goes in brackets"
+		"--tcp :0|bms-sim: --tcp: ':0' is not [HOST:]PORT"
+		"--tcp 127.0.0.1:|bms-sim: --tcp: '127.0.0.1:' is not [HOST:]PORT with a port from 0 to 65535"
+		"--boards 2 -p daly-modbus --tcp 0|bms-sim: --boards: a daly-modbus bus has one board"
+	)
+	local c
+	for c in "${cases[@]}"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr timeout 10 bms-sim ${c%%|*}
+		[ "$status" -eq 2 ] || { echo "${c%%|*}: status $status"; false; }
+		[ -z "$output" ]
+		[ "$stderr" = "${c#*|}" ] || { echo "${c%%|*}: $stderr"; false; }
+	done
+}
+
+# issue 7: an explicit IPv4 host is listened on and named as bound.
+@test "--tcp HOST:0 listens on that host and prints the real port" {
+	bms-sim --tcp 127.0.0.1:0 --speed 0 >"$BATS_TEST_TMPDIR/tcp.out" 2>"$BATS_TEST_TMPDIR/tcp.err" &
+	SIM_PID=$!
+	wait_for grep -q '^tcp://' "$BATS_TEST_TMPDIR/tcp.out"
+	local url port
+	url=$(cat "$BATS_TEST_TMPDIR/tcp.out")
+	[[ "$url" =~ ^tcp://127\.0\.0\.1:[1-9][0-9]*$ ]]
+	port=${url##*:}
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	a5req 90 | xxd -r -p >&5
+	[ "$(reply 5 13)" = "${DOC[90]}" ]
+	exec 5<&-
+	sim_stop_by INT
+	[ ! -s "$BATS_TEST_TMPDIR/tcp.err" ]
+}

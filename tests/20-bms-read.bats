@@ -480,3 +480,33 @@ EOF
 			{ echo "bad line: $l"; false; }
 	done
 }
+
+# issue 7: tcp://HOST:PORT follows the one host:port rule of bms-sim --tcp
+# (an IPv6 address only in brackets, a port from 1 to 65535), checked at
+# start: a malformed bridge address is a usage error, not a device to retry.
+@test "a malformed tcp:// address exits 2 at once, naming what is wrong" {
+	local -a cases=(
+		"tcp://::1:4001|bms-read: '::1:4001': an IPv6 address goes in brackets, as in [::1]:4001"
+		"tcp://[bridge]:4001|bms-read: '[bridge]:4001': only an IPv6 address goes in brackets"
+		"tcp://bridge|bms-read: 'bridge' is not HOST:PORT"
+		"tcp://:4001|bms-read: ':4001' is not HOST:PORT"
+		"tcp://bridge:0|bms-read: 'bridge:0' is not HOST:PORT with a port from 1 to 65535"
+		"tcp://bridge:65536|bms-read: 'bridge:65536' is not HOST:PORT with a port from 1 to 65535"
+		"tcp://bridge:telnet|bms-read: 'bridge:telnet' is not HOST:PORT with a port from 1 to 65535"
+	)
+	local c
+	for c in "${cases[@]}"; do
+		run --separate-stderr timeout 10 bms-read --count 1 "${c%%|*}"
+		[ "$status" -eq 2 ] || { echo "${c%%|*}: status $status"; false; }
+		[ -z "$output" ]
+		[ "$stderr" = "${c#*|}" ] || { echo "${c%%|*}: $stderr"; false; }
+	done
+}
+
+# issue 7: the protocol names come from one table; --proto says them all.
+@test "--proto names every protocol when given another" {
+	run --separate-stderr bms-read -p foxbms /dev/null
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-read: --proto: 'foxbms' is not daly or daly-modbus" ]
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the Modbus framing (lib/modbus.c) and the Daly D2 decoder
+ * Unit tests of the Modbus framing of both ends (lib/modbus.c: requests as
+ * bms-sim finds them, replies as bms-read finds them) and the Daly D2 decoder
  * (bms_dalymb_decode in lib/daly.c) against the frames of the protocol
  * notes (daly.md §2.2, §2.5, §2.7 and §4.2).  Expected values are written
  * out by hand from the notes.
@@ -77,24 +78,6 @@ static void regs_42(uint16_t g[BMS_MODBUS_MAX_REGS])
 	g[0x39] = 668;
 }
 
-/* A read reply of n registers from slave, CRC added; returns its length. */
-static size_t mb_reply(uint8_t *out, uint8_t slave, const uint16_t *g, int n)
-{
-	uint16_t crc;
-
-	out[0] = slave;
-	out[1] = 0x03;
-	out[2] = (uint8_t)(2 * n);
-	for (int i = 0; i < n; i++) {
-		out[3 + 2 * i] = (uint8_t)(g[i] >> 8);
-		out[4 + 2 * i] = (uint8_t)g[i];
-	}
-	crc = bms_modbus_crc(out, 3 + 2 * (size_t)n);
-	out[3 + 2 * n] = (uint8_t)crc;
-	out[4 + 2 * n] = (uint8_t)(crc >> 8);
-	return 5 + 2 * (size_t)n;
-}
-
 
 /* Append a read reply of n registers from slave to the last element. */
 static void poll_reply(struct poll *pl, uint8_t slave, const uint16_t *g, int n)
@@ -103,7 +86,7 @@ static void poll_reply(struct poll *pl, uint8_t slave, const uint16_t *g, int n)
 
 	if (pl->len[e] + 5 + 2 * (size_t)n > ELEM_CAP)
 		abort();
-	pl->len[e] += mb_reply(pl->buf[e] + pl->len[e], slave, g, n);
+	pl->len[e] += bms_modbus_read_reply(pl->buf[e] + pl->len[e], slave, g, n);
 }
 
 static char err[128];
@@ -216,8 +199,8 @@ static void test_reply_42(void)
 	CHECK_INT(rep.regs[0x29], 0x75AD);
 	CHECK_INT(rep.regs[0x39], 668);
 
-	/* The test's own reply builder makes the same bytes. */
-	CHECK_INT(mb_reply(built, 0xD2, g, 62), 129);
+	/* The reply builder makes the same bytes. */
+	CHECK_INT(bms_modbus_read_reply(built, 0xD2, g, 62), 129);
 	CHECK_MEM(built, b, 129);
 
 	/* Other slaves do not match. */
@@ -299,13 +282,100 @@ static void test_next(void)
 
 		for (int i = 0; i < BMS_MODBUS_MAX_REGS; i++)
 			g[i] = (uint16_t)(i * 257);
-		n = mb_reply(b, 0xD2, g, BMS_MODBUS_MAX_REGS);
+		n = bms_modbus_read_reply(b, 0xD2, g, BMS_MODBUS_MAX_REGS);
 		CHECK_INT(n, 255);
 		pos = 0;
 		CHECK_INT(bms_modbus_next(b, n, &pos, 0xD2, &rep), 1);
 		CHECK_INT(rep.nregs, 125);
 		CHECK_INT(rep.regs[124], 124 * 257);
 	}
+}
+
+/* The CRC written into a frame and checked there. */
+static void test_crc_put_check(void)
+{
+	uint8_t b[16];
+	size_t n = hx("D2 03 00 00 00 3E", b, sizeof b);
+
+	CHECK_INT(bms_modbus_put_crc(b, n), 8);
+	CHECK_MEM(b + 6, "\xD7\xB9", 2);
+	CHECK_INT(bms_modbus_crc_ok(b, 6), 1);
+	b[7] ^= 0x01;
+	CHECK_INT(bms_modbus_crc_ok(b, 6), 0);
+	b[7] ^= 0x01;
+	b[0] = 0xD3;
+	CHECK_INT(bms_modbus_crc_ok(b, 6), 0);
+	/* An empty frame's CRC is FFFF. */
+	CHECK_INT(bms_modbus_put_crc(b, 0), 2);
+	CHECK_MEM(b, "\xFF\xFF", 2);
+	CHECK_INT(bms_modbus_crc_ok(b, 0), 1);
+}
+
+/* §2.2: the requests a D2 board takes, as bms-sim finds them. */
+static void test_next_request(void)
+{
+	uint8_t b[600];
+	size_t n, pos, len;
+
+	/* Each kind alone: read, write one, write several (no byte count). */
+	static const char *const one[] = {
+		"D2 03 00 00 00 3E D7 B9",
+		"D2 06 00 A5 00 01 4B 8A",
+		"D2 10 00 0C 00 02 00 01 00 02 7D 65",
+	};
+	for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+		n = hx(one[i], b, sizeof b);
+		pos = 0;
+		len = 0;
+		CHECK_INT(bms_modbus_next_request(b, n, &pos, 0xD2, &len), 1);
+		CHECK_INT(len, n);
+		CHECK_INT(pos, n);
+		/* Every shorter prefix is still arriving: 0, pos at its start. */
+		for (size_t k = 0; k < n; k++) {
+			pos = 0;
+			CHECK_INT(bms_modbus_next_request(b, k, &pos, 0xD2, &len), 0);
+			CHECK_INT(pos, 0);
+		}
+		/* Another slave's request is not ours. */
+		pos = 0;
+		CHECK_INT(bms_modbus_next_request(b, n, &pos, 0x81, &len), 0);
+		CHECK_INT(pos, n);
+	}
+
+	/* Garbage, a bad CRC and a reply before two requests back to back. */
+	n = hx("00 FF D2 03 00 00 00 3E D7 B8 "
+	       "D2 03 02 00 01 FC 56 "
+	       "D2 03 00 0C 00 01 57 AA D2 06 00 A6 00 00 7A 4A", b, sizeof b);
+	pos = 0;
+	CHECK_INT(bms_modbus_next_request(b, n, &pos, 0xD2, &len), 1);
+	CHECK_INT(len, 8);
+	CHECK_INT(pos, 25);
+	CHECK_MEM(b + pos - len, "\xD2\x03\x00\x0C", 4);
+	CHECK_INT(bms_modbus_next_request(b, n, &pos, 0xD2, &len), 1);
+	CHECK_INT(pos, 33);
+	CHECK_MEM(b + pos - len, "\xD2\x06\x00\xA6", 4);
+	CHECK_INT(bms_modbus_next_request(b, n, &pos, 0xD2, &len), 0);
+	CHECK_INT(pos, 33);
+
+	/* A write of 0 or of more than 123 registers is no request. */
+	n = hx("D2 10 00 0C 00 00 D2 10 00 0C 00 7C", b, sizeof b);
+	pos = 0;
+	CHECK_INT(bms_modbus_next_request(b, n, &pos, 0xD2, &len), 0);
+	CHECK_INT(pos, n);
+	/* 123 registers: 254 bytes. */
+	memset(b, 0, sizeof b);
+	hx("D2 10 00 00 00 7B", b, sizeof b);
+	n = bms_modbus_put_crc(b, 6 + 2 * BMS_MODBUS_MAX_WRITE);
+	CHECK_INT(n, 254);
+	pos = 0;
+	CHECK_INT(bms_modbus_next_request(b, n, &pos, 0xD2, &len), 1);
+	CHECK_INT(len, 254);
+	/* A function D2 boards do not take (0x04) is skipped. */
+	n = hx("D2 04 00 00 00 01", b, sizeof b);
+	n = bms_modbus_put_crc(b, n);
+	pos = 0;
+	CHECK_INT(bms_modbus_next_request(b, n, &pos, 0xD2, &len), 0);
+	CHECK_INT(pos, n);
 }
 
 /* ==== The D2 decoder ==== */
@@ -603,6 +673,8 @@ int main(void)
 	test_read_request();
 	test_reply_42();
 	test_next();
+	test_crc_put_check();
+	test_next_request();
 	test_decode_42();
 	test_decode_missing();
 	test_current_sign();
