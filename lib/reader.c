@@ -39,7 +39,7 @@
 
 struct board {
 	struct bms_cycle_meta meta;
-	struct bms_cycle_health health;
+	struct bms_status_health health;
 	char id[300];		/* meta.bms_id points here */
 };
 
@@ -158,16 +158,16 @@ static int flush_out(struct reader *r)
  * Returns 0, or -1 when the run must end.
  */
 static int note(struct reader *r, struct board *b, int ok,
-		enum bms_cycle_state state, const char *reason, const char *msg)
+		enum bms_status_state state, const char *reason, const char *msg)
 {
 	char ts[BMS_TS_LEN + 1];
 
 	if (!ok)
 		snprintf(r->last_problem, sizeof r->last_problem, "%s", msg);
-	if (!bms_cycle_health_note(&b->health, ok, state, reason))
+	if (!bms_status_health_note(&b->health, ok, state, reason))
 		return 0;
 	bms_ts_now(ts);
-	bms_cycle_status_record(&r->line, &b->meta, ts, &b->health, msg);
+	bms_status_write(&r->line, b->meta.bms_id, ts, b->meta.tenant, &b->health, msg);
 	return put_line(r);
 }
 
@@ -244,7 +244,7 @@ static int run_cycle(struct reader *r)
 			/* The port is shared: every board lost it. */
 			for (int k = 0; k < r->nboards; k++)
 				if (k != i && note(r, &r->boards[k], 0,
-						   BMS_CYCLE_DISCONNECTED,
+						   BMS_STATUS_DISCONNECTED,
 						   "device_gone", msg) < 0)
 					return -1;
 			if (flush_out(r) < 0)
@@ -277,7 +277,7 @@ static int open_port(struct reader *r)
 	}
 	reason = r->ever_open ? "device_gone" : "open_failed";
 	for (int i = 0; i < r->nboards; i++)
-		if (note(r, &r->boards[i], 0, BMS_CYCLE_DISCONNECTED, reason,
+		if (note(r, &r->boards[i], 0, BMS_STATUS_DISCONNECTED, reason,
 			 err) < 0)
 			return -1;
 	return flush_out(r) < 0 ? -1 : 1;
