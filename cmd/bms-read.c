@@ -176,6 +176,8 @@ int main(int argc, char **argv)
 		bms_opt_usage(&cmd, "--board: daly-modbus boards answer at one address; "
 			      "poll board 1");
 	o.dev = argv[optind];
+	if (bms_reader_check_ids(&o, err, sizeof err) < 0)
+		bms_die(BMS_EXIT_USAGE, "%s", err);
 	o.emit = emit;
 	o.flush = flush;
 	o.ctx = &out;

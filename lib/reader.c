@@ -28,8 +28,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "err.h"
 #include "frames.h"
 #include "reader.h"
+#include "record.h"
 #include "serial.h"
 #include "sig.h"
 #include "ts.h"
@@ -118,6 +120,47 @@ void bms_reader_default_id(const char *dev, char *out, size_t outsz)
 	while (p > dev && p[-1] != '/')
 		p--;
 	snprintf(out, outsz, "%.*s", (int)(dev + n - p), p);
+}
+
+/* The bms_id of board i of o into out (outsz bytes). */
+static void board_id(const struct bms_reader_opts *o, int i, char *out, size_t outsz)
+{
+	char base[256];
+	const char *id = o->id;
+
+	if (!id) {
+		bms_reader_default_id(o->dev, base, sizeof base);
+		id = base;
+	}
+	if (o->nboards > 1)
+		snprintf(out, outsz, "%s-%d", id, o->boards[i]);
+	else
+		snprintf(out, outsz, "%s", id);
+}
+
+int bms_reader_check_ids(const struct bms_reader_opts *o, char *err, size_t errsz)
+{
+	char why[64], id[300];
+	size_t max = BMS_RECORD_ID_MAX;
+
+	if (o->tenant && bms_record_name_check(o->tenant, BMS_RECORD_TENANT_MAX,
+					       why, sizeof why) < 0)
+		return bms_err_set(err, errsz, "--tenant: %s", why);
+	for (int i = 0; i < o->nboards; i++) {
+		board_id(o, i, id, sizeof id);
+		/* The board suffix is ours: a long id is the user's. */
+		if (o->nboards > 1 && strlen(id) > max) {
+			snprintf(why, sizeof why, "longer than %zu bytes with \"-%d\"",
+				 max, o->boards[i]);
+		} else if (bms_record_name_check(id, max, why, sizeof why) == 0) {
+			continue;
+		}
+		if (o->id)
+			return bms_err_set(err, errsz, "--id: %s", why);
+		return bms_err_set(err, errsz, "the id derived from the device name: "
+				   "%s; give one with --id", why);
+	}
+	return 0;
 }
 
 /* ==== Records ==== */
@@ -344,8 +387,7 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 				  char *err, size_t errsz)
 {
 	struct reader r = { .o = o, .rc = BMS_READER_OK };
-	const char *proto, *transport, *id = o->id;
-	char idbuf[256];
+	const char *proto, *transport;
 
 	assert(o->dev && o->emit);
 	assert(o->nboards >= 1 && o->nboards <= BMS_READER_MAX_BOARDS);
@@ -353,10 +395,6 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 	r.po = o->poll;
 	r.po.stopping = on_stop;
 	r.po.ctx = NULL;
-	if (!id) {
-		bms_reader_default_id(o->dev, idbuf, sizeof idbuf);
-		id = idbuf;
-	}
 	proto = bms_cycle_proto_name(o->poll.proto);
 	transport = strncmp(o->dev, "tcp://", 6) == 0 ? "tcp" : "uart";
 	r.nboards = o->nboards;
@@ -364,10 +402,7 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 		struct board *b = &r.boards[i];
 
 		assert(o->boards[i] >= 1 && o->boards[i] <= BMS_READER_MAX_BOARDS);
-		if (r.nboards > 1)
-			snprintf(b->id, sizeof b->id, "%s-%d", id, o->boards[i]);
-		else
-			snprintf(b->id, sizeof b->id, "%s", id);
+		board_id(o, i, b->id, sizeof b->id);
 		b->meta.bms_id = b->id;
 		b->meta.tenant = o->tenant;
 		b->meta.proto = proto;
