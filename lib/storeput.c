@@ -707,6 +707,10 @@ int bms_store_put(struct bms_store *st, const char *line, size_t len,
 		bms_err_set(why, whysz, "no type");
 		return BMS_STORE_EREJECT;
 	}
+	if (f[D_TYPE].dup) {
+		bms_err_set(why, whysz, "type: more than once");
+		return BMS_STORE_EREJECT;
+	}
 	if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "reading"))
 		return put_reading(st, line, len, why, whysz);
 	if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "status"))

@@ -1275,6 +1275,7 @@ $rd"
 		echo "{\"type\":\"status\",\"bms_id\":\"p1\",$ts,\"tenant\":\"lab2\",\"tenant\":\"lab\",\"state\":\"connected\",\"reason\":\"ok\",\"quality\":100}"
 		echo "{\"type\":\"alert\",\"bms_id\":\"p1\",\"bms_\\u0069d\":\"p2\",$ts,\"severity\":\"warning\"}"
 		echo "{\"type\":\"aggregate\",\"bms_id\":\"p1\",$ts,\"timestamp\":\"2026-11-27T15:00:00.000Z\"}"
+		echo "{\"type\":\"note\",\"type\":\"status\",\"bms_id\":\"p1\",$ts,\"state\":\"connected\"}"
 		cat "$FIX/reading-d2.ndjson"
 	} >"$T/in"
 	run --separate-stderr ingest lab <"$T/in"
@@ -1285,6 +1286,7 @@ $rd"
 	bms-store: <stdin>:3: tenant: more than once
 	bms-store: <stdin>:4: bms_id: more than once
 	bms-store: <stdin>:5: timestamp: more than once
+	bms-store: <stdin>:6: type: more than once
 	END
 	diff <(q lab "${DAY[@]}") "$FIX/reading-d2.ndjson"
 	for what in status alerts aggregates; do
