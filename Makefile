@@ -83,6 +83,9 @@ $(O)/tests/%: tests/unit/%.c $(O)/libbms.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a $(STORE_LIBS)
 
+# The reading parser's test reads the schema with jansson.
+$(O)/tests/test-reading: STORE_LIBS += $(JANSSON_LIBS)
+
 check: all $(UNIT_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)
 

@@ -171,7 +171,8 @@ int main(int argc, char **argv)
 		bms_opt_usage(&cmd, "--board: %s boards answer at one address; "
 			      "poll board 1", bms_proto_name(o.poll.proto));
 	o.dev = argv[optind];
-	if (bms_serial_check(o.dev, err, sizeof err) < 0)
+	if (bms_serial_check(o.dev, err, sizeof err) < 0 ||
+	    bms_reader_check_ids(&o, err, sizeof err) < 0)
 		bms_die(BMS_EXIT_USAGE, "%s", err);
 	o.emit = emit;
 	o.flush = flush;

@@ -26,6 +26,7 @@
 #include "hex.h"
 #include "modbus.h"
 #include "cycle.h"
+#include "record.h"
 #include "ts.h"
 
 #define READ_CHUNK 512		/* room made for each read */
@@ -583,28 +584,12 @@ const char *bms_cycle_outcome_name(enum bms_cycle_outcome oc)
 
 /* ==== Records ==== */
 
-static void head(struct bms_buf *b, const char *type,
-		 const struct bms_cycle_meta *m, const char *ts)
-{
-	bms_buf_puts(b, "{\"type\":\"");
-	bms_buf_puts(b, type);
-	bms_buf_puts(b, "\",\"bms_id\":");
-	bms_buf_json_str(b, m->bms_id, strlen(m->bms_id));
-	bms_buf_puts(b, ",\"timestamp\":\"");
-	bms_buf_puts(b, ts);
-	bms_buf_putc(b, '"');
-	if (m->tenant) {
-		bms_buf_puts(b, ",\"tenant\":");
-		bms_buf_json_str(b, m->tenant, strlen(m->tenant));
-	}
-}
-
 void bms_cycle_frames_record(struct bms_buf *b, const struct bms_cycle_meta *m,
 			    const char *ts, const struct bms_cycle_cycle *c)
 {
 	char hex[2 * 256 + 1];
 
-	head(b, "frames", m, ts);
+	bms_record_head(b, "frames", m->bms_id, ts, m->tenant);
 	bms_buf_printf(b, ",\"proto\":\"%s\",\"transport\":\"%s\",\"board\":%d,"
 		       "\"poll_ms\":%lld,\"frames\":[",
 		       m->proto, m->transport, m->board, (long long)c->ms);
@@ -626,65 +611,14 @@ void bms_cycle_frames_record(struct bms_buf *b, const struct bms_cycle_meta *m,
 	bms_buf_puts(b, "]}");
 }
 
-int bms_cycle_health_note(struct bms_cycle_health *h, int ok,
-			 enum bms_cycle_state state, const char *reason)
-{
-	int changed = state != h->state || !h->reason || strcmp(reason, h->reason);
-
-	h->window = h->window << 1 | (ok ? 1u : 0u);
-	h->streak = ok ? h->streak + 1 : 0;
-	if (h->ncycles < BMS_CYCLE_WINDOW)
-		h->ncycles++;
-	h->state = state;
-	h->reason = reason;
-	return changed;
-}
-
-int bms_cycle_health_quality(const struct bms_cycle_health *h)
-{
-	uint32_t bits;
-	int ok = 0;
-
-	if (h->ncycles == 0)
-		return 0;
-	bits = h->window & ((1u << h->ncycles) - 1);
-	for (; bits; bits &= bits - 1)
-		ok++;
-	return (ok * 100 + h->ncycles / 2) / h->ncycles;
-}
-
-enum bms_cycle_state bms_cycle_outcome_state(enum bms_cycle_outcome oc)
+enum bms_status_state bms_cycle_outcome_state(enum bms_cycle_outcome oc)
 {
 	switch (oc) {
 	case BMS_CYCLE_OK:
-		return BMS_CYCLE_CONNECTED;
+		return BMS_STATUS_CONNECTED;
 	case BMS_CYCLE_DEVICE_GONE:
-		return BMS_CYCLE_DISCONNECTED;
+		return BMS_STATUS_DISCONNECTED;
 	default:
-		return BMS_CYCLE_ERROR;
+		return BMS_STATUS_ERROR;
 	}
-}
-
-static const char *state_name(enum bms_cycle_state s)
-{
-	switch (s) {
-	case BMS_CYCLE_CONNECTED:
-		return "connected";
-	case BMS_CYCLE_DISCONNECTED:
-		return "disconnected";
-	default:
-		return "error";
-	}
-}
-
-void bms_cycle_status_record(struct bms_buf *b, const struct bms_cycle_meta *m,
-			    const char *ts, const struct bms_cycle_health *h,
-			    const char *message)
-{
-	head(b, "status", m, ts);
-	bms_buf_printf(b, ",\"state\":\"%s\",\"reason\":\"%s\",\"quality\":%d,"
-		       "\"message\":", state_name(h->state),
-		       h->reason ? h->reason : "ok", bms_cycle_health_quality(h));
-	bms_buf_json_str(b, message, strlen(message));
-	bms_buf_putc(b, '}');
 }

@@ -48,6 +48,7 @@
 #include "buf.h"
 #include "proto.h"
 #include "serial.h"
+#include "status.h"
 
 /* How a cycle ended, in the words of the status record's reason. */
 enum bms_cycle_outcome {
@@ -71,7 +72,7 @@ struct bms_cycle_opts {
 	int timeout_ms;		/* per try, from the request's write */
 	int retries;		/* further tries of needed and retried requests */
 	/* Complete cycles of this board in a row before this one (struct
-	 * bms_cycle_health's streak): 0 after a (re)connect or a failed
+	 * bms_status_health's streak): 0 after a (re)connect or a failed
 	 * cycle.  Decides whether 0x50 is asked. */
 	unsigned long cycle;
 	/* Called after every wait (whether bytes came, time ran out or a
@@ -149,48 +150,8 @@ struct bms_cycle_meta {
 void bms_cycle_frames_record(struct bms_buf *b, const struct bms_cycle_meta *m,
 			    const char *ts, const struct bms_cycle_cycle *c);
 
-/* The states and reasons of status records. */
-enum bms_cycle_state {
-	BMS_CYCLE_NONE,		/* nothing reported yet */
-	BMS_CYCLE_CONNECTED,
-	BMS_CYCLE_DISCONNECTED,
-	BMS_CYCLE_ERROR,
-};
-
-#define BMS_CYCLE_WINDOW 20	/* cycles the quality figure looks back on */
-
-/* A board's link health: what was last reported, and the recent cycles. */
-struct bms_cycle_health {
-	enum bms_cycle_state state;	/* last reported */
-	const char *reason;		/* last reported, static text */
-	uint32_t window;		/* bit i: cycle i ago succeeded */
-	int ncycles;			/* cycles in the window, up to 20 */
-	unsigned long streak;		/* successful cycles in a row, up to now */
-};
-
-/*
- * Account one cycle (ok or not) for h and set its new state and reason
- * (reason one of the outcome names or "open_failed"); a cycle that is
- * not ok, or a failed open, sets the streak back to 0.  Returns 1 when
- * state or reason differ from what was last reported, i.e. a status
- * record is due, else 0.
- */
-int bms_cycle_health_note(struct bms_cycle_health *h, int ok,
-			 enum bms_cycle_state state, const char *reason);
-
-/* Share of successful cycles in the window, 0..100 (0 before any). */
-int bms_cycle_health_quality(const struct bms_cycle_health *h);
-
-/* The state and reason a cycle outcome reports. */
-enum bms_cycle_state bms_cycle_outcome_state(enum bms_cycle_outcome oc);
-
-/*
- * Append a status record (no newline) to b: {"type":"status","bms_id":..,
- * "timestamp":..,["tenant":..,]"state":..,"reason":..,"quality":N,
- * "message":..} with h's state, reason and quality.
- */
-void bms_cycle_status_record(struct bms_buf *b, const struct bms_cycle_meta *m,
-			    const char *ts, const struct bms_cycle_health *h,
-			    const char *message);
+/* The state a cycle outcome reports in a status record (status.h),
+ * with bms_cycle_outcome_name as its reason. */
+enum bms_status_state bms_cycle_outcome_state(enum bms_cycle_outcome oc);
 
 #endif

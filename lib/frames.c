@@ -2,8 +2,9 @@
 /*
  * Frames record decoding (see frames.h).  Only the top-level fields are
  * looked at, with the validating scanner of json.h: a record of another
- * type is recognised without building anything, and a frames record is
- * decoded from its hex strings directly.
+ * type is recognised without building anything (a line scan, and a
+ * "type" said once), and a frames record has its envelope checked by
+ * record.h and is decoded from its hex strings directly.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,8 +15,12 @@
 #include "json.h"
 #include "proto.h"
 #include "reading.h"
+#include "record.h"
 
-enum { F_TYPE, F_ID, F_TS, F_TENANT, F_PROTO, F_BOARD, F_FRAMES, F_COUNT };
+enum {
+	F_TYPE = BMS_RECORD_TYPE, F_ID = BMS_RECORD_ID, F_TS = BMS_RECORD_TS,
+	F_TENANT = BMS_RECORD_TENANT, F_PROTO = BMS_RECORD_NKEYS, F_BOARD, F_FRAMES, F_COUNT
+};
 
 /* The decoder of each protocol (proto.h: one entry per protocol). */
 static int (*const decoders[])(const uint8_t *const *elems, const size_t *lens,
@@ -76,42 +81,53 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 		      struct bms_frames_ctx *ctx, struct bms_buf *out,
 		      char *err, size_t errsz)
 {
-	struct bms_json_field f[F_COUNT] = {
-		[F_TYPE] = { .key = "type" }, [F_ID] = { .key = "bms_id" },
-		[F_TS] = { .key = "timestamp" }, [F_TENANT] = { .key = "tenant" },
-		[F_PROTO] = { .key = "proto" }, [F_BOARD] = { .key = "board" },
-		[F_FRAMES] = { .key = "frames" },
-	};
-	struct bms_json_err jerr;
+	struct bms_json_field f[F_COUNT];
 	struct bms_daly_opts dopt = { 1, opt->invert_current };
 	struct bms_reading_head head;
+	struct bms_record env;
 	struct bms_reading r;
-	char proto[32];
+	char proto[32], ts_err[64];
 	long nel;
-	int rc, pid;
+	int rc, pid, env_rc;
 
 	bms_buf_reset(out);
-	if (bms_json_scan(s, n, f, F_COUNT, &jerr) < 0) {
-		snprintf(err, errsz, "not a JSON object: %s at byte %zu",
-			 jerr.what, jerr.at + 1);
+	bms_record_keys(f);
+	f[F_PROTO].key = "proto";
+	f[F_BOARD].key = "board";
+	f[F_FRAMES].key = "frames";
+	if (bms_record_scan(s, n, f, F_COUNT, err, errsz) < 0)
 		return BMS_FRAMES_REJECT;
-	}
 	if (!is_str(&f[F_TYPE])) {
 		snprintf(err, errsz, "no \"type\" string");
 		return BMS_FRAMES_REJECT;
 	}
+	/* What the type says decides what the line is: it must say it once. */
+	if (f[F_TYPE].dup) {
+		snprintf(err, errsz, "type: more than once");
+		return BMS_FRAMES_REJECT;
+	}
 	if (!bms_json_str_eq(f[F_TYPE].val, f[F_TYPE].len, "frames"))
 		return BMS_FRAMES_OTHER;
-	if (!is_str(&f[F_ID]) || f[F_ID].len == 2) {
+	/* The envelope (record.h); a bad time is reported once the bytes
+	 * decode, so that a capture's own faults are named first. */
+	env_rc = bms_record_get(f, &env, err, errsz);
+	switch (env_rc) {
+	case BMS_RECORD_OK:
+		break;
+	case BMS_RECORD_ETIME:
+		snprintf(ts_err, sizeof ts_err, "%s", err);
+		break;
+	case BMS_RECORD_ENOID:
 		snprintf(err, errsz, "frames record without a \"bms_id\" string");
+		return BMS_FRAMES_REJECT;
+	case BMS_RECORD_ENOTS:
+		snprintf(err, errsz, "frames record without a \"timestamp\" string");
+		return BMS_FRAMES_REJECT;
+	default:
 		return BMS_FRAMES_REJECT;
 	}
 	if (!is_str(&f[F_TS])) {
 		snprintf(err, errsz, "frames record without a \"timestamp\" string");
-		return BMS_FRAMES_REJECT;
-	}
-	if (f[F_TENANT].val && !is_str(&f[F_TENANT])) {
-		snprintf(err, errsz, "\"tenant\" is not a string");
 		return BMS_FRAMES_REJECT;
 	}
 	if (!is_str(&f[F_PROTO])) {
@@ -152,6 +168,10 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 	head.proto = bms_proto_name(pid);
 	if (rc < 0)
 		return BMS_FRAMES_REJECT;
+	if (env_rc == BMS_RECORD_ETIME) {
+		snprintf(err, errsz, "%s", ts_err);
+		return BMS_FRAMES_REJECT;
+	}
 
 	head.bms_id = f[F_ID].val;
 	head.bms_id_len = f[F_ID].len;

@@ -285,6 +285,7 @@ static int object(struct scan *sc, int depth, struct bms_json_field *f, size_t n
 		if (value(sc, depth + 1, NULL, 0) < 0)
 			return -1;
 		if (hit) {
+			hit->dup |= hit->val != NULL;
 			hit->val = sc->s + vstart;
 			hit->len = sc->i - vstart;
 		}
@@ -359,6 +360,7 @@ int bms_json_scan(const char *s, size_t n, struct bms_json_field *fields,
 	for (size_t k = 0; k < nfields; k++) {
 		fields[k].val = NULL;
 		fields[k].len = 0;
+		fields[k].dup = 0;
 		klen[k] = strlen(fields[k].key);
 		assert(klen[k] >= 1 && klen[k] <= BMS_JSON_MAX_KEY);
 	}

@@ -31,6 +31,7 @@ struct bms_json_field {
 				 * bytes */
 	const char *val;	/* out: first byte of the value, NULL if absent */
 	size_t len;		/* out: length of the raw value text */
+	int dup;		/* out: the key occurs more than once */
 };
 
 /* Why a line is not a JSON object. */
@@ -46,7 +47,8 @@ struct bms_json_err {
  * "typ\u0065" in the line is the key "type" (a record cannot hide a
  * field from the scan by escaping its name).  When a key occurs twice in
  * the line the last one wins, as in jansson and most JSON readers, however
- * either is written.  Looking for many keys costs little when the line
+ * either is written, and its dup is set: a caller for whom the key
+ * decides what the record means (the envelope of record.h) refuses it.  Looking for many keys costs little when the line
  * has them in the order of fields; a key written with an escape costs a
  * decoding into a small buffer on the stack.  Returns 0, or -1 with *err
  * filled in.

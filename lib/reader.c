@@ -28,8 +28,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "err.h"
 #include "frames.h"
 #include "reader.h"
+#include "record.h"
 #include "serial.h"
 #include "sig.h"
 #include "ts.h"
@@ -39,7 +41,7 @@
 
 struct board {
 	struct bms_cycle_meta meta;
-	struct bms_cycle_health health;
+	struct bms_status_health health;
 	char id[300];		/* meta.bms_id points here */
 };
 
@@ -120,6 +122,47 @@ void bms_reader_default_id(const char *dev, char *out, size_t outsz)
 	snprintf(out, outsz, "%.*s", (int)(dev + n - p), p);
 }
 
+/* The bms_id of board i of o into out (outsz bytes). */
+static void board_id(const struct bms_reader_opts *o, int i, char *out, size_t outsz)
+{
+	char base[256];
+	const char *id = o->id;
+
+	if (!id) {
+		bms_reader_default_id(o->dev, base, sizeof base);
+		id = base;
+	}
+	if (o->nboards > 1)
+		snprintf(out, outsz, "%s-%d", id, o->boards[i]);
+	else
+		snprintf(out, outsz, "%s", id);
+}
+
+int bms_reader_check_ids(const struct bms_reader_opts *o, char *err, size_t errsz)
+{
+	char why[64], id[300];
+	size_t max = BMS_RECORD_ID_MAX;
+
+	if (o->tenant && bms_record_name_check(o->tenant, BMS_RECORD_TENANT_MAX,
+					       why, sizeof why) < 0)
+		return bms_err_set(err, errsz, "--tenant: %s", why);
+	for (int i = 0; i < o->nboards; i++) {
+		board_id(o, i, id, sizeof id);
+		/* The board suffix is ours: a long id is the user's. */
+		if (o->nboards > 1 && strlen(id) > max) {
+			snprintf(why, sizeof why, "longer than %zu bytes with \"-%d\"",
+				 max, o->boards[i]);
+		} else if (bms_record_name_check(id, max, why, sizeof why) == 0) {
+			continue;
+		}
+		if (o->id)
+			return bms_err_set(err, errsz, "--id: %s", why);
+		return bms_err_set(err, errsz, "the id derived from the device name: "
+				   "%s; give one with --id", why);
+	}
+	return 0;
+}
+
 /* ==== Records ==== */
 
 /* The poll's stop check, called after every wait (see sig.h). */
@@ -158,16 +201,16 @@ static int flush_out(struct reader *r)
  * Returns 0, or -1 when the run must end.
  */
 static int note(struct reader *r, struct board *b, int ok,
-		enum bms_cycle_state state, const char *reason, const char *msg)
+		enum bms_status_state state, const char *reason, const char *msg)
 {
 	char ts[BMS_TS_LEN + 1];
 
 	if (!ok)
 		snprintf(r->last_problem, sizeof r->last_problem, "%s", msg);
-	if (!bms_cycle_health_note(&b->health, ok, state, reason))
+	if (!bms_status_health_note(&b->health, ok, state, reason))
 		return 0;
 	bms_ts_now(ts);
-	bms_cycle_status_record(&r->line, &b->meta, ts, &b->health, msg);
+	bms_status_write(&r->line, b->meta.bms_id, ts, b->meta.tenant, &b->health, msg);
 	return put_line(r);
 }
 
@@ -244,7 +287,7 @@ static int run_cycle(struct reader *r)
 			/* The port is shared: every board lost it. */
 			for (int k = 0; k < r->nboards; k++)
 				if (k != i && note(r, &r->boards[k], 0,
-						   BMS_CYCLE_DISCONNECTED,
+						   BMS_STATUS_DISCONNECTED,
 						   "device_gone", msg) < 0)
 					return -1;
 			if (flush_out(r) < 0)
@@ -277,7 +320,7 @@ static int open_port(struct reader *r)
 	}
 	reason = r->ever_open ? "device_gone" : "open_failed";
 	for (int i = 0; i < r->nboards; i++)
-		if (note(r, &r->boards[i], 0, BMS_CYCLE_DISCONNECTED, reason,
+		if (note(r, &r->boards[i], 0, BMS_STATUS_DISCONNECTED, reason,
 			 err) < 0)
 			return -1;
 	return flush_out(r) < 0 ? -1 : 1;
@@ -344,8 +387,7 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 				  char *err, size_t errsz)
 {
 	struct reader r = { .o = o, .rc = BMS_READER_OK };
-	const char *proto, *transport, *id = o->id;
-	char idbuf[256];
+	const char *proto, *transport;
 
 	assert(o->dev && o->emit);
 	assert(o->nboards >= 1 && o->nboards <= BMS_READER_MAX_BOARDS);
@@ -353,10 +395,6 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 	r.po = o->poll;
 	r.po.stopping = on_stop;
 	r.po.ctx = NULL;
-	if (!id) {
-		bms_reader_default_id(o->dev, idbuf, sizeof idbuf);
-		id = idbuf;
-	}
 	proto = bms_proto_name(o->poll.proto);
 	transport = strncmp(o->dev, "tcp://", 6) == 0 ? "tcp" : "uart";
 	r.nboards = o->nboards;
@@ -364,10 +402,7 @@ enum bms_reader_rc bms_reader_run(const struct bms_reader_opts *o,
 		struct board *b = &r.boards[i];
 
 		assert(o->boards[i] >= 1 && o->boards[i] <= BMS_READER_MAX_BOARDS);
-		if (r.nboards > 1)
-			snprintf(b->id, sizeof b->id, "%s-%d", id, o->boards[i]);
-		else
-			snprintf(b->id, sizeof b->id, "%s", id);
+		board_id(o, i, b->id, sizeof b->id);
 		b->meta.bms_id = b->id;
 		b->meta.tenant = o->tenant;
 		b->meta.proto = proto;

@@ -29,7 +29,8 @@ struct bms_reader_opts {
 	/* proto, host_base, timeout_ms and retries apply; the reader sets
 	 * board, cycle, stopping and ctx itself. */
 	struct bms_cycle_opts poll;
-	const char *id;			/* bms_id; NULL: bms_reader_default_id */
+	const char *id;			/* bms_id; NULL: bms_reader_default_id
+					 * (see bms_reader_check_ids) */
 	const char *tenant;		/* NULL: records carry no tenant */
 	int boards[BMS_READER_MAX_BOARDS];	/* board numbers, polled in order */
 	int nboards;			/* 1..BMS_READER_MAX_BOARDS */
@@ -82,6 +83,19 @@ int bms_reader_parse_boards(const char *s, int boards[BMS_READER_MAX_BOARDS]);
  * to out (truncated to outsz - 1 bytes, always NUL-terminated).
  */
 void bms_reader_default_id(const char *dev, char *out, size_t outsz);
+
+/*
+ * Check what the run of o would write as bms_id and tenant against
+ * bms_record_name_check (record.h): the tenant, and each board's
+ * bms_id (o->id, or the one derived from o->dev, with "-N" for board N
+ * when several are polled).  A record with a bms_id or tenant that is
+ * not printable UTF-8 would be refused by every stage after bms-read,
+ * so the run is refused at its start instead.  Returns 0, or -1 with a
+ * one-line reason in err naming the option ("--id: not UTF-8", "--tenant:
+ * longer than 63 bytes", "the id derived from the device name: control
+ * character at byte 4; give one with --id").
+ */
+int bms_reader_check_ids(const struct bms_reader_opts *o, char *err, size_t errsz);
 
 /*
  * Poll o->boards on o->dev until o->count cycles ran (each board polled

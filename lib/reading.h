@@ -10,9 +10,11 @@
 #define BMS_READING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "buf.h"
+#include "record.h"
 
 #define BMS_MAX_CELLS 48
 #define BMS_MAX_TEMPS 16
@@ -89,5 +91,78 @@ struct bms_reading_head {
 /* Append the reading as one JSON object (no newline) to b. */
 void bms_reading_json(const struct bms_reading *r,
 		      const struct bms_reading_head *h, struct bms_buf *b);
+
+/* ==== Parsing ==== */
+
+/*
+ * The rules a reading line is held to, one per field of
+ * share/schema/reading.schema.json and in the same words (a unit test
+ * compares the two property by property).  Besides them, every number
+ * a reading carries must be finite and below BMS_READING_NUM_MAX in
+ * magnitude, so that it is exact at the precision the store keeps (see
+ * readpack.c), and the arrays hold at most max_items.
+ */
+#define BMS_READING_NUM_MAX 1e11
+
+enum bms_reading_jtype {
+	BMS_RJ_NONE,		/* (array items of no array) */
+	BMS_RJ_STRING,
+	BMS_RJ_NUMBER,
+	BMS_RJ_INTEGER,
+	BMS_RJ_BOOLEAN,
+	BMS_RJ_ARRAY,
+	BMS_RJ_OBJECT,
+};
+
+struct bms_reading_rule {
+	const char *name;		/* the JSON key */
+	enum bms_reading_jtype type;
+	int required;			/* the record (or object) must have it */
+	int has_min, has_max;		/* numbers and integers, or array items: */
+	double min, max;		/* the schema's minimum, maximum; strings:
+					 * min is the schema's minLength */
+	const char *value;		/* strings: the "const", or NULL */
+	const char *format;		/* strings: the "format", or NULL */
+	unsigned bit;			/* BMS_R_* set when present; 0: none */
+	/* Arrays: */
+	enum bms_reading_jtype item;	/* the items' type */
+	int max_items;			/* the schema's maxItems */
+	const char *noun;		/* one item in a reason: "cell", "probe" */
+	/* Objects: their properties. */
+	const struct bms_reading_rule *props;
+	int nprops;
+	/* Where the value goes in struct bms_reading (not the envelope's
+	 * and proto, which go to struct bms_reading_doc): */
+	size_t off;			/* the double, long, bool, const char *[]
+					 * or (cells_balancing) uint64_t mask */
+	size_t count_off;		/* arrays: the int count */
+	unsigned counts;		/* cell_count, temp_count: the BMS_R_* bit
+					 * of the array whose length it must be */
+	const char *counted;		/* and that array's name */
+};
+
+extern const struct bms_reading_rule bms_reading_rules[];
+extern const int bms_reading_nrules;
+
+/* A reading line parsed: its envelope (record.h) and its fields. */
+struct bms_reading_doc {
+	struct bms_record env;
+	struct bms_reading r;		/* fault/warning codes point into text[] */
+	int has_proto;			/* a "proto" string that fits proto[] */
+	char proto[32];
+	char text[2048];		/* the codes, NUL-terminated back to back */
+};
+
+/*
+ * Parse a reading line s[0..n) into *d: the envelope (type "reading",
+ * the rest as record.h checks it), then every field of the rule table
+ * of the right type and range; keys the table does not know are
+ * allowed.  Returns 0, or -1 with a one-line reason in err naming the
+ * field ("no bms_id", "bad timestamp", "soc_percent: not in 0..100",
+ * "cycles: negative", "cell_voltages: more than 48 cells",
+ * "pack_current: out of range"); err may be NULL.
+ */
+int bms_reading_parse(const char *s, size_t n, struct bms_reading_doc *d,
+		      char *err, size_t errsz);
 
 #endif

@@ -17,8 +17,9 @@
  * checking afterwards.  At the first byte it does not expect it gives up
  * without a verdict.
  *
- * The general path takes any line: one validating scan (json.h), a
- * conversion of each known field, and for packing an encoding of the
+ * The general path takes any line: the reading parser of reading.h (one
+ * validating scan, a conversion of each field its rule table knows), and
+ * for packing an encoding of the
  * fields that is decoded again, written back as a line and compared with
  * the input.  So the compact form is only ever kept when it has been
  * shown to give back the input byte for byte; anything else is kept as
@@ -82,7 +83,7 @@
  *
  * Range.  Every number a reading carries (each plain field, each
  * temperature and cell voltage, cycles) must be finite and below
- * NUM_MAX = 10^11 in magnitude, or the reading is refused ("pack_voltage:
+ * NUM_MAX = BMS_READING_NUM_MAX = 10^11 in magnitude, or the reading is refused ("pack_voltage:
  * out of range", "cell_voltages: cell 3 out of range"): never kept, not
  * even as text.  Within it, a value scaled to the at most 4 decimals the
  * record keeps is an integer below 10^15, exact as a double both ways,
@@ -118,7 +119,6 @@ enum {
 };
 
 #define LIM (1LL << 53)	/* bound of a scaled value: every one is an exact double */
-#define NUM_MAX 1e11	/* bound of every number a reading carries (see above) */
 
 static const int64_t ip10[5] = { 1, 10, 100, 1000, 10000 };
 static const double dp10[23] = {
@@ -128,465 +128,36 @@ static const double dp10[23] = {
 
 /* ==== Parsing the line ==== */
 
-enum {
-	K_TYPE, K_ID, K_TS, K_TENANT, K_PROTO, K_VOLTAGE, K_CURRENT, K_POWER,
-	K_SOC, K_SOH, K_TEMPS, K_CELLS, K_BALANCE, K_PROTECT, K_FAULTS,
-	K_WARNINGS, K_CYCLES, K_REMAIN, K_NOMINAL, K_CHG, K_DSG, K_NCELLS,
-	K_NTEMPS, K_COUNT
-};
-
-static const char *const keys[K_COUNT] = {
-	"type", "bms_id", "timestamp", "tenant", "proto", "pack_voltage",
-	"pack_current", "pack_power", "soc_percent", "soh_percent",
-	"temperatures", "cell_voltages", "balancing_status",
-	"protection_status", "fault_codes", "warning_codes", "cycles",
-	"remaining_capacity_ah", "nominal_capacity_ah", "charge_mos",
-	"discharge_mos", "cell_count", "temp_count",
-};
-
-static const char *const prot_keys[6] = {
-	"overvoltage", "undervoltage", "overcurrent_charge",
-	"overcurrent_discharge", "overtemperature", "undertemperature",
-};
-
 static const char prot_none[] =
 	"{\"overvoltage\":false,\"undervoltage\":false,\"overcurrent_charge\":false,"
 	"\"overcurrent_discharge\":false,\"overtemperature\":false,"
 	"\"undertemperature\":false}";
 
-static const char *skip_ws(const char *p, const char *end)
+/* Re-point the codes of r, which point into from[], into to[]. */
+static void repoint(const char **codes, int n, const char *from, char *to)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
+	for (int i = 0; i < n; i++)
+		codes[i] = to + (codes[i] - from);
 }
 
-/*
- * The JSON number at p (already validated, so a delimiter follows it
- * inside the line) into *v.  Returns the end of the number, or NULL if p
- * is not a number.  Up to 15 significant digits without an exponent, the
- * value is the integer of the digits divided by a power of ten: both are
- * exact doubles, so the quotient is the correctly rounded value, as
- * strtod would give it, at a fraction of the cost.
- */
-static const char *num_at(const char *p, const char *end, double *v)
-{
-	const char *q = p;
-	uint64_t m = 0;
-	int nd = 0, fd = 0, neg = 0;
-
-	if (q < end && *q == '-') {
-		neg = 1;
-		q++;
-	}
-	if (q >= end || *q < '0' || *q > '9')
-		return NULL;
-	while (q < end && *q >= '0' && *q <= '9') {
-		m = m * 10 + (uint64_t)(*q++ - '0');
-		nd++;
-	}
-	if (q < end && *q == '.') {
-		q++;
-		while (q < end && *q >= '0' && *q <= '9') {
-			m = m * 10 + (uint64_t)(*q++ - '0');
-			nd++;
-			fd++;
-		}
-	}
-	if (nd > 15 || (q < end && (*q == 'e' || *q == 'E'))) {
-		char *e;
-
-		*v = strtod(p, &e);
-		return e > end ? NULL : e;
-	}
-	*v = (double)m / dp10[fd];
-	if (neg)
-		*v = -*v;
-	return q;
-}
-
-static int get_num(const struct bms_json_field *f, double *v)
-{
-	return num_at(f->val, f->val + f->len, v) == f->val + f->len ? 0 : -1;
-}
-
-/* True if v is a value a reading can carry: finite, |v| < NUM_MAX. */
-static int in_range(double v)
-{
-	return v > -NUM_MAX && v < NUM_MAX;
-}
-
-/* A whole number of at most 2^53 in magnitude. */
-static int get_int(const struct bms_json_field *f, int64_t *i)
-{
-	double v;
-
-	if (get_num(f, &v) < 0 || !(v >= -(double)LIM && v <= (double)LIM) ||
-	    v != (double)(int64_t)v)
-		return -1;
-	*i = (int64_t)v;
-	return 0;
-}
-
-static int get_bool(const struct bms_json_field *f, bool *b)
-{
-	if (f->len == 4 && memcmp(f->val, "true", 4) == 0)
-		*b = true;
-	else if (f->len == 5 && memcmp(f->val, "false", 5) == 0)
-		*b = false;
-	else
-		return -1;
-	return 0;
-}
-
-/*
- * Numbers of an array into out[0..max).  Returns the count, -1 if the
- * value is not an array of numbers, -2 if it has more than max.
- */
-static int num_array(const char *val, size_t len, double *out, int max)
-{
-	const char *p = val, *end = val + len;
-	int n = 0;
-
-	if (len < 2 || *p != '[')
-		return -1;
-	p = skip_ws(p + 1, end);
-	if (p < end && *p == ']')
-		return 0;
-	for (;;) {
-		if (n == max)
-			return -2;
-		p = num_at(p, end, &out[n++]);
-		if (!p)
-			return -1;
-		p = skip_ws(p, end);
-		if (p >= end)
-			return -1;
-		if (*p == ']')
-			return n;
-		p = skip_ws(p + 1, end);	/* the ',' */
-	}
-}
-
-/*
- * Decode the JSON string span val into out (cap bytes with the NUL).
- * Returns the length, -1 if not a string, -2 if too long, -3 if it holds
- * a NUL.  val lies in a line bms_json_scan took, so its escapes are
- * sound (a surrogate only in a pair, which decodes to one 4-byte UTF-8
- * sequence) and out is well-formed UTF-8: decoding fails only for room.
- */
-static long get_str(const char *val, size_t len, char *out, size_t cap)
-{
-	long n;
-
-	if (len < 2 || val[0] != '"')
-		return -1;
-	if (!memchr(val, '\\', len)) {
-		if (len - 2 >= cap)
-			return -2;
-		memcpy(out, val + 1, len - 2);
-		out[len - 2] = '\0';
-		return (long)(len - 2);
-	}
-	n = bms_json_str_get(val, len, out, cap);
-	if (n < 0)
-		return -2;
-	if (memchr(out, '\0', (size_t)n))
-		return -3;
-	return n;
-}
-
-/* Codes array into r and rp->text from *used on.  Returns 0 or -1. */
-static int get_codes(const struct bms_json_field *f, struct bms_readpack *rp,
-		     size_t *used, const char **codes, int *ncodes,
-		     char *why, size_t whysz)
-{
-	const char *name = f->key;
-	const char *pos = NULL, *el;
-	size_t elen;
-	int r, n = 0;
-
-	while ((r = bms_json_array_next(f->val, f->len, &pos, &el, &elen)) == 1) {
-		long got;
-
-		if (n == BMS_MAX_CODES)
-			return bms_err_set(why, whysz, "%s: more than %d codes", name, BMS_MAX_CODES);
-		got = get_str(el, elen, rp->text + *used, sizeof rp->text - *used);
-		if (got == -1)
-			return bms_err_set(why, whysz, "%s: not an array of strings", name);
-		if (got == -2)
-			return bms_err_set(why, whysz, "%s: codes too long", name);
-		if (got == -3)
-			return bms_err_set(why, whysz, "%s: NUL in a code", name);
-		codes[n++] = rp->text + *used;
-		*used += (size_t)got + 1;
-	}
-	if (r < 0)
-		return bms_err_set(why, whysz, "%s: not an array of strings", name);
-	*ncodes = n;
-	return 0;
-}
-
-static int get_balance(const struct bms_json_field *f, struct bms_reading *r,
-		       char *why, size_t whysz)
-{
-	struct bms_json_field g[2] = { { .key = "active" }, { .key = "cells_balancing" } };
-	double cells[64];
-	int n;
-
-	if (f->val[0] != '{' || bms_json_scan(f->val, f->len, g, 2, NULL) < 0)
-		return bms_err_set(why, whysz, "balancing_status: not an object");
-	if (g[0].val && get_bool(&g[0], &r->balancing_active) < 0)
-		return bms_err_set(why, whysz, "balancing_status: active not true or false");
-	if (!g[1].val)
-		return 0;
-	n = num_array(g[1].val, g[1].len, cells, 64);
-	for (int i = 0; i < n; i++) {
-		if (!(cells[i] >= 1 && cells[i] <= 64) || cells[i] != (int)cells[i]) {
-			n = -1;
-			break;
-		}
-		r->balancing_mask |= 1ull << ((int)cells[i] - 1);
-	}
-	if (n < 0)
-		return bms_err_set(why, whysz,
-			   "balancing_status: cells_balancing not cell numbers 1..64");
-	return 0;
-}
-
-static int get_protect(const struct bms_json_field *f, struct bms_protection *p,
-		       char *why, size_t whysz)
-{
-	struct bms_json_field g[6];
-	bool *dst[6] = {
-		&p->overvoltage, &p->undervoltage, &p->overcurrent_charge,
-		&p->overcurrent_discharge, &p->overtemperature, &p->undertemperature,
-	};
-
-	/* Nothing tripped, as the writer puts it: most readings. */
-	if (f->len == sizeof prot_none - 1 && memcmp(f->val, prot_none, f->len) == 0) {
-		memset(p, 0, sizeof *p);
-		return 0;
-	}
-	for (int i = 0; i < 6; i++)
-		g[i].key = prot_keys[i];
-	if (f->val[0] != '{' || bms_json_scan(f->val, f->len, g, 6, NULL) < 0)
-		return bms_err_set(why, whysz, "protection_status: not an object");
-	for (int i = 0; i < 6; i++)
-		if (g[i].val && get_bool(&g[i], dst[i]) < 0)
-			return bms_err_set(why, whysz, "protection_status: %s not true or false",
-				   prot_keys[i]);
-	return 0;
-}
-
-/* The plain number fields: where each goes and the range it must be in. */
-static const struct numfield {
-	int key;		/* K_* */
-	unsigned bit;		/* BMS_R_* */
-	size_t off;		/* of the double in struct bms_reading */
-	double lo, hi;		/* lo > hi: any number */
-	const char *range;	/* the reason when out of range */
-} numfields[] = {
-	{ K_VOLTAGE, BMS_R_VOLTAGE, offsetof(struct bms_reading, pack_voltage),
-	  0, INFINITY, "negative" },
-	{ K_CURRENT, BMS_R_CURRENT, offsetof(struct bms_reading, pack_current), 1, 0, "" },
-	{ K_POWER, BMS_R_POWER, offsetof(struct bms_reading, pack_power), 1, 0, "" },
-	{ K_SOC, BMS_R_SOC, offsetof(struct bms_reading, soc_percent),
-	  0, 100, "not in 0..100" },
-	{ K_SOH, BMS_R_SOH, offsetof(struct bms_reading, soh_percent),
-	  0, 100, "not in 0..100" },
-	{ K_REMAIN, BMS_R_REMAIN, offsetof(struct bms_reading, remaining_capacity_ah),
-	  1, 0, "" },
-	{ K_NOMINAL, BMS_R_NOMINAL, offsetof(struct bms_reading, nominal_capacity_ah),
-	  1, 0, "" },
-};
-
-/* A string field: 0, or -1 with the reason; NUL and over-long are refused. */
-static int get_name(const struct bms_json_field *f, char *out, size_t cap,
-		    char *why, size_t whysz)
-{
-	long n = get_str(f->val, f->len, out, cap);
-
-	if (n == -1)
-		return bms_err_set(why, whysz, "%s: not a string", f->key);
-	if (n == -2)
-		return bms_err_set(why, whysz, "%s: longer than %zu bytes", f->key, cap - 1);
-	if (n == -3)
-		return bms_err_set(why, whysz, "%s: NUL in it", f->key);
-	return 0;
-}
-
-/* type, bms_id, timestamp, tenant, proto. */
-static int get_identity(const struct bms_json_field *f, struct bms_readpack *rp,
-			char *why, size_t whysz)
-{
-	char ts[64];
-	long n;
-
-	if (!f[K_TYPE].val)
-		return bms_err_set(why, whysz, "no type");
-	if (!bms_json_str_eq(f[K_TYPE].val, f[K_TYPE].len, "reading"))
-		return bms_err_set(why, whysz, "not a reading");
-	if (!f[K_ID].val)
-		return bms_err_set(why, whysz, "no bms_id");
-	if (get_name(&f[K_ID], rp->bms_id, sizeof rp->bms_id, why, whysz) < 0)
-		return -1;
-	if (!rp->bms_id[0])
-		return bms_err_set(why, whysz, "bms_id: empty");
-	if (!f[K_TS].val)
-		return bms_err_set(why, whysz, "no timestamp");
-	n = get_str(f[K_TS].val, f[K_TS].len, ts, sizeof ts);
-	if (n < 0 || bms_ts_parse(ts, (size_t)n, &rp->ts_ms) < 0)
-		return bms_err_set(why, whysz, "bad timestamp");
-	rp->has_tenant = 0;
-	rp->tenant[0] = '\0';
-	if (f[K_TENANT].val) {
-		if (get_name(&f[K_TENANT], rp->tenant, sizeof rp->tenant, why, whysz) < 0)
-			return -1;
-		rp->has_tenant = 1;
-	}
-	/* A proto that does not fit stays in the text form only. */
-	rp->has_proto = 0;
-	rp->proto[0] = '\0';
-	if (f[K_PROTO].val) {
-		n = get_str(f[K_PROTO].val, f[K_PROTO].len, rp->proto, sizeof rp->proto);
-		if (n == -1)
-			return bms_err_set(why, whysz, "proto: not a string");
-		rp->has_proto = n >= 0;
-		if (n < 0)
-			rp->proto[0] = '\0';
-	}
-	return 0;
-}
-
-/* A count that must agree with the array when there is one. */
-static int get_count(const struct bms_json_field *f, unsigned have, int n,
-		     const char *what, char *why, size_t whysz)
-{
-	int64_t c;
-
-	if (get_int(f, &c) < 0 || c < 0)
-		return bms_err_set(why, whysz, "%s: not a count", f->key);
-	if (have && c != n)
-		return bms_err_set(why, whysz, "%s: %lld but %d %s", f->key, (long long)c, n, what);
-	return 0;
-}
-
-/* The general path: any line, by way of the validating scanner. */
+/* The general path: any line, by way of the reading parser (reading.h). */
 static int general_parse(const char *line, size_t len, struct bms_readpack *rp,
 			 char *why, size_t whysz)
 {
-	struct bms_json_field f[K_COUNT];
-	struct bms_json_err jerr;
-	struct bms_reading *r = &rp->r;
-	size_t used = 0;
-	int64_t cycles;
-	int k;
+	struct bms_reading_doc d;
 
-	for (k = 0; k < K_COUNT; k++)
-		f[k].key = keys[k];
-	if (bms_json_scan(line, len, f, K_COUNT, &jerr) < 0)
-		return bms_err_set(why, whysz, "not a JSON object: %s at byte %zu",
-			   jerr.what, jerr.at + 1);
-	if (get_identity(f, rp, why, whysz) < 0)
+	if (bms_reading_parse(line, len, &d, why, whysz) < 0)
 		return -1;
-
-	bms_reading_clear(r);
-	for (size_t i = 0; i < sizeof numfields / sizeof numfields[0]; i++) {
-		const struct numfield *nf = &numfields[i];
-		const struct bms_json_field *fk = &f[nf->key];
-		double *v = (double *)((char *)r + nf->off);
-
-		if (!fk->val)
-			continue;
-		if (get_num(fk, v) < 0)
-			return bms_err_set(why, whysz, "%s: not a number", fk->key);
-		if (!in_range(*v))
-			return bms_err_set(why, whysz, "%s: out of range", fk->key);
-		if (nf->lo <= nf->hi && !(*v >= nf->lo && *v <= nf->hi))
-			return bms_err_set(why, whysz, "%s: %s", fk->key, nf->range);
-		r->have |= nf->bit;
-	}
-	if (f[K_TEMPS].val) {
-		r->ntemps = num_array(f[K_TEMPS].val, f[K_TEMPS].len, r->temps,
-				      BMS_MAX_TEMPS);
-		if (r->ntemps == -1)
-			return bms_err_set(why, whysz, "temperatures: not an array of numbers");
-		if (r->ntemps == -2)
-			return bms_err_set(why, whysz, "temperatures: more than %d probes",
-				   BMS_MAX_TEMPS);
-		for (k = 0; k < r->ntemps; k++)
-			if (!in_range(r->temps[k]))
-				return bms_err_set(why, whysz, "temperatures: probe %d out of range",
-					   k + 1);
-		r->have |= BMS_R_TEMPS;
-	}
-	if (f[K_CELLS].val) {
-		r->ncells = num_array(f[K_CELLS].val, f[K_CELLS].len, r->cells,
-				      BMS_MAX_CELLS);
-		if (r->ncells == -1)
-			return bms_err_set(why, whysz, "cell_voltages: not an array of numbers");
-		if (r->ncells == -2)
-			return bms_err_set(why, whysz, "cell_voltages: more than %d cells",
-				   BMS_MAX_CELLS);
-		for (k = 0; k < r->ncells; k++) {
-			if (!in_range(r->cells[k]))
-				return bms_err_set(why, whysz, "cell_voltages: cell %d out of range",
-					   k + 1);
-			if (r->cells[k] < 0)
-				return bms_err_set(why, whysz, "cell_voltages: cell %d negative",
-					   k + 1);
-		}
-		r->have |= BMS_R_CELLS;
-	}
-	if (f[K_BALANCE].val) {
-		if (get_balance(&f[K_BALANCE], r, why, whysz) < 0)
-			return -1;
-		r->have |= BMS_R_BALANCE;
-	}
-	if (f[K_PROTECT].val) {
-		if (get_protect(&f[K_PROTECT], &r->prot, why, whysz) < 0)
-			return -1;
-		r->have |= BMS_R_PROTECT;
-	}
-	if (f[K_FAULTS].val) {
-		if (get_codes(&f[K_FAULTS], rp, &used, r->faults, &r->nfaults,
-			      why, whysz) < 0)
-			return -1;
-		r->have |= BMS_R_CODES;
-	}
-	if (f[K_WARNINGS].val) {
-		if (get_codes(&f[K_WARNINGS], rp, &used, r->warnings, &r->nwarnings,
-			      why, whysz) < 0)
-			return -1;
-		r->have |= BMS_R_CODES;
-	}
-	if (f[K_CYCLES].val) {
-		double v;
-
-		if (get_num(&f[K_CYCLES], &v) == 0 && !in_range(v))
-			return bms_err_set(why, whysz, "cycles: out of range");
-		if (get_int(&f[K_CYCLES], &cycles) < 0)
-			return bms_err_set(why, whysz, "cycles: not an integer");
-		r->cycles = (long)cycles;
-		r->have |= BMS_R_CYCLES;
-	}
-	if (f[K_CHG].val) {
-		if (get_bool(&f[K_CHG], &r->charge_mos) < 0)
-			return bms_err_set(why, whysz, "charge_mos: not true or false");
-		r->have |= BMS_R_MOS;
-	}
-	if (f[K_DSG].val) {
-		if (get_bool(&f[K_DSG], &r->discharge_mos) < 0)
-			return bms_err_set(why, whysz, "discharge_mos: not true or false");
-		r->have |= BMS_R_MOS;
-	}
-	if (f[K_NCELLS].val && get_count(&f[K_NCELLS], r->have & BMS_R_CELLS, r->ncells,
-					 "cell_voltages", why, whysz) < 0)
-		return -1;
-	if (f[K_NTEMPS].val && get_count(&f[K_NTEMPS], r->have & BMS_R_TEMPS, r->ntemps,
-					 "temperatures", why, whysz) < 0)
-		return -1;
+	memcpy(rp->bms_id, d.env.bms_id, sizeof rp->bms_id);
+	rp->ts_ms = d.env.ts_ms;
+	rp->has_tenant = d.env.has_tenant;
+	memcpy(rp->tenant, d.env.tenant, sizeof rp->tenant);
+	rp->has_proto = d.has_proto;
+	memcpy(rp->proto, d.proto, sizeof rp->proto);
+	memcpy(rp->text, d.text, sizeof rp->text);
+	rp->r = d.r;
+	repoint(rp->r.faults, rp->r.nfaults, d.text, rp->text);
+	repoint(rp->r.warnings, rp->r.nwarnings, d.text, rp->text);
 	return 0;
 }
 
@@ -800,7 +371,7 @@ static int encode(const struct bms_readpack *rp, struct bms_buf *b)
  * m / 10^fd and the scaled integer the blob keeps is q = m * 10^(dec-fd).
  * At most 11 digits before the point and dec <= 4 after keep |q| < 10^15
  * < 2^50, where both directions are exact: the double (m / 10^fd, one
- * rounding, as num_at computes it) times 10^dec is within 0.23 of q, so
+ * rounding, as reading.c's num_at computes it) times 10^dec is within 0.23 of q, so
  * scale() gives q back; q / 10^dec is within the same of q when
  * bms_buf_num() multiplies it again, so it writes q's digits.  Since the
  * text has no trailing zero after the point, 10^(dec-fd) is the largest
@@ -987,7 +558,7 @@ static inline int fast_num(struct walk *w, int dec, int64_t *m, int *fd)
 	return 0;
 }
 
-/* The value of m with fd decimals, computed as num_at computes it. */
+/* The value of m with fd decimals, computed as reading.c's num_at does. */
 static inline double num_val(int64_t m, int fd)
 {
 	double v = (double)(uint64_t)(m < 0 ? -m : m) / dp10[fd];
@@ -1271,19 +842,19 @@ static int fast_parse(const char *line, size_t len, struct bms_readpack *rp)
 		int64_t m;
 		int fd;
 
-		if (fast_num(&w, 0, &m, &fd) < 0)
+		if (fast_num(&w, 0, &m, &fd) < 0 || m < 0)
 			return -1;
 		r->cycles = (long)m;
 		out_varint(&w, zz(m));
 		r->have |= BMS_R_CYCLES;
 	}
 	if (LIT(&w, ",\"remaining_capacity_ah\":")) {
-		if (fast_scalar(&w, 3, 1, 0, &r->remaining_capacity_ah) < 0)
+		if (fast_scalar(&w, 3, 0, INT64_MAX, &r->remaining_capacity_ah) < 0)
 			return -1;
 		r->have |= BMS_R_REMAIN;
 	}
 	if (LIT(&w, ",\"nominal_capacity_ah\":")) {
-		if (fast_scalar(&w, 3, 1, 0, &r->nominal_capacity_ah) < 0)
+		if (fast_scalar(&w, 3, 0, INT64_MAX, &r->nominal_capacity_ah) < 0)
 			return -1;
 		r->have |= BMS_R_NOMINAL;
 	}

@@ -58,15 +58,13 @@ struct bms_readpack {
 };
 
 /*
- * Parse a reading line (type "reading", a string bms_id of 1..127 bytes,
- * an RFC 3339 timestamp, a tenant of at most 63 bytes if any; every known
- * field of the right type and range).  Keys the reading does not know are
- * allowed.  Returns 0, or -1 with a one-line reason in why naming the
- * field ("no bms_id", "bad timestamp", "soc_percent: not in 0..100",
- * "cell_voltages: more than 48 cells", "pack_current: out of range": every
- * number must be finite and below 1e11 in magnitude); why may be NULL.  When line is in
- * the canonical form, the compact blob is built as well and kept in rp
- * for bms_readpack_pack() with the same line.
+ * Parse a reading line as bms_reading_parse() does (reading.h: the
+ * envelope of record.h, every field of the rule table of the right type
+ * and range, every number finite and below 1e11 in magnitude), with the
+ * same result and the same reason in why on a refusal; why may be NULL.
+ * When line is in the canonical form, a walk of it takes the place of
+ * the general parse, and the compact blob is built as well and kept in
+ * rp for bms_readpack_pack() with the same line.
  */
 int bms_readpack_parse(const char *line, size_t len, struct bms_readpack *rp,
 		       char *why, size_t whysz);

@@ -99,8 +99,8 @@ static int check_header(const char *path, const char *program, int max_version,
 			char *err, size_t errsz)
 {
 	struct bms_json_field f[] = {
-		{ "type", NULL, 0 }, { "format", NULL, 0 }, { "program", NULL, 0 },
-		{ "version", NULL, 0 }, { "saved", NULL, 0 },
+		{ .key = "type" }, { .key = "format" }, { .key = "program" },
+		{ .key = "version" }, { .key = "saved" },
 	};
 	struct bms_json_err je;
 	char ts[64];
@@ -143,7 +143,7 @@ static int check_trailer(const char *path, unsigned long lineno,
 			 const struct bms_buf *line, unsigned long records,
 			 char *err, size_t errsz)
 {
-	struct bms_json_field f[] = { { "type", NULL, 0 }, { "records", NULL, 0 } };
+	struct bms_json_field f[] = { { .key = "type" }, { .key = "records" } };
 	char why[128];
 	long n;
 

@@ -34,14 +34,19 @@
  * its retention.
  */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
 #include "json.h"
+#include "record.h"
 #include "store-int.h"
 #include "ts.h"
+
+_Static_assert(BMS_RECORD_ID_MAX == BMS_STORE_ID_MAX &&
+	       BMS_RECORD_TENANT_MAX == BMS_STORE_NAME_MAX,
+	       "the store keeps what an envelope may carry");
 
 /* ==== The battery cache ==== */
 
@@ -480,27 +485,13 @@ static int step_insert(struct bms_store *st, sqlite3_stmt *s, int *bi, const cha
 	}
 }
 
-static int reject(char *why, size_t whysz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int reject(char *why, size_t whysz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && whysz) {
-		va_start(ap, fmt);
-		vsnprintf(why, whysz, fmt, ap);
-		va_end(ap);
-	}
-	return BMS_STORE_EREJECT;
-}
-
 static int other_tenant(struct bms_store *st, const char *t, char *why, size_t whysz)
 {
 	char e[96];
 
-	return reject(why, whysz, "record of tenant '%s', this store writes '%s'",
-		      bms_store_esc(e, sizeof e, t), st->tenant);
+	bms_err_set(why, whysz, "record of tenant '%s', this store writes '%s'",
+		    bms_store_esc(e, sizeof e, t), st->tenant);
+	return BMS_STORE_EREJECT;
 }
 
 /*
@@ -566,7 +557,7 @@ static int put_reading(struct bms_store *st, const char *line, size_t len,
 
 /* Fields of a status, alert or aggregate record the store looks at. */
 enum {
-	D_TYPE, D_ID, D_TS, D_TENANT, D_STATE, D_REASON, D_QUALITY,
+	D_TYPE = BMS_RECORD_TYPE, D_STATE = BMS_RECORD_NKEYS, D_REASON, D_QUALITY,
 	D_SEVERITY, D_CODE, D_RULE, D_MESSAGE, D_COUNT
 };
 
@@ -633,38 +624,19 @@ enum { K_STATUS = 1, K_ALERT, K_AGGREGATE };
 static int put_doc(struct bms_store *st, int kind, const char *line, size_t len,
 		   struct bms_json_field *f, char *why, size_t whysz)
 {
-	long id, ts_off, off[D_COUNT];
+	struct bms_record env;
+	long off[D_COUNT];
 	const char *bms_id;
 	sqlite3_stmt *s;
 	int64_t ts;
 	int bi, rc;
 
 	bms_buf_reset(&st->sbuf);
-	if (!f[D_ID].val)
-		return reject(why, whysz, "no bms_id");
-	id = sbuf_str(st, &f[D_ID], BMS_STORE_ID_MAX);
-	if (id == -1)
-		return reject(why, whysz, "bms_id: not a string");
-	if (id == -2)
-		return reject(why, whysz, "bms_id: longer than %d bytes", BMS_STORE_ID_MAX);
-	if (id == -3)
-		return reject(why, whysz, "bms_id: NUL in it");
-	if (st->sbuf.p[id] == '\0')
-		return reject(why, whysz, "bms_id: empty");
-	if (!f[D_TS].val)
-		return reject(why, whysz, "no timestamp");
-	ts_off = sbuf_str(st, &f[D_TS], 64);
-	if (ts_off < 0 || bms_ts_parse(st->sbuf.p + ts_off, strlen(st->sbuf.p + ts_off), &ts) < 0)
-		return reject(why, whysz, "bad timestamp");
-	if (f[D_TENANT].val) {
-		long t = sbuf_str(st, &f[D_TENANT], 255);
-
-		if (t == -1)
-			return reject(why, whysz, "tenant: not a string");
-		if (t < 0 || strcmp(st->sbuf.p + t, st->tenant) != 0)
-			return other_tenant(st, t == -2 ? "(too long)" : t == -3 ?
-					    "(a NUL in it)" : st->sbuf.p + t, why, whysz);
-	}
+	if (bms_record_get(f, &env, why, whysz) < 0)
+		return BMS_STORE_EREJECT;
+	if (env.has_tenant && strcmp(env.tenant, st->tenant) != 0)
+		return other_tenant(st, env.tenant, why, whysz);
+	ts = env.ts_ms;
 	if ((rc = too_old(st, ts)) != 0)
 		return rc < 0 ? rc : 0;
 	for (int k = D_STATE; k < D_COUNT; k++)
@@ -674,7 +646,7 @@ static int put_doc(struct bms_store *st, int kind, const char *line, size_t len,
 
 	if ((rc = batch_begin(st)) < 0)
 		return rc;
-	bms_id = st->sbuf.p + id;
+	bms_id = env.bms_id;
 	if ((bi = battery(st, bms_id)) < 0)
 		return BMS_STORE_EFAIL;
 	switch (kind) {
@@ -712,30 +684,35 @@ int bms_store_put(struct bms_store *st, const char *line, size_t len,
 {
 	static const char fast[] = "{\"type\":\"reading\",";
 	struct bms_json_field f[D_COUNT] = {
-		[D_TYPE] = { .key = "type" }, [D_ID] = { .key = "bms_id" },
-		[D_TS] = { .key = "timestamp" }, [D_TENANT] = { .key = "tenant" },
 		[D_STATE] = { .key = "state" }, [D_REASON] = { .key = "reason" },
 		[D_QUALITY] = { .key = "quality" }, [D_SEVERITY] = { .key = "severity" },
 		[D_CODE] = { .key = "code" }, [D_RULE] = { .key = "rule" },
 		[D_MESSAGE] = { .key = "message" },
 	};
-	struct bms_json_err jerr;
 	int kind;
 
 	if (why && whysz)
 		why[0] = '\0';
 	if (bms_store_need_tenant(st) < 0)
 		return BMS_STORE_ECONFIG;
-	if (len > INT_MAX)
-		return reject(why, whysz, "line too long");
+	if (len > INT_MAX) {
+		bms_err_set(why, whysz, "line too long");
+		return BMS_STORE_EREJECT;
+	}
 	/* What bms-decode writes goes straight to the reading parser. */
 	if (len >= sizeof fast - 1 && memcmp(line, fast, sizeof fast - 1) == 0)
 		return put_reading(st, line, len, why, whysz);
-	if (bms_json_scan(line, len, f, D_COUNT, &jerr) < 0)
-		return reject(why, whysz, "not a JSON object: %s at byte %zu",
-			      jerr.what, jerr.at + 1);
-	if (!f[D_TYPE].val)
-		return reject(why, whysz, "no type");
+	bms_record_keys(f);
+	if (bms_record_scan(line, len, f, D_COUNT, why, whysz) < 0)
+		return BMS_STORE_EREJECT;
+	if (!f[D_TYPE].val) {
+		bms_err_set(why, whysz, "no type");
+		return BMS_STORE_EREJECT;
+	}
+	if (f[D_TYPE].dup) {
+		bms_err_set(why, whysz, "type: more than once");
+		return BMS_STORE_EREJECT;
+	}
 	if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "reading"))
 		return put_reading(st, line, len, why, whysz);
 	if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "status"))

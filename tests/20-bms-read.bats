@@ -510,3 +510,53 @@ EOF
 	[ -z "$output" ]
 	[ "$stderr" = "bms-read: --proto: 'foxbms' is not daly or daly-modbus" ]
 }
+
+# issue 7: an id or tenant that is not printable UTF-8 would make every
+# record invalid downstream; bms-read refuses it at start, before opening
+# anything, with exit 2 and one line.
+@test "--id and --tenant must be printable UTF-8 within the envelope's limits (exit 2)" {
+	while IFS='|' read -r args want; do
+		eval "set -- $args"
+		run --separate-stderr bms-read --count 1 "$@" /nonexistent
+		[ "$status" -eq 2 ] || { echo "$args: status $status"; false; }
+		[ -z "$output" ]
+		[ "$stderr" = "bms-read: $want" ] || { echo "$args: got: $stderr"; echo "want: bms-read: $want"; false; }
+	done <<-'END'
+	--id $'pack\x01'|--id: control character at byte 5
+	--id $'pack\nA'|--id: control character at byte 5
+	--id $'caf\xe9'|--id: not UTF-8
+	--id $'a\x7f'|--id: control character at byte 2
+	--id "$(printf '%0128d' 0)"|--id: longer than 127 bytes
+	--board 1,16 --id "$(printf '%0125d' 0)"|--id: longer than 127 bytes with "-16"
+	--tenant $'lab\x1b[31m'|--tenant: control character at byte 4
+	--tenant $'\xff'|--tenant: not UTF-8
+	--tenant "$(printf '%064d' 0)"|--tenant: longer than 63 bytes
+	--tenant ''|--tenant: empty
+	END
+}
+
+# issue 7: the id derived from the device (or link) name is held to the
+# same rule; --id is the way out.
+@test "an id derived from an odd device or link name is refused; --id makes the run go" {
+	odd="$BATS_TEST_TMPDIR/bms"$'\x1b'"[31m.tty"
+	sim_start --speed 0
+	ln -s "$SIM_TTY" "$odd"
+	run --separate-stderr bms-read --count 1 "$odd"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-read: the id derived from the device name: control character at byte 4; give one with --id" ]
+	run --separate-stderr bms-read --count 1 "$BATS_TEST_TMPDIR/caf"$'\xe9'
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "bms-read: the id derived from the device name: not UTF-8; give one with --id" ]
+	run --separate-stderr bms-read --count 1 --id bms.tty "$odd"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(kinds <<<"$output")" = "$(printf 'frames\nstatus connected ok')" ]
+	[ "$(frames_of <<<"$output")" = "$DEFAULT_FRAMES" ]
+	[ "$(jq -r .bms_id <<<"$output" | sort -u)" = bms.tty ]
+	# A printable name with spaces and non-ASCII letters is an id as it is.
+	ln -s "$SIM_TTY" "$BATS_TEST_TMPDIR/Shed pack é"
+	run --separate-stderr bms-read --count 1 "$BATS_TEST_TMPDIR/Shed pack é"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .bms_id <<<"$output" | sort -u)" = "Shed pack é" ]
+}

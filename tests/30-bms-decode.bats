@@ -178,3 +178,50 @@ frames_with() {
 	[ "$output" = 0 ]
 	[ ! -s "$BATS_TEST_TMPDIR/in.err" ]
 }
+
+# issue 7: the envelope is checked once for every stage (bms(7),
+# ENVELOPE): an impossible timestamp is not copied into a reading.
+@test "a frames record with an impossible timestamp is rejected, not decoded" {
+	while IFS='|' read -r ts reason; do
+		line=$(jq -c --arg ts "$ts" '.timestamp = $ts' "$FIX/frames-16s.ndjson")
+		run --separate-stderr bms-decode <<<"$line"
+		[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$ts: $status $output"; false; }
+		[ "$stderr" = "bms-decode: <stdin>:1: $reason" ] || { echo "$ts: got: $stderr"; false; }
+	done <<-'END'
+	99999-11-27T14:29:11.123Z|bad timestamp
+	2026-13-27T14:29:11.123Z|bad timestamp
+	2026-02-30T14:29:11.123Z|bad timestamp
+	2026-11-27T24:29:11.123Z|bad timestamp
+	yesterday|bad timestamp
+	END
+	# A real time in another zone is a time, and passes as it was written.
+	line=$(jq -c '.timestamp = "2026-11-27T16:29:11.123+02:00"' "$FIX/frames-16s.ndjson")
+	run --separate-stderr bms-decode <<<"$line"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(echo "$output") <(sed 's/"timestamp":"[^"]*"/"timestamp":"2026-11-27T16:29:11.123+02:00"/' "$FIX/reading-16s.ndjson")
+}
+
+# issue 7: a key of the envelope twice is a reject, so that no stage
+# reads another record than the line shows.
+@test "a record with an envelope key twice is rejected" {
+	while IFS='|' read -r from to reason; do
+		line=$(sed "s/$from/$to/" "$FIX/frames-16s.ndjson")
+		run --separate-stderr bms-decode --strict <<<"$line"
+		[ "$status" -eq 3 ] && [ -z "$output" ] || { echo "$to: $status $output"; false; }
+		[ "$stderr" = "bms-decode: <stdin>:1: $reason" ] || { echo "$to: got: $stderr"; false; }
+	done <<-'END'
+	"proto"|"tenant":"lab2","tenant":"lab","proto"|tenant: more than once
+	"proto"|"tenant":"lab2","t\\u0065nant":"lab","proto"|tenant: more than once
+	"proto"|"bms_id":"p2","proto"|bms_id: more than once
+	"proto"|"timestamp":"2026-11-27T14:29:12.000Z","proto"|timestamp: more than once
+	"proto"|"type":"status","proto"|type: more than once
+	END
+	# Records of other types pass as they are, a key inside a value is
+	# no envelope key.
+	printf '%s\n' '{"type":"status","bms_id":"p1","timestamp":"t","x":{"tenant":1,"tenant":2}}' >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr bms-decode "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(echo "$output") "$BATS_TEST_TMPDIR/in"
+}

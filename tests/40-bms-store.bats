@@ -1241,3 +1241,56 @@ $rd"
 	[ -z "$(grep -v -x -F "bms-store: $db: busy for 100 ms (another writer holds it); retrying" "$T/err")" ]
 	q t "${DAY[@]}" | diff - "$T/want"
 }
+
+# issue 7: the reading's range rules are the schema's: cycles and the
+# capacities are at least 0, on the fast path and the slow one alike.
+@test "--strict refuses a reading with a negative cycles or capacity (exit 3), stores nothing of it" {
+	store_new t
+	for field in cycles remaining_capacity_ah nominal_capacity_ah; do
+		for form in canonical spaced; do
+			line=$(sed -E "s/\"$field\":[0-9.]+/\"$field\":-1/" "$FIX/reading-16s.ndjson")
+			[ "$form" = spaced ] && line=" $line"
+			run --separate-stderr ingest t --strict <<<"$line"
+			[ "$status" -eq 3 ] || { echo "$field $form: status $status"; false; }
+			[ "$stderr" = "bms-store: <stdin>:1: $field: negative" ] || { echo "$field $form: $stderr"; false; }
+		done
+	done
+	[ -z "$(q t "${DAY[@]}")" ]
+	[ -z "$(bms-store --db "$STORE" --tenant t batteries list)" ]
+	# At 0 they are stored.
+	sed -E 's/"(cycles|remaining_capacity_ah|nominal_capacity_ah)":[0-9.]+/"\1":0/g' "$FIX/reading-16s.ndjson" >"$T/zero"
+	run --separate-stderr ingest t --strict "$T/zero"
+	[ "$status" -eq 0 ]
+	diff <(q t "${DAY[@]}") "$T/zero"
+}
+
+# issue 7: a key of the envelope twice is refused: the store would
+# have kept one tenant or battery while the line shows another.
+@test "a record with an envelope key twice is rejected, whatever its type" {
+	store_new lab lab2
+	ts='"timestamp":"2026-11-27T14:29:11.123Z"'
+	{
+		sed 's/"timestamp":"\([^"]*\)"/"timestamp":"\1","tenant":"lab2","tenant":"lab"/' "$FIX/reading-16s.ndjson"
+		sed 's/"bms_id":"p1"/"bms_id":"p1","bms_id":"p9"/' "$FIX/reading-16s.ndjson"
+		echo "{\"type\":\"status\",\"bms_id\":\"p1\",$ts,\"tenant\":\"lab2\",\"tenant\":\"lab\",\"state\":\"connected\",\"reason\":\"ok\",\"quality\":100}"
+		echo "{\"type\":\"alert\",\"bms_id\":\"p1\",\"bms_\\u0069d\":\"p2\",$ts,\"severity\":\"warning\"}"
+		echo "{\"type\":\"aggregate\",\"bms_id\":\"p1\",$ts,\"timestamp\":\"2026-11-27T15:00:00.000Z\"}"
+		echo "{\"type\":\"note\",\"type\":\"status\",\"bms_id\":\"p1\",$ts,\"state\":\"connected\"}"
+		cat "$FIX/reading-d2.ndjson"
+	} >"$T/in"
+	run --separate-stderr ingest lab <"$T/in"
+	[ "$status" -eq 0 ]
+	diff <(echo "$stderr") - <<-'END'
+	bms-store: <stdin>:1: tenant: more than once
+	bms-store: <stdin>:2: bms_id: more than once
+	bms-store: <stdin>:3: tenant: more than once
+	bms-store: <stdin>:4: bms_id: more than once
+	bms-store: <stdin>:5: timestamp: more than once
+	bms-store: <stdin>:6: type: more than once
+	END
+	diff <(q lab "${DAY[@]}") "$FIX/reading-d2.ndjson"
+	for what in status alerts aggregates; do
+		[ -z "$(q lab --type $what "${DAY[@]}")" ]
+	done
+	[ "$(bms-store --db "$STORE" --tenant lab batteries list | jq -r .bms_id)" = p2 ]
+}

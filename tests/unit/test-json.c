@@ -166,6 +166,14 @@ static void test_escaped_keys(void)
 	line = "{\"tenan\\u0074\":\"evil\",\"tenant\":\"acme\"}";
 	CHECK_INT(bms_json_scan(line, strlen(line), f, 4, NULL), 0);
 	CHECK(bms_json_str_eq(f[1].val, f[1].len, "acme"));
+	/* issue 7: and the scan says the key came twice. */
+	CHECK(f[1].dup && !f[0].dup && !f[2].dup);
+	line = "{\"tenant\":1,\"a\":{\"tenant\":2},\"b\":[{\"tenant\":3}]}";
+	CHECK_INT(bms_json_scan(line, strlen(line), f, 4, NULL), 0);
+	CHECK(!f[1].dup && f[1].len == 1 && f[1].val[0] == '1');
+	line = "{\"type\":1,\"type\":2,\"type\":3}";
+	CHECK_INT(bms_json_scan(line, strlen(line), f, 4, NULL), 0);
+	CHECK(f[0].dup && f[0].val[0] == '3');
 
 	/* Every short escape; a solidus written either way. */
 	line = "{\"x\\/y\":1,\"ty\\\"pe\":2,\"type\\n\":3,\"type\\u0000\":4}";

@@ -739,7 +739,8 @@ static void test_rejects(void)
 
 		n = snprintf(rec, sizeof rec, "{\"type\":\"status\",\"bms_id\":\"p1\","
 			     "\"timestamp\":\"2026-11-27T14:29:20Z\",\"tenant\":\"");
-		for (int i = 0; i < 100; i++)
+		/* 63 bytes, the most an envelope's tenant holds (issue 7). */
+		for (int i = 0; i < 63; i++)
 			n += snprintf(rec + n, sizeof rec - (size_t)n, "\\n");
 		snprintf(rec + n, sizeof rec - (size_t)n, "\"}");
 		n = snprintf(want, sizeof want, "record of tenant '");
@@ -747,6 +748,13 @@ static void test_rejects(void)
 			n += snprintf(want + n, sizeof want - (size_t)n, "\\n");
 		snprintf(want + n, sizeof want - (size_t)n, "...', this store writes 'acme'");
 		CHECK_STR(put_why(st, rec, BMS_STORE_EREJECT), want);
+		/* One more is past the envelope's limit. */
+		n = snprintf(rec, sizeof rec, "{\"type\":\"status\",\"bms_id\":\"p1\","
+			     "\"timestamp\":\"2026-11-27T14:29:20Z\",\"tenant\":\"");
+		for (int i = 0; i < 64; i++)
+			n += snprintf(rec + n, sizeof rec - (size_t)n, "\\n");
+		snprintf(rec + n, sizeof rec - (size_t)n, "\"}");
+		CHECK_STR(put_why(st, rec, BMS_STORE_EREJECT), "tenant: longer than 63 bytes");
 	}
 	CHECK_INT(bms_store_commit(st), 0);
 	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM readings"), 3);
