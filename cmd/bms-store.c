@@ -620,6 +620,12 @@ static int run_check(struct global *g, int argc, char **argv)
 	st = open_store(g, g->tenant);
 	bms_ndjson_out_init(&out, STDOUT_FILENO);
 	rc = bms_store_check(st, put_text, NULL);
+	if (rc == 0 || rc == 1) {	/* wide modes are reported, not a failure */
+		int m = bms_store_check_modes(st, put_text, NULL);
+
+		if (m < 0)
+			rc = m;
+	}
 	if (rc == 1) {
 		bms_store_close(st);
 		return out_end(BMS_EXIT_FAIL);

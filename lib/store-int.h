@@ -113,6 +113,8 @@ int bms_store_need_tenant(struct bms_store *st);
  * escaped (\n, \u007f, ...), anything else, an ordinary name say, comes
  * out as it is.  Cut at a character boundary to fit, "..." marking the
  * cut.  outsz is at least 8.  Returns out.
+ * A single quote comes out as \' too, as messages quote names in
+ * single quotes (which a JSON string would not escape).
  */
 const char *bms_store_esc(char *out, size_t outsz, const char *s);
 

@@ -20,6 +20,15 @@
  *    SQLITE_OPEN_NOFOLLOW under its directory's real path, so a link
  *    planted as tenants/NAME.db cannot point a handle at another file,
  *    while the store's directory itself may be reached through links.
+ *  - Every directory and database file the store makes is private
+ *    (0700, 0600) whatever the umask: make_dir and make_file create
+ *    them so before SQLite sees them.  SQLite's unix VFS creates a
+ *    database's -wal, -shm and -journal files with exactly the database
+ *    file's permission bits (findCreateFileMode and the -shm open in
+ *    os_unix.c, robust_open setting them past the umask), so those are
+ *    private too, and nothing here changes the process's umask.  What
+ *    exists already keeps its mode; bms_store_check_modes reports one
+ *    that is wider.
  *  - PRAGMA user_version counts the migrations applied; each runs in its
  *    own IMMEDIATE transaction that first reads the version again, so
  *    processes opening one database at once upgrade it once.
@@ -32,6 +41,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,7 +284,7 @@ static size_t esc_one(const unsigned char *p, char e[6], size_t *adv)
 		return n;
 	}
 	switch (c) {
-	case '"': case '\\':
+	case '"': case '\\': case '\'':
 		e[0] = '\\';
 		e[1] = (char)c;
 		return 2;
@@ -469,11 +479,35 @@ static const char *real_name(const char *path, char *out)
 }
 
 /*
+ * Make path an empty file of mode 0600 (whatever the umask) for SQLite to
+ * open as a new database, unless something is there already: an
+ * existing file keeps its mode, and a symbolic link is left for SQLite to
+ * refuse.  Not following a link, this never creates a file elsewhere.
+ */
+static int make_file(struct bms_store *st, const char *path, const char *shown)
+{
+	struct stat sb;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0 && errno == EEXIST)
+		return 0;
+	if (fd < 0)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "cannot create '%s': %s", shown,
+				      strerror(errno));
+	/* A umask that took the owner's own bits is undone too. */
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 07777) != 0600)
+		fchmod(fd, 0600);
+	close(fd);
+	return 0;
+}
+
+/*
  * Open path with flags (SQLITE_OPEN_*; OPEN_RAW leaves the journal mode
  * and pragmas alone), with the busy timeout; a read-write connection is
  * put in WAL mode with the store's pragmas.  On a read-only filesystem
  * the database is opened read-only (queries answer, writes fail).  A
- * path that is a symbolic link is refused.
+ * path that is a symbolic link is refused.  With SQLITE_OPEN_CREATE a
+ * new database file is made private first (make_file).
  */
 static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **out)
 {
@@ -485,6 +519,8 @@ static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **
 	int rc, ro = flags & SQLITE_OPEN_READONLY;
 
 	*out = NULL;
+	if ((flags & SQLITE_OPEN_CREATE) && make_file(st, name, path) < 0)
+		return BMS_STORE_EFAIL;
 	flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
 	rc = sqlite3_open_v2(name, &db, flags & ~OPEN_RAW, NULL);
 	if (rc != SQLITE_OK) {
@@ -622,12 +658,25 @@ static struct bms_store *new_handle(const struct bms_store_opts *opts)
 	return st;
 }
 
+/* Make directory path, private (0700 whatever the umask), unless there is
+ * one already: that one keeps its mode. */
 static int make_dir(struct bms_store *st, const char *path)
 {
 	struct stat sb;
+	int fd;
 
-	if (mkdir(path, 0777) == 0)
+	if (mkdir(path, 0700) == 0) {
+		/* A umask that took the owner's own bits is undone too. */
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			if (fstat(fd, &sb) == 0 && (sb.st_mode & 07777) != 0700)
+				fchmod(fd, 0700);
+			close(fd);
+		} else {
+			chmod(path, 0700);
+		}
 		return 0;
+	}
 	if (errno == EEXIST && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
 		return 0;
 	return bms_store_fail(st, BMS_STORE_EFAIL, "cannot create '%s': %s", path,
@@ -1216,6 +1265,88 @@ int bms_store_check(struct bms_store *st,
 		}
 	}
 	rc = rc == SQLITE_DONE ? bad : ctlerr(st);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ==== Modes ==== */
+
+struct modes {
+	int (*fn)(void *ctx, const char *line);
+	void *ctx;
+	int wide;		/* a line was given */
+	int stop;		/* fn's non-zero value */
+};
+
+/* A line to m->fn if path, a directory (is_dir) or a plain file, is wider
+ * than want.  What is missing is not for this to report, nor a symbolic
+ * link in place of a file (opening refuses it). */
+static void mode_of(struct bms_store *st, struct modes *m, const char *path, int is_dir)
+{
+	struct bms_buf *b = &st->out;
+	unsigned want = is_dir ? 0700 : 0600, mode;
+	struct stat sb;
+
+	if (m->stop)
+		return;
+	if (is_dir ? stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) :
+	    lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return;
+	mode = (unsigned)sb.st_mode & 07777;
+	if (!(mode & ~want))
+		return;
+	m->wide = 1;
+	bms_buf_reset(b);
+	bms_buf_printf(b, "%s: mode %03o is wider than %03o; make it private with:"
+		       " chmod %03o %s", path, mode, want, want, path);
+	m->stop = b->oom ? bms_store_fail(st, BMS_STORE_EFAIL, "out of memory") :
+		m->fn(m->ctx, b->p);
+}
+
+/* The database file db (a path under the store) and its -wal, -shm and
+ * -journal files. */
+static void db_modes(struct bms_store *st, struct modes *m, const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	char path[STORE_PATH_MAX];
+
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", db, suffix[i]);
+		mode_of(st, m, path, 0);
+	}
+}
+
+int bms_store_check_modes(struct bms_store *st,
+			  int (*fn)(void *ctx, const char *line), void *ctx)
+{
+	struct modes m = { .fn = fn, .ctx = ctx };
+	char path[STORE_PATH_MAX];
+	sqlite3_stmt *s;
+	int rc = SQLITE_DONE;
+
+	mode_of(st, &m, st->dir, 1);
+	snprintf(path, sizeof path, "%s/tenants", st->dir);
+	mode_of(st, &m, path, 1);
+	db_modes(st, &m, st->ctl_path);
+	if (st->db) {
+		db_modes(st, &m, st->db_path);
+		return m.stop ? m.stop : m.wide;
+	}
+	s = ctlprep(st, "SELECT name FROM tenants ORDER BY name");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	while (!m.stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+
+		if (!bms_store_name_ok(name))
+			continue;
+		snprintf(path, sizeof path, "%s/tenants/%s.db", st->dir, name);
+		db_modes(st, &m, path);
+	}
+	if (m.stop)
+		rc = m.stop;
+	else
+		rc = rc == SQLITE_DONE ? m.wide : ctlerr(st);
 	sqlite3_finalize(s);
 	return rc;
 }

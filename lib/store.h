@@ -14,7 +14,10 @@
  * handle lists its own tenant only.  Tenant names are
  * [a-z0-9][a-z0-9_-]* (at most 63 bytes), so a name is always a plain
  * file name; and no database file of a store may be a symbolic link (one
- * planted as tenants/NAME.db is refused, not followed).
+ * planted as tenants/NAME.db is refused, not followed).  What the store
+ * creates, a backup's too, is private whatever the umask: directories
+ * 0700, database files 0600 (SQLite gives a database's -wal, -shm and
+ * -journal files its mode); what exists already keeps its mode.
  *
  * Every database carries its schema version in PRAGMA user_version.  On
  * open, an older database is upgraded in place (each migration in its own
@@ -31,6 +34,8 @@
  * naming the file and what to do.  Names and ids from records or callers
  * appear in messages escaped as inside a JSON string ("ev\nil"), so a
  * message never holds a line break or another control character.  The
+ * single quotes messages put around a name stay unambiguous: a quote
+ * in the name comes out as \'.  The
  * library never prints or exits.  Every string a callback receives is
  * borrowed for the call only.  A handle is used by one thread at a time;
  * several processes may hold handles on one tenant at once (each batch
@@ -369,6 +374,20 @@ int bms_store_backup(struct bms_store *st, const char *dest);
  */
 int bms_store_check(struct bms_store *st,
 		    int (*fn)(void *ctx, const char *line), void *ctx);
+
+/*
+ * The modes of the files bms_store_check checks: the store directory and
+ * tenants/ (each wider than 0700 reported), and each database (control.db
+ * and that handle's tenant's, or every tenant's) with its -wal, -shm and
+ * -journal files (each wider than 0600).  fn gets one line for each:
+ * "DIR/control.db: mode 644 is wider than 600; make it private with:
+ * chmod 600 DIR/control.db", DIR as the store was opened.  Nothing is
+ * changed: a store made wide on purpose stays so.  Returns 0 if all are
+ * private, 1 if one is not, fn's non-zero value (which stops the walk),
+ * or BMS_STORE_EFAIL.
+ */
+int bms_store_check_modes(struct bms_store *st,
+			  int (*fn)(void *ctx, const char *line), void *ctx);
 
 /* The SQL of migration n (1-based) of the tenant (tenant != 0) or control
  * schema, NULL past the last: for the manual and the migration tests. */

@@ -2042,6 +2042,109 @@ static void test_agg_same(void)
 	bms_store_close(st);
 }
 
+/* ==== Modes (issue 7) ==== */
+
+/* The permission bits of p, or -1. */
+static int mode_of(const char *p)
+{
+	struct stat sb;
+
+	return stat(p, &sb) == 0 ? (int)(sb.st_mode & 07777) : -1;
+}
+
+/*
+ * A store and its backups are private whatever the umask (issue 7: under
+ * 022 they were 0755 and 0644); check_modes reports what is wider, with
+ * its chmod, changing nothing; a quote in a name is escaped.
+ */
+static void test_modes(void)
+{
+	static const mode_t masks[] = { 022, 0, 0277 };
+	char s[512], p[1024], b[512], err[1024], want[8192];
+	struct bms_store *st = NULL, *t = NULL;
+	mode_t old = umask(022);
+
+	for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+		umask(masks[i]);
+		snprintf(s, sizeof s, "%s/modes%zu", dir, i);
+		CHECK_INT(bms_store_init(s, err, sizeof err), 0);
+		CHECK_INT(bms_store_open(&st, s, NULL, NULL, err, sizeof err), 0);
+		if (!st)
+			break;
+		CHECK_INT(bms_store_tenant_add(st, "m", NULL), 0);
+		CHECK_INT(bms_store_open(&t, s, "m", NULL, err, sizeof err), 0);
+		CHECK_INT(mode_of(s), 0700);
+		snprintf(p, sizeof p, "%s/tenants", s);
+		CHECK_INT(mode_of(p), 0700);
+		snprintf(p, sizeof p, "%s/control.db", s);
+		CHECK_INT(mode_of(p), 0600);
+		snprintf(p, sizeof p, "%s/control.db-wal", s);
+		CHECK_INT(mode_of(p), 0600);
+		snprintf(p, sizeof p, "%s/tenants/m.db", s);
+		CHECK_INT(mode_of(p), 0600);
+		snprintf(p, sizeof p, "%s/tenants/m.db-wal", s);
+		CHECK_INT(mode_of(p), 0600);
+		snprintf(p, sizeof p, "%s/tenants/m.db-shm", s);
+		CHECK_INT(mode_of(p), 0600);
+		bms_buf_reset(&out);
+		bms_buf_puts(&out, "");
+		CHECK_INT(bms_store_check_modes(st, check_line, &out), 0);
+		CHECK_STR(out.p, "");
+		/* Backups, of the whole store and of one tenant. */
+		for (int k = 0; k < 2; k++) {
+			snprintf(b, sizeof b, "%s/modes%zu-backup%d", dir, i, k);
+			CHECK_INT(bms_store_backup(k ? t : st, b), 0);
+			CHECK_INT(mode_of(b), 0700);
+			snprintf(p, sizeof p, "%s/tenants", b);
+			CHECK_INT(mode_of(p), 0700);
+			snprintf(p, sizeof p, "%s/control.db", b);
+			CHECK_INT(mode_of(p), 0600);
+			snprintf(p, sizeof p, "%s/tenants/m.db", b);
+			CHECK_INT(mode_of(p), 0600);
+		}
+		bms_store_close(t);
+		t = NULL;
+		bms_store_close(st);
+		st = NULL;
+	}
+	umask(old);
+
+	/* Opened up by hand: reported, each with the chmod that mends it,
+	 * and left as it is; a tenant handle reports its own files. */
+	snprintf(s, sizeof s, "%s/modes0", dir);
+	CHECK_INT(chmod(s, 0750), 0);
+	snprintf(p, sizeof p, "%s/tenants/m.db", s);
+	CHECK_INT(chmod(p, 0604), 0);
+	CHECK_INT(bms_store_open(&t, s, "m", NULL, err, sizeof err), 0);
+	if (t) {
+		bms_buf_reset(&out);
+		bms_buf_puts(&out, "");
+		CHECK_INT(bms_store_check_modes(t, check_line, &out), 1);
+		snprintf(want, sizeof want,
+			 "%s: mode 750 is wider than 700; make it private with: chmod 700 %s\n"
+			 "%s: mode 604 is wider than 600; make it private with: chmod 600 %s\n"
+			 "%s-wal: mode 604 is wider than 600; make it private with: chmod 600 %s-wal\n"
+			 "%s-shm: mode 604 is wider than 600; make it private with: chmod 600 %s-shm\n",
+			 s, s, p, p, p, p, p, p);
+		CHECK_STR(out.p, want);
+		/* check's own lines are as before. */
+		CHECK_STR(check(t, 0), "control.db: ok\ntenants/m.db: ok\n");
+		/* A battery id holding a quote is escaped in its message. */
+		CHECK_INT(bms_store_battery_remove(t, "o'b\"\n", 0), BMS_STORE_ECONFIG);
+		CHECK_STR(bms_store_error(t), "no battery 'o\\'b\\\"\\n'");
+		bms_store_close(t);
+	}
+	CHECK_INT(mode_of(s), 0750);
+	CHECK_INT(mode_of(p), 0604);
+	CHECK_INT(bms_store_open(&st, s, NULL, NULL, err, sizeof err), 0);
+	if (st) {
+		CHECK_INT(bms_store_tenant_add(st, "o'k", NULL), BMS_STORE_ECONFIG);
+		CHECK_STR(bms_store_error(st), "bad tenant name 'o\\'k': use a-z, 0-9, '_' and"
+			  " '-', at most 63 bytes, starting with a letter or digit");
+		bms_store_close(st);
+	}
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -2074,6 +2177,7 @@ int main(void)
 	test_links();
 	test_backup();
 	test_agg_same();
+	test_modes();
 	bms_buf_free(&out);
 	rm_tree(dir);
 	return unit_done();
