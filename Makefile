@@ -81,7 +81,9 @@ $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
 
 $(O)/tests/%: tests/unit/%.c $(O)/libbms.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a $(STORE_LIBS)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a $(STORE_LIBS) $(LDLIBS)
+
+$(O)/tests/test-cycle: LDLIBS += $(SERIAL_LIBS)
 
 check: all $(UNIT_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)

@@ -480,3 +480,23 @@ EOF
 			{ echo "bad line: $l"; false; }
 	done
 }
+
+# issue 7: a line that cuts every reply short is garbled, not silent, and
+# the message points at the line rather than at the board number.
+@test "fault drop on every frame: status error garbled, replies cut short, exit 1" {
+	sim_start --speed 0 --fault drop
+	run --separate-stderr bms-read --count 1 --timeout 1000 --retries 1 "$SIM_TTY"
+	[ "$status" -eq 1 ]
+	diff <(norm <<<"$output") - <<'EOF2'
+{"type":"status","bms_id":"bms.tty","timestamp":"T","state":"error","reason":"garbled","quality":0,"message":"board 1 on 'TTY' sends replies cut short: check baud rate, cabling and noise on the line"}
+EOF2
+	[ "$stderr" = "bms-read: board 1 on '$SIM_TTY' sends replies cut short: check baud rate, cabling and noise on the line" ]
+	sim_stop
+
+	sim_start --speed 0 --fault drop -p daly-modbus
+	run --separate-stderr bms-read --count 1 --timeout 1000 --retries 0 -p daly-modbus "$SIM_TTY"
+	[ "$status" -eq 1 ]
+	diff <(norm <<<"$output") - <<'EOF2'
+{"type":"status","bms_id":"bms.tty","timestamp":"T","state":"error","reason":"garbled","quality":0,"message":"board 1 on 'TTY' sends replies cut short: check baud rate, cabling and noise on the line"}
+EOF2
+}
