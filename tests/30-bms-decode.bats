@@ -139,7 +139,7 @@ frames_with() {
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	echo "$FRAMES" >&7
-	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
+	wait_line "$BATS_TEST_TMPDIR/out" '^\{"type":"reading"'
 	diff "$BATS_TEST_TMPDIR/out" "$FIX/reading-16s.ndjson"
 	exec 7>&-
 	wait $pid
@@ -151,7 +151,7 @@ frames_with() {
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	echo 'not json' >&7
-	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/rej" ] && break; sleep 0.02; done
+	wait_line "$BATS_TEST_TMPDIR/rej" '^\{"type":"reject"'
 	[ "$(cat "$BATS_TEST_TMPDIR/rej")" = '{"type":"reject","reason":"not a JSON object: expected an object at byte 1","file":"<stdin>","lineno":1,"line":"not json"}' ]
 	exec 7>&-
 	wait $pid
@@ -163,7 +163,7 @@ frames_with() {
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	echo "$FRAMES" >&7
-	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
+	wait_line "$BATS_TEST_TMPDIR/out" '^\{"type":"reading"'
 	kill -TERM $pid
 	st=0
 	wait $pid || st=$?
