@@ -10,7 +10,10 @@
  * that scan runs after every read, so the cycle moves on the moment the
  * last byte of a reply is in.  There are no sleeps: every wait is a read
  * with the time left to the try's deadline.  What a try saw (echoes,
- * garbage, valid frames) is what its last scan found.
+ * garbage, valid frames) is what its last scan found; the board's valid
+ * frames outside any try (waiting when the cycle starts, or arriving
+ * after a try ended) are counted by the drain that takes them in, so
+ * nvalid counts every valid frame of the board the cycle holds.
  *
  * Workload: ten exchanges of a few hundred bytes per cycle; the scans are
  * quadratic in a try's bytes at worst, which the byte cap bounds.
