@@ -81,7 +81,9 @@ $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
 
 $(O)/tests/%: tests/unit/%.c $(O)/libbms.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a $(STORE_LIBS)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a $(STORE_LIBS) $(LDLIBS)
+
+$(O)/tests/test-cycle: LDLIBS += $(SERIAL_LIBS)
 
 # The reading parser's test reads the schema with jansson.
 $(O)/tests/test-reading: STORE_LIBS += $(JANSSON_LIBS)

@@ -10,7 +10,10 @@
  * that scan runs after every read, so the cycle moves on the moment the
  * last byte of a reply is in.  There are no sleeps: every wait is a read
  * with the time left to the try's deadline.  What a try saw (echoes,
- * garbage, valid frames) is what its last scan found.
+ * garbage, valid frames) is what its last scan found; the board's valid
+ * frames outside any try (waiting when the cycle starts, or arriving
+ * after a try ended) are counted by the drain that takes them in, so
+ * nvalid counts every valid frame of the board the cycle holds.
  *
  * Workload: ten exchanges of a few hundred bytes per cycle; the scans are
  * quadratic in a try's bytes at worst, which the byte cap bounds.
@@ -79,10 +82,13 @@ struct xchg {
 	bool try_other;			/* bytes that are neither frames nor
 					 * echoes, a trailing partial frame
 					 * left out */
+	bool try_cut;			/* the bytes end in a partial frame */
 	/* All tries so far: */
 	uint8_t seen[32];		/* 0x95/0x96 frame numbers received */
 	bool complete;			/* every reply frame needed is in */
 	bool echo, other;		/* as try_echo, try_other */
+	bool cut;			/* a try ran out of time on a partial
+					 * frame: a reply cut short */
 	int nvalid;			/* sum of valid */
 	uint8_t status[8];		/* A5 0x94 payload, when id is 0x94 */
 	bool have_status;
@@ -201,6 +207,7 @@ static void scan_a5(const uint8_t *p, size_t n, int board, struct xchg *x)
 		x->got++;
 	}
 	x->try_other = covered < pos;
+	x->try_cut = pos < n;
 	if (multi) {
 		/* Frame numbers are 1-based (daly.md Q6), as the decoder
 		 * takes them; they may come from different tries. */
@@ -250,6 +257,7 @@ static void scan_d2(const uint8_t *p, size_t n, struct xchg *x)
 	if (bms_modbus_next(p, n, &pos, BMS_DALYMB_ADDR, &rep))
 		pos = n;
 	x->try_other = covered < pos;
+	x->try_cut = pos < n;
 	if (x->got > 0)
 		x->complete = true;
 }
@@ -324,6 +332,18 @@ enum xres {
 	X_GONE,		/* the port failed: c->err */
 };
 
+/* What a cycle carries from one exchange to the next. */
+struct run {
+	bool wrote;		/* a request went out in this cycle */
+	bool stop;		/* the caller asked to stop */
+	/* The bytes of the last element that belong to its last try (all
+	 * of it for the first element, which holds what was waiting at the
+	 * start) begin at tail; tail_valid of the board's valid frames in
+	 * them are counted in c->nvalid already. */
+	size_t tail;
+	int tail_valid;
+};
+
 static int stop_requested(const struct bms_cycle_opts *o)
 {
 	return o->stopping && o->stopping(o->ctx);
@@ -331,66 +351,86 @@ static int stop_requested(const struct bms_cycle_opts *o)
 
 /*
  * Append what is waiting on the port to the last element, as far as the
- * cycle has room.  Returns 0, -1 when out of memory, -2 when the port
- * failed.
+ * cycle has room, and count the board's valid frames among the bytes it
+ * now holds since its last try began (x supplies the request a D2 echo
+ * looks like): frames that came late, or before the first request, are
+ * frames all the same.  Returns 0, -1 when out of memory, -2 when the
+ * port failed.
  */
-static int drain(struct bms_serial *port, struct bms_cycle_cycle *c)
+static int drain(struct bms_serial *port, const struct bms_cycle_opts *o,
+		 struct bms_cycle_cycle *c, const struct xchg *x, struct run *u)
 {
+	size_t k, before = c->len;
 	ssize_t n;
-	size_t k;
+	int rc = 0;
 
 	while ((k = room(c)) > 0) {
-		if (reserve(c, k) < 0)
-			return -1;
+		if (reserve(c, k) < 0) {
+			rc = -1;
+			break;
+		}
 		n = bms_serial_drain(port, c->buf + c->len, k, c->err,
 				     sizeof c->err);
-		if (n == BMS_SERIAL_GONE)
-			return -2;
+		if (n == BMS_SERIAL_GONE) {
+			rc = -2;
+			break;
+		}
 		if (n <= 0)
-			return 0;
+			break;
 		commit(c, (size_t)n);
 		if ((size_t)n < k)
-			return 0;
+			break;
 	}
-	return 0;
+	if (c->len > before) {
+		struct xchg t = *x;
+
+		scan(o, c->buf + u->tail, c->len - u->tail, &t);
+		c->nvalid += t.valid - u->tail_valid;
+		u->tail_valid = t.valid;
+	}
+	return rc;
 }
 
 /*
  * One request with up to tries tries (fewer once a stop was asked for).
- * *wrote tells whether a request went out earlier in this cycle (the
+ * u->wrote tells whether a request went out earlier in this cycle (the
  * first try uses the element that holds the bytes found waiting at the
- * start); *stop turns true once the caller asked to stop.
+ * start); u->stop turns true once the caller asked to stop.
  */
 static enum xres exchange(struct bms_serial *port, const struct bms_cycle_opts *o,
 			  struct bms_cycle_cycle *c, struct xchg *x, int tries,
-			  bool *wrote, bool *stop)
+			  struct run *u)
 {
+	bool *stop = &u->stop;
+
 	for (int t = 0; t < tries && !(t > 0 && *stop); t++) {
 		size_t start;
 		int64_t deadline;
 		int rc;
 
-		rc = drain(port, c);
+		rc = drain(port, o, c, x, u);
 		if (rc == -2)
 			return X_GONE;
 		if (rc == -1) {
 			nomem(c);
 			return X_GONE;
 		}
-		if (*wrote && c->nelems >= BMS_FRAMES_MAX_ELEMS)
+		if (u->wrote && c->nelems >= BMS_FRAMES_MAX_ELEMS)
 			c->overflow = 1;
 		if (room(c) == 0)
 			c->overflow = 1;
 		if (c->overflow)
 			return X_FULL;
-		if (*wrote && elem_begin(c) < 0) {
+		if (u->wrote && elem_begin(c) < 0) {
 			nomem(c);
 			return X_GONE;
 		}
 		if (bms_serial_write(port, x->req, x->reqlen, c->err, sizeof c->err) < 0)
 			return X_GONE;
-		*wrote = true;
+		u->wrote = true;
 		start = c->len;
+		u->tail = start;
+		u->tail_valid = 0;
 		if (!*stop && stop_requested(o))
 			*stop = true;
 		deadline = bms_ts_mono_ms() +
@@ -398,7 +438,7 @@ static enum xres exchange(struct bms_serial *port, const struct bms_cycle_opts *
 								 : o->timeout_ms);
 		x->got = 0;
 		x->valid = 0;
-		x->try_echo = x->try_other = false;
+		x->try_echo = x->try_other = x->try_cut = false;
 		for (;;) {
 			int64_t left = deadline - bms_ts_mono_ms();
 			size_t k = room(c);
@@ -418,6 +458,7 @@ static enum xres exchange(struct bms_serial *port, const struct bms_cycle_opts *
 					    c->err, sizeof c->err);
 			if (n == BMS_SERIAL_GONE) {
 				c->nvalid += x->valid;
+				u->tail_valid = x->valid;
 				return X_GONE;
 			}
 			if (n > 0) {
@@ -440,8 +481,13 @@ static enum xres exchange(struct bms_serial *port, const struct bms_cycle_opts *
 		x->other |= x->try_other;
 		x->nvalid += x->valid;
 		c->nvalid += x->valid;
+		u->tail_valid = x->valid;
 		if (x->complete)
 			return X_DONE;
+		/* The time is up: a partial frame at the end will not be
+		 * completed by this try.  Should its rest come late, the
+		 * drain before the next request counts the frame. */
+		x->cut |= x->try_cut;
 		if (c->overflow)
 			return X_FULL;
 		if (!*stop && stop_requested(o))
@@ -460,6 +506,7 @@ static void reset(struct bms_cycle_cycle *c)
 	c->nvalid = 0;
 	c->failed = 0;
 	c->overflow = 0;
+	c->cut = 0;
 	c->missing[0] = '\0';
 	c->ms = 0;
 	c->err[0] = '\0';
@@ -479,8 +526,8 @@ enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 				   struct bms_cycle_cycle *c)
 {
 	int64_t t0 = bms_ts_mono_ms();
-	bool wrote = false, stop = false, echo = false, other = false;
-	bool gone = false;
+	struct run u = { .wrote = false };
+	bool echo = false, other = false, cut = false, gone = false;
 	bool done[MAX_REQS];
 	int cells = 0, temps = 0;
 	const struct poller *pp = &pollers[o->proto];
@@ -504,9 +551,10 @@ enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 		memset(&x, 0, sizeof x);
 		pp->request(o, q, cells, temps, &x);
 		tries = q->kind & ONCE ? 1 : o->retries + 1;
-		r = exchange(port, o, c, &x, tries, &wrote, &stop);
+		r = exchange(port, o, c, &x, tries, &u);
 		echo |= x.echo;
 		other |= x.other;
+		cut |= x.cut;
 		if (x.have_status) {
 			cells = x.status[0];
 			temps = x.status[1];
@@ -526,7 +574,7 @@ enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 		 * silence or echoes to it, the rest will not be answered
 		 * either. */
 		if ((q->kind & NEEDED) &&
-		    (c->nvalid == 0 || (x.nvalid == 0 && !x.other) || stop))
+		    (c->nvalid == 0 || (x.nvalid == 0 && !x.other && !x.cut) || u.stop))
 			break;
 	}
 	for (size_t i = 0; i < pp->nreqs; i++) {
@@ -543,7 +591,7 @@ enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 		c->outcome = BMS_CYCLE_OK;
 	else if (c->nvalid > 0)
 		c->outcome = BMS_CYCLE_INCOMPLETE;
-	else if (other)
+	else if (other || cut)
 		c->outcome = BMS_CYCLE_GARBLED;
 	else if (echo)
 		c->outcome = BMS_CYCLE_ASLEEP;
@@ -551,6 +599,7 @@ enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 		c->outcome = BMS_CYCLE_NO_REPLY;
 	if (c->outcome != BMS_CYCLE_INCOMPLETE)
 		c->missing[0] = '\0';
+	c->cut = c->outcome == BMS_CYCLE_GARBLED && !c->overflow && cut;
 	c->ms = bms_ts_mono_ms() - t0;
 	return c->outcome;
 }

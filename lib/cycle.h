@@ -55,8 +55,9 @@ enum bms_cycle_outcome {
 	BMS_CYCLE_OK,		/* every needed request got its complete reply */
 	BMS_CYCLE_NO_REPLY,	/* nothing at all came back */
 	BMS_CYCLE_ASLEEP,	/* only echoes of our requests: the BMS sleeps */
-	BMS_CYCLE_GARBLED,	/* bytes came, but no valid frame among them;
-				 * or the cycle overflowed (overflow set) */
+	BMS_CYCLE_GARBLED,	/* bytes came, but no valid frame among them
+				 * (cut set when replies came cut short); or
+				 * the cycle overflowed (overflow set) */
 	BMS_CYCLE_INCOMPLETE,	/* valid frames came, but a needed reply is
 				 * missing or incomplete (missing names it) */
 	BMS_CYCLE_DEVICE_GONE,	/* I/O error, EOF or hang-up on the port */
@@ -101,6 +102,9 @@ struct bms_cycle_cycle {
 					 * frames record */
 	int failed;			/* requests without a complete reply */
 	int overflow;			/* the cycle hit the frames.h limits */
+	int cut;			/* GARBLED without overflow: tries ran
+					 * out of time on a partial frame (a
+					 * line that truncates replies) */
 	char missing[64];		/* INCOMPLETE: the needed requests without
 					 * a complete reply, "0x95, 0x96" or "the
 					 * live-data read"; else "" */
@@ -117,10 +121,14 @@ struct bms_cycle_cycle {
  *
  * A try's echo and garbage are judged from the last scan of its bytes
  * (so a reply or echo arriving in pieces is not garbage), and bytes at
- * its end that could still begin a frame count as neither.  The outcome
- * when no needed reply is missing is OK; else INCOMPLETE if any valid
- * frame came from the board, else GARBLED if bytes other than echoes
- * came, else ASLEEP if echoes came, else NO_REPLY.
+ * its end that could still begin a frame count as neither while the try
+ * runs; a try whose time ran out on such bytes saw a frame cut short.
+ * Valid frames from the board count wherever they are: bytes waiting
+ * when the cycle starts, and bytes arriving after a try ended, are
+ * scanned too (nvalid).  The outcome when no needed reply is missing is
+ * OK; else INCOMPLETE if any valid frame came from the board, else
+ * GARBLED if bytes other than echoes came or a frame was cut short,
+ * else ASLEEP if echoes came, else NO_REPLY.
  */
 enum bms_cycle_outcome bms_cycle_run(struct bms_serial *port,
 				   const struct bms_cycle_opts *o,

@@ -7,7 +7,9 @@
  * stale data of earlier answers); padding slots of the last 0x95 frame
  * are cut off with the cell count from 0x94; a value no working pack can
  * have (SOC above 100 %, 300 V, 6 V cells) rejects the whole poll, so a
- * bad frame never becomes a reading.
+ * bad frame never becomes a reading.  The one exception is the marker of
+ * a failed temperature probe: that probe has no value, and the rest of
+ * the reading stands.
  *
  * Workload: one call per poll record, a few hundred bytes; everything
  * lives on the stack, nothing is allocated.
@@ -170,17 +172,52 @@ static int set_cell(struct bms_reading *r, int i, unsigned mv,
 	return 0;
 }
 
-/* raw: degC + 40 */
-static int set_temp(struct bms_reading *r, int i, unsigned raw,
-		    char *err, size_t errsz)
+/* The warning of a probe that reports no value (see set_temp). */
+static const char *const probe_fault_names[BMS_MAX_TEMPS] = {
+	"temperature_sensor_1_fault", "temperature_sensor_2_fault",
+	"temperature_sensor_3_fault", "temperature_sensor_4_fault",
+	"temperature_sensor_5_fault", "temperature_sensor_6_fault",
+	"temperature_sensor_7_fault", "temperature_sensor_8_fault",
+	"temperature_sensor_9_fault", "temperature_sensor_10_fault",
+	"temperature_sensor_11_fault", "temperature_sensor_12_fault",
+	"temperature_sensor_13_fault", "temperature_sensor_14_fault",
+	"temperature_sensor_15_fault", "temperature_sensor_16_fault",
+};
+
+/*
+ * Probe i (0-based) read raw (degC + 40).  A probe whose raw value is the
+ * failed-sensor marker (dead is true: A5 0xFF, D2 0x00FF or 0xFFFF) has
+ * no value: it is left out of temperatures, its bit set in *dead; any
+ * other value above MAX_TEMP_C rejects the poll.  The values that remain
+ * are kept in probe order.
+ */
+static int set_temp(struct bms_reading *r, int i, unsigned raw, bool dead,
+		    uint32_t *deadmask, char *err, size_t errsz)
 {
 	int c = (int)raw - 40;
 
+	if (dead) {
+		*deadmask |= UINT32_C(1) << i;
+		return 0;
+	}
 	if (c > MAX_TEMP_C)
 		return bms_err_set(err, errsz, "temperature %d at %d degC out of range",
 			    i + 1, c);
-	r->temps[i] = c;
+	r->temps[r->ntemps++] = c;
 	return 0;
+}
+
+/* After the failure map: a warning for each probe without a value, and
+ * the temperatures, when any probe gave one. */
+static void end_temps(struct bms_reading *r, uint32_t deadmask)
+{
+	for (int i = 0; i < BMS_MAX_TEMPS; i++)
+		if (deadmask >> i & 1) {
+			bms_reading_warning(r, probe_fault_names[i]);
+			r->have |= BMS_R_CODES;
+		}
+	if (r->ntemps > 0)
+		r->have |= BMS_R_TEMPS;
 }
 
 /* Bits of cells 1..ncells only. */
@@ -428,6 +465,7 @@ int bms_daly_decode(const uint8_t *const *elems, const size_t *lens,
 	int board = opt ? opt->board : 1;
 	bool invert = opt && opt->invert_current;
 	int ncells, ntemps, state = -1, k;
+	uint32_t dead = 0;
 	unsigned dv;
 	long da;
 
@@ -478,12 +516,12 @@ int bms_daly_decode(const uint8_t *const *elems, const size_t *lens,
 	r->ncells = ncells;
 	if (ncells > 0)
 		r->have |= BMS_R_CELLS;
-	for (int i = 0; i < ntemps; i++)
-		if (set_temp(r, i, p.temps[i / 7].d[1 + i % 7], err, errsz) < 0)
+	for (int i = 0; i < ntemps; i++) {
+		unsigned raw = p.temps[i / 7].d[1 + i % 7];
+
+		if (set_temp(r, i, raw, raw == 0xff, &dead, err, errsz) < 0)
 			goto bad;
-	r->ntemps = ntemps;
-	if (ntemps > 0)
-		r->have |= BMS_R_TEMPS;
+	}
 
 	r->cycles = be16(p.status.d + 5);
 	r->have |= BMS_R_CYCLES;
@@ -508,6 +546,7 @@ int bms_daly_decode(const uint8_t *const *elems, const size_t *lens,
 		r->nominal_capacity_ah = be32(p.rated.d) / 1000.0;
 		r->have |= BMS_R_NOMINAL;
 	}
+	end_temps(r, dead);
 	return 0;
 bad:
 	bms_reading_clear(r);
@@ -547,6 +586,7 @@ int bms_dalymb_decode(const uint8_t *const *elems, const size_t *lens,
 	bool found = false, invert = opt && opt->invert_current;
 	const uint16_t *g;
 	int ncells, ntemps, state;
+	uint32_t dead = 0;
 	uint8_t map[8];
 	long da;
 
@@ -592,12 +632,13 @@ int bms_dalymb_decode(const uint8_t *const *elems, const size_t *lens,
 	r->ncells = ncells;
 	if (ncells > 0)
 		r->have |= BMS_R_CELLS;
-	for (int i = 0; i < ntemps; i++)
-		if (set_temp(r, i, g[REG_TEMPS + i], err, errsz) < 0)
+	for (int i = 0; i < ntemps; i++) {
+		unsigned raw = g[REG_TEMPS + i];
+
+		if (set_temp(r, i, raw, raw == 0x00ff || raw == 0xffff, &dead,
+			     err, errsz) < 0)
 			goto bad;
-	r->ntemps = ntemps;
-	if (ntemps > 0)
-		r->have |= BMS_R_TEMPS;
+	}
 
 	r->cycles = g[REG_CYCLES];
 	r->remaining_capacity_ah = g[REG_REMAIN] / 10.0;
@@ -618,6 +659,7 @@ int bms_dalymb_decode(const uint8_t *const *elems, const size_t *lens,
 	}
 	map[7] = 0;	/* A5 byte 7 is a fault number; 0x3d's high byte is reserved */
 	bms_daly_failure_codes(map, r);
+	end_temps(r, dead);
 	return 0;
 bad:
 	bms_reading_clear(r);

@@ -107,6 +107,13 @@ struct bms_daly_opts {
  * cell above 5 V, |current| above 1000 A, probe above 150 degC, more than
  * 48 cells or 16 probes, state above 2) reject the poll.
  *
+ * A probe reading 0xFF (215 degC: the marker of a failed sensor) has no
+ * value: it is left out of temperatures, so r->ntemps (temperatures and
+ * temp_count) counts the probes that gave a value, in probe order, and
+ * the warning "temperature_sensor_<n>_fault" (n the probe's 1-based
+ * number, a static string) follows the codes of the failure map, with
+ * BMS_R_CODES set.  With every probe failed, temperatures is left out.
+ *
  * opt may be NULL (board 1, no inversion).  Returns 0, or -1 with *r
  * cleared and a one-line lowercase reason in err (truncated to errsz;
  * err may be NULL), e.g. "no reply to 0x94", "0x95 frame 3 of 6
@@ -132,6 +139,8 @@ int bms_daly_decode(const uint8_t *const *elems, const size_t *lens,
  * opt->invert_current.  Power is register 0x39 with the current's sign.
  * At most 32 cells and 8 probes; otherwise the same limits, return value
  * and err contract as bms_daly_decode ("no reply to the live-data read").
+ * A probe register reading 0x00FF or 0xFFFF is a failed sensor, treated
+ * as A5's 0xFF.
  */
 int bms_dalymb_decode(const uint8_t *const *elems, const size_t *lens,
 		      size_t nelems, const struct bms_daly_opts *opt,

@@ -234,6 +234,9 @@ static void outcome_message(const struct reader *r, const struct board *b,
 				 "poll can hold (%d bytes, %d exchanges): check baud "
 				 "rate and wiring", n, dev, BMS_FRAMES_MAX_BYTES,
 				 BMS_FRAMES_MAX_ELEMS);
+		else if (r->cycle.cut)
+			snprintf(msg, msgsz, "board %d on '%s' sends replies cut short: "
+				 "check baud rate, cabling and noise on the line", n, dev);
 		else
 			snprintf(msg, msgsz, "board %d on '%s' sends no valid frame: "
 				 "check baud rate and wiring", n, dev);

@@ -385,7 +385,7 @@ teardown() {
 
 @test "pty: prints the slave path, links it, answers on it; SIGTERM removes the link" {
 	sim_start --speed 0
-	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	wait_line "$BATS_TEST_TMPDIR/sim.out" '^/dev/pts/'
 	local path
 	path=$(cat "$BATS_TEST_TMPDIR/sim.out")
 	[[ "$path" == /dev/pts/* ]]
@@ -402,7 +402,7 @@ teardown() {
 @test "pty: an existing symlink is replaced, anything else refused" {
 	ln -s /nonexistent "$BATS_TEST_TMPDIR/bms.tty"
 	sim_start --speed 0
-	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	wait_line "$BATS_TEST_TMPDIR/sim.out" '^/dev/pts/'
 	[ "$(readlink "$SIM_TTY")" = "$(cat "$BATS_TEST_TMPDIR/sim.out")" ]
 	sim_stop
 	touch "$BATS_TEST_TMPDIR/file"
@@ -415,7 +415,7 @@ teardown() {
 @test "pty: fault vanish removes the device and brings it back on a new pty" {
 	local out=$BATS_TEST_TMPDIR/sim.out first rc=0
 	sim_start --speed 0 --fault vanish:2 --vanish-time 300
-	wait_for test -s "$out"
+	wait_line "$out" '^/dev/pts/'
 	first=$(cat "$out")
 	exec 5<>"$SIM_TTY"
 	a5req 90 | xxd -r -p >&5
@@ -426,7 +426,7 @@ teardown() {
 	timeout 10 head -c 1 <&5 >"$BATS_TEST_TMPDIR/rest" 2>/dev/null || rc=$?
 	[ "$rc" -ne 124 ]
 	[ ! -s "$BATS_TEST_TMPDIR/rest" ]
-	wait_for has_lines "$out" 2
+	wait_line "$out" '^/dev/pts/' 2
 	# Still open here, the old pty keeps its number: the new one differs.
 	exec 5<&-
 	[ "$(wc -l <"$out")" -eq 2 ]
@@ -442,7 +442,7 @@ teardown() {
 @test "pty: while the device is away its link is gone; SIGTERM ends the wait" {
 	local rc=0
 	sim_start --speed 0 --fault vanish --vanish-time 600000
-	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	wait_line "$BATS_TEST_TMPDIR/sim.out" '^/dev/pts/'
 	exec 5<>"$SIM_TTY"
 	a5req 90 | xxd -r -p >&5
 	# Hung up: the link went before the pty closed.
@@ -463,7 +463,7 @@ teardown() {
 	exec 5<>"$SIM_TTY"
 	for ((n = 0; n < 400; n++)); do printf '%s' "$req"; done | xxd -r -p >&5
 	# 20 replies fit in any pty; the simulator then waits for room.
-	wait_for has_lines "$BATS_TEST_TMPDIR/sim.err" 20
+	wait_line "$BATS_TEST_TMPDIR/sim.err" '^bms-sim: rx ' 20
 	sim_stop_by TERM
 	exec 5<&-
 }
@@ -471,7 +471,7 @@ teardown() {
 @test "tcp: port 0 prints the real port and answers one client after another" {
 	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
 	SIM_PID=$!
-	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	wait_line "$BATS_TEST_TMPDIR/sim.out" '^tcp://'
 	local url port
 	url=$(cat "$BATS_TEST_TMPDIR/sim.out")
 	[[ "$url" =~ ^tcp://127\.0\.0\.1:[1-9][0-9]*$ ]]
@@ -491,46 +491,49 @@ teardown() {
 	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
 	SIM_PID=$!
 	# Printed once listening: from then on the simulator waits in accept.
-	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
+	wait_line "$BATS_TEST_TMPDIR/sim.out" '^tcp://'
 	sim_stop_by TERM
 	[ ! -s "$BATS_TEST_TMPDIR/sim.err" ]
 
-	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
+	# issue 7: a second simulator writes files of its own, so the wait is
+	# for its address, not the first one's.
+	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim2.out" 2>"$BATS_TEST_TMPDIR/sim2.err" &
 	SIM_PID=$!
-	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
-	port=$(sed 's/.*://' "$BATS_TEST_TMPDIR/sim.out")
+	wait_line "$BATS_TEST_TMPDIR/sim2.out" '^tcp://127\.0\.0\.1:[0-9]+$'
+	port=$(sed 's/.*://' "$BATS_TEST_TMPDIR/sim2.out")
 	exec 5<>"/dev/tcp/127.0.0.1/$port"
 	a5req 90 | xxd -r -p >&5
 	[ "$(reply 5 13)" = "${DOC[90]}" ]
 	# The client stays connected and silent.
 	sim_stop_by TERM
 	exec 5<&-
-	[ ! -s "$BATS_TEST_TMPDIR/sim.err" ]
+	[ ! -s "$BATS_TEST_TMPDIR/sim2.err" ]
 }
 
 @test "stdio: SIGTERM while waiting for a request, or in a delay, exits 0" {
-	local fifo=$BATS_TEST_TMPDIR/in
-	mkfifo "$fifo"
-	bms-sim --stdio --speed 0 -v <"$fifo" >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
+	local fifo=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
+	mkfifo "$fifo" "$out"
+	bms-sim --stdio --speed 0 -v <"$fifo" >"$out" 2>"$BATS_TEST_TMPDIR/sim.err" &
 	SIM_PID=$!
-	exec 6>"$fifo"
+	exec 6>"$fifo" 7<"$out"
 	# Answered: the simulator runs, and waits on an open, silent stdin.
 	a5req 90 | xxd -r -p >&6
-	wait_for test -s "$BATS_TEST_TMPDIR/sim.out"
-	[ "$(xxd -p "$BATS_TEST_TMPDIR/sim.out" | tr -d '\n')" = "${DOC[90]}" ]
+	[ "$(reply 7 13)" = "${DOC[90]}" ]
 	sim_stop_by TERM
-	exec 6>&-
+	exec 6>&- 7<&-
 
+	# issue 7: the second simulator logs to a file of its own, so the
+	# wait is for its request, not the first one's.
 	bms-sim --stdio --speed 0 -v --fault delay --delay 600000 <"$fifo" \
-		>"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
+		>"$BATS_TEST_TMPDIR/sim2.out" 2>"$BATS_TEST_TMPDIR/sim2.err" &
 	SIM_PID=$!
 	exec 6>"$fifo"
 	a5req 90 | xxd -r -p >&6
 	# -v logs a request before its reply is sent: now it waits 10 minutes.
-	wait_for test -s "$BATS_TEST_TMPDIR/sim.err"
+	wait_line "$BATS_TEST_TMPDIR/sim2.err" '^bms-sim: rx '
 	sim_stop_by TERM
 	exec 6>&-
-	[ ! -s "$BATS_TEST_TMPDIR/sim.out" ]
+	[ ! -s "$BATS_TEST_TMPDIR/sim2.out" ]
 }
 
 # ---- command line -----------------------------------------------------

@@ -36,18 +36,10 @@ frames_of() {
 	jq -c 'select(.type == "frames") | .frames'
 }
 
-# wait_for FILE REGEX [N]: wait (at most 30 s) until N lines (default 1)
-# of FILE match REGEX.
+# wait_for FILE REGEX [N]: wait_line (helper.bash): N complete lines
+# (default 1) of FILE match REGEX.
 wait_for() {
-	local n
-	for _ in $(seq 600); do
-		n=$(grep -c -E "$2" "$1" 2>/dev/null || true)
-		[ "${n:-0}" -ge "${3:-1}" ] && return 0
-		sleep 0.05
-	done
-	echo "waited in vain for ${3:-1} lines matching '$2' in $1:" >&2
-	cat "$1" >&2
-	return 1
+	wait_line "$@"
 }
 
 # stop_pid PID: SIGTERM PID and wait for it; rc is its exit status and
@@ -162,12 +154,10 @@ no_rated() {
 }
 
 @test "tcp://HOST:PORT reads through a TCP serial bridge" {
+	: >"$BATS_TEST_TMPDIR/sim.out"
 	bms-sim --tcp 0 --speed 0 >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
 	SIM_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$BATS_TEST_TMPDIR/sim.out" ] && break
-		sleep 0.05
-	done
+	wait_line "$BATS_TEST_TMPDIR/sim.out" '^tcp://'
 	url=$(head -n 1 "$BATS_TEST_TMPDIR/sim.out")
 	[[ "$url" == tcp://127.0.0.1:* ]]
 	run --separate-stderr bms-read --count 1 "$url"
@@ -559,4 +549,24 @@ EOF
 	run --separate-stderr bms-read --count 1 "$BATS_TEST_TMPDIR/Shed pack é"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .bms_id <<<"$output" | sort -u)" = "Shed pack é" ]
+}
+
+# issue 7: a line that cuts every reply short is garbled, not silent, and
+# the message points at the line rather than at the board number.
+@test "fault drop on every frame: status error garbled, replies cut short, exit 1" {
+	sim_start --speed 0 --fault drop
+	run --separate-stderr bms-read --count 1 --timeout 1000 --retries 1 "$SIM_TTY"
+	[ "$status" -eq 1 ]
+	diff <(norm <<<"$output") - <<'EOF2'
+{"type":"status","bms_id":"bms.tty","timestamp":"T","state":"error","reason":"garbled","quality":0,"message":"board 1 on 'TTY' sends replies cut short: check baud rate, cabling and noise on the line"}
+EOF2
+	[ "$stderr" = "bms-read: board 1 on '$SIM_TTY' sends replies cut short: check baud rate, cabling and noise on the line" ]
+	sim_stop
+
+	sim_start --speed 0 --fault drop -p daly-modbus
+	run --separate-stderr bms-read --count 1 --timeout 1000 --retries 0 -p daly-modbus "$SIM_TTY"
+	[ "$status" -eq 1 ]
+	diff <(norm <<<"$output") - <<'EOF2'
+{"type":"status","bms_id":"bms.tty","timestamp":"T","state":"error","reason":"garbled","quality":0,"message":"board 1 on 'TTY' sends replies cut short: check baud rate, cabling and noise on the line"}
+EOF2
 }

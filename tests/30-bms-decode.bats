@@ -139,7 +139,7 @@ frames_with() {
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	echo "$FRAMES" >&7
-	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
+	wait_line "$BATS_TEST_TMPDIR/out" '^\{"type":"reading"'
 	diff "$BATS_TEST_TMPDIR/out" "$FIX/reading-16s.ndjson"
 	exec 7>&-
 	wait $pid
@@ -151,7 +151,7 @@ frames_with() {
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	echo 'not json' >&7
-	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/rej" ] && break; sleep 0.02; done
+	wait_line "$BATS_TEST_TMPDIR/rej" '^\{"type":"reject"'
 	[ "$(cat "$BATS_TEST_TMPDIR/rej")" = '{"type":"reject","reason":"not a JSON object: expected an object at byte 1","file":"<stdin>","lineno":1,"line":"not json"}' ]
 	exec 7>&-
 	wait $pid
@@ -163,7 +163,7 @@ frames_with() {
 	pid=$!
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	echo "$FRAMES" >&7
-	for _ in $(seq 250); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.02; done
+	wait_line "$BATS_TEST_TMPDIR/out" '^\{"type":"reading"'
 	kill -TERM $pid
 	st=0
 	wait $pid || st=$?
@@ -224,4 +224,23 @@ frames_with() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	diff <(echo "$output") "$BATS_TEST_TMPDIR/in"
+}
+
+# issue 7: a failed temperature probe (raw 0xFF on A5, 0x00FF on D2, read
+# as 215 degC) no longer rejects the poll: the probe is left out of
+# temperatures and temp_count, and its warning names it.
+@test "a dead temperature probe: the reading goes out without it, with temperature_sensor_2_fault" {
+	run --separate-stderr bms-decode --strict "$FIX/frames-dead-probe.ndjson"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(echo "$output") "$FIX/reading-dead-probe.ndjson"
+	# The readings are ones bms-store takes as they are.
+	store_new t
+	run --separate-stderr bms-store --db "$STORE" -T t --strict <<<"$output"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# Any other impossible temperature still rejects the poll.
+	run --separate-stderr bms-decode <<<"$(sed -n 1p "$FIX/frames-dead-probe.ndjson" | sed 's/a50196080143ff4100000000c8/a50196080143fe4100000000c7/')"
+	[ -z "$output" ]
+	[ "$stderr" = "bms-decode: <stdin>:1: temperature 2 at 214 degC out of range" ]
 }

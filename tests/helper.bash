@@ -4,19 +4,49 @@ bats_require_minimum_version 1.5.0
 export LC_ALL=C TZ=UTC
 FIX="$BATS_TEST_DIRNAME/fixtures"
 
+# wait_line FILE REGEX [N]: wait (at most 30 s) until FILE holds N
+# (default 1) complete lines, ended by a newline, that match the extended
+# regular expression REGEX.  This is how a test waits for a process it
+# started: for the line that process prints, never for a file to be
+# non-empty (it may hold an earlier process's output, or half a line)
+# and never for a fixed time.  A background job's output file is opened
+# by the job, after the test has gone on: empty it before the job starts
+# (: >FILE), or give each job a file of its own.
+wait_line() {
+	local want=${3:-1} n l
+	for _ in $(seq 1500); do
+		n=0
+		if [ -r "$1" ]; then
+			while IFS= read -r l; do
+				if [[ $l =~ $2 ]]; then
+					n=$((n + 1))
+					if [ "$n" -ge "$want" ]; then
+						return 0
+					fi
+				fi
+			done <"$1"
+		fi
+		sleep 0.02
+	done
+	echo "waited in vain for $want lines matching '$2' in $1:" >&2
+	cat "$1" >&2 2>/dev/null || true
+	return 1
+}
+
 # sim_start ARGS...: run bms-sim on a fresh pty reached through the link
-# $SIM_TTY, in the background; SIM_PID is its pid.
+# $SIM_TTY, in the background; SIM_PID is its pid.  Returns once the
+# simulator has printed the pty's path (it links it first).
 sim_start() {
 	SIM_TTY="$BATS_TEST_TMPDIR/bms.tty"
+	: >"$BATS_TEST_TMPDIR/sim.out"
+	: >"$BATS_TEST_TMPDIR/sim.err"
 	bms-sim --pty --link "$SIM_TTY" "$@" >"$BATS_TEST_TMPDIR/sim.out" 2>"$BATS_TEST_TMPDIR/sim.err" &
 	SIM_PID=$!
-	for _ in $(seq 400); do
-		[ -e "$SIM_TTY" ] && return 0
-		sleep 0.05
-	done
-	echo "bms-sim did not create $SIM_TTY" >&2
-	cat "$BATS_TEST_TMPDIR/sim.err" >&2
-	return 1
+	if ! wait_line "$BATS_TEST_TMPDIR/sim.out" '^/dev/pts/' || [ ! -e "$SIM_TTY" ]; then
+		echo "bms-sim did not create $SIM_TTY" >&2
+		cat "$BATS_TEST_TMPDIR/sim.err" >&2
+		return 1
+	fi
 }
 
 # sim_stop: end the simulator started by sim_start, if it still runs.

@@ -1010,7 +1010,8 @@ static void test_impossible_values(void)
 		{ 0x93, { 3, 1, 1, 0, 0, 3, 0x5A, 0x98 }, "charge state 3 out of range" },
 		{ 0x95, { 2, 0x0D, 0x0F, 0x13, 0x89, 0x0D, 0x0C, 0 }, "cell 5 voltage 5.001 V out of range" },
 		{ 0x95, { 6, 0x0D, 0x0D, 0xFF, 0xFF, 0x00, 0x00, 0 }, "cell 17 voltage 65.535 V out of range" },
-		{ 0x96, { 1, 0x43, 0xFF, 0, 0, 0, 0, 0 }, "temperature 2 at 215 degC out of range" },
+		/* 0xFF is a failed probe (test_dead_probe); 0xFE is a value */
+		{ 0x96, { 1, 0x43, 0xFE, 0, 0, 0, 0, 0 }, "temperature 2 at 214 degC out of range" },
 	};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -1297,6 +1298,101 @@ static void test_balance_bits(void)
 	}
 }
 
+/* issue 7: a failed probe (raw 0xFF, 215 degC) leaves the rest of the
+ * reading standing: the probe is left out of temperatures and temp_count
+ * and named by a warning after the failure map's codes. */
+static void test_dead_probe(void)
+{
+	/* §4.1 with three probes, probe 2 dead: 0x94 sensors 3, sum 0x182;
+	 * 0x96 27 degC, 0xFF, 25 degC, sum 0x2C8. */
+	static const char F94_3[] = "A5 01 94 08 10 03 01 00 02 00 2A 00 82";
+	static const char F96_3[] = "A5 01 96 08 01 43 FF 41 00 00 00 00 C8";
+	static const char WANT[] =
+		"{\"type\":\"reading\",\"bms_id\":\"p1\","
+		"\"timestamp\":\"2026-11-27T14:29:11.123Z\",\"proto\":\"daly\","
+		"\"pack_voltage\":53.4,\"pack_current\":12.5,\"pack_power\":667.5,"
+		"\"soc_percent\":78.5,\"temperatures\":[27,25],"
+		"\"cell_voltages\":[3.338,3.341,3.336,3.343,3.335,3.34,3.342,3.344,"
+		"3.337,3.341,3.339,3.352,3.333,3.34,3.342,3.341],"
+		"\"balancing_status\":{\"active\":true,\"cells_balancing\":[12]},"
+		"\"protection_status\":{\"overvoltage\":false,\"undervoltage\":false,"
+		"\"overcurrent_charge\":false,\"overcurrent_discharge\":false,"
+		"\"overtemperature\":false,\"undertemperature\":false},"
+		"\"fault_codes\":[],\"warning_codes\":[\"temperature_sensor_2_fault\"],"
+		"\"cycles\":42,\"remaining_capacity_ah\":219.8,\"charge_mos\":true,"
+		"\"discharge_mos\":true,\"cell_count\":16,\"temp_count\":2}";
+	/* The same pack as a D2 reply: registers 0x20-0x22 0x0043, 0x00FF,
+	 * 0x0041 and 0x32 = 3, CRC 0x8D6F. */
+	static const char D2[] =
+		"d2037c0d0a0d0d0d080d0f0d070d0c0d0e0d100d090d0d0d0b0d180d050d0c0d0e"
+		"0d0d00000000000000000000000000000000000000000000000000000000000000"
+		"00004300ff004100000000000000000000021675ad03110d180d05004300410001"
+		"089600100003002a0001000100010d0c0013029c00000000000000006f8d";
+	struct poll pl;
+	struct bms_reading r;
+	static const uint8_t all_dead[8] = { 1, 0xFF, 0xFF, 0, 0, 0, 0, 0 };
+	static const uint8_t cell_low[8] = { 0x04, 0, 0, 0, 0, 0, 0, 0 };
+
+	poll_41(&pl);
+	poll_redo(&pl, 0);
+	poll_cat(&pl, F94_3);
+	poll_redo(&pl, 6);
+	poll_cat(&pl, F96_3);
+	check_json(&pl, WANT, __LINE__);
+	CHECK_INT(decode(&pl, 1, false, &r), 0);
+	CHECK_INT(r.ntemps, 2);
+	CHECK_NUM(r.temps[0], 27, 6);
+	CHECK_NUM(r.temps[1], 25, 6);
+
+	/* The failure map's codes come first. */
+	poll_redo(&pl, 8);
+	poll_frame(&pl, 1, 0x98, cell_low);
+	CHECK_INT(decode(&pl, 1, false, &r), 0);
+	CHECK_INT(r.nwarnings, 2);
+	CHECK_STR(r.warnings[0], "cell_voltage_low");
+	CHECK_STR(r.warnings[1], "temperature_sensor_2_fault");
+
+	/* Without 0x98 the warning is there all the same. */
+	poll_redo(&pl, 8);
+	CHECK_INT(decode(&pl, 1, false, &r), 0);
+	CHECK(strstr(json(&r), "\"fault_codes\":[],\"warning_codes\":"
+		     "[\"temperature_sensor_2_fault\"],\"cycles\":42,") != NULL);
+
+	/* Every probe dead: no temperatures at all, a warning for each. */
+	poll_41(&pl);
+	poll_redo(&pl, 6);
+	poll_frame(&pl, 1, 0x96, all_dead);
+	CHECK_INT(decode(&pl, 1, false, &r), 0);
+	CHECK_INT(r.have & BMS_R_TEMPS, 0);
+	CHECK(strstr(json(&r), "\"temperatures\"") == NULL);
+	CHECK(strstr(json(&r), "\"temp_count\"") == NULL);
+	CHECK(strstr(json(&r), "\"warning_codes\":[\"temperature_sensor_1_fault\","
+		     "\"temperature_sensor_2_fault\"]") != NULL);
+
+	/* D2: 0x00FF is the same marker. */
+	{
+		struct bms_daly_opts o = { .board = 1 };
+		uint8_t b[129];
+		const uint8_t *e = b;
+		size_t n = hx(D2, b, sizeof b);
+
+		CHECK_INT(n, 129);
+		CHECK_INT(bms_dalymb_decode(&e, &n, 1, &o, &r, err, sizeof err), 0);
+		CHECK_INT(r.ntemps, 2);
+		CHECK_NUM(r.temps[0], 27, 6);
+		CHECK_NUM(r.temps[1], 25, 6);
+		CHECK_INT(r.nwarnings, 1);
+		CHECK_STR(r.warnings[0], "temperature_sensor_2_fault");
+		/* 0xFFFF too (CRC 0x7C7A). */
+		b[69] = 0xFF;
+		b[127] = 0x7A;
+		b[128] = 0x7C;
+		CHECK_INT(bms_dalymb_decode(&e, &n, 1, &o, &r, err, sizeof err), 0);
+		CHECK_INT(r.ntemps, 2);
+		CHECK_STR(r.warnings[0], "temperature_sensor_2_fault");
+	}
+}
+
 int main(void)
 {
 	test_request_checksums();
@@ -1323,5 +1419,6 @@ int main(void)
 	test_codes_table();
 	test_failure_codes();
 	test_balance_bits();
+	test_dead_probe();
 	return unit_done();
 }
