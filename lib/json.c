@@ -535,3 +535,24 @@ int bms_json_array_next(const char *arr, size_t len, const char **pos,
 	*pos = arr + sc.i;
 	return 1;
 }
+
+long bms_json_str_copy(const char *val, size_t len, char *out, size_t cap)
+{
+	long n;
+
+	if (len < 2 || val[0] != '"')
+		return -1;
+	if (!memchr(val, '\\', len)) {
+		if (len - 2 >= cap)
+			return -2;
+		memcpy(out, val + 1, len - 2);
+		out[len - 2] = '\0';
+		return (long)(len - 2);
+	}
+	n = bms_json_str_get(val, len, out, cap);
+	if (n < 0)
+		return -2;
+	if (memchr(out, '\0', (size_t)n))
+		return -3;
+	return n;
+}

@@ -75,6 +75,15 @@ int bms_json_str_eq(const char *val, size_t len, const char *lit);
 long bms_json_str_get(const char *val, size_t len, char *out, size_t cap);
 
 /*
+ * Copy the JSON string span val (one bms_json_scan accepted) into out, cap
+ * bytes with the NUL, decoding escapes only when it holds any.  Returns
+ * the length, -1 if the span is not a string, -2 if it does not fit, -3
+ * if it holds a NUL (written as \u0000): for names and codes, which are
+ * C strings.
+ */
+long bms_json_str_copy(const char *val, size_t len, char *out, size_t cap);
+
+/*
  * Walk the elements of an array span found by bms_json_scan (so already
  * valid): start with *pos = NULL; each call stores the next element's
  * span and returns 1, or returns 0 after the last.  Returns -1 if the

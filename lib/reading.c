@@ -369,33 +369,6 @@ static int num_array(const char *val, size_t len, double *out, int max)
 	}
 }
 
-/*
- * Decode the JSON string span val into out (cap bytes with the NUL).
- * Returns the length, -1 if not a string, -2 if too long, -3 if it holds
- * a NUL.  val lies in a line bms_json_scan took, so out is well-formed
- * UTF-8: decoding fails only for room.
- */
-static long get_str(const char *val, size_t len, char *out, size_t cap)
-{
-	long n;
-
-	if (len < 2 || val[0] != '"')
-		return -1;
-	if (!memchr(val, '\\', len)) {
-		if (len - 2 >= cap)
-			return -2;
-		memcpy(out, val + 1, len - 2);
-		out[len - 2] = '\0';
-		return (long)(len - 2);
-	}
-	n = bms_json_str_get(val, len, out, cap);
-	if (n < 0)
-		return -2;
-	if (memchr(out, '\0', (size_t)n))
-		return -3;
-	return n;
-}
-
 /* The value of a field as rule ru, into r (d for the codes' text). */
 struct ctx {
 	struct bms_reading_doc *d;
@@ -495,7 +468,7 @@ static int strings(const struct bms_reading_rule *ru, const struct bms_json_fiel
 		if (n == ru->max_items)
 			return bms_err_set(c->err, c->errsz, "%s: more than %d %ss", ru->name,
 					   ru->max_items, ru->noun);
-		got = get_str(el, elen, text + c->used, sizeof c->d->text - c->used);
+		got = bms_json_str_copy(el, elen, text + c->used, sizeof c->d->text - c->used);
 		if (got == -1)
 			return bms_err_set(c->err, c->errsz, "%s: not an array of strings",
 					   ru->name);
@@ -579,7 +552,7 @@ int bms_reading_parse(const char *s, size_t n, struct bms_reading_doc *d,
 	d->has_proto = 0;
 	d->proto[0] = '\0';
 	if (f[K_PROTO].val) {
-		got = get_str(f[K_PROTO].val, f[K_PROTO].len, d->proto, sizeof d->proto);
+		got = bms_json_str_copy(f[K_PROTO].val, f[K_PROTO].len, d->proto, sizeof d->proto);
 		if (got == -1)
 			return bms_err_set(err, errsz, "proto: not a string");
 		d->has_proto = got >= 0;

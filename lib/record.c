@@ -34,37 +34,11 @@ int bms_record_scan(const char *s, size_t n, struct bms_json_field *f, size_t nf
 	return 0;
 }
 
-/*
- * The JSON string span val into out (cap bytes with the NUL).  Returns
- * the length, -1 if not a string, -2 if it does not fit, -3 if it holds
- * a NUL.  The span lies in a line bms_json_scan took.
- */
-static long get_str(const char *val, size_t len, char *out, size_t cap)
-{
-	long n;
-
-	if (len < 2 || val[0] != '"')
-		return -1;
-	if (!memchr(val, '\\', len)) {
-		if (len - 2 >= cap)
-			return -2;
-		memcpy(out, val + 1, len - 2);
-		out[len - 2] = '\0';
-		return (long)(len - 2);
-	}
-	n = bms_json_str_get(val, len, out, cap);
-	if (n < 0)
-		return -2;
-	if (memchr(out, '\0', (size_t)n))
-		return -3;
-	return n;
-}
-
 /* A string field of the envelope into out; 0, or the code with err set. */
 static int get_name(const struct bms_json_field *f, char *out, size_t cap,
 		    int code, char *err, size_t errsz)
 {
-	long n = get_str(f->val, f->len, out, cap);
+	long n = bms_json_str_copy(f->val, f->len, out, cap);
 
 	if (n >= 0)
 		return 0;
@@ -133,7 +107,7 @@ int bms_record_get(const struct bms_json_field *f, struct bms_record *r,
 			return BMS_RECORD_EDUP;
 		}
 	}
-	n = get_str(r->ts_json, r->ts_json_len, ts, sizeof ts);
+	n = bms_json_str_copy(r->ts_json, r->ts_json_len, ts, sizeof ts);
 	if (n < 0 || bms_ts_parse(ts, (size_t)n, &r->ts_ms) < 0) {
 		bms_err_set(err, errsz, "bad timestamp");
 		return BMS_RECORD_ETIME;

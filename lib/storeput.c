@@ -138,6 +138,19 @@ void bms_store_tier_row(sqlite3_stmt *s, int col, struct bms_agg_bucket *b)
 	}
 }
 
+/* Prepare the SQL built in b, and free b. */
+static sqlite3_stmt *prep_built(struct bms_store *st, struct bms_buf *b)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (b->oom)
+		bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	else
+		s = bms_store_prep(st, b->p);
+	bms_buf_free(b);
+	return s;
+}
+
 /*
  * The statement writing a bucket into the tiers table: it replaces a row
  * that counts no more readings than the bucket.  The ingest writes the
@@ -148,7 +161,6 @@ void bms_store_tier_row(sqlite3_stmt *s, int col, struct bms_agg_bucket *b)
 static sqlite3_stmt *tier_stmt(struct bms_store *st)
 {
 	struct bms_buf b = BMS_BUF_INIT;
-	sqlite3_stmt *s;
 
 	bms_buf_puts(&b, "INSERT INTO tiers (battery, period, start");
 	bms_store_tier_cols(&b, "");
@@ -162,14 +174,7 @@ static sqlite3_stmt *tier_stmt(struct bms_store *st)
 			bms_buf_printf(&b, ", %s_%s = excluded.%s_%s", bms_agg_metric_name[m],
 				       tier_col[c], bms_agg_metric_name[m], tier_col[c]);
 	bms_buf_puts(&b, " WHERE excluded.n >= tiers.n");
-	if (b.oom) {
-		bms_buf_free(&b);
-		bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
-		return NULL;
-	}
-	s = bms_store_prep(st, b.p);
-	bms_buf_free(&b);
-	return s;
+	return prep_built(st, &b);
 }
 
 /* The statement reading the row of a bucket: 1 battery, 2 period (s),
@@ -177,19 +182,11 @@ static sqlite3_stmt *tier_stmt(struct bms_store *st)
 static sqlite3_stmt *tier_get_stmt(struct bms_store *st)
 {
 	struct bms_buf b = BMS_BUF_INIT;
-	sqlite3_stmt *s;
 
 	bms_buf_puts(&b, "SELECT start");
 	bms_store_tier_cols(&b, "");
 	bms_buf_puts(&b, " FROM tiers WHERE battery = ?1 AND period = ?2 AND start = ?3");
-	if (b.oom) {
-		bms_buf_free(&b);
-		bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
-		return NULL;
-	}
-	s = bms_store_prep(st, b.p);
-	bms_buf_free(&b);
-	return s;
+	return prep_built(st, &b);
 }
 
 /*
