@@ -83,7 +83,7 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 {
 	struct bms_json_field f[F_COUNT];
 	struct bms_daly_opts dopt = { 1, opt->invert_current };
-	struct bms_reading_head head;
+	struct bms_record_head head;
 	struct bms_record env;
 	struct bms_reading r;
 	char proto[32], ts_err[64];
@@ -165,7 +165,6 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 		return BMS_FRAMES_REJECT;
 	}
 	rc = decoders[pid](ctx->elems, ctx->lens, (size_t)nel, &dopt, &r, err, errsz);
-	head.proto = bms_proto_name(pid);
 	if (rc < 0)
 		return BMS_FRAMES_REJECT;
 	if (env_rc == BMS_RECORD_ETIME) {
@@ -179,7 +178,7 @@ int bms_frames_decode(const char *s, size_t n, const struct bms_frames_opts *opt
 	head.timestamp_len = f[F_TS].len;
 	head.tenant = f[F_TENANT].val;
 	head.tenant_len = f[F_TENANT].len;
-	bms_reading_json(&r, &head, out);
+	bms_reading_json(&r, &head, bms_proto_name(pid), out);
 	if (out->oom) {
 		snprintf(err, errsz, "out of memory");
 		return BMS_FRAMES_REJECT;

@@ -78,18 +78,13 @@ static void codes(struct bms_buf *b, const char *k, const char *const *c, int n)
 	bms_buf_putc(b, ']');
 }
 
-void bms_reading_json(const struct bms_reading *r,
-		      const struct bms_reading_head *h, struct bms_buf *b)
+void bms_reading_json(const struct bms_reading *r, const struct bms_record_head *h,
+		      const char *proto, struct bms_buf *b)
 {
-	struct bms_record_head env = {
-		h->bms_id, h->bms_id_len, h->timestamp, h->timestamp_len,
-		h->tenant, h->tenant_len,
-	};
-
-	bms_record_head_raw(b, "reading", &env);
-	if (h->proto) {
+	bms_record_head_raw(b, "reading", h);
+	if (proto) {
 		key(b, "proto");
-		bms_buf_json_str(b, h->proto, strlen(h->proto));
+		bms_buf_json_str(b, proto, strlen(proto));
 	}
 	if (r->have & BMS_R_VOLTAGE)
 		num(b, "pack_voltage", r->pack_voltage, 3);

@@ -74,23 +74,13 @@ void bms_reading_fault(struct bms_reading *r, const char *code);
 void bms_reading_warning(struct bms_reading *r, const char *code);
 
 /*
- * The identity of the record the reading came from: raw JSON values
- * (quotes included) copied from the input record, so that bms_id,
- * timestamp and tenant pass through byte for byte.  tenant may be NULL.
+ * Append the reading as one JSON object (no newline) to b.  h is the
+ * envelope as JSON text (record.h), copied from the record the reading
+ * came from so that bms_id, timestamp and tenant pass through byte for
+ * byte; proto is plain text ("daly"), or NULL for none.
  */
-struct bms_reading_head {
-	const char *bms_id;
-	size_t bms_id_len;
-	const char *timestamp;
-	size_t timestamp_len;
-	const char *tenant;
-	size_t tenant_len;
-	const char *proto;		/* plain text, e.g. "daly" */
-};
-
-/* Append the reading as one JSON object (no newline) to b. */
-void bms_reading_json(const struct bms_reading *r,
-		      const struct bms_reading_head *h, struct bms_buf *b);
+void bms_reading_json(const struct bms_reading *r, const struct bms_record_head *h,
+		      const char *proto, struct bms_buf *b);
 
 /* ==== Parsing ==== */
 

@@ -1111,7 +1111,7 @@ static void quote(const char *s, char *tmp, size_t cap, struct bms_buf *hb,
 static int emit(const struct bms_readpack *u, const char *bms_id, int64_t ts_ms,
 		const char *tenant, struct bms_buf *out)
 {
-	struct bms_reading_head h;
+	struct bms_record_head h;
 	struct bms_buf hid = BMS_BUF_INIT, hten = BMS_BUF_INIT;
 	char id[sizeof u->bms_id + 2], ten[sizeof u->tenant + 2], ts[BMS_TS_LEN + 3];
 	int rc = 0;
@@ -1129,11 +1129,10 @@ static int emit(const struct bms_readpack *u, const char *bms_id, int64_t ts_ms,
 	h.tenant_len = 0;
 	if (u->has_tenant)
 		quote(tenant, ten, sizeof ten, &hten, &h.tenant, &h.tenant_len);
-	h.proto = u->has_proto ? u->proto : NULL;
 	if (hid.oom || hten.oom)
 		rc = -1;
 	else
-		bms_reading_json(&u->r, &h, out);
+		bms_reading_json(&u->r, &h, u->has_proto ? u->proto : NULL, out);
 	bms_buf_free(&hid);
 	bms_buf_free(&hten);
 	return rc;

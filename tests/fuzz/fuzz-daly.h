@@ -92,13 +92,12 @@ static inline void check_result(int rc, const struct bms_reading *r,
 	if (rc == 0) {
 		struct bms_buf b = BMS_BUF_INIT;
 		static const char id[] = "\"fuzz\"", ts[] = "\"2026-11-27T14:29:11.123Z\"";
-		struct bms_reading_head h = {
+		struct bms_record_head h = {
 			.bms_id = id, .bms_id_len = sizeof id - 1,
 			.timestamp = ts, .timestamp_len = sizeof ts - 1,
-			.proto = proto,
 		};
 
-		bms_reading_json(r, &h, &b);
+		bms_reading_json(r, &h, proto, &b);
 		check(!b.oom && b.len > 2 && b.p[0] == '{' && b.p[b.len - 1] == '}');
 		bms_buf_free(&b);
 	} else {

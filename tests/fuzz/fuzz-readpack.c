@@ -154,7 +154,7 @@ static int check_parsed(const char *line, size_t size)
 static void canonical(struct bms_buf *b)
 {
 	struct bms_buf id = BMS_BUF_INIT, ten = BMS_BUF_INIT;
-	struct bms_reading_head h = { 0 };
+	struct bms_record_head h = { 0 };
 	char ts[BMS_TS_LEN + 3];
 
 	bms_buf_json_str(&id, rp.bms_id, strlen(rp.bms_id));
@@ -171,9 +171,8 @@ static void canonical(struct bms_buf *b)
 		h.tenant = ten.p;
 		h.tenant_len = ten.len;
 	}
-	h.proto = rp.has_proto ? rp.proto : NULL;
 	if (!id.oom && !ten.oom)
-		bms_reading_json(&rp.r, &h, b);
+		bms_reading_json(&rp.r, &h, rp.has_proto ? rp.proto : NULL, b);
 	bms_buf_free(&id);
 	bms_buf_free(&ten);
 }

@@ -107,14 +107,13 @@ static inline const char *json(const struct bms_reading *r)
 {
 	static struct bms_buf out = BMS_BUF_INIT;
 	static const char id[] = "\"p1\"", ts[] = "\"2026-11-27T14:29:11.123Z\"";
-	struct bms_reading_head h = {
+	struct bms_record_head h = {
 		.bms_id = id, .bms_id_len = sizeof id - 1,
 		.timestamp = ts, .timestamp_len = sizeof ts - 1,
-		.proto = "daly",
 	};
 
 	bms_buf_reset(&out);
-	bms_reading_json(r, &h, &out);
+	bms_reading_json(r, &h, "daly", &out);
 	return out.p;
 }
 

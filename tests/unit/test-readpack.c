@@ -228,8 +228,8 @@ static const char *canonical(const struct bms_reading *r, const char *proto,
 			     const char *tenant)
 {
 	static struct bms_buf b = BMS_BUF_INIT;
-	struct bms_reading_head h = {
-		"\"p1\"", 4, "\"2026-11-27T14:29:11.123Z\"", 26, NULL, 0, proto,
+	struct bms_record_head h = {
+		"\"p1\"", 4, "\"2026-11-27T14:29:11.123Z\"", 26, NULL, 0,
 	};
 	static char ten[80];
 
@@ -239,7 +239,7 @@ static const char *canonical(const struct bms_reading *r, const char *proto,
 		h.tenant_len = strlen(ten);
 	}
 	bms_buf_reset(&b);
-	bms_reading_json(r, &h, &b);
+	bms_reading_json(r, &h, proto, &b);
 	return b.p;
 }
 
