@@ -50,7 +50,7 @@ struct conf_set {
 };
 
 struct bms_config {
-	const struct bms_conf_key *keys;
+	const struct bms_config_key *keys;
 	size_t nkeys;
 	struct conf_val *defs;	/* one per key */
 	struct conf_set *cur;
@@ -229,7 +229,7 @@ static int section_known(const struct bms_config *cfg, const char *sec, size_t n
 		if (strlen(ks) == n && memcmp(ks, sec, n) == 0 && n > 0) {
 			*text = ks;
 			found = 1;
-			if (cfg->keys[i].flags & BMS_CONF_NAMED)
+			if (cfg->keys[i].flags & BMS_CONFIG_NAMED)
 				*named = 1;
 		}
 	}
@@ -390,7 +390,7 @@ static int parse_ms(const char *s, int64_t *v)
  * Convert text s (NUL-terminated, n bytes) for key k into *v.  Returns 0,
  * or -1 with the reason (without position) in why.
  */
-static int convert(const struct bms_conf_key *k, const char *s, size_t n,
+static int convert(const struct bms_config_key *k, const char *s, size_t n,
 		   struct conf_val *v, char *why, size_t whysz)
 {
 	char b[80], lo[32], hi[32];
@@ -399,12 +399,12 @@ static int convert(const struct bms_conf_key *k, const char *s, size_t n,
 	memset(v, 0, sizeof *v);
 	shown(s, n, b, sizeof b);
 	switch (k->type) {
-	case BMS_CONF_STRING:
+	case BMS_CONFIG_STRING:
 		v->s = strndup(s, n);
 		if (!v->s)
 			return bms_err_set(why, whysz, "out of memory");
 		return 0;
-	case BMS_CONF_INTEGER:
+	case BMS_CONFIG_INTEGER:
 		if (strlen(s) != n || parse_int(s, &v->i) < 0)
 			return bms_err_set(why, whysz, "%s: '%s' is not an integer", k->key, b);
 		v->d = (double)v->i;
@@ -412,14 +412,14 @@ static int convert(const struct bms_conf_key *k, const char *s, size_t n,
 			return bms_err_set(why, whysz, "%s: %s is out of range (%.0f to %.0f)",
 					   k->key, b, k->min, k->max);
 		return 0;
-	case BMS_CONF_NUMBER:
+	case BMS_CONFIG_NUMBER:
 		if (strlen(s) != n || parse_num(s, &v->d) < 0)
 			return bms_err_set(why, whysz, "%s: '%s' is not a number", k->key, b);
 		if (ranged && (v->d < k->min || v->d > k->max))
 			return bms_err_set(why, whysz, "%s: %s is out of range (%g to %g)",
 					   k->key, b, k->min, k->max);
 		return 0;
-	case BMS_CONF_BOOLEAN:
+	case BMS_CONFIG_BOOLEAN:
 		if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
 			v->i = 1;
 		else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
@@ -427,7 +427,7 @@ static int convert(const struct bms_conf_key *k, const char *s, size_t n,
 		else
 			return bms_err_set(why, whysz, "%s: '%s' is not true or false", k->key, b);
 		return 0;
-	case BMS_CONF_ENUM: {
+	case BMS_CONFIG_ENUM: {
 		struct bms_buf list = BMS_BUF_INIT;
 
 		for (size_t i = 0; k->words[i]; i++)
@@ -445,7 +445,7 @@ static int convert(const struct bms_conf_key *k, const char *s, size_t n,
 		bms_buf_free(&list);
 		return -1;
 	}
-	case BMS_CONF_DURATION:
+	case BMS_CONFIG_DURATION:
 		if (strlen(s) != n || parse_ms(s, &v->i) < 0)
 			return bms_err_set(why, whysz,
 					   "%s: '%s' is not a duration (such as 500ms, 30s, 5m, 1h30m, 7d)",
@@ -491,7 +491,7 @@ static int setting(struct parser *p, const char *s, const char *end)
 				    shown(ks, klen, b, sizeof b), p->section);
 		return perr(p, ks, "unknown key '%s'", shown(ks, klen, b, sizeof b));
 	}
-	if (p->name && !(cfg->keys[ki].flags & BMS_CONF_NAMED))
+	if (p->name && !(cfg->keys[ki].flags & BMS_CONFIG_NAMED))
 		return perr(p, ks, "key '%s' belongs in [%s], not in a named [%s \"...\"]",
 			    cfg->keys[ki].key, p->section, p->section);
 	for (size_t i = 0; i < p->set->n; i++)
@@ -569,10 +569,10 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 	}
 	/* Keys the program cannot do without. */
 	for (size_t i = 0; i < p->cfg->nkeys; i++) {
-		const struct bms_conf_key *k = &p->cfg->keys[i];
+		const struct bms_config_key *k = &p->cfg->keys[i];
 		size_t j;
 
-		if (!(k->flags & BMS_CONF_REQUIRED))
+		if (!(k->flags & BMS_CONFIG_REQUIRED))
 			continue;
 		for (j = 0; j < p->set->n; j++)
 			if (p->set->ent[j].key == i && !p->set->ent[j].name)
@@ -589,7 +589,7 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 
 /* ==== The configuration ==== */
 
-struct bms_config *bms_config_new(const struct bms_conf_key *keys, size_t nkeys)
+struct bms_config *bms_config_new(const struct bms_config_key *keys, size_t nkeys)
 {
 	struct bms_config *cfg = calloc(1, sizeof *cfg);
 	char why[256];
@@ -608,7 +608,7 @@ struct bms_config *bms_config_new(const struct bms_conf_key *keys, size_t nkeys)
 		int rc;
 
 		assert(keys[i].section && keys[i].key);
-		assert(keys[i].type != BMS_CONF_ENUM || keys[i].words);
+		assert(keys[i].type != BMS_CONFIG_ENUM || keys[i].words);
 		if (!keys[i].def)
 			continue;
 		rc = convert(&keys[i], keys[i].def, strlen(keys[i].def), &cfg->defs[i],
@@ -725,14 +725,14 @@ static size_t key_index(const struct bms_config *cfg, const char *section, const
 /* The value of a lookup, and where it came from (see bms_config_isset). */
 static const struct conf_val *lookup(const struct bms_config *cfg, const char *section,
 				     const char *name, const char *key,
-				     enum bms_conf_type type, int *from)
+				     enum bms_config_type type, int *from)
 {
 	size_t ki = key_index(cfg, section, key);
 	const struct conf_val *plain = NULL;
 	const struct conf_set *set = cfg->cur;
 
-	assert(type == (enum bms_conf_type)-1 || cfg->keys[ki].type == type);
-	if (!(cfg->keys[ki].flags & BMS_CONF_NAMED))
+	assert(type == (enum bms_config_type)-1 || cfg->keys[ki].type == type);
+	if (!(cfg->keys[ki].flags & BMS_CONFIG_NAMED))
 		name = NULL;
 	for (size_t i = 0; i < set->n; i++) {
 		const struct conf_ent *e = &set->ent[i];
@@ -755,7 +755,7 @@ const char *bms_config_str(const struct bms_config *cfg, const char *section,
 {
 	int from;
 
-	return lookup(cfg, section, name, key, BMS_CONF_STRING, &from)->s;
+	return lookup(cfg, section, name, key, BMS_CONFIG_STRING, &from)->s;
 }
 
 int64_t bms_config_int(const struct bms_config *cfg, const char *section,
@@ -763,7 +763,7 @@ int64_t bms_config_int(const struct bms_config *cfg, const char *section,
 {
 	int from;
 
-	return lookup(cfg, section, name, key, BMS_CONF_INTEGER, &from)->i;
+	return lookup(cfg, section, name, key, BMS_CONFIG_INTEGER, &from)->i;
 }
 
 double bms_config_num(const struct bms_config *cfg, const char *section,
@@ -771,7 +771,7 @@ double bms_config_num(const struct bms_config *cfg, const char *section,
 {
 	int from;
 
-	return lookup(cfg, section, name, key, BMS_CONF_NUMBER, &from)->d;
+	return lookup(cfg, section, name, key, BMS_CONFIG_NUMBER, &from)->d;
 }
 
 int bms_config_bool(const struct bms_config *cfg, const char *section,
@@ -779,7 +779,7 @@ int bms_config_bool(const struct bms_config *cfg, const char *section,
 {
 	int from;
 
-	return (int)lookup(cfg, section, name, key, BMS_CONF_BOOLEAN, &from)->i;
+	return (int)lookup(cfg, section, name, key, BMS_CONFIG_BOOLEAN, &from)->i;
 }
 
 int bms_config_enum(const struct bms_config *cfg, const char *section,
@@ -787,7 +787,7 @@ int bms_config_enum(const struct bms_config *cfg, const char *section,
 {
 	int from;
 
-	return (int)lookup(cfg, section, name, key, BMS_CONF_ENUM, &from)->i;
+	return (int)lookup(cfg, section, name, key, BMS_CONFIG_ENUM, &from)->i;
 }
 
 int64_t bms_config_ms(const struct bms_config *cfg, const char *section,
@@ -795,7 +795,7 @@ int64_t bms_config_ms(const struct bms_config *cfg, const char *section,
 {
 	int from;
 
-	return lookup(cfg, section, name, key, BMS_CONF_DURATION, &from)->i;
+	return lookup(cfg, section, name, key, BMS_CONFIG_DURATION, &from)->i;
 }
 
 int bms_config_isset(const struct bms_config *cfg, const char *section,
@@ -803,7 +803,7 @@ int bms_config_isset(const struct bms_config *cfg, const char *section,
 {
 	int from;
 
-	lookup(cfg, section, name, key, (enum bms_conf_type)-1, &from);
+	lookup(cfg, section, name, key, (enum bms_config_type)-1, &from);
 	return from;
 }
 

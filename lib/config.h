@@ -13,7 +13,7 @@
  *	max_cell_v = 3.55
  *
  * Keys before the first section header belong to the section "".  A key
- * declared with BMS_CONF_NAMED may also be set in [section "name"]; a
+ * declared with BMS_CONFIG_NAMED may also be set in [section "name"]; a
  * lookup for that name finds it there first, then in [section], then the
  * table's default.  An unknown section or key, a key set twice in one
  * section, a value of the wrong type or out of range: each is an error
@@ -34,17 +34,17 @@
 
 #define BMS_CONFIG_MAX_SIZE (1u << 20)	/* bytes of a configuration file */
 
-enum bms_conf_type {
-	BMS_CONF_STRING,	/* any text */
-	BMS_CONF_INTEGER,	/* decimal integer, int64 */
-	BMS_CONF_NUMBER,	/* decimal number, such as 3.65 or 1e-3 */
-	BMS_CONF_BOOLEAN,	/* true, false, yes, no, on, off */
-	BMS_CONF_ENUM,		/* one of the key's words */
-	BMS_CONF_DURATION,	/* 500ms, 30s, 5m, 1h30m, 7d, 0: held in ms */
+enum bms_config_type {
+	BMS_CONFIG_STRING,	/* any text */
+	BMS_CONFIG_INTEGER,	/* decimal integer, int64 */
+	BMS_CONFIG_NUMBER,	/* decimal number, such as 3.65 or 1e-3 */
+	BMS_CONFIG_BOOLEAN,	/* true, false, yes, no, on, off */
+	BMS_CONFIG_ENUM,		/* one of the key's words */
+	BMS_CONFIG_DURATION,	/* 500ms, 30s, 5m, 1h30m, 7d, 0: held in ms */
 };
 
-#define BMS_CONF_NAMED 1u	/* may be set per name, in [section "name"] */
-#define BMS_CONF_REQUIRED 2u	/* must be set in [section] */
+#define BMS_CONFIG_NAMED 1u	/* may be set per name, in [section "name"] */
+#define BMS_CONFIG_REQUIRED 2u	/* must be set in [section] */
 
 /*
  * One key a program knows.  A table of them (static, outliving the
@@ -52,11 +52,11 @@ enum bms_conf_type {
  * initialisers.  The default is written as it would be in a file and
  * must pass the key's own checks (asserted by bms_config_new).
  */
-struct bms_conf_key {
+struct bms_config_key {
 	const char *section;	/* "" for keys before any section header */
 	const char *key;
-	enum bms_conf_type type;
-	unsigned flags;		/* BMS_CONF_NAMED, BMS_CONF_REQUIRED */
+	enum bms_config_type type;
+	unsigned flags;		/* BMS_CONFIG_NAMED, BMS_CONFIG_REQUIRED */
 	double min, max;	/* inclusive range of an integer, number or
 				 * duration (ms); no range when both are 0 */
 	const char *const *words;	/* an enum's words, NULL-terminated */
@@ -69,7 +69,7 @@ struct bms_config;
  * A configuration of the keys keys[0..nkeys), holding the defaults until
  * something is loaded.  Returns NULL when out of memory.
  */
-struct bms_config *bms_config_new(const struct bms_conf_key *keys, size_t nkeys);
+struct bms_config *bms_config_new(const struct bms_config_key *keys, size_t nkeys);
 
 void bms_config_free(struct bms_config *cfg);
 
@@ -101,7 +101,7 @@ const char *bms_config_path(const struct bms_config *cfg);
  * Typed values.  section and key must be a row of the table, of the
  * getter's type (asserted).  name is NULL for the plain [section], or a
  * name: the value set in [section "name"] when the key is
- * BMS_CONF_NAMED and it is set there, else the one in [section], else
+ * BMS_CONFIG_NAMED and it is set there, else the one in [section], else
  * the default.  A string belongs to the configuration (see reload).
  */
 const char *bms_config_str(const struct bms_config *cfg, const char *section,

@@ -16,22 +16,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const modes[] = { "strict", "warn", "off", NULL };
 
-static const struct bms_conf_key keys[] = {
-	{ .section = "", .key = "name", .type = BMS_CONF_STRING, .def = "bms" },
-	{ .section = "", .key = "debug", .type = BMS_CONF_BOOLEAN },
-	{ .section = "battery", .key = "max_cell_v", .type = BMS_CONF_NUMBER,
-	  .flags = BMS_CONF_NAMED, .min = 0, .max = 5, .def = "3.65" },
-	{ .section = "battery", .key = "cells", .type = BMS_CONF_INTEGER,
-	  .flags = BMS_CONF_NAMED, .min = 1, .max = 32 },
-	{ .section = "battery", .key = "label", .type = BMS_CONF_STRING,
-	  .flags = BMS_CONF_NAMED },
-	{ .section = "battery", .key = "interval", .type = BMS_CONF_DURATION,
+static const struct bms_config_key keys[] = {
+	{ .section = "", .key = "name", .type = BMS_CONFIG_STRING, .def = "bms" },
+	{ .section = "", .key = "debug", .type = BMS_CONFIG_BOOLEAN },
+	{ .section = "battery", .key = "max_cell_v", .type = BMS_CONFIG_NUMBER,
+	  .flags = BMS_CONFIG_NAMED, .min = 0, .max = 5, .def = "3.65" },
+	{ .section = "battery", .key = "cells", .type = BMS_CONFIG_INTEGER,
+	  .flags = BMS_CONFIG_NAMED, .min = 1, .max = 32 },
+	{ .section = "battery", .key = "label", .type = BMS_CONFIG_STRING,
+	  .flags = BMS_CONFIG_NAMED },
+	{ .section = "battery", .key = "interval", .type = BMS_CONFIG_DURATION,
 	  .min = 1000, .max = 86400000, .def = "30s" },
-	{ .section = "battery", .key = "mode", .type = BMS_CONF_ENUM,
-	  .flags = BMS_CONF_NAMED, .words = modes, .def = "warn" },
-	{ .section = "serve", .key = "listen", .type = BMS_CONF_STRING },
-	{ .section = "serve", .key = "workers", .type = BMS_CONF_INTEGER },
-	{ .section = "serve", .key = "timeout", .type = BMS_CONF_DURATION },
+	{ .section = "battery", .key = "mode", .type = BMS_CONFIG_ENUM,
+	  .flags = BMS_CONFIG_NAMED, .words = modes, .def = "warn" },
+	{ .section = "serve", .key = "listen", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "workers", .type = BMS_CONFIG_INTEGER },
+	{ .section = "serve", .key = "timeout", .type = BMS_CONFIG_DURATION },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 

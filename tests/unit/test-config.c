@@ -14,23 +14,23 @@
 
 static const char *const modes[] = { "strict", "warn", "off", NULL };
 
-static const struct bms_conf_key keys[] = {
-	{ .section = "", .key = "name", .type = BMS_CONF_STRING, .def = "bms" },
-	{ .section = "", .key = "note", .type = BMS_CONF_STRING },
-	{ .section = "battery", .key = "max_cell_v", .type = BMS_CONF_NUMBER,
-	  .flags = BMS_CONF_NAMED, .min = 0, .max = 5, .def = "3.65" },
-	{ .section = "battery", .key = "min_cell_v", .type = BMS_CONF_NUMBER,
-	  .flags = BMS_CONF_NAMED, .min = 0, .max = 5, .def = "2.5" },
-	{ .section = "battery", .key = "cells", .type = BMS_CONF_INTEGER,
-	  .flags = BMS_CONF_NAMED, .min = 1, .max = 32, .def = "16" },
-	{ .section = "battery", .key = "interval", .type = BMS_CONF_DURATION,
+static const struct bms_config_key keys[] = {
+	{ .section = "", .key = "name", .type = BMS_CONFIG_STRING, .def = "bms" },
+	{ .section = "", .key = "note", .type = BMS_CONFIG_STRING },
+	{ .section = "battery", .key = "max_cell_v", .type = BMS_CONFIG_NUMBER,
+	  .flags = BMS_CONFIG_NAMED, .min = 0, .max = 5, .def = "3.65" },
+	{ .section = "battery", .key = "min_cell_v", .type = BMS_CONFIG_NUMBER,
+	  .flags = BMS_CONFIG_NAMED, .min = 0, .max = 5, .def = "2.5" },
+	{ .section = "battery", .key = "cells", .type = BMS_CONFIG_INTEGER,
+	  .flags = BMS_CONFIG_NAMED, .min = 1, .max = 32, .def = "16" },
+	{ .section = "battery", .key = "interval", .type = BMS_CONFIG_DURATION,
 	  .min = 1000, .max = 86400000, .def = "30s" },
-	{ .section = "battery", .key = "mode", .type = BMS_CONF_ENUM,
-	  .flags = BMS_CONF_NAMED, .words = modes, .def = "warn" },
-	{ .section = "battery", .key = "alarm", .type = BMS_CONF_BOOLEAN,
-	  .flags = BMS_CONF_NAMED, .def = "true" },
-	{ .section = "serve", .key = "listen", .type = BMS_CONF_STRING },
-	{ .section = "serve", .key = "workers", .type = BMS_CONF_INTEGER },
+	{ .section = "battery", .key = "mode", .type = BMS_CONFIG_ENUM,
+	  .flags = BMS_CONFIG_NAMED, .words = modes, .def = "warn" },
+	{ .section = "battery", .key = "alarm", .type = BMS_CONFIG_BOOLEAN,
+	  .flags = BMS_CONFIG_NAMED, .def = "true" },
+	{ .section = "serve", .key = "listen", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "workers", .type = BMS_CONFIG_INTEGER },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -259,11 +259,11 @@ static void test_errors(void)
 
 static void test_required(void)
 {
-	static const struct bms_conf_key req[] = {
-		{ .section = "serve", .key = "listen", .type = BMS_CONF_STRING,
-		  .flags = BMS_CONF_REQUIRED },
-		{ .section = "", .key = "tenant", .type = BMS_CONF_STRING,
-		  .flags = BMS_CONF_REQUIRED },
+	static const struct bms_config_key req[] = {
+		{ .section = "serve", .key = "listen", .type = BMS_CONFIG_STRING,
+		  .flags = BMS_CONFIG_REQUIRED },
+		{ .section = "", .key = "tenant", .type = BMS_CONFIG_STRING,
+		  .flags = BMS_CONFIG_REQUIRED },
 	};
 	struct bms_config *cfg = bms_config_new(req, 2);
 	char err[256];
