@@ -48,7 +48,7 @@ UNIT_SRCS = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(wildcard build/fuzz/lib/*.d)
+DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(wildcard build/fuzz/lib/*.d build/fuzz/*.d)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -107,7 +107,7 @@ build/fuzz/libbms.a: $(FUZZ_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libbms.a
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libbms.a \
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< build/fuzz/libbms.a \
 		$(JANSSON_LIBS) $(STORE_LIBS)
 
 fuzz: $(FUZZ_BINS)
