@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,16 +15,15 @@
 
 #include "buf.h"
 #include "exitcode.h"
+#include "filter.h"
+#include "ingest.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
-#include "reject.h"
 #include "sig.h"
 #include "store.h"
 #include "ts.h"
 
-#define PEND_MAX (1u << 20)		/* bytes of passthrough output held back */
-#define EXPIRE_MS (3600 * 1000)		/* ms between two expiries */
 #define DAY_MS (24 * 3600 * 1000LL)
 
 /* ==== Command line ==== */
@@ -629,188 +627,43 @@ static int run_check(struct global *g, int argc, char **argv)
 
 /* ==== Ingest ==== */
 
-struct ingest {
-	struct bms_store *st;
-	struct bms_ndjson_in in;
-	struct bms_reject rej;
-	struct bms_buf pend;		/* passthrough lines of the open batch, '\n' after each */
-	int passthrough;
-	unsigned long batch_max;	/* records */
-	int64_t batch_ms;		/* ms */
-	unsigned long n;		/* records put in the open batch */
-	int64_t began;			/* monotonic ms the open batch began; -1: none */
-	const char *first_file;		/* where the open batch's first record is */
-	unsigned long first_line;
-	int64_t next_expire;		/* monotonic ms */
-};
-
-/* A busy store (nothing lost, the call may be repeated): say so, and wait
- * again.  A stop signal does not end the waiting: what was read is
- * committed first, as on every stop. */
-static int busy_again(struct ingest *g)
+static void warn(void *ctx, const char *msg)
 {
-	if (!bms_store_busy(g->st))
-		return 0;
-	bms_warn("%s; retrying", bms_store_error(g->st));
-	bms_sig_poll(NULL, 0, 0);	/* let a pending stop signal in */
-	return 1;
-}
-
-static __attribute__((noreturn)) void store_failed(struct ingest *g)
-{
-	bms_die(BMS_EXIT_FAIL, "cannot store records from %s:%lu on: %s",
-		g->first_file, g->first_line, bms_store_error(g->st));
-}
-
-static void expire(struct ingest *g)
-{
-	while (bms_store_expire(g->st, bms_ts_now_ms()) < 0)
-		if (!busy_again(g))
-			bms_die(BMS_EXIT_FAIL, "cannot expire old records: %s",
-				bms_store_error(g->st));
-	g->next_expire = bms_ts_mono_ms() + EXPIRE_MS;
-}
-
-/* Commit the open batch, then let its records go on downstream. */
-static void end_batch(struct ingest *g)
-{
-	const char *p, *nl;
-
-	if (g->n) {
-		while (bms_store_commit(g->st) < 0)
-			if (!busy_again(g))
-				store_failed(g);
-	}
-	g->n = 0;
-	g->began = -1;
-	for (p = g->pend.p; p && p < g->pend.p + g->pend.len; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(g->pend.p + g->pend.len - p));
-		bms_ndjson_put(&out, p, (size_t)(nl - p));
-	}
-	bms_buf_reset(&g->pend);
-	bms_ndjson_flush(&out);
-	if (bms_reject_flush(&g->rej) < 0)
-		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
-	if (bms_ts_mono_ms() >= g->next_expire)
-		expire(g);
-}
-
-/* The input has nothing more waiting: commit, so that nothing a live
- * pipeline delivered waits for the next record.  A file, or a pipe with
- * bytes ready, is read on in the same batch. */
-static void drained(void *ctx)
-{
-	struct ingest *g = ctx;
-	struct pollfd p = { .fd = g->in.fd, .events = POLLIN };
-
-	if (g->in.fd >= 0 && poll(&p, 1, 0) > 0)
-		return;
-	end_batch(g);
-}
-
-/* Store one line.  Returns 0, or -1 if it was rejected. */
-static int store_line(struct ingest *g, const char *s, size_t len)
-{
-	char why[256];
-	int rc;
-
-	if (g->began < 0)
-		g->began = bms_ts_mono_ms();
-	while ((rc = bms_store_put(g->st, s, len, why, sizeof why)) == BMS_STORE_EFAIL)
-		if (!busy_again(g))
-			break;
-	if (rc < 0 && rc != BMS_STORE_EREJECT) {
-		if (!g->n) {
-			g->first_file = g->in.name;
-			g->first_line = g->in.lineno;
-		}
-		store_failed(g);
-	}
-	if (rc == BMS_STORE_EREJECT) {
-		if (bms_reject_line(&g->rej, g->in.name, g->in.lineno, why, s, len) < 0)
-			bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s",
-				strerror(errno));
-		return -1;
-	}
-	if (rc > 0 && g->n++ == 0) {
-		g->first_file = g->in.name;
-		g->first_line = g->in.lineno;
-	}
-	if (g->passthrough) {
-		bms_buf_add(&g->pend, s, len);
-		bms_buf_putc(&g->pend, '\n');
-		if (g->pend.oom)
-			bms_die(BMS_EXIT_FAIL, "out of memory");
-	}
-	if (g->n >= g->batch_max || g->pend.len >= PEND_MAX ||
-	    bms_ts_mono_ms() - g->began >= g->batch_ms)
-		end_batch(g);
-	return 0;
+	bms_warn("%s", msg);
 }
 
 static int ingest(struct global *gl, char **files, int nfiles)
 {
-	static struct ingest g;
-	struct bms_store_stats stats;
-	const char *s;
-	char err[256];
-	size_t len;
-	int rc, status = BMS_EXIT_OK;
+	static struct bms_filter f;
+	static struct bms_ingest g;
+	const struct bms_filter_opts fo = {
+		.files = files, .nfiles = nfiles, .rejects = gl->rejects,
+		.strict = gl->strict, .prog = bms_msg_name(), .out_fd = STDOUT_FILENO,
+	};
+	const struct bms_ingest_opts io = {
+		.dir = gl->dir, .passthrough = gl->passthrough, .warn = warn,
+		.batch_max = (unsigned long)gl->batch, .batch_ms = gl->batch_ms,
+	};
+	struct bms_filter_stage stage = { .warn = warn };
+	struct bms_store *st;
+	char err[512];
+	int rc;
 
-	g.passthrough = gl->passthrough;
-	g.batch_max = (unsigned long)gl->batch;
-	g.batch_ms = gl->batch_ms;
-	g.began = -1;
 	bms_sig_install();
-	if (bms_reject_open(&g.rej, bms_msg_name(), gl->rejects, err, sizeof err) < 0)
+	if (bms_filter_open(&f, &fo) < 0)
+		bms_die(BMS_EXIT_FAIL, "%s", f.err);
+	st = open_store(gl, gl->tenant);
+	if (bms_ingest_begin(&g, st, &io, err, sizeof err) < 0)
 		bms_die(BMS_EXIT_FAIL, "%s", err);
-	g.st = open_store(gl, gl->tenant);
-	expire(&g);
-	if (bms_ndjson_open(&g.in, files, nfiles) < 0)
-		bms_die(BMS_EXIT_FAIL, "out of memory");
-	bms_ndjson_out_init(&out, STDOUT_FILENO);
-	g.in.drained = drained;
-	g.in.ctx = &g;
-
-	while (!bms_sig_stopping() && !out.err) {
-		rc = bms_ndjson_next(&g.in, &s, &len);
-		if (rc == BMS_NDJSON_END)
-			break;
-		if (rc == BMS_NDJSON_INTR)
-			continue;
-		if (rc == BMS_NDJSON_ERR) {
-			bms_warn("%s", g.in.errbuf);
-			status = BMS_EXIT_FAIL;
-			continue;
-		}
-		if (rc == BMS_NDJSON_LONG) {
-			if (bms_reject_line(&g.rej, g.in.name, g.in.lineno,
-					    "line longer than 1 MiB", "", 0) < 0)
-				bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s",
-					strerror(errno));
-			if (gl->strict)
-				break;
-			continue;
-		}
-		if (len == 0)
-			continue;
-		if (store_line(&g, s, len) < 0 && gl->strict)
-			break;
-	}
-	end_batch(&g);
-	bms_store_stats(g.st, &stats);
-	if (stats.too_old)
-		bms_warn("%lu records older than the raw retention of tenant '%s' were not "
-			 "stored; keep them with: bms-store --db %s tenants set %s --raw-days 0",
-			 stats.too_old, gl->tenant, gl->dir, gl->tenant);
-	bms_store_close(g.st);
-	bms_ndjson_close(&g.in);
-	bms_buf_free(&g.pend);
-	if (bms_reject_close(&g.rej) < 0)
-		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
-	if (status == BMS_EXIT_OK && gl->strict && g.rej.count)
-		status = BMS_EXIT_REJECT;
-	return out_end(status);
+	bms_ingest_stage(&g, &stage);
+	rc = bms_filter_run(&f, &stage);
+	if (rc == BMS_FILTER_EFAIL)
+		bms_die(BMS_EXIT_FAIL, "%s", f.err);
+	if (bms_ingest_note(&g, err, sizeof err))
+		bms_warn("%s", err);
+	bms_store_close(st);
+	bms_filter_close(&f);
+	return bms_filter_exit(rc);
 }
 
 /* ==== main ==== */

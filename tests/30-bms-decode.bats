@@ -130,7 +130,7 @@ frames_with() {
 	run --separate-stderr bms-decode "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
 	diff <(echo "$output") "$FIX/reading-16s.ndjson"
-	[ "$stderr" = "bms-decode: $BATS_TEST_TMPDIR/in:1: line longer than 1 MiB" ]
+	[ "$stderr" = "bms-decode: $BATS_TEST_TMPDIR/in:1: line of 1100000 bytes is over the 1048576-byte limit" ]
 }
 
 @test "each record comes out as soon as it is read in a live pipeline" {

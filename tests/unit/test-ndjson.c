@@ -51,10 +51,11 @@ static char *slurp(const char *name, size_t *n)
 
 static int drained_calls;
 
-static void on_drained(void *ctx)
+static int on_drained(void *ctx)
 {
 	(void)ctx;
 	drained_calls++;
+	return 0;
 }
 
 static void test_lines(void)
@@ -85,7 +86,7 @@ static void test_lines(void)
 	CHECK(len == 2 && memcmp(line, "b1", 2) == 0 && in.lineno == 1);
 	CHECK_STR(in.name, path("b"));
 	CHECK_INT(bms_ndjson_next(&in, &line, &len), BMS_NDJSON_END);
-	CHECK(drained_calls >= 3);
+	CHECK_INT(drained_calls, 2);	/* regular files: at the end of each */
 	bms_ndjson_close(&in);
 }
 
