@@ -411,6 +411,10 @@ static char *read_password(void)
 		bms_die(BMS_EXIT_FAIL, "cannot read the password: %s", strerror(errno));
 	if (n > 0 && pw[n - 1] == '\n')
 		pw[--n] = '\0';
+	if (n > 0 && memchr(pw, '\0', (size_t)n)) {
+		free(pw);
+		bms_die(BMS_EXIT_USAGE, "the password on standard input holds a NUL byte");
+	}
 	if (n > 0 && pw[n - 1] == '\r')
 		pw[--n] = '\0';
 	if (n <= 0) {
@@ -512,6 +516,7 @@ static int run_query(struct global *g, int argc, char **argv)
 		.synopsis = SYN_QUERY,
 		.help =
 		"      --type WHAT      readings (default), aggregates, alerts or status\n"
+		"                       (reading, aggregate and alert too)\n"
 		"      --battery ID     only this battery (default: every one)\n"
 		"      --since TIME     from TIME on (default: 24 hours before --until)\n"
 		"      --until TIME     up to TIME, not included (default: now)\n"
@@ -520,8 +525,8 @@ static int run_query(struct global *g, int argc, char **argv)
 		"TIME is RFC 3339, YYYY-MM-DD, now, or back from now: -90s, -30m, -24h, -7d.\n",
 		.shortopts = "", .longopts = opts,
 	};
-	static const char *const whats[] = { "readings", "aggregates", "alerts", "status",
-					      NULL };
+	static const char *const whats[] = { "readings|reading", "aggregates|aggregate",
+					      "alerts|alert", "status", NULL };
 	static const char *const tiers[] = { "auto", "raw", "minute", "hour", NULL };
 	struct bms_store_query q = { .what = BMS_Q_READINGS, .tier = BMS_TIER_AUTO };
 	const char *since = NULL, *until = NULL, *tier = NULL;

@@ -133,6 +133,20 @@ double bms_opt_double(const struct bms_cmd *cmd, const char *name,
 	return v;
 }
 
+/* True if arg is one of word's spellings, "a|b|c". */
+static int is_spelling(const char *arg, const char *word)
+{
+	for (const char *w = word;; w++) {
+		size_t n = strcspn(w, "|");
+
+		if (strncmp(arg, w, n) == 0 && arg[n] == '\0')
+			return 1;
+		w += n;
+		if (!*w)
+			return 0;
+	}
+}
+
 int bms_opt_word(const struct bms_cmd *cmd, const char *name, const char *arg,
 		 const char *const *words)
 {
@@ -140,11 +154,12 @@ int bms_opt_word(const struct bms_cmd *cmd, const char *name, const char *arg,
 	size_t n = 0, len = 0;
 
 	for (n = 0; words[n]; n++)
-		if (strcmp(arg, words[n]) == 0)
+		if (is_spelling(arg, words[n]))
 			return (int)n;
 	list[0] = '\0';
 	for (size_t i = 0; i < n && len < sizeof list; i++)
-		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
-					i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%.*s",
+					i == 0 ? "" : i + 1 == n ? " or " : ", ",
+					(int)strcspn(words[i], "|"), words[i]);
 	bms_die(BMS_EXIT_USAGE, "--%s: '%s' is not %s", name, arg, list);
 }

@@ -44,8 +44,10 @@ long bms_opt_long(const struct bms_cmd *cmd, const char *name, const char *arg,
 
 /*
  * The index of arg in words, a NULL-terminated list of the values option
- * NAME takes.  Any other value is a usage error that names them all:
- * "--sync: 'x' is not normal or full" on stderr, exit 2.
+ * NAME takes.  A word may list other spellings of the same value after
+ * '|' ("readings|reading").  Any other value is a usage error that names
+ * them all, each by its first spelling: "--sync: 'x' is not normal or
+ * full" on stderr, exit 2.
  */
 int bms_opt_word(const struct bms_cmd *cmd, const char *name, const char *arg,
 		 const char *const *words);
