@@ -52,6 +52,15 @@ long bms_opt_long(const struct bms_cmd *cmd, const char *name, const char *arg,
 int bms_opt_word(const struct bms_cmd *cmd, const char *name, const char *arg,
 		 const char *const *words);
 
+/*
+ * The index in words of a subcommand's action word arg ("tenants add"),
+ * NULL when none was given.  A missing or unknown one is a usage error
+ * (bms_opt_usage) naming them all: "tenants: say add, set or list",
+ * "tenants: unknown action 'x' (add, set or list)".
+ */
+int bms_opt_action(const struct bms_cmd *cmd, const char *what, const char *arg,
+		   const char *const *words);
+
 /* Parse a finite number in [min, max] given to option NAME; as above. */
 double bms_opt_double(const struct bms_cmd *cmd, const char *name,
 		      const char *arg, double min, double max);
