@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 {
 	static struct decode d;
 	static struct bms_filter f;
-	struct bms_filter_opts fo = { .prog = NULL, .out_fd = STDOUT_FILENO };
+	struct bms_filter_opts fo = { .out_fd = STDOUT_FILENO };
 	const struct bms_filter_stage stage = { .line = decode_line, .warn = warn, .ctx = &d };
 	int c, rc;
 
