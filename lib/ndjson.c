@@ -91,6 +91,9 @@ static int fill(struct bms_ndjson_in *in)
 		 * can reach us. */
 		if (in->drained && in->drained(in->ctx))
 			return -3;
+		/* The hook may have let a stop signal in (a wait of its own). */
+		if (bms_sig_stopping())
+			return -2;
 		if (bms_sig_poll(&p, 1, -1) < 0 && errno == EINTR)
 			return -2;
 	}
