@@ -3,7 +3,8 @@
  * Unit tests of lib/filter.c, the loop every stage runs on, driven
  * directly on real files and pipes: rejects (the exact rejects file),
  * --strict, an over-long line, the flush when the input drains (through a
- * pipe the test writes), a held record, and a reader that went away.
+ * pipe the test writes), a held record, and a reader that went away;
+ * and lib/sig's SIGHUP taken as a reload by a program that asks for it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "exitcode.h"
 #include "filter.h"
 #include "sha256.h"
+#include "sig.h"
 #include "unit.h"
 
 static char dir[256];	/* a fresh directory under $TMPDIR */
@@ -349,6 +351,22 @@ static void test_epipe(void)
 	close(fds[1]);
 }
 
+/* A program with a configuration takes SIGHUP as a reload, not a stop.
+ * (The default, SIGHUP as a stop, is tested on the programs.) */
+static void test_hup_reload(void)
+{
+	bms_sig_install();
+	bms_sig_hup_reloads();
+	raise(SIGHUP);			/* blocked until the next wait */
+	CHECK_INT(bms_sig_poll(NULL, 0, 0), -1);
+	CHECK_INT(bms_sig_reload(), 1);
+	CHECK_INT(bms_sig_reload(), 0);
+	CHECK_INT(bms_sig_stopping(), 0);
+	raise(SIGTERM);
+	bms_sig_poll(NULL, 0, 0);
+	CHECK_INT(bms_sig_stopping(), 1);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -364,6 +382,7 @@ int main(void)
 	test_long_line();
 	test_drained_flush();
 	test_epipe();
+	test_hup_reload();
 	for (const char *const *f = (const char *const[]){ "in", "long", "many", "out", "rej", NULL }; *f; f++)
 		unlink(path(*f));
 	rmdir(dir);
