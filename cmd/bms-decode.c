@@ -3,17 +3,13 @@
  * bms-decode: frames records in, reading records out; every other record
  * passes through byte for byte.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "exitcode.h"
+#include "filter.h"
 #include "frames.h"
 #include "msg.h"
-#include "ndjson.h"
 #include "opt.h"
-#include "reject.h"
 #include "sig.h"
 
 static const struct option longopts[] = {
@@ -35,90 +31,60 @@ static const struct bms_cmd cmd = {
 	.longopts = longopts,
 };
 
-static struct bms_ndjson_out out;
-static struct bms_frames_ctx fctx;
-static struct bms_reject rej;
+struct decode {
+	struct bms_frames_opts opts;
+	struct bms_frames_ctx ctx;
+	struct bms_buf rec;
+};
 
-/* The input has nothing more waiting: let readers see what we have. */
-static void flush_out(void *ctx)
+/* A frames record becomes a reading; every other record passes. */
+static int decode_line(void *ctx, struct bms_filter *f, const char *line, size_t len,
+		       char *why, size_t whysz)
 {
-	(void)ctx;
-	bms_ndjson_flush(&out);
-	if (bms_reject_flush(&rej) < 0)
-		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
+	struct decode *d = ctx;
+
+	switch (bms_frames_decode(line, len, &d->opts, &d->ctx, &d->rec, why, whysz)) {
+	case BMS_FRAMES_READING:
+		bms_filter_emit(f, d->rec.p, d->rec.len);
+		return BMS_FILTER_DONE;
+	case BMS_FRAMES_OTHER:
+		return BMS_FILTER_PASS;
+	default:
+		return BMS_FILTER_REJECT;
+	}
+}
+
+static void warn(void *ctx, const char *msg)
+{
+	bms_warn("%s", msg);
 }
 
 int main(int argc, char **argv)
 {
-	struct bms_frames_opts fopt = { false };
-	struct bms_ndjson_in in;
-	struct bms_buf rec = BMS_BUF_INIT;
-	const char *rejects = NULL;
-	const char *line;
-	char err[256];
-	size_t len;
-	int strict = 0, c, rc, status = BMS_EXIT_OK;
+	static struct decode d;
+	static struct bms_filter f;
+	struct bms_filter_opts fo = { .out_fd = STDOUT_FILENO };
+	const struct bms_filter_stage stage = { .line = decode_line, .warn = warn, .ctx = &d };
+	int c, rc;
 
 	bms_msg_prog(argv[0]);
 	while ((c = bms_opt_next(argc, argv, &cmd)) != -1) {
 		switch (c) {
-		case 'r': rejects = optarg; break;
-		case 's': strict = 1; break;
-		case 'i': fopt.invert_current = true; break;
+		case 'r': fo.rejects = optarg; break;
+		case 's': fo.strict = 1; break;
+		case 'i': d.opts.invert_current = true; break;
 		}
 	}
 	bms_sig_install();
-	if (bms_reject_open(&rej, bms_msg_name(), rejects, err, sizeof err) < 0)
-		bms_die(BMS_EXIT_FAIL, "%s", err);
-	if (bms_ndjson_open(&in, argv + optind, argc - optind) < 0)
-		bms_die(BMS_EXIT_FAIL, "out of memory");
-	bms_ndjson_out_init(&out, STDOUT_FILENO);
-	in.drained = flush_out;
-
-	while (!bms_sig_stopping() && !out.err) {
-		rc = bms_ndjson_next(&in, &line, &len);
-		if (rc == BMS_NDJSON_END)
-			break;
-		if (rc == BMS_NDJSON_INTR)
-			continue;
-		if (rc == BMS_NDJSON_ERR) {
-			bms_warn("%s", in.errbuf);
-			status = BMS_EXIT_FAIL;
-			continue;
-		}
-		if (rc == BMS_NDJSON_LONG) {
-			bms_reject_line(&rej, in.name, in.lineno,
-					"line longer than 1 MiB", "", 0);
-			if (strict)
-				break;
-			continue;
-		}
-		if (len == 0)
-			continue;
-		switch (bms_frames_decode(line, len, &fopt, &fctx, &rec, err, sizeof err)) {
-		case BMS_FRAMES_READING:
-			bms_ndjson_put(&out, rec.p, rec.len);
-			break;
-		case BMS_FRAMES_OTHER:
-			bms_ndjson_put(&out, line, len);
-			break;
-		default:
-			if (bms_reject_line(&rej, in.name, in.lineno, err, line, len) < 0)
-				bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s",
-					strerror(errno));
-			if (strict)
-				goto done;
-		}
-	}
-done:
-	bms_ndjson_flush(&out);
-	bms_ndjson_close(&in);
-	bms_buf_free(&rec);
-	if (bms_reject_close(&rej) < 0)
-		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
-	if (out.err && out.err != EPIPE)
-		bms_die(BMS_EXIT_FAIL, "cannot write output: %s", strerror(out.err));
-	if (status == BMS_EXIT_OK && strict && rej.count)
-		status = BMS_EXIT_REJECT;
-	return status;
+	fo.prog = bms_msg_name();
+	fo.files = argv + optind;
+	fo.nfiles = argc - optind;
+	if (bms_filter_open(&f, &fo) < 0)
+		bms_die(BMS_EXIT_FAIL, "%s", f.err);
+	rc = bms_filter_run(&f, &stage);
+	bms_filter_close(&f);
+	bms_buf_free(&d.rec);
+	if (rc == BMS_FILTER_EFAIL)
+		bms_die(BMS_EXIT_FAIL, "%s", f.err);
+	return bms_filter_exit(rc);
 }

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,16 +15,15 @@
 
 #include "buf.h"
 #include "exitcode.h"
+#include "filter.h"
+#include "ingest.h"
 #include "msg.h"
 #include "ndjson.h"
 #include "opt.h"
-#include "reject.h"
 #include "sig.h"
 #include "store.h"
 #include "ts.h"
 
-#define PEND_MAX (1u << 20)		/* bytes of passthrough output held back */
-#define EXPIRE_MS (3600 * 1000)		/* ms between two expiries */
 #define DAY_MS (24 * 3600 * 1000LL)
 
 /* ==== Command line ==== */
@@ -113,26 +111,35 @@ struct global {
 	struct bms_store_opts sopts;
 };
 
+/* A subcommand's own options, as its opt function parses them. */
+struct args {
+	struct bms_retention keep;	/* tenants */
+	int keep_set;
+	struct bms_battery b;		/* batteries */
+	int fields, purge;
+	int role;			/* users: an enum bms_role, -1 if not given */
+	struct bms_store_query q;	/* query */
+	const char *since, *until;
+	int tier_set;
+};
+
+/* A subcommand: its word, its usage, whether it needs --tenant, its action
+ * words (tenants add ...) if any, and the functions that parse one of its
+ * options and run it on the operands after the action word. */
+struct sub {
+	const char *word;
+	int tenant;
+	const char *const *verbs;
+	struct bms_cmd cmd;
+	void (*opt)(struct args *a, const struct bms_cmd *cmd, int c);
+	int (*run)(struct global *g, struct args *a, const struct sub *s, int verb,
+		   int argc, char **argv);
+};
+
 /* An operand, not an option word: where global option parsing stops. */
 static int is_operand(const char *s)
 {
 	return s[0] != '-' || s[1] == '\0';
-}
-
-/* Start parsing a subcommand's own options: argv[0] is its word. */
-static void sub_begin(void)
-{
-	optind = 0;
-}
-
-/* Usage checks every form shares, once its options are parsed. */
-static void need(const struct global *g, const struct bms_cmd *sub, int tenant,
-		 const char *what)
-{
-	if (!g->dir)
-		bms_opt_usage(sub, "--db is required");
-	if (tenant && !g->tenant)
-		bms_opt_usage(sub, "--tenant is required for %s", what);
 }
 
 static int exit_code(int rc)
@@ -191,6 +198,12 @@ static int out_end(int status)
 	return status;
 }
 
+/* End a listing or query: rc is what the walk returned. */
+static int end_list(struct bms_store *st, int rc)
+{
+	return out_end(finish(st, rc < 0 ? rc : 0));
+}
+
 /* Write the row object in line. */
 static int put_object(void)
 {
@@ -199,97 +212,11 @@ static int put_object(void)
 	return put_line(NULL, line.p, line.len);
 }
 
-/* ==== init ==== */
-
-static int run_init(struct global *g, int argc, char **argv)
-{
-	static const struct option opts[] = { BMS_OPT_COMMON };
-	static const struct bms_cmd sub = {
-		.synopsis = SYN_INIT, .help = "", .shortopts = "", .longopts = opts,
-	};
-	char err[512];
-	int rc;
-
-	sub_begin();
-	while (bms_opt_next(argc, argv, &sub) != -1)
-		;
-	need(g, &sub, 0, "init");
-	if (optind != argc)
-		bms_opt_usage(&sub, "init takes no operands");
-	rc = bms_store_init(g->dir, err, sizeof err);
-	if (rc < 0)
-		bms_die(exit_code(rc), "%s", err);
-	return BMS_EXIT_OK;
-}
-
-/* ==== tenants ==== */
-
 static int tenant_row(void *ctx, const struct bms_tenant *t)
 {
 	bms_store_tenant_json(t, &line);
 	return put_object();
 }
-
-static int run_tenants(struct global *g, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "raw-days", required_argument, 0, OPT_RAW_DAYS },
-		{ "minute-days", required_argument, 0, OPT_MINUTE_DAYS },
-		{ "hour-days", required_argument, 0, OPT_HOUR_DAYS },
-		BMS_OPT_COMMON
-	};
-	static const struct bms_cmd sub = {
-		.synopsis = SYN_TENANTS,
-		.help =
-		"      --raw-days N     keep readings, status, alerts and aggregates\n"
-		"                       N days (default 30, 0 for ever)\n"
-		"      --minute-days N  keep the per-minute tier N days (default 400)\n"
-		"      --hour-days N    keep the per-hour tier N days (default 0: for ever)\n",
-		.shortopts = "", .longopts = opts,
-	};
-	struct bms_retention keep = { -1, -1, -1 };
-	struct bms_store *st;
-	const char *verb, *name;
-	int c, rc, set = 0;
-
-	sub_begin();
-	while ((c = bms_opt_next(argc, argv, &sub)) != -1) {
-		long *f = c == OPT_RAW_DAYS ? &keep.raw_days :
-			c == OPT_MINUTE_DAYS ? &keep.minute_days : &keep.hour_days;
-
-		*f = bms_opt_long(&sub, opts[c - OPT_RAW_DAYS].name, optarg, 0, 1000000);
-		set = 1;
-	}
-	need(g, &sub, 0, "tenants");
-	verb = optind < argc ? argv[optind] : NULL;
-	if (!verb)
-		bms_opt_usage(&sub, "tenants: say add, set or list");
-	if (strcmp(verb, "list") == 0) {
-		if (argc - optind != 1 || set)
-			bms_opt_usage(&sub, "tenants list takes no operands or options");
-		st = open_store(g, NULL);
-		bms_ndjson_out_init(&out, STDOUT_FILENO);
-		rc = bms_store_tenant_list(st, tenant_row, NULL);
-		return out_end(finish(st, rc < 0 ? rc : 0));
-	}
-	if (strcmp(verb, "add") != 0 && strcmp(verb, "set") != 0)
-		bms_opt_usage(&sub, "tenants: unknown action '%s' (add, set or list)", verb);
-	if (argc - optind != 2)
-		bms_opt_usage(&sub, "tenants %s: give one tenant name", verb);
-	name = argv[optind + 1];
-	st = open_store(g, NULL);
-	if (verb[0] == 'a') {
-		rc = bms_store_tenant_add(st, name, &keep);
-	} else {
-		if (!set)
-			bms_opt_usage(&sub, "tenants set: give --raw-days, --minute-days "
-				      "or --hour-days");
-		rc = bms_store_tenant_set(st, name, &keep);
-	}
-	return finish(st, rc);
-}
-
-/* ==== batteries ==== */
 
 static int battery_row(void *ctx, const struct bms_battery *b)
 {
@@ -297,108 +224,185 @@ static int battery_row(void *ctx, const struct bms_battery *b)
 	return put_object();
 }
 
-static int run_batteries(struct global *g, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "name", required_argument, 0, OPT_NAME },
-		{ "chemistry", required_argument, 0, OPT_CHEMISTRY },
-		{ "capacity", required_argument, 0, OPT_CAPACITY },
-		{ "cells", required_argument, 0, OPT_CELLS },
-		{ "bms-type", required_argument, 0, OPT_BMS_TYPE },
-		{ "protocol", required_argument, 0, OPT_PROTOCOL },
-		{ "device", required_argument, 0, OPT_DEVICE },
-		{ "baud", required_argument, 0, OPT_BAUD },
-		{ "timeout", required_argument, 0, OPT_TIMEOUT },
-		{ "notes", required_argument, 0, OPT_NOTES },
-		{ "purge", no_argument, 0, OPT_PURGE },
-		BMS_OPT_COMMON
-	};
-	static const struct bms_cmd sub = {
-		.synopsis = SYN_BATTERIES,
-		.help =
-		"      --name S         a name for people\n"
-		"      --chemistry S    lifepo4, nmc, lto, ...\n"
-		"      --capacity AH    nominal capacity in Ah\n"
-		"      --cells N        cells in series\n"
-		"      --bms-type S     daly, foxbms, libresolar, ...\n"
-		"      --protocol S     daly, daly-modbus, ...\n"
-		"      --device S       device path, tcp://host:port or BLE address\n"
-		"      --baud N         line speed\n"
-		"      --timeout MS     reply timeout\n"
-		"      --notes S        free text\n"
-		"      --purge          remove a battery's stored records as well\n",
-		.shortopts = "", .longopts = opts,
-	};
-	struct bms_battery b;
-	struct bms_store *st;
-	const char *verb;
-	int c, rc, purge = 0, fields = 0;
-
-	bms_store_battery_clear(&b);
-	sub_begin();
-	while ((c = bms_opt_next(argc, argv, &sub)) != -1) {
-		fields += c != OPT_PURGE;
-		switch (c) {
-		case OPT_NAME: b.name = optarg; break;
-		case OPT_CHEMISTRY: b.chemistry = optarg; break;
-		case OPT_CAPACITY:
-			b.nominal_capacity_ah = bms_opt_double(&sub, "capacity", optarg,
-							       0, 1e6);
-			break;
-		case OPT_CELLS: b.cell_count = bms_opt_long(&sub, "cells", optarg, 1, 1024); break;
-		case OPT_BMS_TYPE: b.bms_type = optarg; break;
-		case OPT_PROTOCOL: b.protocol = optarg; break;
-		case OPT_DEVICE: b.device = optarg; break;
-		case OPT_BAUD: b.baud = bms_opt_long(&sub, "baud", optarg, 1, 100000000); break;
-		case OPT_TIMEOUT:
-			b.timeout_ms = bms_opt_long(&sub, "timeout", optarg, 1, 3600000);
-			break;
-		case OPT_NOTES: b.notes = optarg; break;
-		case OPT_PURGE: purge = 1; break;
-		}
-	}
-	need(g, &sub, 1, "batteries");
-	verb = optind < argc ? argv[optind] : NULL;
-	if (!verb)
-		bms_opt_usage(&sub, "batteries: say add, edit, remove or list");
-	if (strcmp(verb, "list") == 0) {
-		if (argc - optind != 1 || fields || purge)
-			bms_opt_usage(&sub, "batteries list takes no operands or options");
-		st = open_store(g, g->tenant);
-		bms_ndjson_out_init(&out, STDOUT_FILENO);
-		rc = bms_store_battery_list(st, battery_row, NULL);
-		return out_end(finish(st, rc < 0 ? rc : 0));
-	}
-	if (strcmp(verb, "add") != 0 && strcmp(verb, "edit") != 0 &&
-	    strcmp(verb, "remove") != 0)
-		bms_opt_usage(&sub, "batteries: unknown action '%s' (add, edit, remove "
-			      "or list)", verb);
-	if (argc - optind != 2)
-		bms_opt_usage(&sub, "batteries %s: give one battery id", verb);
-	b.bms_id = argv[optind + 1];
-	if (verb[0] == 'r') {
-		if (fields)
-			bms_opt_usage(&sub, "batteries remove takes only --purge");
-	} else if (purge) {
-		bms_opt_usage(&sub, "--purge is for batteries remove");
-	}
-	st = open_store(g, g->tenant);
-	if (verb[0] == 'a')
-		rc = bms_store_battery_add(st, &b);
-	else if (verb[0] == 'e')
-		rc = bms_store_battery_edit(st, &b);
-	else
-		rc = bms_store_battery_remove(st, b.bms_id, purge);
-	return finish(st, rc);
-}
-
-/* ==== users ==== */
-
 static int user_row(void *ctx, const struct bms_user *u)
 {
 	bms_store_user_json(u, &line);
 	return put_object();
 }
+
+/* ==== init, compact, backup, check ==== */
+
+static int run_init(struct global *g, struct args *a, const struct sub *s, int verb,
+		    int argc, char **argv)
+{
+	char err[512];
+	int rc;
+
+	if (argc)
+		bms_opt_usage(&s->cmd, "init takes no operands");
+	rc = bms_store_init(g->dir, err, sizeof err);
+	if (rc < 0)
+		bms_die(exit_code(rc), "%s", err);
+	return BMS_EXIT_OK;
+}
+
+static int run_compact(struct global *g, struct args *a, const struct sub *s, int verb,
+		       int argc, char **argv)
+{
+	struct bms_store *st;
+
+	if (argc)
+		bms_opt_usage(&s->cmd, "compact takes no operands");
+	st = open_store(g, g->tenant);
+	return finish(st, bms_store_compact(st, bms_ts_now_ms()));
+}
+
+static int run_backup(struct global *g, struct args *a, const struct sub *s, int verb,
+		      int argc, char **argv)
+{
+	struct bms_store *st;
+
+	if (argc != 1)
+		bms_opt_usage(&s->cmd, "backup: give one destination directory");
+	st = open_store(g, g->tenant);
+	return finish(st, bms_store_backup(st, argv[0]));
+}
+
+static int run_check(struct global *g, struct args *a, const struct sub *s, int verb,
+		     int argc, char **argv)
+{
+	struct bms_store *st;
+	int rc;
+
+	if (argc)
+		bms_opt_usage(&s->cmd, "check takes no operands");
+	st = open_store(g, g->tenant);
+	rc = bms_store_check(st, put_text, NULL);
+	if (rc == 0 || rc == 1) {	/* wide modes are reported, not a failure */
+		int m = bms_store_check_modes(st, put_text, NULL);
+
+		if (m < 0)
+			rc = m;
+	}
+	if (rc == 1) {
+		bms_store_close(st);
+		return out_end(BMS_EXIT_FAIL);
+	}
+	return end_list(st, rc);
+}
+
+/* ==== tenants ==== */
+
+static const struct option tenant_opts[] = {
+	{ "raw-days", required_argument, 0, OPT_RAW_DAYS },
+	{ "minute-days", required_argument, 0, OPT_MINUTE_DAYS },
+	{ "hour-days", required_argument, 0, OPT_HOUR_DAYS },
+	BMS_OPT_COMMON
+};
+
+static void tenant_opt(struct args *a, const struct bms_cmd *sub, int c)
+{
+	long *f = c == OPT_RAW_DAYS ? &a->keep.raw_days :
+		c == OPT_MINUTE_DAYS ? &a->keep.minute_days : &a->keep.hour_days;
+
+	*f = bms_opt_long(sub, tenant_opts[c - OPT_RAW_DAYS].name, optarg, 0, 1000000);
+	a->keep_set = 1;
+}
+
+enum { TENANT_ADD, TENANT_SET, TENANT_LIST };
+
+static int run_tenants(struct global *g, struct args *a, const struct sub *s, int verb,
+		       int argc, char **argv)
+{
+	struct bms_store *st;
+
+	if (verb == TENANT_LIST) {
+		if (argc || a->keep_set)
+			bms_opt_usage(&s->cmd, "tenants list takes no operands or options");
+		st = open_store(g, NULL);
+		return end_list(st, bms_store_tenant_list(st, tenant_row, NULL));
+	}
+	if (argc != 1)
+		bms_opt_usage(&s->cmd, "tenants %s: give one tenant name", argv[-1]);
+	if (verb == TENANT_SET && !a->keep_set)
+		bms_opt_usage(&s->cmd, "tenants set: give --raw-days, --minute-days "
+			      "or --hour-days");
+	st = open_store(g, NULL);
+	return finish(st, verb == TENANT_ADD ? bms_store_tenant_add(st, argv[0], &a->keep) :
+		      bms_store_tenant_set(st, argv[0], &a->keep));
+}
+
+/* ==== batteries ==== */
+
+static const struct option battery_opts[] = {
+	{ "name", required_argument, 0, OPT_NAME },
+	{ "chemistry", required_argument, 0, OPT_CHEMISTRY },
+	{ "capacity", required_argument, 0, OPT_CAPACITY },
+	{ "cells", required_argument, 0, OPT_CELLS },
+	{ "bms-type", required_argument, 0, OPT_BMS_TYPE },
+	{ "protocol", required_argument, 0, OPT_PROTOCOL },
+	{ "device", required_argument, 0, OPT_DEVICE },
+	{ "baud", required_argument, 0, OPT_BAUD },
+	{ "timeout", required_argument, 0, OPT_TIMEOUT },
+	{ "notes", required_argument, 0, OPT_NOTES },
+	{ "purge", no_argument, 0, OPT_PURGE },
+	BMS_OPT_COMMON
+};
+
+static void battery_opt(struct args *a, const struct bms_cmd *sub, int c)
+{
+	struct bms_battery *b = &a->b;
+
+	a->fields += c != OPT_PURGE;
+	switch (c) {
+	case OPT_NAME: b->name = optarg; break;
+	case OPT_CHEMISTRY: b->chemistry = optarg; break;
+	case OPT_CAPACITY:
+		b->nominal_capacity_ah = bms_opt_double(sub, "capacity", optarg, 0, 1e6);
+		break;
+	case OPT_CELLS: b->cell_count = bms_opt_long(sub, "cells", optarg, 1, 1024); break;
+	case OPT_BMS_TYPE: b->bms_type = optarg; break;
+	case OPT_PROTOCOL: b->protocol = optarg; break;
+	case OPT_DEVICE: b->device = optarg; break;
+	case OPT_BAUD: b->baud = bms_opt_long(sub, "baud", optarg, 1, 100000000); break;
+	case OPT_TIMEOUT: b->timeout_ms = bms_opt_long(sub, "timeout", optarg, 1, 3600000); break;
+	case OPT_NOTES: b->notes = optarg; break;
+	case OPT_PURGE: a->purge = 1; break;
+	}
+}
+
+enum { BATTERY_ADD, BATTERY_EDIT, BATTERY_REMOVE, BATTERY_LIST };
+
+static int run_batteries(struct global *g, struct args *a, const struct sub *s, int verb,
+			 int argc, char **argv)
+{
+	struct bms_store *st;
+	int rc;
+
+	if (verb == BATTERY_LIST) {
+		if (argc || a->fields || a->purge)
+			bms_opt_usage(&s->cmd, "batteries list takes no operands or options");
+		st = open_store(g, g->tenant);
+		return end_list(st, bms_store_battery_list(st, battery_row, NULL));
+	}
+	if (argc != 1)
+		bms_opt_usage(&s->cmd, "batteries %s: give one battery id", argv[-1]);
+	if (verb == BATTERY_REMOVE && a->fields)
+		bms_opt_usage(&s->cmd, "batteries remove takes only --purge");
+	if (verb != BATTERY_REMOVE && a->purge)
+		bms_opt_usage(&s->cmd, "--purge is for batteries remove");
+	a->b.bms_id = argv[0];
+	st = open_store(g, g->tenant);
+	if (verb == BATTERY_ADD)
+		rc = bms_store_battery_add(st, &a->b);
+	else if (verb == BATTERY_EDIT)
+		rc = bms_store_battery_edit(st, &a->b);
+	else
+		rc = bms_store_battery_remove(st, a->b.bms_id, a->purge);
+	return finish(st, rc);
+}
+
+/* ==== users ==== */
 
 /* The first line of standard input, without its line end; the caller frees. */
 static char *read_password(void)
@@ -413,6 +417,10 @@ static char *read_password(void)
 		bms_die(BMS_EXIT_FAIL, "cannot read the password: %s", strerror(errno));
 	if (n > 0 && pw[n - 1] == '\n')
 		pw[--n] = '\0';
+	if (n > 0 && memchr(pw, '\0', (size_t)n)) {
+		free(pw);
+		bms_die(BMS_EXIT_USAGE, "the password on standard input holds a NUL byte");
+	}
 	if (n > 0 && pw[n - 1] == '\r')
 		pw[--n] = '\0';
 	if (n <= 0) {
@@ -422,72 +430,83 @@ static char *read_password(void)
 	return pw;
 }
 
-static int run_users(struct global *g, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "role", required_argument, 0, OPT_ROLE },
-		BMS_OPT_COMMON
-	};
-	static const struct bms_cmd sub = {
-		.synopsis = SYN_USERS,
-		.help =
-		"      --role ROLE      viewer, operator or admin\n"
-		"The password of add and passwd is the first line of standard input.\n",
-		.shortopts = "", .longopts = opts,
-	};
-	struct bms_store *st;
-	const char *verb, *name, *role = NULL;
-	char *pw;
-	int c, rc, r = -1;
+static const struct option user_opts[] = {
+	{ "role", required_argument, 0, OPT_ROLE },
+	BMS_OPT_COMMON
+};
 
-	sub_begin();
-	while ((c = bms_opt_next(argc, argv, &sub)) != -1)
-		if (c == OPT_ROLE)
-			role = optarg;
-	need(g, &sub, 1, "users");
-	verb = optind < argc ? argv[optind] : NULL;
-	if (!verb)
-		bms_opt_usage(&sub, "users: say add, passwd, disable, enable or list");
-	if (role && (r = bms_store_role_parse(role)) < 0)
-		bms_die(BMS_EXIT_USAGE, "--role: '%s' is not viewer, operator or admin", role);
-	if (strcmp(verb, "list") == 0) {
-		if (argc - optind != 1 || role)
-			bms_opt_usage(&sub, "users list takes no operands or options");
+static void user_opt(struct args *a, const struct bms_cmd *sub, int c)
+{
+	a->role = bms_opt_word(sub, "role", optarg,
+			       (const char *const[]){ "viewer", "operator", "admin", NULL });
+}
+
+enum { USER_ADD, USER_PASSWD, USER_DISABLE, USER_ENABLE, USER_LIST };
+
+static int run_users(struct global *g, struct args *a, const struct sub *s, int verb,
+		     int argc, char **argv)
+{
+	struct bms_store *st;
+	char *pw;
+	int rc;
+
+	if (verb == USER_LIST) {
+		if (argc || a->role >= 0)
+			bms_opt_usage(&s->cmd, "users list takes no operands or options");
 		st = open_store(g, g->tenant);
-		bms_ndjson_out_init(&out, STDOUT_FILENO);
-		rc = bms_store_user_list(st, user_row, NULL);
-		return out_end(finish(st, rc < 0 ? rc : 0));
+		return end_list(st, bms_store_user_list(st, user_row, NULL));
 	}
-	if (strcmp(verb, "add") != 0 && strcmp(verb, "passwd") != 0 &&
-	    strcmp(verb, "disable") != 0 && strcmp(verb, "enable") != 0)
-		bms_opt_usage(&sub, "users: unknown action '%s' (add, passwd, disable, "
-			      "enable or list)", verb);
-	if (argc - optind != 2)
-		bms_opt_usage(&sub, "users %s: give one user name", verb);
-	name = argv[optind + 1];
-	if (strcmp(verb, "add") == 0) {
-		if (!role)
-			bms_opt_usage(&sub, "users add: --role is required");
-	} else if (role) {
-		bms_opt_usage(&sub, "--role is for users add");
-	}
-	if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {
-		pw = read_password();
+	if (argc != 1)
+		bms_opt_usage(&s->cmd, "users %s: give one user name", argv[-1]);
+	if (verb == USER_ADD && a->role < 0)
+		bms_opt_usage(&s->cmd, "users add: --role is required");
+	if (verb != USER_ADD && a->role >= 0)
+		bms_opt_usage(&s->cmd, "--role is for users add");
+	if (verb == USER_DISABLE || verb == USER_ENABLE) {
 		st = open_store(g, g->tenant);
-		if (verb[0] == 'a')
-			rc = bms_store_user_add(st, name, (enum bms_role)r, pw);
-		else
-			rc = bms_store_user_passwd(st, name, pw);
-		memset(pw, 0, strlen(pw));
-		free(pw);
-		return finish(st, rc);
+		return finish(st, bms_store_user_disable(st, argv[0], verb == USER_DISABLE));
 	}
+	pw = read_password();
 	st = open_store(g, g->tenant);
-	rc = bms_store_user_disable(st, name, verb[0] == 'd');
+	if (verb == USER_ADD)
+		rc = bms_store_user_add(st, argv[0], (enum bms_role)a->role, pw);
+	else
+		rc = bms_store_user_passwd(st, argv[0], pw);
+	memset(pw, 0, strlen(pw));
+	free(pw);
 	return finish(st, rc);
 }
 
 /* ==== query ==== */
+
+static const struct option query_opts[] = {
+	{ "type", required_argument, 0, OPT_TYPE },
+	{ "battery", required_argument, 0, OPT_BATTERY },
+	{ "since", required_argument, 0, OPT_SINCE },
+	{ "until", required_argument, 0, OPT_UNTIL },
+	{ "tier", required_argument, 0, OPT_TIER },
+	{ "csv", no_argument, 0, OPT_CSV },
+	BMS_OPT_COMMON
+};
+
+static void query_opt(struct args *a, const struct bms_cmd *sub, int c)
+{
+	static const char *const whats[] = { "readings|reading", "aggregates|aggregate",
+					      "alerts|alert", "status", NULL };
+	static const char *const tiers[] = { "auto", "raw", "minute", "hour", NULL };
+
+	switch (c) {
+	case OPT_TYPE: a->q.what = (enum bms_store_what)bms_opt_word(sub, "type", optarg, whats); break;
+	case OPT_BATTERY: a->q.bms_id = optarg; break;
+	case OPT_SINCE: a->since = optarg; break;
+	case OPT_UNTIL: a->until = optarg; break;
+	case OPT_TIER:
+		a->q.tier = (enum bms_store_tier)bms_opt_word(sub, "tier", optarg, tiers);
+		a->tier_set = 1;
+		break;
+	case OPT_CSV: a->q.csv = 1; break;
+	}
+}
 
 static int64_t parse_time(const char *opt, const char *s, int64_t now)
 {
@@ -499,341 +518,148 @@ static int64_t parse_time(const char *opt, const char *s, int64_t now)
 	return ms;
 }
 
-static int run_query(struct global *g, int argc, char **argv)
+static int run_query(struct global *g, struct args *a, const struct sub *s, int verb,
+		     int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "type", required_argument, 0, OPT_TYPE },
-		{ "battery", required_argument, 0, OPT_BATTERY },
-		{ "since", required_argument, 0, OPT_SINCE },
-		{ "until", required_argument, 0, OPT_UNTIL },
-		{ "tier", required_argument, 0, OPT_TIER },
-		{ "csv", no_argument, 0, OPT_CSV },
-		BMS_OPT_COMMON
-	};
-	static const struct bms_cmd sub = {
-		.synopsis = SYN_QUERY,
-		.help =
-		"      --type WHAT      readings (default), aggregates, alerts or status\n"
-		"      --battery ID     only this battery (default: every one)\n"
-		"      --since TIME     from TIME on (default: 24 hours before --until)\n"
-		"      --until TIME     up to TIME, not included (default: now)\n"
-		"      --tier TIER      readings from auto (default), raw, minute or hour\n"
-		"      --csv            CSV with a header line instead of NDJSON\n"
-		"TIME is RFC 3339, YYYY-MM-DD, now, or back from now: -90s, -30m, -24h, -7d.\n",
-		.shortopts = "", .longopts = opts,
-	};
-	static const char *const whats[] = { "readings", "aggregates", "alerts", "status",
-					      NULL };
-	static const char *const tiers[] = { "auto", "raw", "minute", "hour", NULL };
-	struct bms_store_query q = { .what = BMS_Q_READINGS, .tier = BMS_TIER_AUTO };
-	const char *since = NULL, *until = NULL, *tier = NULL;
+	struct bms_store_query *q = &a->q;
 	struct bms_store *st;
-	int64_t now;
-	int c, rc;
+	int64_t now = bms_ts_now_ms();
 
-	sub_begin();
-	while ((c = bms_opt_next(argc, argv, &sub)) != -1) {
-		switch (c) {
-		case OPT_TYPE:
-			q.what = (enum bms_store_what)bms_opt_word(&sub, "type", optarg, whats);
-			break;
-		case OPT_BATTERY: q.bms_id = optarg; break;
-		case OPT_SINCE: since = optarg; break;
-		case OPT_UNTIL: until = optarg; break;
-		case OPT_TIER:
-			q.tier = (enum bms_store_tier)bms_opt_word(&sub, "tier", optarg, tiers);
-			tier = optarg;
-			break;
-		case OPT_CSV: q.csv = 1; break;
-		}
-	}
-	need(g, &sub, 1, "query");
-	if (optind != argc)
-		bms_opt_usage(&sub, "query takes no operands");
-	if (tier && q.what != BMS_Q_READINGS)
+	if (argc)
+		bms_opt_usage(&s->cmd, "query takes no operands");
+	if (a->tier_set && q->what != BMS_Q_READINGS)
 		bms_die(BMS_EXIT_USAGE, "--tier is for --type readings");
-	now = bms_ts_now_ms();
-	q.until_ms = until ? parse_time("until", until, now) : now;
-	q.since_ms = since ? parse_time("since", since, now) : q.until_ms - DAY_MS;
-	if (q.since_ms >= q.until_ms)
+	q->until_ms = a->until ? parse_time("until", a->until, now) : now;
+	q->since_ms = a->since ? parse_time("since", a->since, now) : q->until_ms - DAY_MS;
+	if (q->since_ms >= q->until_ms)
 		bms_die(BMS_EXIT_USAGE, "--since %s is not before --until %s",
-			since ? since : "(24 hours before --until)", until ? until : "now");
+			a->since ? a->since : "(24 hours before --until)",
+			a->until ? a->until : "now");
 	st = open_store(g, g->tenant);
-	bms_ndjson_out_init(&out, STDOUT_FILENO);
-	rc = bms_store_query(st, &q, put_line, NULL, NULL);
-	return out_end(finish(st, rc < 0 ? rc : 0));
-}
-
-/* ==== compact, backup, check ==== */
-
-static int run_compact(struct global *g, int argc, char **argv)
-{
-	static const struct option opts[] = { BMS_OPT_COMMON };
-	static const struct bms_cmd sub = {
-		.synopsis = SYN_COMPACT, .help = "", .shortopts = "", .longopts = opts,
-	};
-	struct bms_store *st;
-
-	sub_begin();
-	while (bms_opt_next(argc, argv, &sub) != -1)
-		;
-	need(g, &sub, 1, "compact");
-	if (optind != argc)
-		bms_opt_usage(&sub, "compact takes no operands");
-	st = open_store(g, g->tenant);
-	return finish(st, bms_store_compact(st, bms_ts_now_ms()));
-}
-
-static int run_backup(struct global *g, int argc, char **argv)
-{
-	static const struct option opts[] = { BMS_OPT_COMMON };
-	static const struct bms_cmd sub = {
-		.synopsis = SYN_BACKUP, .help = "", .shortopts = "", .longopts = opts,
-	};
-	struct bms_store *st;
-
-	sub_begin();
-	while (bms_opt_next(argc, argv, &sub) != -1)
-		;
-	need(g, &sub, 0, "backup");
-	if (optind + 1 != argc)
-		bms_opt_usage(&sub, "backup: give one destination directory");
-	st = open_store(g, g->tenant);
-	return finish(st, bms_store_backup(st, argv[optind]));
-}
-
-static int run_check(struct global *g, int argc, char **argv)
-{
-	static const struct option opts[] = { BMS_OPT_COMMON };
-	static const struct bms_cmd sub = {
-		.synopsis = SYN_CHECK, .help = "", .shortopts = "", .longopts = opts,
-	};
-	struct bms_store *st;
-	int rc;
-
-	sub_begin();
-	while (bms_opt_next(argc, argv, &sub) != -1)
-		;
-	need(g, &sub, 0, "check");
-	if (optind != argc)
-		bms_opt_usage(&sub, "check takes no operands");
-	st = open_store(g, g->tenant);
-	bms_ndjson_out_init(&out, STDOUT_FILENO);
-	rc = bms_store_check(st, put_text, NULL);
-	if (rc == 0 || rc == 1) {	/* wide modes are reported, not a failure */
-		int m = bms_store_check_modes(st, put_text, NULL);
-
-		if (m < 0)
-			rc = m;
-	}
-	if (rc == 1) {
-		bms_store_close(st);
-		return out_end(BMS_EXIT_FAIL);
-	}
-	return out_end(finish(st, rc < 0 ? rc : 0));
+	return end_list(st, bms_store_query(st, q, put_line, NULL, NULL));
 }
 
 /* ==== Ingest ==== */
 
-struct ingest {
-	struct bms_store *st;
-	struct bms_ndjson_in in;
-	struct bms_reject rej;
-	struct bms_buf pend;		/* passthrough lines of the open batch, '\n' after each */
-	int passthrough;
-	unsigned long batch_max;	/* records */
-	int64_t batch_ms;		/* ms */
-	unsigned long n;		/* records put in the open batch */
-	int64_t began;			/* monotonic ms the open batch began; -1: none */
-	const char *first_file;		/* where the open batch's first record is */
-	unsigned long first_line;
-	int64_t next_expire;		/* monotonic ms */
-};
-
-/* A busy store (nothing lost, the call may be repeated): say so, and wait
- * again.  A stop signal does not end the waiting: what was read is
- * committed first, as on every stop. */
-static int busy_again(struct ingest *g)
+static void warn(void *ctx, const char *msg)
 {
-	if (!bms_store_busy(g->st))
-		return 0;
-	bms_warn("%s; retrying", bms_store_error(g->st));
-	bms_sig_poll(NULL, 0, 0);	/* let a pending stop signal in */
-	return 1;
-}
-
-static __attribute__((noreturn)) void store_failed(struct ingest *g)
-{
-	bms_die(BMS_EXIT_FAIL, "cannot store records from %s:%lu on: %s",
-		g->first_file, g->first_line, bms_store_error(g->st));
-}
-
-static void expire(struct ingest *g)
-{
-	while (bms_store_expire(g->st, bms_ts_now_ms()) < 0)
-		if (!busy_again(g))
-			bms_die(BMS_EXIT_FAIL, "cannot expire old records: %s",
-				bms_store_error(g->st));
-	g->next_expire = bms_ts_mono_ms() + EXPIRE_MS;
-}
-
-/* Commit the open batch, then let its records go on downstream. */
-static void end_batch(struct ingest *g)
-{
-	const char *p, *nl;
-
-	if (g->n) {
-		while (bms_store_commit(g->st) < 0)
-			if (!busy_again(g))
-				store_failed(g);
-	}
-	g->n = 0;
-	g->began = -1;
-	for (p = g->pend.p; p && p < g->pend.p + g->pend.len; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(g->pend.p + g->pend.len - p));
-		bms_ndjson_put(&out, p, (size_t)(nl - p));
-	}
-	bms_buf_reset(&g->pend);
-	bms_ndjson_flush(&out);
-	if (bms_reject_flush(&g->rej) < 0)
-		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
-	if (bms_ts_mono_ms() >= g->next_expire)
-		expire(g);
-}
-
-/* The input has nothing more waiting: commit, so that nothing a live
- * pipeline delivered waits for the next record.  A file, or a pipe with
- * bytes ready, is read on in the same batch. */
-static void drained(void *ctx)
-{
-	struct ingest *g = ctx;
-	struct pollfd p = { .fd = g->in.fd, .events = POLLIN };
-
-	if (g->in.fd >= 0 && poll(&p, 1, 0) > 0)
-		return;
-	end_batch(g);
-}
-
-/* Store one line.  Returns 0, or -1 if it was rejected. */
-static int store_line(struct ingest *g, const char *s, size_t len)
-{
-	char why[256];
-	int rc;
-
-	if (g->began < 0)
-		g->began = bms_ts_mono_ms();
-	while ((rc = bms_store_put(g->st, s, len, why, sizeof why)) == BMS_STORE_EFAIL)
-		if (!busy_again(g))
-			break;
-	if (rc < 0 && rc != BMS_STORE_EREJECT) {
-		if (!g->n) {
-			g->first_file = g->in.name;
-			g->first_line = g->in.lineno;
-		}
-		store_failed(g);
-	}
-	if (rc == BMS_STORE_EREJECT) {
-		if (bms_reject_line(&g->rej, g->in.name, g->in.lineno, why, s, len) < 0)
-			bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s",
-				strerror(errno));
-		return -1;
-	}
-	if (rc > 0 && g->n++ == 0) {
-		g->first_file = g->in.name;
-		g->first_line = g->in.lineno;
-	}
-	if (g->passthrough) {
-		bms_buf_add(&g->pend, s, len);
-		bms_buf_putc(&g->pend, '\n');
-		if (g->pend.oom)
-			bms_die(BMS_EXIT_FAIL, "out of memory");
-	}
-	if (g->n >= g->batch_max || g->pend.len >= PEND_MAX ||
-	    bms_ts_mono_ms() - g->began >= g->batch_ms)
-		end_batch(g);
-	return 0;
+	bms_warn("%s", msg);
 }
 
 static int ingest(struct global *gl, char **files, int nfiles)
 {
-	static struct ingest g;
-	struct bms_store_stats stats;
-	const char *s;
-	char err[256];
-	size_t len;
-	int rc, status = BMS_EXIT_OK;
+	static struct bms_filter f;
+	static struct bms_ingest g;
+	const struct bms_filter_opts fo = {
+		.files = files, .nfiles = nfiles, .rejects = gl->rejects,
+		.strict = gl->strict, .prog = bms_msg_name(), .out_fd = STDOUT_FILENO,
+	};
+	const struct bms_ingest_opts io = {
+		.dir = gl->dir, .passthrough = gl->passthrough, .warn = warn,
+		.batch_max = (unsigned long)gl->batch, .batch_ms = gl->batch_ms,
+	};
+	struct bms_filter_stage stage = { .warn = warn };
+	struct bms_store *st;
+	char err[512];
+	int rc;
 
-	g.passthrough = gl->passthrough;
-	g.batch_max = (unsigned long)gl->batch;
-	g.batch_ms = gl->batch_ms;
-	g.began = -1;
 	bms_sig_install();
-	if (bms_reject_open(&g.rej, bms_msg_name(), gl->rejects, err, sizeof err) < 0)
+	if (bms_filter_open(&f, &fo) < 0)
+		bms_die(BMS_EXIT_FAIL, "%s", f.err);
+	st = open_store(gl, gl->tenant);
+	if (bms_ingest_begin(&g, st, &io, err, sizeof err) < 0)
 		bms_die(BMS_EXIT_FAIL, "%s", err);
-	g.st = open_store(gl, gl->tenant);
-	expire(&g);
-	if (bms_ndjson_open(&g.in, files, nfiles) < 0)
-		bms_die(BMS_EXIT_FAIL, "out of memory");
-	bms_ndjson_out_init(&out, STDOUT_FILENO);
-	g.in.drained = drained;
-	g.in.ctx = &g;
-
-	while (!bms_sig_stopping() && !out.err) {
-		rc = bms_ndjson_next(&g.in, &s, &len);
-		if (rc == BMS_NDJSON_END)
-			break;
-		if (rc == BMS_NDJSON_INTR)
-			continue;
-		if (rc == BMS_NDJSON_ERR) {
-			bms_warn("%s", g.in.errbuf);
-			status = BMS_EXIT_FAIL;
-			continue;
-		}
-		if (rc == BMS_NDJSON_LONG) {
-			if (bms_reject_line(&g.rej, g.in.name, g.in.lineno,
-					    "line longer than 1 MiB", "", 0) < 0)
-				bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s",
-					strerror(errno));
-			if (gl->strict)
-				break;
-			continue;
-		}
-		if (len == 0)
-			continue;
-		if (store_line(&g, s, len) < 0 && gl->strict)
-			break;
-	}
-	end_batch(&g);
-	bms_store_stats(g.st, &stats);
-	if (stats.too_old)
-		bms_warn("%lu records older than the raw retention of tenant '%s' were not "
-			 "stored; keep them with: bms-store --db %s tenants set %s --raw-days 0",
-			 stats.too_old, gl->tenant, gl->dir, gl->tenant);
-	bms_store_close(g.st);
-	bms_ndjson_close(&g.in);
-	bms_buf_free(&g.pend);
-	if (bms_reject_close(&g.rej) < 0)
-		bms_die(BMS_EXIT_FAIL, "cannot write the rejects file: %s", strerror(errno));
-	if (status == BMS_EXIT_OK && gl->strict && g.rej.count)
-		status = BMS_EXIT_REJECT;
-	return out_end(status);
+	bms_ingest_stage(&g, &stage);
+	rc = bms_filter_run(&f, &stage);
+	if (rc == BMS_FILTER_EFAIL)
+		bms_die(BMS_EXIT_FAIL, "%s", f.err);
+	if (bms_ingest_note(&g, err, sizeof err))
+		bms_warn("%s", err);
+	bms_store_close(st);
+	bms_filter_close(&f);
+	return bms_filter_exit(rc);
 }
 
 /* ==== main ==== */
 
-static const struct {
-	const char *word;
-	int (*run)(struct global *g, int argc, char **argv);
-} subs[] = {
-	{ "init", run_init },
-	{ "tenants", run_tenants },
-	{ "batteries", run_batteries },
-	{ "users", run_users },
-	{ "query", run_query },
-	{ "compact", run_compact },
-	{ "backup", run_backup },
-	{ "check", run_check },
+static const struct option no_opts[] = { BMS_OPT_COMMON };
+
+static const struct sub subs[] = {
+	{ "init", 0, NULL, { SYN_INIT, "", "", no_opts }, NULL, run_init },
+	{ "tenants", 0, (const char *const[]){ "add", "set", "list", NULL },
+	  { SYN_TENANTS,
+	    "      --raw-days N     keep readings, status, alerts and aggregates\n"
+	    "                       N days (default 30, 0 for ever)\n"
+	    "      --minute-days N  keep the per-minute tier N days (default 400)\n"
+	    "      --hour-days N    keep the per-hour tier N days (default 0: for ever)\n",
+	    "", tenant_opts }, tenant_opt, run_tenants },
+	{ "batteries", 1, (const char *const[]){ "add", "edit", "remove", "list", NULL },
+	  { SYN_BATTERIES,
+	    "      --name S         a name for people\n"
+	    "      --chemistry S    lifepo4, nmc, lto, ...\n"
+	    "      --capacity AH    nominal capacity in Ah\n"
+	    "      --cells N        cells in series\n"
+	    "      --bms-type S     daly, foxbms, libresolar, ...\n"
+	    "      --protocol S     daly, daly-modbus, ...\n"
+	    "      --device S       device path, tcp://host:port or BLE address\n"
+	    "      --baud N         line speed\n"
+	    "      --timeout MS     reply timeout\n"
+	    "      --notes S        free text\n"
+	    "      --purge          remove a battery's stored records as well\n",
+	    "", battery_opts }, battery_opt, run_batteries },
+	{ "users", 1, (const char *const[]){ "add", "passwd", "disable", "enable", "list", NULL },
+	  { SYN_USERS,
+	    "      --role ROLE      viewer, operator or admin\n"
+	    "The password of add and passwd is the first line of standard input.\n",
+	    "", user_opts }, user_opt, run_users },
+	{ "query", 1, NULL,
+	  { SYN_QUERY,
+	    "      --type WHAT      readings (default), aggregates, alerts or status\n"
+	    "                       (reading, aggregate and alert too)\n"
+	    "      --battery ID     only this battery (default: every one)\n"
+	    "      --since TIME     from TIME on (default: 24 hours before --until)\n"
+	    "      --until TIME     up to TIME, not included (default: now)\n"
+	    "      --tier TIER      readings from auto (default), raw, minute or hour\n"
+	    "      --csv            CSV with a header line instead of NDJSON\n"
+	    "TIME is RFC 3339, YYYY-MM-DD, now, or back from now: -90s, -30m, -24h, -7d.\n",
+	    "", query_opts }, query_opt, run_query },
+	{ "compact", 1, NULL, { SYN_COMPACT, "", "", no_opts }, NULL, run_compact },
+	{ "backup", 0, NULL, { SYN_BACKUP, "", "", no_opts }, NULL, run_backup },
+	{ "check", 0, NULL, { SYN_CHECK, "", "", no_opts }, NULL, run_check },
 };
+
+/* Run subcommand s: argv[0] is its word.  Its options are parsed first,
+ * then the usage every form shares is checked, then its action word. */
+static int run_sub(struct global *g, const struct sub *s, int argc, char **argv)
+{
+	struct args a = {
+		.keep = { -1, -1, -1 }, .role = -1,
+		.q = { .what = BMS_Q_READINGS, .tier = BMS_TIER_AUTO },
+	};
+	int c, verb = -1;
+
+	bms_store_battery_clear(&a.b);
+	optind = 0;
+	while ((c = bms_opt_next(argc, argv, &s->cmd)) != -1)
+		if (s->opt)
+			s->opt(&a, &s->cmd, c);
+	if (!g->dir)
+		bms_opt_usage(&s->cmd, "--db is required");
+	if (s->tenant && !g->tenant)
+		bms_opt_usage(&s->cmd, "--tenant is required for %s", s->word);
+	argc -= optind;
+	argv += optind;
+	if (s->verbs) {
+		verb = bms_opt_action(&s->cmd, s->word, argc ? argv[0] : NULL, s->verbs);
+		argc--;
+		argv++;
+	}
+	/* A reader that went away (query | head) is an ordinary end; ^C
+	 * still ends a long query. */
+	signal(SIGPIPE, SIG_IGN);
+	bms_ndjson_out_init(&out, STDOUT_FILENO);
+	return s->run(g, &a, s, verb, argc, argv);
+}
 
 static void global_opt(struct global *g, int c)
 {
@@ -868,12 +694,8 @@ int main(int argc, char **argv)
 		global_opt(&g, c);
 	if (optind < argc)
 		for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-			if (strcmp(argv[optind], subs[i].word) == 0) {
-				/* A reader that went away (query | head) is an
-				 * ordinary end; ^C still ends a long query. */
-				signal(SIGPIPE, SIG_IGN);
-				return subs[i].run(&g, argc - optind, argv + optind);
-			}
+			if (strcmp(argv[optind], subs[i].word) == 0)
+				return run_sub(&g, &subs[i], argc - optind, argv + optind);
 	/* Storing: options may follow the input files too, as in any filter. */
 	optind = 0;
 	while ((c = bms_opt_next(argc, argv, &cmd)) != -1)

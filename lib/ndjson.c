@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ndjson.h"
@@ -37,6 +38,7 @@ void bms_ndjson_close(struct bms_ndjson_in *in)
 /* Open the next input; 1 opened, 0 none left, -1 error (errbuf set). */
 static int open_next(struct bms_ndjson_in *in)
 {
+	struct stat st;
 	const char *name;
 
 	if (in->next >= (in->nfiles ? in->nfiles : 1))
@@ -50,23 +52,26 @@ static int open_next(struct bms_ndjson_in *in)
 	if (strcmp(name, "-") == 0) {
 		in->fd = 0;
 		in->name = "<stdin>";
-		return 1;
+	} else {
+		in->name = name;
+		in->fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (in->fd < 0) {
+			snprintf(in->errbuf, sizeof in->errbuf, "cannot open '%s': %s",
+				 name, strerror(errno));
+			return -1;
+		}
 	}
-	in->name = name;
-	in->fd = open(name, O_RDONLY | O_CLOEXEC);
-	if (in->fd < 0) {
-		snprintf(in->errbuf, sizeof in->errbuf, "cannot open '%s': %s",
-			 name, strerror(errno));
-		return -1;
-	}
+	in->regular = fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 1;
 }
 
 /* Read more bytes into the buffer; 1 got some, 0 end of file, -1 error,
- * -2 interrupted by a signal. */
+ * -2 interrupted by a signal, -3 the drained hook asked to stop. */
 static int fill(struct bms_ndjson_in *in)
 {
+	struct pollfd p = { .fd = in->fd, .events = POLLIN };
 	ssize_t n;
+	int r;
 
 	/* Only a partial line is left when we get here: move it to the
 	 * front, so the buffer in use stays one line plus one chunk. */
@@ -75,12 +80,23 @@ static int fill(struct bms_ndjson_in *in)
 		in->end -= in->start;
 		in->start = 0;
 	}
-	if (in->drained)
-		in->drained(in->ctx);
-	/* Wait where a stop signal can reach us (sig.h), then read. */
-	if (bms_sig_poll(&(struct pollfd){ .fd = in->fd, .events = POLLIN }, 1, -1) < 0 &&
-	    errno == EINTR)
+	/* A look that does not wait: it lets a pending stop signal in
+	 * (sig.h), and says whether a read would block.  A regular file is
+	 * always ready. */
+	r = bms_sig_poll(&p, 1, 0);
+	if (r < 0 && errno == EINTR)
 		return -2;
+	if (r == 0) {
+		/* Nothing is waiting: flush, then wait where a stop signal
+		 * can reach us. */
+		if (in->drained && in->drained(in->ctx))
+			return -3;
+		/* The hook may have let a stop signal in (a wait of its own). */
+		if (bms_sig_stopping())
+			return -2;
+		if (bms_sig_poll(&p, 1, -1) < 0 && errno == EINTR)
+			return -2;
+	}
 	n = read(in->fd, in->buf + in->end, READ_CHUNK);
 	if (n < 0 && errno == EINTR)
 		return -2;
@@ -90,9 +106,34 @@ static int fill(struct bms_ndjson_in *in)
 		return -1;
 	}
 	if (n == 0)
-		return 0;
+		/* The end of an input: nothing more is waiting there. */
+		return in->drained && in->drained(in->ctx) ? -3 : 0;
 	in->end += (size_t)n;
 	return 1;
+}
+
+/* An over-long line streams past: keep its head, count and hash it. */
+static void long_begin(struct bms_ndjson_in *in, const char *p, size_t n)
+{
+	struct bms_ndjson_long *l = &in->longline;
+
+	l->head_len = n < BMS_NDJSON_HEAD ? n : BMS_NDJSON_HEAD;
+	memcpy(l->head, p, l->head_len);
+	l->bytes = 0;
+	bms_sha256_init(&l->hash);
+}
+
+static void long_add(struct bms_ndjson_in *in, const char *p, size_t n)
+{
+	bms_sha256_update(&in->longline.hash, p, n);
+	in->longline.bytes += n;
+}
+
+static int long_end(struct bms_ndjson_in *in)
+{
+	bms_sha256_final(&in->longline.hash, in->longline.sha256);
+	in->skipping = 0;
+	return BMS_NDJSON_LONG;
 }
 
 static void end_file(struct bms_ndjson_in *in)
@@ -123,31 +164,36 @@ int bms_ndjson_next(struct bms_ndjson_in *in, const char **line, size_t *len)
 
 			in->start += n + 1;
 			if (in->skipping) {
-				in->skipping = 0;
-				return BMS_NDJSON_LONG;
+				long_add(in, p, n);
+				return long_end(in);
 			}
 			in->lineno++;
-			if (n > BMS_NDJSON_MAX_LINE)
-				return BMS_NDJSON_LONG;
+			if (n > BMS_NDJSON_MAX_LINE) {
+				long_begin(in, p, n);
+				long_add(in, p, n);
+				return long_end(in);
+			}
 			*line = p;
 			*len = n;
 			return BMS_NDJSON_LINE;
 		}
-		if (avail > BMS_NDJSON_MAX_LINE) {
-			/* Drop what we have of an over-long line; the rest
-			 * up to its newline is dropped as it arrives. */
-			if (!in->skipping)
+		if (avail && (in->skipping || avail > BMS_NDJSON_MAX_LINE)) {
+			/* Too long already: what we have of it goes into its
+			 * digest, and so does the rest up to its newline as
+			 * it arrives. */
+			if (!in->skipping) {
 				in->lineno++;
-			in->skipping = 1;
+				in->skipping = 1;
+				long_begin(in, p, avail);
+			}
+			long_add(in, p, avail);
 			in->start = in->end = 0;
-			continue;
+			avail = 0;
 		}
 		if (in->eof) {
-			int skipping = in->skipping;
-
 			end_file(in);
-			if (skipping)
-				return BMS_NDJSON_LONG;
+			if (in->skipping)
+				return long_end(in);
 			if (avail) {
 				/* Last line without a newline: it stays in
 				 * the buffer until the next call. */
@@ -161,6 +207,8 @@ int bms_ndjson_next(struct bms_ndjson_in *in, const char **line, size_t *len)
 		r = fill(in);
 		if (r == -2)
 			return BMS_NDJSON_INTR;
+		if (r == -3)
+			return BMS_NDJSON_STOP;
 		if (r < 0) {
 			end_file(in);
 			return BMS_NDJSON_ERR;

@@ -133,18 +133,56 @@ double bms_opt_double(const struct bms_cmd *cmd, const char *name,
 	return v;
 }
 
+/* True if arg is one of word's spellings, "a|b|c". */
+static int is_spelling(const char *arg, const char *word)
+{
+	for (const char *w = word;; w++) {
+		size_t n = strcspn(w, "|");
+
+		if (strncmp(arg, w, n) == 0 && arg[n] == '\0')
+			return 1;
+		w += n;
+		if (!*w)
+			return 0;
+	}
+}
+
+/* "a, b or c": the first spelling of each word, into list. */
+static void join_words(char *list, size_t size, const char *const *words)
+{
+	size_t n, len = 0;
+
+	for (n = 0; words[n]; n++)
+		;
+	list[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(list + len, size - len, "%s%.*s",
+					i == 0 ? "" : i + 1 == n ? " or " : ", ",
+					(int)strcspn(words[i], "|"), words[i]);
+}
+
 int bms_opt_word(const struct bms_cmd *cmd, const char *name, const char *arg,
 		 const char *const *words)
 {
 	char list[256];
-	size_t n = 0, len = 0;
 
-	for (n = 0; words[n]; n++)
-		if (strcmp(arg, words[n]) == 0)
-			return (int)n;
-	list[0] = '\0';
-	for (size_t i = 0; i < n && len < sizeof list; i++)
-		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
-					i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+	for (int n = 0; words[n]; n++)
+		if (is_spelling(arg, words[n]))
+			return n;
+	join_words(list, sizeof list, words);
 	bms_die(BMS_EXIT_USAGE, "--%s: '%s' is not %s", name, arg, list);
+}
+
+int bms_opt_action(const struct bms_cmd *cmd, const char *what, const char *arg,
+		   const char *const *words)
+{
+	char list[256];
+
+	for (int n = 0; arg && words[n]; n++)
+		if (is_spelling(arg, words[n]))
+			return n;
+	join_words(list, sizeof list, words);
+	if (!arg)
+		bms_opt_usage(cmd, "%s: say %s", what, list);
+	bms_opt_usage(cmd, "%s: unknown action '%s' (%s)", what, arg, list);
 }

@@ -44,11 +44,22 @@ long bms_opt_long(const struct bms_cmd *cmd, const char *name, const char *arg,
 
 /*
  * The index of arg in words, a NULL-terminated list of the values option
- * NAME takes.  Any other value is a usage error that names them all:
- * "--sync: 'x' is not normal or full" on stderr, exit 2.
+ * NAME takes.  A word may list other spellings of the same value after
+ * '|' ("readings|reading").  Any other value is a usage error that names
+ * them all, each by its first spelling: "--sync: 'x' is not normal or
+ * full" on stderr, exit 2.
  */
 int bms_opt_word(const struct bms_cmd *cmd, const char *name, const char *arg,
 		 const char *const *words);
+
+/*
+ * The index in words of a subcommand's action word arg ("tenants add"),
+ * NULL when none was given.  A missing or unknown one is a usage error
+ * (bms_opt_usage) naming them all: "tenants: say add, set or list",
+ * "tenants: unknown action 'x' (add, set or list)".
+ */
+int bms_opt_action(const struct bms_cmd *cmd, const char *what, const char *arg,
+		   const char *const *words);
 
 /* Parse a finite number in [min, max] given to option NAME; as above. */
 double bms_opt_double(const struct bms_cmd *cmd, const char *name,

@@ -4,7 +4,16 @@
  * silently dropped.  With a rejects file each one becomes an NDJSON record
  *   {"type":"reject","reason":"...","file":"<stdin>","lineno":42,"line":"..."}
  * (with "line_hex" instead of "line" when the line is not UTF-8, so that
- * it can be recovered byte for byte); without one, a diagnostic line
+ * it can be recovered byte for byte).  A line over BMS_NDJSON_MAX_LINE is
+ * never held whole; its record carries what the reader kept of it:
+ *   {"type":"reject","reason":"line of 1100000 bytes is over the
+ *    1048576-byte limit","file":...,"lineno":...,"line_head":"...",
+ *    "line_bytes":1100000,"line_sha256":"<64 hex digits>"}
+ * where line_head is its first bytes (at most BMS_NDJSON_HEAD, cut back to
+ * a whole UTF-8 character; "line_head_hex" with all of them when they are
+ * not UTF-8), line_bytes its full length and line_sha256 the digest of
+ * the whole line, newline excluded.  Without a rejects file, a diagnostic
+ * line
  *   prog: <stdin>:42: reason
  * goes to stderr: the one place lib/ writes a diagnostic itself, since
  * "report on stderr" is the documented default of every filter and the
@@ -18,6 +27,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "ndjson.h"
 
 struct bms_reject {
 	FILE *f;		/* the rejects file, or NULL for stderr */
@@ -28,7 +38,8 @@ struct bms_reject {
 
 /*
  * Start reporting; path NULL means stderr.  The file is appended to, so
- * several runs can share one.  Returns 0, or -1 with err filled in.
+ * several runs can share one; a new one is created private (0600), an
+ * existing one keeps its mode.  Returns 0, or -1 with err filled in.
  */
 int bms_reject_open(struct bms_reject *r, const char *prog, const char *path,
 		    char *err, size_t errsz);
@@ -36,6 +47,11 @@ int bms_reject_open(struct bms_reject *r, const char *prog, const char *path,
 /* Report one line. Returns 0, or -1 if the rejects file cannot be written. */
 int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno,
 		    const char *reason, const char *line, size_t len);
+
+/* Report the over-long line the reader just skipped (BMS_NDJSON_LONG).
+ * Returns 0, or -1 if the rejects file cannot be written. */
+int bms_reject_long(struct bms_reject *r, const char *file, unsigned long lineno,
+		    const struct bms_ndjson_long *l);
 
 /* Write out what is buffered, as filters do when their input drains.
  * Returns 0, or -1 if a write failed. */

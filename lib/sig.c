@@ -11,6 +11,7 @@
 
 static volatile sig_atomic_t stop_flag;
 static volatile sig_atomic_t hup_flag;
+static volatile sig_atomic_t hup_reloads;	/* SIGHUP is a reload, not a stop */
 static sigset_t wait_mask;	/* the mask while waiting: ours unblocked */
 static int installed;
 
@@ -23,7 +24,10 @@ static void on_stop(int sig)
 static void on_hup(int sig)
 {
 	(void)sig;
-	hup_flag = 1;
+	if (hup_reloads)
+		hup_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 void bms_sig_install(void)
@@ -50,6 +54,11 @@ void bms_sig_install(void)
 	sigdelset(&wait_mask, SIGTERM);
 	sigdelset(&wait_mask, SIGHUP);
 	installed = 1;
+}
+
+void bms_sig_hup_reloads(void)
+{
+	hup_reloads = 1;
 }
 
 int bms_sig_stopping(void)
@@ -82,7 +91,7 @@ static void take_pending(void)
 	sigaddset(&ours, SIGHUP);
 	while ((sig = sigtimedwait(&ours, NULL, &zero)) > 0) {
 		if (sig == SIGHUP)
-			hup_flag = 1;
+			on_hup(sig);
 		else
 			stop_flag = 1;
 	}

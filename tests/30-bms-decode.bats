@@ -130,7 +130,7 @@ frames_with() {
 	run --separate-stderr bms-decode "$BATS_TEST_TMPDIR/in"
 	[ "$status" -eq 0 ]
 	diff <(echo "$output") "$FIX/reading-16s.ndjson"
-	[ "$stderr" = "bms-decode: $BATS_TEST_TMPDIR/in:1: line longer than 1 MiB" ]
+	[ "$stderr" = "bms-decode: $BATS_TEST_TMPDIR/in:1: line of 1100000 bytes is over the 1048576-byte limit" ]
 }
 
 @test "each record comes out as soon as it is read in a live pipeline" {
@@ -243,4 +243,66 @@ frames_with() {
 	run --separate-stderr bms-decode <<<"$(sed -n 1p "$FIX/frames-dead-probe.ndjson" | sed 's/a50196080143ff4100000000c8/a50196080143fe4100000000c7/')"
 	[ -z "$output" ]
 	[ "$stderr" = "bms-decode: <stdin>:1: temperature 2 at 214 degC out of range" ]
+}
+
+# issue 7: a line over the limit is rejected whatever its type, and its
+# reject record keeps its first 4 KiB (cut to whole characters), its length
+# and its digest, so nothing is silently lost.
+@test "a line over 1 MiB becomes a reject with its head, length and SHA-256" {
+	{ printf '{"type":"status","message":"'; head -c 4067 /dev/zero | tr '\0' x; printf '\303\251'; head -c 1100000 /dev/zero | tr '\0' y; printf '"}'; } >"$BATS_TEST_TMPDIR/long"
+	{ cat "$BATS_TEST_TMPDIR/long"; echo; cat "$FIX/frames-16s.ndjson"; } >"$BATS_TEST_TMPDIR/in"
+	bytes=$(wc -c <"$BATS_TEST_TMPDIR/long")
+	sum=$(sha256sum <"$BATS_TEST_TMPDIR/long" | cut -c1-64)
+	run --separate-stderr bms-decode --rejects "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(echo "$output") "$FIX/reading-16s.ndjson"
+	# The head stops before the 2-byte character that straddles 4096.
+	head=$(head -c 4095 "$BATS_TEST_TMPDIR/long" | jq -Rs .)
+	echo "{\"type\":\"reject\",\"reason\":\"line of $bytes bytes is over the 1048576-byte limit\",\"file\":\"$BATS_TEST_TMPDIR/in\",\"lineno\":1,\"line_head\":$head,\"line_bytes\":$bytes,\"line_sha256\":\"$sum\"}" >"$BATS_TEST_TMPDIR/want"
+	diff "$BATS_TEST_TMPDIR/rej" "$BATS_TEST_TMPDIR/want"
+	# Under --strict it is fatal like any rejected line.
+	run --separate-stderr bms-decode --strict "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-decode: $BATS_TEST_TMPDIR/in:1: line of $bytes bytes is over the 1048576-byte limit" ]
+}
+
+# issue 7: rejects files hold users' data.
+@test "a new rejects file is created 0600 whatever the umask; an existing one keeps its mode" {
+	umask 022
+	echo 'not json' | bms-decode --rejects "$BATS_TEST_TMPDIR/rej"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/rej")" = 600 ]
+	: >"$BATS_TEST_TMPDIR/old"
+	chmod 640 "$BATS_TEST_TMPDIR/old"
+	echo 'not json' | bms-decode --rejects "$BATS_TEST_TMPDIR/old"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/old")" = 640 ]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/old")" -eq 1 ]
+}
+
+# issue 7: bms-decode ignored a failed write to the rejects file.
+@test "a rejects file that cannot be written is fatal (exit 1)" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run --separate-stderr bms-decode --rejects /dev/full <<<'not json'
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-decode: cannot write the rejects file: No space left on device" ]
+}
+
+# issue 7: SIGHUP (a terminal hanging up) stops a program without a
+# configuration, as SIGTERM does.
+@test "SIGHUP ends bms-decode with exit 0 once it has written what it read" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	bms-decode <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	echo "$FRAMES" >&7
+	wait_lines "$BATS_TEST_TMPDIR/out" 1
+	kill -HUP $pid
+	st=0
+	wait $pid || st=$?
+	exec 7>&-
+	[ "$st" -eq 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	diff "$BATS_TEST_TMPDIR/out" "$FIX/reading-16s.ndjson"
 }

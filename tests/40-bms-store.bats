@@ -1452,3 +1452,83 @@ $rd"
 	[ "$status" -eq 0 ]
 	[ "$stderr" = "bms-store: <stdin>:1: record of tenant 'o\\'brien', this store writes 't'" ]
 }
+
+# issue 7: a line over the limit is rejected whatever its type (it is not
+# passed on), its reject keeps its head, length and digest; the records
+# around it are stored and passed on.
+@test "a line over 1 MiB is rejected with its head, length and SHA-256; the next one is stored" {
+	store_new t
+	{ printf '{"type":"telemetry","blob":"'; head -c 1100000 /dev/zero | tr '\0' z; printf '"}'; } >"$T/long"
+	{ cat "$FIX/reading-16s.ndjson" "$T/long"; echo; cat "$FIX/reading-d2.ndjson"; } >"$T/in"
+	bytes=$(wc -c <"$T/long")
+	sum=$(sha256sum <"$T/long" | cut -c1-64)
+	umask 022
+	run --separate-stderr ingest t --passthrough --rejects "$T/rej" "$T/in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(echo "$output") <(cat "$FIX/reading-16s.ndjson" "$FIX/reading-d2.ndjson")
+	head=$(head -c 4096 "$T/long" | jq -Rs .)
+	echo "{\"type\":\"reject\",\"reason\":\"line of $bytes bytes is over the 1048576-byte limit\",\"file\":\"$T/in\",\"lineno\":2,\"line_head\":$head,\"line_bytes\":$bytes,\"line_sha256\":\"$sum\"}" >"$T/want"
+	diff "$T/rej" "$T/want"
+	[ "$(stat -c %a "$T/rej")" = 600 ]
+	q t "${DAY[@]}" | diff - <(cat "$FIX/reading-16s.ndjson" "$FIX/reading-d2.ndjson")
+	# Without a rejects file stderr says where and how long.
+	run --separate-stderr ingest t <"$T/in"
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "bms-store: <stdin>:2: line of $bytes bytes is over the 1048576-byte limit" ]
+}
+
+# issue 7: SIGHUP was caught as a reload that nothing did.
+@test "SIGHUP ends an ingest with exit 0, everything read committed" {
+	store_new t
+	mkfifo "$T/in"
+	bms-store --passthrough --db "$STORE" --tenant t <"$T/in" >"$T/acked" 2>"$T/err" &
+	pid=$!
+	bg+=($pid)
+	exec 7>"$T/in"
+	head -n 500 "$GEN" >&7
+	wait_lines "$T/acked" 500
+	kill -HUP "$pid"
+	st=0
+	wait "$pid" || st=$?
+	exec 7>&-
+	[ "$st" -eq 0 ]
+	[ ! -s "$T/err" ]
+	cmp "$T/acked" <(head -n 500 "$GEN")
+	[ "$(rows "$STORE/tenants/t.db" 'select count(*) from readings')" = 500 ]
+}
+
+# issue 7: the type names as a user types them.
+@test "query --type takes reading, aggregate and alert as well as the plural names" {
+	store_new t
+	ingest t "$FIX/store-records.ndjson" "$FIX/reading-16s.ndjson"
+	for w in reading:readings aggregate:aggregates alert:alerts; do
+		diff <(q t --type "${w%%:*}" "${DAY[@]}") <(q t --type "${w##*:}" "${DAY[@]}")
+	done
+	[ "$(q t --type alert "${DAY[@]}" | jq -r .type | sort -u)" = alert ]
+	[ "$(q t --type aggregate "${DAY[@]}" | jq -r .type | sort -u)" = aggregate ]
+	[ "$(q t --type reading "${DAY[@]}" | jq -r .type | sort -u)" = reading ]
+	run --separate-stderr q t --type alertz
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-store: --type: 'alertz' is not readings, aggregates, alerts or status" ]
+	run bms-store --db "$STORE" query --help
+	[[ "$output" == *"(reading, aggregate and alert too)"* ]]
+}
+
+# issue 7: a password was cut at its first NUL byte.
+@test "users add and passwd refuse a password holding a NUL byte" {
+	store_new t
+	echo pw | bms-store --db "$STORE" --tenant t users add alice --role admin
+	bms-store --db "$STORE" --tenant t users list >"$T/before"
+	printf 'secret\0more\n' >"$T/pw"
+	run --separate-stderr bms-store --db "$STORE" --tenant t users add bob --role viewer <"$T/pw"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-store: the password on standard input holds a NUL byte" ]
+	run --separate-stderr bms-store --db "$STORE" --tenant t users passwd alice <"$T/pw"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-store: the password on standard input holds a NUL byte" ]
+	diff "$T/before" <(bms-store --db "$STORE" --tenant t users list)
+}

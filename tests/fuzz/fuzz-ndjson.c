@@ -10,7 +10,8 @@
  * both accept a line, the fields the scanner found must be jansson's
  * members of the same keys, decoded keys and the last of duplicates
  * included: present in both or in neither, of the same kind, and a
- * string decoding to jansson's bytes exactly.
+ * string decoding to jansson's bytes exactly.  A line is never longer
+ * than the limit; an over-long one is reported with its head and length.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -125,10 +126,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == BMS_NDJSON_ERR)
 			abort();
 		if (rc == BMS_NDJSON_LINE) {
-			if (memchr(line, '\n', len))
+			if (memchr(line, '\n', len) || len > BMS_NDJSON_MAX_LINE)
 				__builtin_trap();
 			check_line(line, len);
 		}
+		/* An over-long line is described, never returned. */
+		if (rc == BMS_NDJSON_LONG &&
+		    (in.longline.bytes <= BMS_NDJSON_MAX_LINE ||
+		     in.longline.head_len != BMS_NDJSON_HEAD))
+			__builtin_trap();
 	}
 	bms_ndjson_close(&in);
 	close(fd);
