@@ -2,7 +2,7 @@
 /*
  * The record envelope: the four fields every record carries (type,
  * bms_id, timestamp, tenant), read and written here once for every
- * stage, with one set of limits (the ENVELOPE section of bms(7)):
+ * stage, with one set of limits (bms(7), "The envelope and its limits"):
  *
  *   type       a string
  *   bms_id     a string of 1..BMS_RECORD_ID_MAX bytes (as it decodes),
