@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "unit.h"
+#include "scratch.h"
 
 static const char *const modes[] = { "strict", "warn", "off", NULL };
 
@@ -290,18 +291,16 @@ static void write_file(const char *path, const char *text)
 
 static void test_reload(void)
 {
-	char dir[] = "/tmp/test-config.XXXXXX";
-	char path[64], err[256];
+	char path[sizeof scratch_dir + 16], err[256];
 	struct bms_config *cfg = bms_config_new(keys, NKEYS);
 
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof path, "%s/bms.conf", dir);
+	snprintf(path, sizeof path, "%s/bms.conf", scratch_dir);
 
 	CHECK_INT(bms_config_reload(cfg, err, sizeof err), -1);
 	CHECK_STR(err, "no configuration file was loaded");
 	CHECK_INT(bms_config_load(cfg, path, err, sizeof err), -1);
 	{
-		char want[128];
+		char want[sizeof path + 64];
 
 		snprintf(want, sizeof want, "cannot read '%s': No such file or directory", path);
 		CHECK_STR(err, want);
@@ -318,7 +317,7 @@ static void test_reload(void)
 	write_file(path, "name = second\n[battery \"house\"]\nmax_cell_v = 3.5V\n");
 	CHECK_INT(bms_config_reload(cfg, err, sizeof err), -1);
 	{
-		char want[160];
+		char want[sizeof path + 64];
 
 		snprintf(want, sizeof want, "%s:3:14: max_cell_v: '3.5V' is not a number", path);
 		CHECK_STR(err, want);
@@ -346,16 +345,18 @@ static void test_reload(void)
 	CHECK_STR(bms_config_path(cfg), path);
 
 	unlink(path);
-	rmdir(dir);
 	bms_config_free(cfg);
 }
 
 int main(void)
 {
+	if (scratch_open() < 0)
+		return 1;
 	test_defaults();
 	test_values();
 	test_errors();
 	test_required();
 	test_reload();
+	scratch_close();
 	return unit_done();
 }

@@ -21,39 +21,7 @@
 #include "sha256.h"
 #include "sig.h"
 #include "unit.h"
-
-static char dir[256];	/* a fresh directory under $TMPDIR */
-
-/* A path in dir; the last 64 stay valid. */
-static char *path(const char *name)
-{
-	static char p[64][sizeof dir + 32];
-	static int k;
-
-	k = (k + 1) % 64;
-	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-	return p[k];
-}
-
-static void put_file(const char *name, const char *data, size_t n)
-{
-	int fd = open(path(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	CHECK(fd >= 0 && write(fd, data, n) == (ssize_t)n);
-	close(fd);
-}
-
-static char *slurp(const char *name)
-{
-	static char buf[16384];
-	int fd = open(path(name), O_RDONLY);
-	ssize_t got = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	buf[got > 0 ? got : 0] = '\0';
-	return buf;
-}
+#include "scratch.h"
 
 /* The test stage: "bad..." is rejected, "two" becomes two records,
  * "hold" is held until the next drain, anything else passes. */
@@ -121,7 +89,7 @@ static int run(char **files, int nfiles, const char *rejects, int strict,
 	};
 	int rc;
 
-	o.out_fd = open(path("out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	o.out_fd = open(scratch_path("out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	CHECK(o.out_fd >= 0);
 	if (bms_filter_open(&f, &o) < 0) {
 		close(o.out_fd);
@@ -136,25 +104,25 @@ static int run(char **files, int nfiles, const char *rejects, int strict,
 static void test_rejects(void)
 {
 	struct stage_ctx c = { 0 };
-	char *files[2] = { path("in"), path("nothere") };
+	char *files[2] = { scratch_path("in"), scratch_path("nothere") };
 	struct stat st;
 	mode_t old;
 
-	put_file("in", "{\"a\":1}\nbad one\n\ntwo\nbad\xff\nhold\nlast", 35);
-	unlink(path("rej"));
+	scratch_put("in", "{\"a\":1}\nbad one\n\ntwo\nbad\xff\nhold\nlast", 35);
+	unlink(scratch_path("rej"));
 	old = umask(022);
-	CHECK_INT(run(files, 2, path("rej"), 0, &c), BMS_FILTER_EINPUT);
+	CHECK_INT(run(files, 2, scratch_path("rej"), 0, &c), BMS_FILTER_EINPUT);
 	umask(old);
-	CHECK_STR(slurp("out"), "{\"a\":1}\n{\"n\":1}\n{\"n\":2}\nhold\nlast\n");
+	CHECK_STR(scratch_slurp("out", NULL), "{\"a\":1}\n{\"n\":1}\n{\"n\":2}\nhold\nlast\n");
 	char want[1024];
 	snprintf(want, sizeof want,
 		 "{\"type\":\"reject\",\"reason\":\"a \\\"bad\\\" line of 7 bytes\",\"file\":\"%s\","
 		 "\"lineno\":2,\"line\":\"bad one\"}\n"
 		 "{\"type\":\"reject\",\"reason\":\"a \\\"bad\\\" line of 4 bytes\",\"file\":\"%s\","
-		 "\"lineno\":5,\"line_hex\":\"626164ff\"}\n", path("in"), path("in"));
-	CHECK_STR(slurp("rej"), want);
+		 "\"lineno\":5,\"line_hex\":\"626164ff\"}\n", scratch_path("in"), scratch_path("in"));
+	CHECK_STR(scratch_slurp("rej", NULL), want);
 	/* Created private, whatever the umask. */
-	CHECK(stat(path("rej"), &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(stat(scratch_path("rej"), &st) == 0 && (st.st_mode & 0777) == 0600);
 	CHECK_INT(warns, 1);
 	CHECK(strstr(last_warn, "cannot open '") && strstr(last_warn, "nothere"));
 	/* The regular file drains at its end, and the loop once more at its own. */
@@ -167,28 +135,28 @@ static void test_rejects(void)
 static void test_strict(void)
 {
 	struct stage_ctx c = { 0 };
-	char *files[1] = { path("in") };
+	char *files[1] = { scratch_path("in") };
 
-	put_file("in", "one\nbad\nthree\n", 14);
-	unlink(path("rej"));
-	CHECK_INT(run(files, 1, path("rej"), 1, &c), BMS_FILTER_EREJECT);
+	scratch_put("in", "one\nbad\nthree\n", 14);
+	unlink(scratch_path("rej"));
+	CHECK_INT(run(files, 1, scratch_path("rej"), 1, &c), BMS_FILTER_EREJECT);
 	CHECK_INT(bms_filter_exit(BMS_FILTER_EREJECT), BMS_EXIT_REJECT);
-	CHECK_STR(slurp("out"), "one\n");
+	CHECK_STR(scratch_slurp("out", NULL), "one\n");
 	/* Without --strict the same input is read to its end. */
-	CHECK_INT(run(files, 1, path("rej"), 0, &c), BMS_FILTER_OK);
-	CHECK_STR(slurp("out"), "one\nthree\n");
+	CHECK_INT(run(files, 1, scratch_path("rej"), 0, &c), BMS_FILTER_OK);
+	CHECK_STR(scratch_slurp("out", NULL), "one\nthree\n");
 }
 
 static void test_failures(void)
 {
 	struct stage_ctx c = { 0 };
-	char *files[1] = { path("in") };
+	char *files[1] = { scratch_path("in") };
 	static struct bms_filter f;
 	struct bms_filter_opts o = { .rejects = "/nonexistent/dir/rej", .prog = "t" };
 
-	put_file("in", "one\nfail\nthree\n", 15);
+	scratch_put("in", "one\nfail\nthree\n", 15);
 	CHECK_INT(run(files, 1, NULL, 0, &c), BMS_FILTER_EFAIL);
-	CHECK_STR(slurp("out"), "one\n");
+	CHECK_STR(scratch_slurp("out", NULL), "one\n");
 	CHECK_INT(bms_filter_open(&f, &o), -1);
 	CHECK_STR(f.err, "cannot open rejects file '/nonexistent/dir/rej': "
 		  "No such file or directory");
@@ -196,7 +164,7 @@ static void test_failures(void)
 	if (access("/dev/full", W_OK) == 0) {
 		struct bms_filter_stage s = { .line = test_line, .ctx = &c };
 
-		put_file("in", "bad\n", 4);
+		scratch_put("in", "bad\n", 4);
 		o.files = files;
 		o.nfiles = 1;
 		o.rejects = "/dev/full";
@@ -212,7 +180,7 @@ static void test_failures(void)
 static void test_long_line(void)
 {
 	struct stage_ctx c = { 0 };
-	char *files[1] = { path("long") };
+	char *files[1] = { scratch_path("long") };
 	size_t big = BMS_NDJSON_MAX_LINE + 5000;
 	char *data = malloc(big + 16), want[16384], hex[65];
 	uint8_t digest[BMS_SHA256_LEN];
@@ -226,20 +194,20 @@ static void test_long_line(void)
 	for (int i = 0; i < BMS_SHA256_LEN; i++)
 		sprintf(hex + 2 * i, "%02x", digest[i]);
 	memcpy(data + big, "\nafter\n", 7);
-	put_file("long", data, big + 7);
-	unlink(path("rej"));
-	CHECK_INT(run(files, 1, path("rej"), 0, &c), BMS_FILTER_OK);
-	CHECK_STR(slurp("out"), "after\n");
+	scratch_put("long", data, big + 7);
+	unlink(scratch_path("rej"));
+	CHECK_INT(run(files, 1, scratch_path("rej"), 0, &c), BMS_FILTER_OK);
+	CHECK_STR(scratch_slurp("out", NULL), "after\n");
 	snprintf(want, sizeof want,
 		 "{\"type\":\"reject\",\"reason\":\"line of %zu bytes is over the 1048576-byte "
 		 "limit\",\"file\":\"%s\",\"lineno\":1,\"line_head\":\"{\\\"type\\\":\\\"other\\\"%.*s\","
 		 "\"line_bytes\":%zu,\"line_sha256\":\"%s\"}\n",
-		 big, path("long"), 4095 - 15, data + 15, big, hex);
-	got = slurp("rej");
+		 big, scratch_path("long"), 4095 - 15, data + 15, big, hex);
+	got = scratch_slurp("rej", NULL);
 	CHECK_STR(got, want);
 	/* Under --strict it stops the loop. */
-	CHECK_INT(run(files, 1, path("rej"), 1, &c), BMS_FILTER_EREJECT);
-	CHECK_STR(slurp("out"), "");
+	CHECK_INT(run(files, 1, scratch_path("rej"), 1, &c), BMS_FILTER_EREJECT);
+	CHECK_STR(scratch_slurp("out", NULL), "");
 	free(data);
 }
 
@@ -329,7 +297,7 @@ static void test_epipe(void)
 {
 	struct stage_ctx c = { 0 };
 	static struct bms_filter f;
-	char *files[1] = { path("many") };
+	char *files[1] = { scratch_path("many") };
 	struct bms_filter_stage s = { .line = test_line, .drained = test_drained, .ctx = &c };
 	struct bms_filter_opts o = { .files = files, .nfiles = 1, .prog = "t" };
 	size_t n = 0;
@@ -338,7 +306,7 @@ static void test_epipe(void)
 
 	while (n < (1 << 20) - 32)
 		n += (size_t)sprintf(data + n, "{\"n\":%zu}\n", n);
-	put_file("many", data, n);
+	scratch_put("many", data, n);
 	free(data);
 	CHECK(pipe(fds) == 0);
 	close(fds[0]);
@@ -370,12 +338,8 @@ static void test_hup_reload(void)
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof dir, "%s/bms-unit-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (scratch_open() < 0)
 		return 1;
-	}
 	test_rejects();
 	test_strict();
 	test_failures();
@@ -383,8 +347,6 @@ int main(void)
 	test_drained_flush();
 	test_epipe();
 	test_hup_reload();
-	for (const char *const *f = (const char *const[]){ "in", "long", "many", "out", "rej", NULL }; *f; f++)
-		unlink(path(*f));
-	rmdir(dir);
+	scratch_close();
 	return unit_done();
 }

@@ -15,39 +15,7 @@
 #include "reject.h"
 #include "ts.h"
 #include "unit.h"
-
-static char dir[256];	/* a fresh directory under $TMPDIR */
-
-static char *path(const char *name)
-{
-	static char p[4][sizeof dir + 32];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-	return p[k];
-}
-
-static void put_file(const char *name, const char *data, size_t n)
-{
-	int fd = open(path(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	CHECK(fd >= 0 && write(fd, data, n) == (ssize_t)n);
-	close(fd);
-}
-
-static char *slurp(const char *name, size_t *n)
-{
-	static char buf[8192];
-	int fd = open(path(name), O_RDONLY);
-	ssize_t got = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	*n = got > 0 ? (size_t)got : 0;
-	buf[*n] = '\0';
-	return buf;
-}
+#include "scratch.h"
 
 static int drained_calls;
 
@@ -65,11 +33,11 @@ static void test_lines(void)
 	const char *line;
 	size_t len;
 
-	put_file("a", "one\n\ntwo\nlast-no-newline", 24);
-	put_file("b", "b1\n", 3);
-	files[0] = path("a");
-	files[1] = path("missing");
-	files[2] = path("b");
+	scratch_put("a", "one\n\ntwo\nlast-no-newline", 24);
+	scratch_put("b", "b1\n", 3);
+	files[0] = scratch_path("a");
+	files[1] = scratch_path("missing");
+	files[2] = scratch_path("b");
 	CHECK_INT(bms_ndjson_open(&in, files, 3), 0);
 	in.drained = on_drained;
 	CHECK_INT(bms_ndjson_next(&in, &line, &len), BMS_NDJSON_LINE);
@@ -84,7 +52,7 @@ static void test_lines(void)
 	CHECK(strstr(in.errbuf, "cannot open '") && strstr(in.errbuf, "No such file"));
 	CHECK_INT(bms_ndjson_next(&in, &line, &len), BMS_NDJSON_LINE);
 	CHECK(len == 2 && memcmp(line, "b1", 2) == 0 && in.lineno == 1);
-	CHECK_STR(in.name, path("b"));
+	CHECK_STR(in.name, scratch_path("b"));
 	CHECK_INT(bms_ndjson_next(&in, &line, &len), BMS_NDJSON_END);
 	CHECK_INT(drained_calls, 2);	/* regular files: at the end of each */
 	bms_ndjson_close(&in);
@@ -109,8 +77,8 @@ static void test_long_line(void)
 			data[i] = (char)('a' + i % 26);
 		bms_sha256(data, big, digest);
 		memcpy(data + big, "\nafter\n", 7);
-		put_file("long", data, k == 2 ? big : big + 7);
-		files[0] = path("long");
+		scratch_put("long", data, k == 2 ? big : big + 7);
+		files[0] = scratch_path("long");
 		CHECK_INT(bms_ndjson_open(&in, files, 1), 0);
 		CHECK_INT(bms_ndjson_next(&in, &line, &len), BMS_NDJSON_LONG);
 		CHECK_INT(in.lineno, 1);
@@ -139,9 +107,9 @@ static void test_many_lines(void)
 
 	for (int i = 0; i < 30000; i++)
 		n += (size_t)sprintf(data + n, "{\"n\":%d}\n", i);
-	put_file("many", data, n);
+	scratch_put("many", data, n);
 	free(data);
-	files[0] = path("many");
+	files[0] = scratch_path("many");
 	CHECK_INT(bms_ndjson_open(&in, files, 1), 0);
 	while (bms_ndjson_next(&in, &line, &len) == BMS_NDJSON_LINE) {
 		char want[32];
@@ -161,14 +129,14 @@ static void test_out(void)
 	int fds[2];
 	size_t n;
 	char *got;
-	int fd = open(path("out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fd = open(scratch_path("out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 	bms_ndjson_out_init(out, fd);
 	CHECK_INT(bms_ndjson_put(out, "{\"a\":1}", 7), 0);
 	CHECK_INT(bms_ndjson_put(out, "{}", 2), 0);
 	CHECK_INT(bms_ndjson_flush(out), 0);
 	close(fd);
-	got = slurp("out", &n);
+	got = scratch_slurp("out", &n);
 	CHECK_STR(got, "{\"a\":1}\n{}\n");
 
 	/* A reader that went away: EPIPE, reported once, no crash. */
@@ -189,12 +157,12 @@ static void test_reject(void)
 	char err[256];
 	size_t n;
 
-	CHECK_INT(bms_reject_open(&r, "bms-test", path("rej"), err, sizeof err), 0);
+	CHECK_INT(bms_reject_open(&r, "bms-test", scratch_path("rej"), err, sizeof err), 0);
 	CHECK_INT(bms_reject_line(&r, "<stdin>", 3, "no reply to 0x94", "{\"a\":\"\\u00e9\"}", 14), 0);
 	CHECK_INT(bms_reject_line(&r, "f.ndjson", 9, "bad", "\xff\x00z", 3), 0);
 	CHECK_INT(r.count, 2);
 	CHECK_INT(bms_reject_close(&r), 0);
-	CHECK_STR(slurp("rej", &n),
+	CHECK_STR(scratch_slurp("rej", &n),
 		  "{\"type\":\"reject\",\"reason\":\"no reply to 0x94\",\"file\":\"<stdin>\","
 		  "\"lineno\":3,\"line\":\"{\\\"a\\\":\\\"\\\\u00e9\\\"}\"}\n"
 		  "{\"type\":\"reject\",\"reason\":\"bad\",\"file\":\"f.ndjson\",\"lineno\":9,"
@@ -226,20 +194,14 @@ static void test_ts(void)
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof dir, "%s/bms-unit-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (scratch_open() < 0)
 		return 1;
-	}
 	test_lines();
 	test_long_line();
 	test_many_lines();
 	test_out();
 	test_reject();
 	test_ts();
-	for (const char *const *f = (const char *const[]){ "a", "b", "long", "many", "out", "rej", NULL }; *f; f++)
-		unlink(path(*f));
-	rmdir(dir);
+	scratch_close();
 	return unit_done();
 }

@@ -17,8 +17,8 @@
 
 #include "state.h"
 #include "unit.h"
+#include "scratch.h"
 
-static char dir[] = "/tmp/test-state.XXXXXX";
 
 /* What a load handed to the stage, one record a line. */
 struct got {
@@ -410,10 +410,8 @@ static void test_args(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir) || chdir(dir) < 0) {
-		perror(dir);
+	if (scratch_open() < 0 || chdir(scratch_dir) < 0)
 		return 1;
-	}
 	test_round_trip();
 	test_missing();
 	test_mode();
@@ -421,6 +419,6 @@ int main(void)
 	test_atomic();
 	test_args();
 	if (chdir("/") == 0)
-		rmdir(dir);
+		scratch_close();
 	return unit_done();
 }
