@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ndjson.h"
@@ -38,7 +37,6 @@ void bms_ndjson_close(struct bms_ndjson_in *in)
 /* Open the next input; 1 opened, 0 none left, -1 error (errbuf set). */
 static int open_next(struct bms_ndjson_in *in)
 {
-	struct stat st;
 	const char *name;
 
 	if (in->next >= (in->nfiles ? in->nfiles : 1))
@@ -61,7 +59,6 @@ static int open_next(struct bms_ndjson_in *in)
 			return -1;
 		}
 	}
-	in->regular = fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 1;
 }
 

@@ -54,7 +54,6 @@ struct bms_ndjson_in {
 	size_t start, end;	/* unread bytes are buf[start..end) */
 	int skipping;		/* inside an over-long line */
 	int eof;		/* current file fully read */
-	int regular;		/* current input is a regular file */
 	/* Called when nothing more is waiting (see above); a non-zero
 	 * return makes bms_ndjson_next return BMS_NDJSON_STOP at once. */
 	int (*drained)(void *ctx);
