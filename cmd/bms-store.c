@@ -492,7 +492,8 @@ static const struct option query_opts[] = {
 static void query_opt(struct args *a, const struct bms_cmd *sub, int c)
 {
 	static const char *const whats[] = { "readings|reading", "aggregates|aggregate",
-					      "alerts|alert", "status", NULL };
+					      "alerts|alert", "status", "health",
+					      "anomalies|anomaly", NULL };
 	static const char *const tiers[] = { "auto", "raw", "minute", "hour", NULL };
 
 	switch (c) {
@@ -588,8 +589,8 @@ static const struct sub subs[] = {
 	{ "init", 0, NULL, { SYN_INIT, "", "", no_opts }, NULL, run_init },
 	{ "tenants", 0, (const char *const[]){ "add", "set", "list", NULL },
 	  { SYN_TENANTS,
-	    "      --raw-days N     keep readings, status, alerts and aggregates\n"
-	    "                       N days (default 30, 0 for ever)\n"
+	    "      --raw-days N     keep readings and the other records N days\n"
+	    "                       (default 30, 0 for ever)\n"
 	    "      --minute-days N  keep the per-minute tier N days (default 400)\n"
 	    "      --hour-days N    keep the per-hour tier N days (default 0: for ever)\n",
 	    "", tenant_opts }, tenant_opt, run_tenants },
@@ -614,8 +615,9 @@ static const struct sub subs[] = {
 	    "", user_opts }, user_opt, run_users },
 	{ "query", 1, NULL,
 	  { SYN_QUERY,
-	    "      --type WHAT      readings (default), aggregates, alerts or status\n"
-	    "                       (reading, aggregate and alert too)\n"
+	    "      --type WHAT      readings (default), aggregates, alerts, status,\n"
+	    "                       health or anomalies\n"
+	    "                       (reading, aggregate, alert and anomaly too)\n"
 	    "      --battery ID     only this battery (default: every one)\n"
 	    "      --since TIME     from TIME on (default: 24 hours before --until)\n"
 	    "      --until TIME     up to TIME, not included (default: now)\n"

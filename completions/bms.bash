@@ -57,7 +57,7 @@ _bms_store() {
 	-d|--db) _filedir -d; return ;;
 	-r|--rejects|--device) _filedir; return ;;
 	--sync) COMPREPLY=($(compgen -W 'normal full' -- "$cur")); return ;;
-	--type) COMPREPLY=($(compgen -W 'readings aggregates alerts status' -- "$cur")); return ;;
+	--type) COMPREPLY=($(compgen -W 'readings aggregates alerts status health anomalies' -- "$cur")); return ;;
 	--tier) COMPREPLY=($(compgen -W 'auto raw minute hour' -- "$cur")); return ;;
 	--role) COMPREPLY=($(compgen -W 'viewer operator admin' -- "$cur")); return ;;
 	--chemistry) COMPREPLY=($(compgen -W 'lifepo4 nmc lto' -- "$cur")); return ;;

@@ -65,6 +65,7 @@ struct bms_store {
 
 	/* Ingest: statements prepared at the first put, the open batch. */
 	sqlite3_stmt *ins_reading, *ins_status, *ins_alert, *ins_agg;
+	sqlite3_stmt *ins_health, *ins_anomaly;
 	sqlite3_stmt *bat_find, *bat_add, *tier_get;
 	sqlite3_stmt *tier_merge;	/* writes a bucket merged with its row */
 	int in_batch;			/* a write transaction is open */

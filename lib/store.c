@@ -195,6 +195,28 @@ static const char *const tenant_mig[] = {
 	"CREATE UNIQUE INDEX status_battery_ts_doc ON status (battery, ts, doc);\n"
 	"CREATE UNIQUE INDEX alerts_battery_ts_doc ON alerts (battery, ts, doc);\n"
 	"CREATE UNIQUE INDEX aggregates_battery_ts_doc ON aggregates (battery, ts, doc);\n",
+
+	/* 5: the lifetime analytics ("health") and anomaly records of
+	 * bms-agg, each kept once as the line it came as, like aggregates;
+	 * an anomaly's code and state beside it, to be searched on */
+	"CREATE TABLE health (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\tbattery INTEGER NOT NULL REFERENCES batteries(id),\n"
+	"\tts INTEGER NOT NULL,\n"
+	"\tdoc TEXT NOT NULL\n"
+	");\n"
+	"CREATE UNIQUE INDEX health_battery_ts_doc ON health (battery, ts, doc);\n"
+	"CREATE INDEX health_ts ON health (ts);\n"
+	"CREATE TABLE anomalies (\n"
+	"\tid INTEGER PRIMARY KEY,\n"
+	"\tbattery INTEGER NOT NULL REFERENCES batteries(id),\n"
+	"\tts INTEGER NOT NULL,\n"
+	"\tcode TEXT,\n"
+	"\tstate TEXT,\n"
+	"\tdoc TEXT NOT NULL\n"
+	");\n"
+	"CREATE UNIQUE INDEX anomalies_battery_ts_doc ON anomalies (battery, ts, doc);\n"
+	"CREATE INDEX anomalies_ts ON anomalies (ts);\n",
 };
 
 /* Control database migrations. */

@@ -208,7 +208,10 @@ int bms_store_compact(struct bms_store *st, int64_t now_ms);
  * once an hour, inside an open batch or not. */
 int bms_store_expire(struct bms_store *st, int64_t now_ms);
 
-enum bms_store_what { BMS_Q_READINGS, BMS_Q_AGGREGATES, BMS_Q_ALERTS, BMS_Q_STATUS };
+enum bms_store_what {
+	BMS_Q_READINGS, BMS_Q_AGGREGATES, BMS_Q_ALERTS, BMS_Q_STATUS, BMS_Q_HEALTH,
+	BMS_Q_ANOMALIES
+};
 enum bms_store_tier { BMS_TIER_AUTO, BMS_TIER_RAW, BMS_TIER_MINUTE, BMS_TIER_HOUR };
 
 struct bms_store_query {

@@ -306,6 +306,9 @@ static const char *const ingest_sql[] = {
 	"INSERT OR IGNORE INTO alerts (battery, ts, severity, code, state, message, doc)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	"INSERT OR IGNORE INTO aggregates (battery, ts, doc) VALUES (?1, ?2, ?3)",
+	"INSERT OR IGNORE INTO health (battery, ts, doc) VALUES (?1, ?2, ?3)",
+	"INSERT OR IGNORE INTO anomalies (battery, ts, code, state, doc)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)",
 	"SELECT id FROM batteries WHERE bms_id = ?1",
 	"INSERT INTO batteries (bms_id, created, auto_added) VALUES (?1, ?2, 1)",
 };
@@ -314,13 +317,14 @@ static sqlite3_stmt **ingest_stmt(struct bms_store *st, int i)
 {
 	sqlite3_stmt **all[] = {
 		&st->ins_reading, &st->ins_status, &st->ins_alert, &st->ins_agg,
+		&st->ins_health, &st->ins_anomaly,
 		&st->bat_find, &st->bat_add, &st->tier_get, &st->tier_merge,
 	};
 
 	return all[i];
 }
 
-#define N_INGEST_STMT 8	/* the last two, the tiers', are built */
+#define N_INGEST_STMT 10	/* the last two, the tiers', are built */
 
 static int prepare_ingest(struct bms_store *st)
 {
@@ -616,7 +620,7 @@ static void bind_num(sqlite3_stmt *s, int k, const struct bms_json_field *f)
 		sqlite3_bind_double(s, k, v);
 }
 
-enum { K_STATUS = 1, K_ALERT, K_AGGREGATE };
+enum { K_STATUS = 1, K_ALERT, K_AGGREGATE, K_HEALTH, K_ANOMALY };
 
 static int put_doc(struct bms_store *st, int kind, const char *line, size_t len,
 		   struct bms_json_field *f, char *why, size_t whysz)
@@ -662,8 +666,14 @@ static int put_doc(struct bms_store *st, int kind, const char *line, size_t len,
 		bind_str(st, s, 6, off[D_MESSAGE]);
 		sqlite3_bind_text(s, 7, line, (int)len, SQLITE_STATIC);
 		break;
+	case K_ANOMALY:
+		s = st->ins_anomaly;
+		bind_str(st, s, 3, off[D_CODE]);
+		bind_str(st, s, 4, off[D_STATE]);
+		sqlite3_bind_text(s, 5, line, (int)len, SQLITE_STATIC);
+		break;
 	default:
-		s = st->ins_agg;
+		s = kind == K_HEALTH ? st->ins_health : st->ins_agg;
 		sqlite3_bind_text(s, 3, line, (int)len, SQLITE_STATIC);
 		break;
 	}
@@ -718,6 +728,10 @@ int bms_store_put(struct bms_store *st, const char *line, size_t len,
 		kind = K_ALERT;
 	else if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "aggregate"))
 		kind = K_AGGREGATE;
+	else if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "health"))
+		kind = K_HEALTH;
+	else if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "anomaly"))
+		kind = K_ANOMALY;
 	else
 		return 0;
 	return put_doc(st, kind, line, len, f, why, whysz);
@@ -832,6 +846,8 @@ int bms_store_expire(struct bms_store *st, int64_t now_ms)
 		"DELETE FROM status WHERE ts < ?1",
 		"DELETE FROM alerts WHERE ts < ?1",
 		"DELETE FROM aggregates WHERE ts < ?1",
+		"DELETE FROM health WHERE ts < ?1",
+		"DELETE FROM anomalies WHERE ts < ?1",
 	};
 	struct bms_retention k;
 	sqlite3_stmt *s = NULL;

@@ -291,30 +291,38 @@ static int tier_header(struct bms_store *st,
 	return emit(st, fn, ctx);
 }
 
-/* ==== Status, alerts, aggregates ==== */
+/* ==== Status, alerts, aggregates, health, anomalies ==== */
 
 static const char *const doc_table[] = {
 	[BMS_Q_STATUS] = "status", [BMS_Q_ALERTS] = "alerts",
-	[BMS_Q_AGGREGATES] = "aggregates",
+	[BMS_Q_AGGREGATES] = "aggregates", [BMS_Q_HEALTH] = "health",
+	[BMS_Q_ANOMALIES] = "anomalies",
 };
 
 static const char *const doc_header[] = {
 	[BMS_Q_STATUS] = "timestamp,bms_id,state,reason,quality,message",
 	[BMS_Q_ALERTS] = "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at",
 	[BMS_Q_AGGREGATES] = "timestamp,bms_id,doc",
+	[BMS_Q_HEALTH] = "timestamp,bms_id,doc",
+	[BMS_Q_ANOMALIES] = "timestamp,bms_id,code,state,message",
 };
 
-/* The CSV row of a status record: its fields read back from the text. */
-static void status_csv(struct bms_store *st, struct bms_buf *b, const char *doc, size_t n)
+/* The CSV columns of a status or anomaly record after its time and
+ * battery: its fields read back from the text (the header's names). */
+static void fields_csv(struct bms_store *st, struct bms_buf *b, enum bms_store_what what,
+		       const char *doc, size_t n)
 {
-	struct bms_json_field f[] = {
-		{ .key = "state" }, { .key = "reason" }, { .key = "quality" },
-		{ .key = "message" },
-	};
+	struct bms_json_field f[4] = { { .key = "state" }, { .key = "reason" },
+				       { .key = "quality" }, { .key = "message" } };
+	size_t nf = 4;
 
-	if (bms_json_scan(doc, n, f, 4, NULL) < 0)
+	if (what == BMS_Q_ANOMALIES) {
+		f[0].key = "code", f[1].key = "state", f[2].key = "message";
+		nf = 3;
+	}
+	if (bms_json_scan(doc, n, f, nf, NULL) < 0)
 		memset(f, 0, sizeof f);
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < nf; i++) {
 		bms_buf_putc(b, ',');
 		csv_json(st, b, &f[i]);
 	}
@@ -367,8 +375,8 @@ static int query_docs(struct bms_store *st, const struct bms_store_query *q,
 			put_time(b, ts);
 			bms_buf_putc(b, ',');
 			csv_cstr(b, id);
-			if (q->what == BMS_Q_STATUS) {
-				status_csv(st, b, doc, n);
+			if (q->what == BMS_Q_STATUS || q->what == BMS_Q_ANOMALIES) {
+				fields_csv(st, b, q->what, doc, n);
 			} else {
 				bms_buf_putc(b, ',');
 				csv_str(b, doc, n);
@@ -407,7 +415,7 @@ int bms_store_query(struct bms_store *st, const struct bms_store_query *query,
 	if ((rc = bms_store_need_tenant(st)) < 0)
 		return rc;
 	/* what indexes the tables above; each tier has its own query. */
-	if ((unsigned)q->what > BMS_Q_STATUS)
+	if ((unsigned)q->what > BMS_Q_ANOMALIES)
 		return bms_store_fail(st, BMS_STORE_ECONFIG, "bad query: no record type %d",
 				      (int)q->what);
 	if ((unsigned)q->tier > BMS_TIER_HOUR)

@@ -199,7 +199,8 @@ int bms_store_battery_edit(struct bms_store *st, const struct bms_battery *b)
 int bms_store_battery_remove(struct bms_store *st, const char *bms_id, int purge)
 {
 	static const char *const tables[] = {
-		"readings", "tiers", "status", "alerts", "aggregates",
+		"readings", "tiers", "status", "alerts", "aggregates", "health",
+		"anomalies",
 	};
 	char sql[96];
 	sqlite3_stmt *s;

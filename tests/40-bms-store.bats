@@ -159,7 +159,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	store_new t
 	ingest t "$FIX/reading-16s.ndjson"
 	sqlite3 "$STORE/tenants/t.db" 'PRAGMA user_version = 99'
-	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (4); use a newer bms-store"
+	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (5); use a newer bms-store"
 	run --separate-stderr q t "${DAY[@]}"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
@@ -894,13 +894,13 @@ in_mount_ns() {
 	run --separate-stderr bms-store --db "$STORE" --tenant t batteries list
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[ "$(rows "$db" 'PRAGMA user_version')" = 4 ]
+	[ "$(rows "$db" 'PRAGMA user_version')" = 5 ]
 	diff <(echo "$output") - <<-'END'
 	{"bms_id":"p1","name":"House bank","chemistry":"lifepo4","nominal_capacity_ah":280,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"/dev/ttyUSB0","baud":9600,"timeout_ms":500,"auto_added":false,"created":"2026-11-01T08:00:00.000Z"}
 	{"bms_id":"p2","auto_added":true,"created":"2026-11-27T14:29:11.200Z"}
 	END
 	counts | diff "$T/before" -
-	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('tiers', 'users', 'tokens', 'audit')")" = 4 ]
+	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('tiers', 'users', 'tokens', 'audit', 'health', 'anomalies')")" = 6 ]
 	run --separate-stderr bms-store --db "$STORE" check
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
@@ -1204,6 +1204,42 @@ $rd"
 	done
 }
 
+@test "health and anomaly records of bms-agg are kept, by type, once, and go with a purged battery" {
+	store_new t
+	cat >"$T/in" <<-'END'
+	{"type":"health","bms_id":"p1","timestamp":"2026-11-27T14:30:00.000Z","energy_in_wh":1200.5,"energy_out_wh":980.25,"equivalent_cycles":0.0123}
+	{"type":"anomaly","bms_id":"p1","timestamp":"2026-11-27T14:31:00.000Z","code":"cell_deviation","state":"start","cell":12,"value":3.412,"message":"cell 12 at 3.412 V, 64 mV above the pack"}
+	{"type":"anomaly","bms_id":"p1","timestamp":"2026-11-27T14:41:00.000Z","code":"cell_deviation","state":"end","cell":12,"value":3.352,"message":"cell 12 back with the pack"}
+	{"type":"health","bms_id":"p2","timestamp":"2026-11-27T14:30:00.000Z","energy_in_wh":0}
+	END
+	run --separate-stderr ingest t "$T/in"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	ingest t "$T/in"
+	q t --type health "${DAY[@]}" | diff - <(sed -n '1p;4p' "$T/in")
+	q t --type anomalies "${DAY[@]}" | diff - <(sed -n '2p;3p' "$T/in")
+	q t --type anomaly --battery p1 --since 2026-11-27T14:35:00Z --until 2026-11-27T15:00:00Z |
+		diff - <(sed -n 3p "$T/in")
+	run --separate-stderr q t --type anomalies --csv "${DAY[@]}"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(echo "$output") - <<-'END'
+	timestamp,bms_id,code,state,message
+	2026-11-27T14:31:00.000Z,p1,cell_deviation,start,"cell 12 at 3.412 V, 64 mV above the pack"
+	2026-11-27T14:41:00.000Z,p1,cell_deviation,end,cell 12 back with the pack
+	END
+	run --separate-stderr q t --type health --csv --battery p2 "${DAY[@]}"
+	[ "$status" -eq 0 ]
+	diff <(echo "$output") - <<-'END'
+	timestamp,bms_id,doc
+	2026-11-27T14:30:00.000Z,p2,"{""type"":""health"",""bms_id"":""p2"",""timestamp"":""2026-11-27T14:30:00.000Z"",""energy_in_wh"":0}"
+	END
+	bms-store --db "$STORE" --tenant t batteries remove --purge p1
+	[ -z "$(q t --type anomalies "${DAY[@]}")" ]
+	q t --type health "${DAY[@]}" | diff - <(sed -n 4p "$T/in")
+}
+
 @test "SIGTERM while another writer holds the database: what was read is committed once it is free, exit 0" {
 	store_new t
 	db=$STORE/tenants/t.db
@@ -1502,7 +1538,7 @@ $rd"
 @test "query --type takes reading, aggregate and alert as well as the plural names" {
 	store_new t
 	ingest t "$FIX/store-records.ndjson" "$FIX/reading-16s.ndjson"
-	for w in reading:readings aggregate:aggregates alert:alerts; do
+	for w in reading:readings aggregate:aggregates alert:alerts anomaly:anomalies; do
 		diff <(q t --type "${w%%:*}" "${DAY[@]}") <(q t --type "${w##*:}" "${DAY[@]}")
 	done
 	[ "$(q t --type alert "${DAY[@]}" | jq -r .type | sort -u)" = alert ]
@@ -1511,9 +1547,9 @@ $rd"
 	run --separate-stderr q t --type alertz
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
-	[ "$stderr" = "bms-store: --type: 'alertz' is not readings, aggregates, alerts or status" ]
+	[ "$stderr" = "bms-store: --type: 'alertz' is not readings, aggregates, alerts, status, health or anomalies" ]
 	run bms-store --db "$STORE" query --help
-	[[ "$output" == *"(reading, aggregate and alert too)"* ]]
+	[[ "$output" == *"(reading, aggregate, alert and anomaly too)"* ]]
 }
 
 # issue 7: a password was cut at its first NUL byte.
