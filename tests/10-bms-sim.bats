@@ -405,9 +405,9 @@ teardown() {
 }
 
 @test "--dead-probe with --speed: START is model time; once failed, the probe stays failed" {
-	# An hour of model time is 10 ms: the first reading is at model time
-	# 0, and 200 polls last longer than 10 ms.
-	sim_start --speed 360000 --current 0 --dead-probe 2@3600
+	# An hour of model time is 3.6 ms: the first reading is at model time
+	# 0, and 200 polls of ten requests each last longer than that.
+	sim_start --speed 1000000 --current 0 --dead-probe 2@3600
 	run --separate-stderr poll 200
 	[ "$status" -eq 0 ]
 	[ "$(field '.warning_codes' | uniq | tr '\n' ' ')" = '[] ["temperature_sensor_2_fault"] ' ]
