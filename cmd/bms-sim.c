@@ -23,7 +23,8 @@ enum {
 	OPT_PTY = 256, OPT_LINK, OPT_TCP, OPT_STDIO, OPT_BOARDS, OPT_CELLS,
 	OPT_TEMPS, OPT_CHEM, OPT_CAPACITY, OPT_SOC, OPT_CURRENT, OPT_PROFILE,
 	OPT_CYCLES, OPT_SPEED, OPT_SEED, OPT_BAUD, OPT_PACE, OPT_LATENCY,
-	OPT_FAULT, OPT_DELAY, OPT_VANISH,
+	OPT_FAULT, OPT_DELAY, OPT_VANISH, OPT_SOH, OPT_WEAK, OPT_DRIFT, OPT_DEAD,
+	OPT_FREEZE, OPT_TICK,
 };
 
 static const struct option longopts[] = {
@@ -41,7 +42,13 @@ static const struct option longopts[] = {
 	{ "current", required_argument, 0, OPT_CURRENT },
 	{ "profile", required_argument, 0, OPT_PROFILE },
 	{ "cycles", required_argument, 0, OPT_CYCLES },
+	{ "soh", required_argument, 0, OPT_SOH },
+	{ "weak-cell", required_argument, 0, OPT_WEAK },
+	{ "drift-cell", required_argument, 0, OPT_DRIFT },
+	{ "dead-probe", required_argument, 0, OPT_DEAD },
+	{ "freeze-after", required_argument, 0, OPT_FREEZE },
 	{ "speed", required_argument, 0, OPT_SPEED },
+	{ "tick", required_argument, 0, OPT_TICK },
 	{ "seed", required_argument, 0, OPT_SEED },
 	{ "baud", required_argument, 0, OPT_BAUD },
 	{ "pace", no_argument, 0, OPT_PACE },
@@ -71,7 +78,19 @@ static const struct bms_cmd cmd = {
 	"  --current A          constant current, + charging (default 12.5)\n"
 	"  --profile A:S,...    repeating current profile instead of --current\n"
 	"  --cycles N           cycle count at the start (default 42)\n"
+	"  --soh PCT            the cells hold PCT % of --capacity (default 100)\n"
+	"  --weak-cell N:PCT    cell N holds PCT % of the others' charge (repeatable)\n"
+	"  --drift-cell N:MV_PER_HOUR[@START]\n"
+	"                       cell N's voltage departs steadily from model second\n"
+	"                       START on (default 0; repeatable)\n"
+	"  --dead-probe N[@START]\n"
+	"                       probe N reads as a failed sensor from model second\n"
+	"                       START on (default 0; repeatable)\n"
+	"  --freeze-after S     from model second S on, replay the last answer to\n"
+	"                       each request bit for bit\n"
 	"  --speed X            model time runs X times real time, 0 freezes (default 1)\n"
+	"  --tick S             model time advances S seconds per poll, not with\n"
+	"                       the clock\n"
 	"  --seed N             seed of the random fault bytes (default 1)\n"
 	"  --baud N             line speed for --pace (default 9600)\n"
 	"  --pace               answer and send at wire speed\n"
@@ -92,6 +111,7 @@ struct opts {
 	const char *link;
 	const char *tcp;
 	struct bms_net_hostport listen;	/* --tcp, parsed */
+	int speed_given;
 	int quiet, verbose;
 };
 
@@ -159,6 +179,31 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_SPEED:
 			o->sim.speed = bms_opt_double(&cmd, "speed", optarg, 0, 1e6);
+			o->speed_given = 1;
+			break;
+		case OPT_TICK:
+			o->sim.tick = bms_opt_double(&cmd, "tick", optarg, 0.001, 1e9);
+			break;
+		case OPT_SOH:
+			o->sim.model.soh = bms_opt_double(&cmd, "soh", optarg, 1, 100);
+			break;
+		case OPT_WEAK:
+			if (bms_simmodel_weak_parse(optarg, &o->sim.model, err, sizeof err) < 0)
+				bms_die(BMS_EXIT_USAGE, "--weak-cell: '%s': %s", optarg, err);
+			break;
+		case OPT_DRIFT:
+			if (bms_simmodel_drift_parse(optarg, &o->sim.model, err, sizeof err) < 0)
+				bms_die(BMS_EXIT_USAGE, "--drift-cell: '%s': %s", optarg, err);
+			break;
+		case OPT_DEAD:
+			if (bms_simmodel_dead_parse(optarg, &o->sim.model, err, sizeof err) < 0)
+				bms_die(BMS_EXIT_USAGE, "--dead-probe: '%s': %s", optarg, err);
+			break;
+		case OPT_FREEZE:
+			if (bms_simmodel_time_parse(optarg, &o->sim.freeze_at) < 0)
+				bms_die(BMS_EXIT_USAGE,
+					"--freeze-after: '%s' is not model seconds from 0 to 1e9",
+					optarg);
 			break;
 		case OPT_SEED:
 			o->sim.seed = (uint64_t)bms_opt_long(&cmd, "seed", optarg, 0, 2147483647);
@@ -208,6 +253,10 @@ static void parse(int argc, char **argv, struct opts *o)
 		bms_die(BMS_EXIT_USAGE, "--boards: a %s bus has at most %d boards",
 			bms_proto_name(o->sim.proto), bms_proto_boards(o->sim.proto));
 	}
+	if (o->speed_given && o->sim.tick > 0)
+		bms_die(BMS_EXIT_USAGE, "give only one of --speed and --tick");
+	if (bms_simmodel_check(&o->sim.model, err, sizeof err) < 0)
+		bms_die(BMS_EXIT_USAGE, "%s", err);
 	if (o->tcp && bms_net_parse(o->tcp, BMS_NET_LOOPBACK, 0, &o->listen, err,
 				    sizeof err) < 0)
 		bms_die(BMS_EXIT_USAGE, "--tcp: %s", err);
@@ -234,6 +283,8 @@ static void log_step(const struct bms_sim_out *out)
 			fprintf(stderr, "%s%s", sep, bms_sim_fault_name(k));
 			sep = ",";
 		}
+	if (out->replay)
+		fprintf(stderr, "%sreplay", sep), sep = ",";
 	fputs(*sep == ',' ? "]\n" : "\n", stderr);
 }
 

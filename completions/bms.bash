@@ -42,10 +42,12 @@ _bms_sim() {
 		extra-temps cells-16 stale vanish' -- "$cur")); return ;;
 	--link) _filedir; return ;;
 	--tcp|--boards|--cells|--temps|--capacity|--soc|--current|--profile|--cycles|\
-	--speed|--seed|--baud|--latency|--delay|--vanish-time) return ;;
+	--soh|--weak-cell|--drift-cell|--dead-probe|--freeze-after|--speed|--tick|\
+	--seed|--baud|--latency|--delay|--vanish-time) return ;;
 	esac
 	COMPREPLY=($(compgen -W '--pty --link --tcp --stdio --proto --boards --cells
-		--temps --chemistry --capacity --soc --current --profile --cycles --speed
+		--temps --chemistry --capacity --soc --current --profile --cycles --soh
+		--weak-cell --drift-cell --dead-probe --freeze-after --speed --tick
 		--seed --baud --pace --latency --fault --delay --vanish-time --quiet
 		--verbose --help --version' -- "$cur"))
 }

@@ -7,7 +7,11 @@
  * agree with each other; every board keeps the payload of the last frame
  * it sent (its transmit buffer), which the stale fault reuses as real
  * boards do; fault counters only ever grow, so a run with the same
- * options and the same requests sends the same bytes.
+ * options and the same requests sends the same bytes.  With a tick, model
+ * time depends on the requests alone, so the same requests also meet the
+ * same model states.  The frozen link keeps the last answer to each
+ * distinct request (up to FROZEN_MAX of them, the least recently used
+ * giving way) once the options ask for a freeze.
  *
  * Workload: one request per call, a few hundred bytes; nothing here
  * allocates after bms_sim_new.
@@ -28,11 +32,17 @@
 #define SPLIT_GAP_MS 5		/* ms between pieces, split fault */
 #define DROP_BYTES 4		/* bytes cut off a frame, drop fault */
 #define GARBAGE_MAX 8		/* most random bytes, garbage fault */
+#define POLL_KEYS 32		/* distinct requests one poll may hold */
+#define FROZEN_MAX 256		/* distinct requests the frozen link keeps */
+#define FROZEN_REQ 16		/* longest request it keeps (A5 13, D2 8) */
 
 /* D2 registers a read may cover: the live block and the settings block. */
 #define D2_LIVE_END 0x4f	/* last live register (80 registers) */
 #define D2_SET_START 0x80
 #define D2_SET_END 0xcf		/* last settings register (balancer switch) */
+
+/* What a failed temperature sensor reads: A5 0xFF, D2 0x00FF. */
+#define DEAD_PROBE 0xff
 
 static const char *const fault_names[BMS_SIM_F_COUNT] = {
 	[BMS_SIM_F_CHECKSUM] = "checksum",
@@ -51,6 +61,22 @@ static const char *const fault_names[BMS_SIM_F_COUNT] = {
 struct board {
 	struct bms_simmodel model;
 	uint8_t txbuf[8];	/* payload of the last frame sent */
+	uint32_t keys[POLL_KEYS];	/* requests of the current poll (tick) */
+	int nkeys;
+};
+
+/* A reply under construction. */
+struct reply {
+	uint8_t b[BMS_SIM_OUT_MAX / 2 - GARBAGE_MAX];
+	size_t len;
+};
+
+/* The last answer to one request, for the frozen link. */
+struct frozen {
+	uint8_t req[FROZEN_REQ];
+	size_t reqlen;
+	struct reply r;
+	uint64_t used;		/* when last stored or replayed */
 };
 
 struct bms_sim {
@@ -65,12 +91,9 @@ struct bms_sim {
 	uint8_t held[BMS_SIM_OUT_MAX / 2];	/* reply held back by concat */
 	size_t heldlen;
 	bool holding;
-};
-
-/* A reply under construction. */
-struct reply {
-	uint8_t b[BMS_SIM_OUT_MAX / 2 - GARBAGE_MAX];
-	size_t len;
+	struct frozen *frozen;		/* FROZEN_MAX entries, NULL without a freeze */
+	int nfrozen;
+	uint64_t uses;			/* clock of frozen[].used */
 };
 
 /* ==== Configuration ==== */
@@ -86,6 +109,7 @@ void bms_sim_defaults(struct bms_sim_cfg *cfg)
 	cfg->baud = 9600;
 	cfg->delay_ms = 800;
 	cfg->vanish_ms = 1500;
+	cfg->freeze_at = -1;
 }
 
 const char *bms_sim_fault_name(enum bms_sim_fault_kind kind)
@@ -134,9 +158,14 @@ struct bms_sim *bms_sim_new(const struct bms_sim_cfg *cfg)
 	       cfg->boards <= BMS_SIM_MAX_BOARDS);
 	assert(cfg->nfaults >= 0 && cfg->nfaults <= BMS_SIM_MAX_FAULTS);
 	assert(cfg->baud > 0);
+	assert(cfg->tick >= 0);
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	if (cfg->freeze_at >= 0 && !(s->frozen = calloc(FROZEN_MAX, sizeof *s->frozen))) {
+		free(s);
+		return NULL;
+	}
 	s->cfg = *cfg;
 	for (int k = 0; k < cfg->boards; k++) {
 		struct bms_simmodel_cfg mc = cfg->model;
@@ -150,6 +179,8 @@ struct bms_sim *bms_sim_new(const struct bms_sim_cfg *cfg)
 
 void bms_sim_free(struct bms_sim *s)
 {
+	if (s)
+		free(s->frozen);
 	free(s);
 }
 
@@ -202,6 +233,10 @@ struct personality {
 	/* Build the answer to out->req into r (nothing for no answer) and
 	 * return the board that answers, 0 for none. */
 	int (*answer)(struct bms_sim *s, struct bms_sim_out *out, struct reply *r);
+	/* The board a request req[0..len) is for, 0 for none, and the key
+	 * that tells its requests apart within a poll. */
+	int (*who)(const struct bms_sim *s, const uint8_t *req, size_t len,
+		   uint32_t *key);
 };
 
 static const struct personality *personality(const struct bms_sim *s);
@@ -325,9 +360,10 @@ static void put32(uint8_t *p, long long v)
 	p[3] = (uint8_t)v;
 }
 
+/* A probe's raw value (degC + 40); a live one never reads DEAD_PROBE. */
 static uint8_t temp_raw(int c)
 {
-	return (uint8_t)(c + 40 < 0 ? 0 : c + 40 > 255 ? 255 : c + 40);
+	return (uint8_t)(c + 40 < 0 ? 0 : c + 40 > 254 ? 254 : c + 40);
 }
 
 static void version_text(uint8_t id, char out[17])
@@ -365,9 +401,10 @@ static void a5_reply(struct bms_sim *s, int b, uint8_t id, const uint8_t req[8],
 		a5_frame(s, r, b, id, d, 0x3f, out);
 		break;
 	case BMS_DALY_TEMP_RANGE:
-		d[0] = temp_raw(sn.max_t);
+		/* The extremes of the probes that give a value. */
+		d[0] = sn.nlive ? temp_raw(sn.max_t) : DEAD_PROBE;
 		d[1] = (uint8_t)sn.max_t_id;
-		d[2] = temp_raw(sn.min_t);
+		d[2] = sn.nlive ? temp_raw(sn.min_t) : DEAD_PROBE;
 		d[3] = (uint8_t)sn.min_t_id;
 		a5_frame(s, r, b, id, d, 0x0f, out);
 		break;
@@ -420,7 +457,8 @@ static void a5_reply(struct bms_sim *s, int b, uint8_t id, const uint8_t req[8],
 				int t = 7 * (k - 1) + j;
 
 				if (t < sn.ntemps) {
-					d[1 + j] = temp_raw(sn.temp_c[t]);
+					d[1 + j] = sn.dead >> t & 1 ? DEAD_PROBE :
+						   temp_raw(sn.temp_c[t]);
 					mask |= 1u << (1 + j);
 				}
 			}
@@ -500,8 +538,13 @@ static long d2_live(const struct bms_simmodel_snap *sn, unsigned reg)
 {
 	if (reg < 0x20)
 		return (int)reg < sn->ncells ? sn->cell_mv[reg] : 0;
-	if (reg < 0x28)
-		return (int)reg - 0x20 < sn->ntemps ? temp_raw(sn->temp_c[reg - 0x20]) : 0;
+	if (reg < 0x28) {
+		unsigned t = reg - 0x20;
+
+		if ((int)t >= sn->ntemps)
+			return 0;
+		return sn->dead >> t & 1 ? DEAD_PROBE : temp_raw(sn->temp_c[t]);
+	}
 	switch (reg) {
 	case 0x28: return lround(sn->pack_mv / 100.0);
 	/* D2 hardware counts charging current above the offset. */
@@ -509,8 +552,8 @@ static long d2_live(const struct bms_simmodel_snap *sn, unsigned reg)
 	case 0x2a: return lround(sn->soc * 10);
 	case 0x2b: return sn->max_mv;
 	case 0x2c: return sn->min_mv;
-	case 0x2d: return temp_raw(sn->max_t);
-	case 0x2e: return temp_raw(sn->min_t);
+	case 0x2d: return sn->nlive ? temp_raw(sn->max_t) : DEAD_PROBE;
+	case 0x2e: return sn->nlive ? temp_raw(sn->min_t) : DEAD_PROBE;
 	case 0x2f: return sn->state;
 	case 0x30: return lround(sn->remaining_ah * 10);
 	case 0x31: return sn->ncells;
@@ -644,6 +687,13 @@ static int a5_answer(struct bms_sim *s, struct bms_sim_out *out, struct reply *r
 	return b;
 }
 
+static int a5_who(const struct bms_sim *s, const uint8_t *req, size_t len,
+		  uint32_t *key)
+{
+	*key = req[2];	/* the data ID */
+	return a5_board(s, req[1]);
+}
+
 static int d2_next(const uint8_t *buf, size_t len, size_t *pos, size_t *reqlen)
 {
 	return bms_modbus_next_request(buf, len, pos, BMS_DALYMB_ADDR, reqlen);
@@ -655,10 +705,18 @@ static int d2_answer(struct bms_sim *s, struct bms_sim_out *out, struct reply *r
 	return 1;
 }
 
+static int d2_who(const struct bms_sim *s, const uint8_t *req, size_t len,
+		  uint32_t *key)
+{
+	/* The function and the first register. */
+	*key = (uint32_t)req[1] << 16 | (uint32_t)req[2] << 8 | req[3];
+	return 1;
+}
+
 /* Each protocol's personality (proto.h: one entry per protocol). */
 static const struct personality personalities[] = {
-	[BMS_PROTO_DALY] = { a5_next, a5_answer },
-	[BMS_PROTO_DALY_MODBUS] = { d2_next, d2_answer },
+	[BMS_PROTO_DALY] = { a5_next, a5_answer, a5_who },
+	[BMS_PROTO_DALY_MODBUS] = { d2_next, d2_answer, d2_who },
 };
 _Static_assert(sizeof personalities / sizeof personalities[0] == BMS_PROTO_COUNT,
 	       "a protocol without a simulator");
@@ -668,13 +726,67 @@ static const struct personality *personality(const struct bms_sim *s)
 	return &personalities[s->cfg.proto];
 }
 
+/* ==== Model time by polls ==== */
+
+/* Request key of board b arrives: a key the poll holds begins the next
+ * poll, a tick later. */
+static void poll_step(struct bms_sim *s, int b, uint32_t key)
+{
+	struct board *bd = &s->board[b - 1];
+	bool again = bd->nkeys == POLL_KEYS;
+
+	for (int i = 0; i < bd->nkeys && !again; i++)
+		again = bd->keys[i] == key;
+	if (again) {
+		bms_simmodel_advance(&bd->model, s->cfg.tick);
+		bd->nkeys = 0;
+	}
+	bd->keys[bd->nkeys++] = key;
+}
+
+/* ==== The frozen link ==== */
+
+static struct frozen *frozen_find(struct bms_sim *s, const uint8_t *req, size_t len)
+{
+	for (int i = 0; i < s->nfrozen; i++)
+		if (s->frozen[i].reqlen == len && memcmp(s->frozen[i].req, req, len) == 0)
+			return &s->frozen[i];
+	return NULL;
+}
+
+/* Keep r as the last answer to req[0..len). */
+static void frozen_store(struct bms_sim *s, const uint8_t *req, size_t len,
+			 const struct reply *r)
+{
+	struct frozen *e;
+
+	if (len > FROZEN_REQ)
+		return;
+	e = frozen_find(s, req, len);
+	if (!e && s->nfrozen < FROZEN_MAX) {
+		e = &s->frozen[s->nfrozen++];
+	} else if (!e) {
+		e = &s->frozen[0];
+		for (int i = 1; i < s->nfrozen; i++)
+			if (s->frozen[i].used < e->used)
+				e = &s->frozen[i];
+	}
+	memcpy(e->req, req, len);
+	e->reqlen = len;
+	e->r = *r;
+	e->used = ++s->uses;
+}
+
 /* ==== Stepping ==== */
 
 int bms_sim_step(struct bms_sim *s, int64_t now_ms, struct bms_sim_out *out)
 {
+	struct frozen *replay;
 	struct reply r;
 	int64_t rx_ms;
+	uint32_t key;
 	size_t g = 0;
+	int b;
 
 	memset(out, 0, offsetof(struct bms_sim_out, buf));
 	out->len = 0;
@@ -685,7 +797,8 @@ int bms_sim_step(struct bms_sim *s, int64_t now_ms, struct bms_sim_out *out)
 	out->gap_ms = 0;
 	out->vanish_ms = 0;
 	out->faults = 0;
-	if (s->started && now_ms > s->last_ms) {
+	out->replay = false;
+	if (s->started && now_ms > s->last_ms && s->cfg.tick == 0) {
 		double dt = (double)(now_ms - s->last_ms) / 1000.0 * s->cfg.speed;
 
 		if (s->cfg.speed > 0)
@@ -707,6 +820,10 @@ int bms_sim_step(struct bms_sim *s, int64_t now_ms, struct bms_sim_out *out)
 		out->byte_ns = 10000000000L / s->cfg.baud;
 	}
 
+	b = personality(s)->who(s, out->req, out->reqlen, &key);
+	if (b && s->cfg.tick > 0)
+		poll_step(s, b, key);
+
 	/* Request faults. */
 	{
 		bool vanish = fires(s, BMS_SIM_F_VANISH, out);
@@ -726,7 +843,19 @@ int bms_sim_step(struct bms_sim *s, int64_t now_ms, struct bms_sim_out *out)
 	}
 
 	r.len = 0;
-	out->board = personality(s)->answer(s, out, &r);
+	replay = NULL;
+	if (b && s->frozen && s->board[b - 1].model.t >= s->cfg.freeze_at)
+		replay = frozen_find(s, out->req, out->reqlen);
+	if (replay) {
+		r = replay->r;
+		replay->used = ++s->uses;
+		out->board = b;
+		out->replay = true;
+	} else {
+		out->board = personality(s)->answer(s, out, &r);
+		if (r.len > 0 && s->frozen)
+			frozen_store(s, out->req, out->reqlen, &r);
+	}
 	if (r.len == 0) {
 		out->board = 0;
 		return 1;

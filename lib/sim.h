@@ -13,7 +13,14 @@
  * carries it out).  Model time starts at 0 with the first request taken
  * (so its answer shows the configured start state however long the
  * simulator waited for it), then advances with the real time passed to
- * each step, times the configured speed.
+ * each step, times the configured speed; or, with cfg.tick, by exactly
+ * tick model seconds at every poll of a board (see bms_sim_cfg), which
+ * makes the model time of every answer known in advance.
+ *
+ * A frozen link (cfg.freeze_at): from that model time on, a request
+ * answered before is answered with exactly the frames sent for it the
+ * last time, bit for bit, and does not reach the model; a request never
+ * answered before is answered live, and replayed from then on.
  *
  * Faults are counted per fault, deterministically: "checksum:3" corrupts
  * every third reply frame.  What a fault counts:
@@ -65,6 +72,15 @@ struct bms_sim_cfg {
 					 * k's SOC is soc - (k-1) % */
 	struct bms_simmodel_cfg model;	/* the battery of board 1 */
 	double speed;			/* model seconds per real second; 0 freezes */
+	/*
+	 * > 0: model time ignores the clock and advances by tick seconds
+	 * at every poll.  A board's poll is a run of requests to it that
+	 * asks no data ID (A5) or function and first register (D2) twice:
+	 * the request that repeats one begins the next poll, and the
+	 * board's model advances by tick before answering it.
+	 */
+	double tick;
+	double freeze_at;		/* model seconds; < 0: never frozen */
 	uint64_t seed;			/* of the garbage bytes */
 	int baud;			/* for pace */
 	bool pace;			/* answer and send at wire speed */
@@ -95,6 +111,7 @@ struct bms_sim_out {
 	int gap_ms;
 	int vanish_ms;
 	unsigned faults;		/* 1u << kind of every fault that fired */
+	bool replay;			/* the frozen link replayed the answer */
 };
 
 struct bms_sim;

@@ -14,14 +14,24 @@
  * the example's cells minus 3331.  Packs of more than 16 cells repeat the
  * pattern.
  *
- * SOC integrates the current over model time and is clamped to 0..100 %;
- * the current stops (reads 0) when the pack is full and charging, empty
- * and discharging, when the host switched the MOSFET of that direction
- * off, or when a cell passed its level-2 limit in that direction.
+ * Each cell holds capacity * soh / 100 Ah when full, a weak cell pct % of
+ * that.  The same current flows through every cell, so each cell's SOC
+ * moves by the same Ah, as a share of its own charge: a weak cell's
+ * faster.  Every cell starts at the same SOC (and a host write sets them
+ * all), so the cell that holds least (cell ref) is always the first to
+ * be full and the first to be empty: its SOC is the pack's, and
+ * remaining capacity is that SOC of its charge.  The current stops
+ * (reads 0) when the pack is full and charging, empty and discharging,
+ * when the host switched the MOSFET of that direction off, or when a
+ * cell's open-circuit voltage (with its drift) passed its level-2 limit
+ * in that direction.  A step of the model ends where the pack becomes
+ * full or empty, and a SOC within 1e-9 % of 0 or 100 is taken as 0 or
+ * 100, so a run at a constant current empties the pack at the moment
+ * the Ah say.
  * Probes sit at 25 degC plus a fixed offset (27, 25, 26, 24, ...) and all
  * warm by 0.08 degC per ampere with a 30-minute lag, starting from 0.
- * A cycle is counted for every rated capacity discharged.  The workload is
- * tiny: a few hundred floating-point operations per request.
+ * A cycle is counted for every full pack's charge discharged.  The
+ * workload is tiny: a few thousand floating-point operations per request.
  */
 #include <assert.h>
 #include <math.h>
@@ -83,6 +93,7 @@ void bms_simmodel_defaults(struct bms_simmodel_cfg *cfg)
 	cfg->soc = 78.5;
 	cfg->current = 12.5;
 	cfg->cycles = 42;
+	cfg->soh = 100.0;
 }
 
 static void limits_for(const struct bms_simmodel_cfg *cfg,
@@ -124,13 +135,25 @@ static void limits_for(const struct bms_simmodel_cfg *cfg,
 
 void bms_simmodel_init(struct bms_simmodel *m, const struct bms_simmodel_cfg *cfg)
 {
+	const double full = cfg->capacity * (cfg->soh / 100.0);
+
 	assert(cfg->cells >= 1 && cfg->cells <= BMS_SIMMODEL_MAX_CELLS);
 	assert(cfg->temps >= 1 && cfg->temps <= BMS_SIMMODEL_MAX_TEMPS);
 	assert(cfg->capacity > 0);
+	assert(cfg->soh > 0 && cfg->soh <= 100);
 	memset(m, 0, sizeof *m);
 	m->cfg = *cfg;
 	limits_for(cfg, &m->lim);
-	m->soc = fmin(fmax(cfg->soc, 0.0), 100.0);
+	for (int k = 0; k < cfg->cells; k++)
+		m->cell_ah[k] = full;
+	for (int w = 0; w < cfg->nweak; w++) {
+		assert(cfg->weak[w].cell >= 1 && cfg->weak[w].cell <= cfg->cells);
+		m->cell_ah[cfg->weak[w].cell - 1] = full * (cfg->weak[w].pct / 100.0);
+	}
+	for (int k = 1; k < cfg->cells; k++)
+		if (m->cell_ah[k] < m->cell_ah[m->ref])
+			m->ref = k;
+	bms_simmodel_set_soc(m, cfg->soc);
 	m->cycles = cfg->cycles;
 	m->chg_mos = true;
 	m->dis_mos = true;
@@ -139,6 +162,8 @@ void bms_simmodel_init(struct bms_simmodel *m, const struct bms_simmodel_cfg *cf
 void bms_simmodel_set_soc(struct bms_simmodel *m, double soc)
 {
 	m->soc = fmin(fmax(soc, 0.0), 100.0);
+	for (int k = 0; k < m->cfg.cells; k++)
+		m->cell_soc[k] = m->soc;
 }
 
 /* ==== Physics ==== */
@@ -195,37 +220,54 @@ static double current_set(const struct bms_simmodel_cfg *cfg, double t,
 	}
 }
 
+/* mV the drift of cell k (0-based) adds at model time t. */
+static double drift_mv(const struct bms_simmodel_cfg *cfg, int k, double t)
+{
+	for (int d = 0; d < cfg->ndrift; d++)
+		if (cfg->drift[d].cell == k + 1)
+			return t > cfg->drift[d].start ?
+			       cfg->drift[d].mv_per_h * (t - cfg->drift[d].start) / 3600.0 : 0.0;
+	return 0.0;
+}
+
 /* The current that actually flows: the set one unless a limit stops it. */
 static double current_flowing(const struct bms_simmodel *m, double set)
 {
-	double base = ocv(m->cfg.chem, m->soc);
-	int hi = 0, lo = 0;
+	double hi = 0, lo = 0;
 
-	/* Extremes of the open-circuit cells (no IR term: no feedback loop). */
-	for (int i = 0; i < m->cfg.cells && i < 16; i++) {
-		if (i == 0 || cell_spread[i] > hi)
-			hi = cell_spread[i];
-		if (i == 0 || cell_spread[i] < lo)
-			lo = cell_spread[i];
-	}
-	if (set > 0 && (m->soc >= 100.0 || !m->chg_mos ||
-			base + hi >= m->lim.cell_high[1]))
+	if (set == 0)
 		return 0;
-	if (set < 0 && (m->soc <= 0.0 || !m->dis_mos ||
-			base + lo <= m->lim.cell_low[1]))
+	/* Extremes of the open-circuit cells (no IR term: no feedback loop). */
+	for (int k = 0; k < m->cfg.cells; k++) {
+		double v = ocv(m->cfg.chem, m->cell_soc[k]) + cell_spread[k % 16] +
+			   drift_mv(&m->cfg, k, m->t);
+
+		if (k == 0 || v > hi)
+			hi = v;
+		if (k == 0 || v < lo)
+			lo = v;
+	}
+	if (set > 0 && (m->soc >= 100.0 || !m->chg_mos || hi >= m->lim.cell_high[1]))
+		return 0;
+	if (set < 0 && (m->soc <= 0.0 || !m->dis_mos || lo <= m->lim.cell_low[1]))
 		return 0;
 	return set;
 }
 
+#define SOC_EPS 1e-9	/* % from 0 or 100 taken as empty or full */
+
 void bms_simmodel_advance(struct bms_simmodel *m, double dt)
 {
-	const double cap = m->cfg.capacity;
+	const double end = m->t + dt;
+	const double pack_ah = m->cell_ah[m->ref];
 
+	if (!(dt > 0))
+		return;
 	while (dt > 1e-12) {
 		double left, set = current_set(&m->cfg, m->t, &left);
 		double i = current_flowing(m, set);
 		double h = fmin(fmin(dt, left), MAX_STEP_S);
-		double rate = i / 3600.0 / cap * 100.0;	/* %/s */
+		double rate = i / 3600.0 / pack_ah * 100.0;	/* %/s of the pack */
 		double target;
 
 		/* End the step where the pack becomes full or empty. */
@@ -235,12 +277,21 @@ void bms_simmodel_advance(struct bms_simmodel *m, double dt)
 			h = m->soc / -rate;
 		if (h < 1e-9)
 			h = fmin(dt, 1e-9);
-		m->soc = fmin(fmax(m->soc + rate * h, 0.0), 100.0);
+		for (int k = 0; k < m->cfg.cells; k++) {
+			double v = m->cell_soc[k] + i / 3600.0 / m->cell_ah[k] * 100.0 * h;
+
+			m->cell_soc[k] = fmin(fmax(v, 0.0), 100.0);
+		}
+		if (m->cell_soc[m->ref] < SOC_EPS)
+			m->cell_soc[m->ref] = 0.0;
+		else if (m->cell_soc[m->ref] > 100.0 - SOC_EPS)
+			m->cell_soc[m->ref] = 100.0;
+		m->soc = m->cell_soc[m->ref];
 		if (i < 0) {
 			m->dis_ah += -i * h / 3600.0;
 			/* A full discharge from 100 to 0 % is one cycle, rounding aside. */
-			while (m->dis_ah >= cap * (1 - 1e-9)) {
-				m->dis_ah = fmax(m->dis_ah - cap, 0.0);
+			while (m->dis_ah >= pack_ah * (1 - 1e-9)) {
+				m->dis_ah = fmax(m->dis_ah - pack_ah, 0.0);
 				m->cycles++;
 			}
 		}
@@ -249,6 +300,8 @@ void bms_simmodel_advance(struct bms_simmodel *m, double dt)
 		m->t += h;
 		dt -= h;
 	}
+	/* The steps' sum may be off by a rounding error: time is what was asked. */
+	m->t = end;
 }
 
 /* ==== Snapshot ==== */
@@ -271,13 +324,13 @@ static void set_failures(const struct bms_simmodel *m,
 			f[0] |= (uint8_t)(0x10 << k);
 		if (pack <= l->pack_low[k])
 			f[0] |= (uint8_t)(0x40 << k);
-		if (s->state == 1 && s->max_t >= l->chg_temp_high[k])
+		if (s->nlive > 0 && s->state == 1 && s->max_t >= l->chg_temp_high[k])
 			f[1] |= (uint8_t)(0x01 << k);
-		if (s->state == 1 && s->min_t <= l->chg_temp_low[k])
+		if (s->nlive > 0 && s->state == 1 && s->min_t <= l->chg_temp_low[k])
 			f[1] |= (uint8_t)(0x04 << k);
-		if (s->state == 2 && s->max_t >= l->dis_temp_high[k])
+		if (s->nlive > 0 && s->state == 2 && s->max_t >= l->dis_temp_high[k])
 			f[1] |= (uint8_t)(0x10 << k);
-		if (s->state == 2 && s->min_t <= l->dis_temp_low[k])
+		if (s->nlive > 0 && s->state == 2 && s->min_t <= l->dis_temp_low[k])
 			f[1] |= (uint8_t)(0x40 << k);
 		if (s->current >= l->chg_cur[k])
 			f[2] |= (uint8_t)(0x01 << k);
@@ -287,9 +340,17 @@ static void set_failures(const struct bms_simmodel *m,
 			f[2] |= (uint8_t)(0x40 << k);
 		if (s->max_mv - s->min_mv >= l->cell_diff[k])
 			f[3] |= (uint8_t)(0x01 << k);
-		if (s->max_t - s->min_t >= l->temp_diff[k])
+		if (s->nlive > 0 && s->max_t - s->min_t >= l->temp_diff[k])
 			f[3] |= (uint8_t)(0x04 << k);
 	}
+}
+
+static bool probe_dead(const struct bms_simmodel_cfg *cfg, int k, double t)
+{
+	for (int d = 0; d < cfg->ndead; d++)
+		if (cfg->dead[d].probe == k + 1)
+			return t >= cfg->dead[d].start;
+	return false;
 }
 
 void bms_simmodel_snap(const struct bms_simmodel *m, struct bms_simmodel_snap *s)
@@ -297,7 +358,7 @@ void bms_simmodel_snap(const struct bms_simmodel *m, struct bms_simmodel_snap *s
 	const struct bms_simmodel_cfg *c = &m->cfg;
 	double left, set = current_set(c, m->t, &left);
 	double i = current_flowing(m, set);
-	double base = ocv(c->chem, m->soc) + i * (R_MOHM_AH / c->capacity);
+	double ir = i * (R_MOHM_AH / c->capacity);
 
 	memset(s, 0, sizeof *s);
 	s->ncells = c->cells;
@@ -305,9 +366,11 @@ void bms_simmodel_snap(const struct bms_simmodel *m, struct bms_simmodel_snap *s
 	s->current = i;
 	s->state = i >= 0.05 ? 1 : i <= -0.05 ? 2 : 0;
 	s->soc = m->soc;
-	s->remaining_ah = m->soc / 100.0 * c->capacity;
+	s->remaining_ah = m->soc / 100.0 * m->cell_ah[m->ref];
 	for (int k = 0; k < c->cells; k++) {
-		int mv = (int)lround(base + cell_spread[k % 16]);
+		double v = ocv(c->chem, m->cell_soc[k]) + ir + cell_spread[k % 16] +
+			   drift_mv(c, k, m->t);
+		int mv = v > 0 ? (int)lround(fmin(v, 65535.0)) : 0;
 
 		s->cell_mv[k] = mv;
 		s->pack_mv += mv;
@@ -320,10 +383,15 @@ void bms_simmodel_snap(const struct bms_simmodel *m, struct bms_simmodel_snap *s
 		int t = (int)lround(AMBIENT_C + probe_offset[k % 8] + m->rise);
 
 		s->temp_c[k] = t;
-		if (k == 0 || t > s->max_t)
+		if (probe_dead(c, k, m->t)) {
+			s->dead |= UINT32_C(1) << k;
+			continue;
+		}
+		if (s->nlive == 0 || t > s->max_t)
 			s->max_t = t, s->max_t_id = k + 1;
-		if (k == 0 || t < s->min_t)
+		if (s->nlive == 0 || t < s->min_t)
 			s->min_t = t, s->min_t_id = k + 1;
+		s->nlive++;
 	}
 	if (s->state == 1)
 		for (int k = 0; k < c->cells; k++)
@@ -391,5 +459,176 @@ int bms_simmodel_profile_parse(const char *s, struct bms_simmodel_cfg *cfg,
 		p = end + 1;
 	}
 	cfg->nsteps = n;
+	return 0;
+}
+
+int bms_simmodel_time_parse(const char *s, double *t)
+{
+	char *end;
+
+	/* Decimal seconds only: no hex, inf or nan. */
+	if (!*s || strspn(s, "0123456789.eE+") != strlen(s))
+		return -1;
+	*t = strtod(s, &end);
+	if (end == s || *end || !isfinite(*t) || *t < 0 || *t > 1e9)
+		return -1;
+	return 0;
+}
+
+/*
+ * The 1-based number at the head of s, from 1 to 64, into *n; *rest
+ * past it.  Returns 0, or -1 if there is none.
+ */
+static int parse_index(const char *s, int *n, const char **rest)
+{
+	long v = 0;
+	const char *p = s;
+
+	while (*p >= '0' && *p <= '9' && p - s < 3)
+		v = v * 10 + (*p++ - '0');
+	if (p == s || v < 1 || v > 64 || (*p >= '0' && *p <= '9'))
+		return -1;
+	*n = (int)v;
+	*rest = p;
+	return 0;
+}
+
+/* A finite decimal number filling s[0..n) into *v: 0, or -1. */
+static int parse_number(const char *s, size_t n, double *v)
+{
+	char b[64], *end;
+
+	if (n == 0 || n >= sizeof b)
+		return -1;
+	memcpy(b, s, n);
+	b[n] = '\0';
+	if (strspn(b, "0123456789.eE+-") != n)
+		return -1;
+	*v = strtod(b, &end);
+	return end == b || *end || !isfinite(*v) ? -1 : 0;
+}
+
+int bms_simmodel_weak_parse(const char *s, struct bms_simmodel_cfg *cfg,
+			    char *err, size_t errsz)
+{
+	const char *p;
+	double pct;
+	int n, w;
+
+	if (parse_index(s, &n, &p) < 0 || *p != ':' ||
+	    parse_number(p + 1, strlen(p + 1), &pct) < 0) {
+		snprintf(err, errsz, "expected CELL:PCT");
+		return -1;
+	}
+	if (pct < 1 || pct > 100) {
+		snprintf(err, errsz, "PCT must be a number from 1 to 100");
+		return -1;
+	}
+	for (w = 0; w < cfg->nweak && cfg->weak[w].cell != n; w++)
+		;
+	if (w == BMS_SIMMODEL_MAX_CELLS) {
+		snprintf(err, errsz, "more than %d cells", BMS_SIMMODEL_MAX_CELLS);
+		return -1;
+	}
+	cfg->weak[w].cell = n;
+	cfg->weak[w].pct = pct;
+	if (w == cfg->nweak)
+		cfg->nweak++;
+	return 0;
+}
+
+/* "@START" or "" at s into *start (0 when absent): 0, or -1. */
+static int parse_start(const char *s, double *start)
+{
+	*start = 0;
+	if (!*s)
+		return 0;
+	return *s == '@' ? bms_simmodel_time_parse(s + 1, start) : -1;
+}
+
+int bms_simmodel_drift_parse(const char *s, struct bms_simmodel_cfg *cfg,
+			     char *err, size_t errsz)
+{
+	const char *p, *at;
+	double rate, start;
+	int n, d;
+
+	if (parse_index(s, &n, &p) < 0 || *p != ':') {
+		snprintf(err, errsz, "expected CELL:MV_PER_HOUR[@START]");
+		return -1;
+	}
+	p++;
+	at = strchr(p, '@');
+	if (parse_number(p, at ? (size_t)(at - p) : strlen(p), &rate) < 0 ||
+	    fabs(rate) > 1e6) {
+		snprintf(err, errsz, "MV_PER_HOUR must be a number from -1000000 to 1000000");
+		return -1;
+	}
+	if (parse_start(at ? at : "", &start) < 0) {
+		snprintf(err, errsz, "START must be model seconds from 0 to 1e9");
+		return -1;
+	}
+	for (d = 0; d < cfg->ndrift && cfg->drift[d].cell != n; d++)
+		;
+	if (d == BMS_SIMMODEL_MAX_CELLS) {
+		snprintf(err, errsz, "more than %d cells", BMS_SIMMODEL_MAX_CELLS);
+		return -1;
+	}
+	cfg->drift[d].cell = n;
+	cfg->drift[d].mv_per_h = rate;
+	cfg->drift[d].start = start;
+	if (d == cfg->ndrift)
+		cfg->ndrift++;
+	return 0;
+}
+
+int bms_simmodel_dead_parse(const char *s, struct bms_simmodel_cfg *cfg,
+			    char *err, size_t errsz)
+{
+	const char *p;
+	double start;
+	int n, d;
+
+	if (parse_index(s, &n, &p) < 0 || (*p && *p != '@')) {
+		snprintf(err, errsz, "expected PROBE[@START]");
+		return -1;
+	}
+	if (parse_start(p, &start) < 0) {
+		snprintf(err, errsz, "START must be model seconds from 0 to 1e9");
+		return -1;
+	}
+	for (d = 0; d < cfg->ndead && cfg->dead[d].probe != n; d++)
+		;
+	if (d == BMS_SIMMODEL_MAX_TEMPS) {
+		snprintf(err, errsz, "more than %d probes", BMS_SIMMODEL_MAX_TEMPS);
+		return -1;
+	}
+	cfg->dead[d].probe = n;
+	cfg->dead[d].start = start;
+	if (d == cfg->ndead)
+		cfg->ndead++;
+	return 0;
+}
+
+int bms_simmodel_check(const struct bms_simmodel_cfg *cfg, char *err, size_t errsz)
+{
+	for (int w = 0; w < cfg->nweak; w++)
+		if (cfg->weak[w].cell > cfg->cells) {
+			snprintf(err, errsz, "--weak-cell: cell %d of %d", cfg->weak[w].cell,
+				 cfg->cells);
+			return -1;
+		}
+	for (int d = 0; d < cfg->ndrift; d++)
+		if (cfg->drift[d].cell > cfg->cells) {
+			snprintf(err, errsz, "--drift-cell: cell %d of %d",
+				 cfg->drift[d].cell, cfg->cells);
+			return -1;
+		}
+	for (int d = 0; d < cfg->ndead; d++)
+		if (cfg->dead[d].probe > cfg->temps) {
+			snprintf(err, errsz, "--dead-probe: probe %d of %d",
+				 cfg->dead[d].probe, cfg->temps);
+			return -1;
+		}
 	return 0;
 }

@@ -12,6 +12,13 @@
  * protocol notes (section 4.1): 16S LiFePO4 280 Ah at 78.5 %, charging at
  * 12.5 A, cells 3338 3341 3336 ... 3341 mV, probes 27 and 25 degC.
  *
+ * Cells may be made unlike the rest: a weak cell holds less charge, so
+ * its state of charge runs ahead of the others'; a drifting cell's
+ * voltage departs steadily from the model's from a given model time; a
+ * dead probe reads as a failed sensor from a given model time.  The pack
+ * may have aged: --soh makes the charge it holds a share of the rated
+ * capacity.  All of it depends on model time alone.
+ *
  * Pure computation on caller-owned structs: no I/O, no allocation, no
  * global state.
  */
@@ -32,6 +39,26 @@ enum bms_simmodel_chem {
 	BMS_SIMMODEL_LTO = 2,	/* lithium titanate; type 2 */
 };
 
+/* A weak cell: it holds pct % of the charge of the others. */
+struct bms_simmodel_weak {
+	int cell;		/* 1-based */
+	double pct;		/* 1..100 */
+};
+
+/* A drifting cell: from model time start its voltage departs from the
+ * model's by mv_per_h times the model hours since start. */
+struct bms_simmodel_drift {
+	int cell;		/* 1-based */
+	double mv_per_h;	/* mV per model hour, negative: downwards */
+	double start;		/* model seconds, >= 0 */
+};
+
+/* A probe that reads as a failed sensor from model time start on. */
+struct bms_simmodel_dead {
+	int probe;		/* 1-based */
+	double start;		/* model seconds, >= 0 */
+};
+
 /* One segment of a repeating current profile. */
 struct bms_simmodel_step {
 	double current;		/* A, + charging */
@@ -48,6 +75,13 @@ struct bms_simmodel_cfg {
 	struct bms_simmodel_step steps[BMS_SIMMODEL_MAX_STEPS];
 	int nsteps;			/* > 0: repeat steps[] instead of current */
 	long cycles;			/* cycle count at model time 0 */
+	double soh;			/* % of capacity the cells hold, 1..100 */
+	struct bms_simmodel_weak weak[BMS_SIMMODEL_MAX_CELLS];
+	int nweak;			/* one entry per cell at most */
+	struct bms_simmodel_drift drift[BMS_SIMMODEL_MAX_CELLS];
+	int ndrift;
+	struct bms_simmodel_dead dead[BMS_SIMMODEL_MAX_TEMPS];
+	int ndead;
 };
 
 /*
@@ -75,7 +109,10 @@ struct bms_simmodel {
 	struct bms_simmodel_cfg cfg;
 	struct bms_simmodel_limits lim;
 	double t;		/* model seconds since the start */
-	double soc;		/* % */
+	double soc;		/* % of the pack: the SOC of cell ref */
+	double cell_soc[BMS_SIMMODEL_MAX_CELLS];	/* % of each cell */
+	double cell_ah[BMS_SIMMODEL_MAX_CELLS];	/* Ah each cell holds when full */
+	int ref;		/* 0-based: the first cell that holds least */
 	double rise;		/* degC every probe is above its base */
 	double dis_ah;		/* Ah discharged since the last cycle count */
 	long cycles;
@@ -95,7 +132,9 @@ struct bms_simmodel_snap {
 	int max_mv, max_cell;		/* highest cell, 1-based number */
 	int min_mv, min_cell;		/* lowest cell */
 	int max_t, max_t_id;		/* highest probe, degC and 1-based number */
-	int min_t, min_t_id;
+	int min_t, min_t_id;	/* both 0 when every probe is dead */
+	int nlive;		/* probes that give a value */
+	uint32_t dead;		/* bit n-1 set: probe n reads as failed */
 	uint64_t balance;		/* bit n-1 set: cell n balancing */
 	uint8_t failure[8];		/* A5 0x98 payload */
 	long cycles;
@@ -117,7 +156,8 @@ void bms_simmodel_advance(struct bms_simmodel *m, double dt);
 /* What the BMS reports now. */
 void bms_simmodel_snap(const struct bms_simmodel *m, struct bms_simmodel_snap *s);
 
-/* Set the state of charge (%, clamped to 0..100), as a host write does. */
+/* Set the state of charge of every cell (%, clamped to 0..100), as a
+ * host write does. */
 void bms_simmodel_set_soc(struct bms_simmodel *m, double soc);
 
 /*
@@ -132,5 +172,33 @@ int bms_simmodel_chem_parse(const char *s, enum bms_simmodel_chem *chem);
  */
 int bms_simmodel_profile_parse(const char *s, struct bms_simmodel_cfg *cfg,
 			       char *err, size_t errsz);
+
+/*
+ * Parse "N:PCT" (a weak cell), "N:MV_PER_HOUR[@START]" (a drifting cell)
+ * or "N[@START]" (a dead probe) into cfg's lists; START is model seconds
+ * (default 0).  A cell or probe given again replaces its earlier entry.
+ * The number is checked against the counts by bms_simmodel_check, as
+ * those may be given later.  Return 0, or -1 with a one-line reason in
+ * err.
+ */
+int bms_simmodel_weak_parse(const char *s, struct bms_simmodel_cfg *cfg,
+			    char *err, size_t errsz);
+int bms_simmodel_drift_parse(const char *s, struct bms_simmodel_cfg *cfg,
+			     char *err, size_t errsz);
+int bms_simmodel_dead_parse(const char *s, struct bms_simmodel_cfg *cfg,
+			    char *err, size_t errsz);
+
+/*
+ * Check that every weak and drifting cell is one of cfg->cells and every
+ * dead probe one of cfg->temps.  Returns 0, or -1 with a one-line reason
+ * in err ("--weak-cell: cell 17 of 16").
+ */
+int bms_simmodel_check(const struct bms_simmodel_cfg *cfg, char *err, size_t errsz);
+
+/*
+ * Parse a model time in seconds: a decimal number from 0 to 1e9.
+ * Returns 0, or -1 if s is not one.
+ */
+int bms_simmodel_time_parse(const char *s, double *t);
 
 #endif

@@ -98,6 +98,24 @@ sim_stop_by() {
 	[ "$rc" -eq 0 ] || { echo "exit status $rc after SIG$1"; false; }
 }
 
+# poll N [bms-read options]: N polls of the simulator of sim_start by
+# bms-read, back to back, decoded by bms-decode; prints the reading
+# records, one a line, compact.  The raw frames records go to
+# $BATS_TEST_TMPDIR/frames.ndjson.
+poll() {
+	local n=$1
+	shift
+	set -o pipefail
+	bms-read "$@" --count "$n" --interval 0 --timeout 2000 "$SIM_TTY" \
+		>"$BATS_TEST_TMPDIR/frames.ndjson" &&
+		bms-decode <"$BATS_TEST_TMPDIR/frames.ndjson" | jq -c 'select(.type == "reading")'
+}
+
+# field JQ: one line per reading of $output, the value of jq filter JQ.
+field() {
+	jq -c "$1" <<<"$output"
+}
+
 # The frames of section 4.1, by request ID.
 declare -gA DOC=(
 	[90]=a50190080216000074b3031191
@@ -246,6 +264,198 @@ teardown() {
 		--chemistry nmc --cells 4 --temps 8 --current 10 --speed 0
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(a5frame 01 94 0408010002002a00)$(a5frame 01 90 009f000074cc0311)$(a5frame 01 91 0f8e040f87030000)$(a5frame 01 95 010f890f8c0f8700)$(a5frame 01 95 020f8e0000000000)$(a5frame 01 96 0143414240444241)$(a5frame 01 96 0243000000000000)" ]
+}
+
+# ---- model time by polls, weak and drifting cells, dead probes --------
+
+@test "--tick: model time advances by exactly S at every poll, not with the clock" {
+	# The BMS life byte counts model seconds: 0x5a, then +1 per poll, and
+	# 12.5 A adds 3.47 mAh a second to 219800 mAh.
+	run --separate-stderr sim "$(a5req 93)$(a5req 90)$(a5req 93)$(a5req 93)" --tick 1
+	[ "$status" -eq 0 ]
+	[ "$output" = "${DOC[93]}${DOC[90]}$(a5frame 01 93 0101015b00035a9b)$(a5frame 01 93 0101015c00035a9f)" ]
+	run --separate-stderr bms-sim --tick 1 --speed 1
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "bms-sim: give only one of --speed and --tick" ]
+}
+
+@test "--tick: the n-th reading of bms-read shows model time n times S" {
+	# 12.5 A into 280 Ah for an hour a poll: 4.46 % and 12.5 Ah per reading.
+	sim_start --tick 3600
+	run --separate-stderr poll 4
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(field '.remaining_capacity_ah' | tr '\n' ' ')" = "219.8 232.3 244.8 257.3 " ]
+}
+
+@test "--drift-cell: from START the cell departs by the rate times the model hours since" {
+	# No current: the model stands, so only the drift moves; -60 mV an
+	# hour from model hour 2, an hour a poll.
+	sim_start --tick 3600 --current 0 --drift-cell 2:-60@7200
+	run --separate-stderr poll 7
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(field '.cell_voltages[1]' | tr '\n' ' ')" = "3.339 3.339 3.339 3.279 3.219 3.159 3.099 " ]
+	# The other cells stay where they are; the pack sums what is measured
+	# (53412 mV, less 60 mV a poll, in 0.1 V).
+	[ "$(field '.cell_voltages | del(.[1])' | sort -u | wc -l)" -eq 1 ]
+	[ "$(field '[.cell_voltages[0], .cell_voltages[15]]' | sort -u)" = "[3.336,3.339]" ]
+	[ "$(field '.pack_voltage' | tr '\n' ' ')" = "53.4 53.4 53.4 53.4 53.3 53.2 53.2 " ]
+}
+
+@test "--drift-cell: an upward drift is measured: the cell balances, raises alarms, stops the charge" {
+	# +100 mV an hour from 0 while charging at 12.5 A, cell 5, an hour a
+	# poll: at hour 1, SOC 82.96 %, 3332.96 mV + 2.5 mV IR + 4 mV + 100 mV.
+	sim_start --tick 3600 --drift-cell 5:100
+	run --separate-stderr poll 5
+	[ "$status" -eq 0 ]
+	[ "$(field '.cell_voltages[4]' | sed -n 1,4p | tr '\n' ' ')" = "3.335 3.439 3.544 3.65 " ]
+	[ "$(field '.balancing_status.cells_balancing' | sed -n 1,4p | tr '\n' ' ')" = "[12] [5,12] [5,12] [5,12] " ]
+	[ "$(field '.warning_codes' | sed -n 1,4p | tr '\n' ' ')" = '[] [] [] ["cell_voltage_high","cell_voltage_diff"] ' ]
+	[ "$(field '.fault_codes' | sed -n 1,4p | tr '\n' ' ')" = '[] [] [] ["cell_voltage_high"] ' ]
+	# Once its open-circuit voltage passes 3650 mV the charge stops.
+	[ "$(field '.pack_current' | tr '\n' ' ')" = "12.5 12.5 12.5 12.5 0 " ]
+}
+
+@test "--weak-cell: the weak cell's SOC runs ahead; it is full first, and sets the pack's SOC" {
+	# 100 Ah, cell 3 holds 50 Ah; 25 A for a fifth of an hour a poll: the
+	# other cells gain 5 %, cell 3 (and so the pack) 10 %.
+	sim_start --tick 720 --capacity 100 --weak-cell 3:50 --soc 50 --current 25
+	run --separate-stderr poll 7
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(field '[.soc_percent, .pack_current, .remaining_capacity_ah]' | tr '\n' ' ')" = "[50,25,25] [60,25,30] [70,25,35] [80,25,40] [90,25,45] [100,0,50] [100,0,50] " ]
+	# OCV at the cell's SOC + 25 A * 0.56 mOhm + its spread; full: the top knee.
+	[ "$(field '.cell_voltages[2]' | tr '\n' ' ')" = "3.314 3.324 3.339 3.349 3.359 3.455 3.455 " ]
+	# Cell 1 is at 75 % when cell 3 is full.
+	[ "$(field '.cell_voltages[0]' | tr '\n' ' ')" = "3.316 3.321 3.326 3.334 3.341 3.332 3.332 " ]
+	# Climbing ahead, cell 3 balances like any high cell.
+	[ "$(field '.balancing_status.cells_balancing' | tr '\n' ' ')" = "[12] [12] [3,12] [3,12] [3,12] [] [] " ]
+	[ "$(field '.nominal_capacity_ah' | head -1)" = 100 ]
+}
+
+@test "--weak-cell: discharging, the weak cell sags to the bottom knee first and the discharge stops" {
+	sim_start --tick 720 --capacity 100 --weak-cell 3:50 --soc 50 --current -25
+	run --separate-stderr poll 7
+	[ "$status" -eq 0 ]
+	[ "$(field '[.soc_percent, .pack_current]' | tr '\n' ' ')" = "[50,-25] [40,-25] [30,-25] [20,-25] [10,-25] [0,0] [0,0] " ]
+	[ "$(field '.cell_voltages[2]' | tr '\n' ' ')" = "3.286 3.271 3.251 3.221 3.141 2.505 2.505 " ]
+	# The others are at 25 % and read on the flat of the curve.
+	[ "$(field '.cell_voltages | del(.[2]) | min' | tail -1)" = 3.247 ]
+	[ "$(field '.warning_codes' | tail -1)" = '["cell_voltage_low","soc_low","cell_voltage_diff"]' ]
+}
+
+@test "--soh: a full discharge at --capacity 100 --soh 80 delivers 80 Ah, then stops at the knee" {
+	# 40 A out, a tenth of an hour a poll: each reading's current flows
+	# for 0.1 h until the next.
+	sim_start --tick 360 --capacity 100 --soh 80 --soc 100 --current -40
+	run --separate-stderr poll 24
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	local ah
+	ah=$(field '.pack_current' | awk '{ ah -= $1 * 0.1 } END { printf "%.3f", ah }')
+	awk -v ah="$ah" 'BEGIN { exit !(ah >= 79.5 && ah <= 80.5) }' || { echo "delivered $ah Ah"; false; }
+	[ "$ah" = 80.000 ]
+	# Full: 80 Ah remaining of a nominal 100; empty at reading 20 exactly.
+	[ "$(field '[.soc_percent, .remaining_capacity_ah, .nominal_capacity_ah]' | head -1)" = "[100,80,100]" ]
+	[ "$(field '.pack_current' | grep -c '^-40$')" -eq 20 ]
+	[ "$(field '[.soc_percent, .pack_current, .remaining_capacity_ah]' | sed -n 20,24p | sort -u | tr '\n' ' ')" = "[0,0,0] [5,-40,4] " ]
+	# Every cell at the bottom knee (2500 mV + its spread), a cycle counted.
+	[ "$(field '[(.cell_voltages | min), (.cell_voltages | max), .cycles]' | sed -n 21p)" = "[2.502,2.521,43]" ]
+	[ "$(field '.cycles' | head -1)" = 42 ]
+}
+
+@test "--profile: full cycles, charged until full and discharged until empty" {
+	# 140 A on 280 Ah: 25 % a half-hour poll; each step of 2.5 h outlasts
+	# the 2 h a full charge or discharge takes.
+	sim_start --tick 1800 --profile 140:9000,-140:9000 --soc 50
+	run --separate-stderr poll 21
+	[ "$status" -eq 0 ]
+	[ "$(field '.soc_percent' | tr '\n' ' ')" = "50 75 100 100 100 100 75 50 25 0 0 25 50 75 100 100 75 50 25 0 0 " ]
+	[ "$(field '.pack_current' | tr '\n' ' ')" = "140 140 0 0 0 -140 -140 -140 -140 0 140 140 140 140 0 -140 -140 -140 -140 0 140 " ]
+	[ "$(field '.cycles' | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" = "42:9 43:10 44:2 " ]
+	# At full the top knee leads, at empty the bottom one.
+	[ "$(field '.cell_voltages | max' | sed -n 3p)" = 3.471 ]
+	[ "$(field '.cell_voltages | min' | sed -n 10p)" = 2.502 ]
+}
+
+@test "--dead-probe: from START the probe reads as a failed sensor (A5 0xFF, D2 0x00FF)" {
+	run --separate-stderr sim "$(a5req 96)$(a5req 92)" --dead-probe 1 --speed 0
+	[ "$status" -eq 0 ]
+	# Probe 1 reads 0xff and the extremes are those of probe 2.
+	[ "$output" = "$(a5frame 01 96 01ff410000000000)$(a5frame 01 92 4102410200000000)" ]
+	run --separate-stderr sim "$(d2req 03 20 2)" -p daly-modbus --dead-probe 2 --speed 0
+	[ "$output" = "d20304004300ff$(crc16 d20304004300ff)" ]
+	# Every probe dead: the extremes read 0xff, probe 0.
+	run --separate-stderr sim "$(a5req 92)" --dead-probe 1 --dead-probe 2 --speed 0
+	[ "$output" = "$(a5frame 01 92 ff00ff0000000000)" ]
+}
+
+@test "--dead-probe: the warning and the missing temperature come at START, not before" {
+	sim_start --tick 1000 --current 0 --dead-probe 2@3000
+	run --separate-stderr poll 5
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(field '[.temperatures, .warning_codes, .temp_count]' | tr '\n' ' ')" = '[[27,25],[],2] [[27,25],[],2] [[27,25],[],2] [[27],["temperature_sensor_2_fault"],1] [[27],["temperature_sensor_2_fault"],1] ' ]
+	sim_stop
+	sim_start -p daly-modbus --tick 1000 --current 0 --temps 3 --dead-probe 1@2000
+	run --separate-stderr poll 4 -p daly-modbus
+	[ "$status" -eq 0 ]
+	[ "$(field '[.temperatures, .warning_codes]' | tr '\n' ' ')" = '[[27,25,26],[]] [[27,25,26],[]] [[25,26],["temperature_sensor_1_fault"]] [[25,26],["temperature_sensor_1_fault"]] ' ]
+}
+
+@test "--dead-probe with --speed: START is model time; once failed, the probe stays failed" {
+	local live dead r n end=$((SECONDS + 11))
+	live=$(a5frame 01 96 0143410000000000)
+	dead=$(a5frame 01 96 0143ff0000000000)
+	sim_start --speed 1000000 --current 0 --dead-probe 2@3600
+	exec 5<>"$SIM_TTY"
+	# The first request is model time 0, before START however slow we are.
+	a5req 96 | xxd -r -p >&5
+	[ "$(reply 5 13)" = "$live" ]
+	# An hour of model time is 3.6 ms: ask until the probe fails.
+	while :; do
+		a5req 96 | xxd -r -p >&5
+		r=$(reply 5 13)
+		[ "$r" != "$dead" ] || break
+		[ "$r" = "$live" ] || { echo "unexpected $r"; false; }
+		((SECONDS < end)) || { echo "probe 2 still alive"; false; }
+	done
+	for ((n = 0; n < 20; n++)); do
+		a5req 96 | xxd -r -p >&5
+		[ "$(reply 5 13)" = "$dead" ]
+	done
+	exec 5<&-
+}
+
+@test "--freeze-after: from that model time every answer is the last one, bit for bit" {
+	# Without a freeze the second answer shows an hour later: BMS life
+	# byte 0x6a, 12.5 Ah more.  With one, the first answer again.
+	run --separate-stderr sim "$(a5req 93)$(a5req 93)" --tick 3600
+	[ "$output" = "${DOC[93]}$(a5frame 01 93 0101016a00038b6c)" ]
+	run --separate-stderr sim "$(a5req 93)$(a5req 93)$(a5req 91)" --tick 3600 --freeze-after 1 -v
+	[ "$status" -eq 0 ]
+	# 0x91 was never answered: it is answered live (at model hour 1).
+	[ "$output" = "${DOC[93]}${DOC[93]}$(a5frame 01 91 0d1c0c0d090d0000)" ]
+	[ "${stderr_lines[1]}" = "bms-sim: rx $(a5req 93) tx ${DOC[93]} [replay]" ]
+	[ "${stderr_lines[2]}" = "bms-sim: rx $(a5req 91) tx $(a5frame 01 91 0d1c0c0d090d0000)" ]
+}
+
+@test "--freeze-after: readings are identical but for the timestamp after the freeze, not before" {
+	sim_start --tick 1000 --freeze-after 3000
+	run --separate-stderr poll 6
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	local -a r
+	mapfile -t r < <(field 'del(.timestamp)')
+	[ "${#r[@]}" -eq 6 ]
+	# Polls 0, 1, 2 differ (the pack charges); 3, 4, 5 replay poll 2.
+	[ "${r[0]}" != "${r[1]}" ] && [ "${r[1]}" != "${r[2]}" ]
+	[ "${r[3]}" = "${r[2]}" ] && [ "${r[4]}" = "${r[2]}" ] && [ "${r[5]}" = "${r[2]}" ]
+	[ "$(field '.soc_percent' | tr '\n' ' ')" = "78.5 79.7 81 81 81 81 " ]
+	# The frames themselves are the same bytes; the timestamps move on.
+	[ "$(jq -c 'select(.type == "frames") | .frames' "$BATS_TEST_TMPDIR/frames.ndjson" | sed -n '3,6p' | sort -u | wc -l)" -eq 1 ]
+	[ "$(jq -r 'select(.type == "frames") | .timestamp' "$BATS_TEST_TMPDIR/frames.ndjson" | uniq | wc -l)" -ge 2 ]
 }
 
 # ---- D2 Modbus --------------------------------------------------------
@@ -568,6 +778,19 @@ Try 'bms-sim --help' for more information." ]
 		"--stdio --link x|bms-sim: --link goes with --pty only"
 		"--stdio --tcp 0|bms-sim: give only one of --pty, --tcp and --stdio"
 		"--boards 2 -p daly-modbus|bms-sim: --boards: a daly-modbus bus has one board"
+		"--soh 0|bms-sim: --soh: '0' is not a number from 1 to 100"
+		"--tick 0|bms-sim: --tick: '0' is not a number from 0.001 to 1e+09"
+		"--weak-cell 3|bms-sim: --weak-cell: '3': expected CELL:PCT"
+		"--weak-cell 3:0.5|bms-sim: --weak-cell: '3:0.5': PCT must be a number from 1 to 100"
+		"--weak-cell 17:50|bms-sim: --weak-cell: cell 17 of 16"
+		"--drift-cell 2|bms-sim: --drift-cell: '2': expected CELL:MV_PER_HOUR[@START]"
+		"--drift-cell 2:x|bms-sim: --drift-cell: '2:x': MV_PER_HOUR must be a number from -1000000 to 1000000"
+		"--drift-cell 2:5@-1|bms-sim: --drift-cell: '2:5@-1': START must be model seconds from 0 to 1e9"
+		"--cells 4 --drift-cell 5:5|bms-sim: --drift-cell: cell 5 of 4"
+		"--dead-probe 0|bms-sim: --dead-probe: '0': expected PROBE[@START]"
+		"--dead-probe 1@2h|bms-sim: --dead-probe: '1@2h': START must be model seconds from 0 to 1e9"
+		"--dead-probe 3|bms-sim: --dead-probe: probe 3 of 2"
+		"--freeze-after soon|bms-sim: --freeze-after: 'soon' is not model seconds from 0 to 1e9"
 	)
 	local c
 	for c in "${cases[@]}"; do
