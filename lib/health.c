@@ -632,15 +632,23 @@ void bms_health_keys_write(const struct bms_health_key *k, int nk, struct bms_bu
 		case 'i':
 			bms_buf_printf(out, "%d", *(const int *)k[i].p);
 			break;
-		case 'a': {
-			const double *v = k[i].p;
+		case 'a':
+		case 'L':
+		case 'I': {
 			int n = k[i].count ? *k[i].count : k[i].n;
 
 			bms_buf_putc(out, '[');
 			for (int j = 0; j < n && j < k[i].n; j++) {
 				if (j)
 					bms_buf_putc(out, ',');
-				bms_buf_printf(out, "%.17g", isfinite(v[j]) ? v[j] : 0.0);
+				if (k[i].type == 'a') {
+					double v = ((const double *)k[i].p)[j];
+
+					bms_buf_printf(out, "%.17g", isfinite(v) ? v : 0.0);
+				} else if (k[i].type == 'L')
+					bms_buf_printf(out, "%" PRId64, ((const int64_t *)k[i].p)[j]);
+				else
+					bms_buf_printf(out, "%d", ((const int *)k[i].p)[j]);
 			}
 			bms_buf_putc(out, ']');
 			break;
@@ -701,23 +709,37 @@ static int read_one(const struct bms_health_key *k, const struct bms_json_field 
 			return bms_err_set(err, errsz, "%s: %s: not an integer", what, k->key);
 		*(int *)k->p = (int)l;
 		return 0;
-	case 'a': {
+	case 'a':
+	case 'L':
+	case 'I': {
 		int want = k->count ? *k->count : k->n;
 		const char *pos = NULL, *e;
 		size_t elen;
 		int got = 0, rc;
-		double *v = k->p;
 
 		if (want < 0 || want > k->n)
 			return bms_err_set(err, errsz, "%s: %s: count out of range", what, k->key);
 		while ((rc = bms_json_array_next(f->val, f->len, &pos, &e, &elen)) == 1) {
-			if (got >= want || span_double(e, elen, &v[got]) < 0)
+			if (got >= want)
 				break;
+			if (k->type == 'a') {
+				if (span_double(e, elen, &((double *)k->p)[got]) < 0)
+					break;
+			} else {
+				if (span_int64(e, elen, &l) < 0)
+					break;
+				if (k->type == 'L')
+					((int64_t *)k->p)[got] = l;
+				else if (l < -2147483647 || l > 2147483647)
+					break;
+				else
+					((int *)k->p)[got] = (int)l;
+			}
 			got++;
 		}
 		if (rc != 0 || got != want)
-			return bms_err_set(err, errsz, "%s: %s: not an array of %d numbers",
-					   what, k->key, want);
+			return bms_err_set(err, errsz, "%s: %s: not an array of %d %s", what,
+					   k->key, want, k->type == 'a' ? "numbers" : "integers");
 		return 0;
 	}
 	default:

@@ -200,8 +200,9 @@ double bms_health_median(const double *v, int n);
 
 /*
  * One member of a state record: its key and where its value lives.
- * Types: 'd' a double, 'l' an int64_t, 'i' an int, 'a' an array of n
- * doubles whose count, at most n, goes to *count (NULL: exactly n).
+ * Types: 'd' a double, 'l' an int64_t, 'i' an int; arrays of n at most:
+ * 'a' of doubles, 'L' of int64_t, 'I' of int, as many as *count says
+ * (a member listed, so loaded, before the array; NULL: exactly n).
  */
 struct bms_health_key {
 	const char *key;
