@@ -244,7 +244,8 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 /* ==== Jumps ==== */
 
 static void jumps(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_t dt,
-		  const struct bms_reading *r, int ncells, int ntemps, struct out *o)
+		  const struct bms_reading *r, int ncells, int ntemps, int *tjump,
+		  struct out *o)
 {
 	double secs = (double)dt / 1000;
 
@@ -286,6 +287,7 @@ static void jumps(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64
 
 			if (fabs(d) < c->temp_jump_c)
 				continue;
+			tjump[p] = 1;
 			e = rec("temperature_jump", "event");
 			e.probe = p + 1;
 			e.value = r->temps[p];
@@ -303,7 +305,7 @@ static void jumps(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64
 /* ==== temperature_rise ==== */
 
 static void rise(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_t ts,
-		 const struct bms_reading *r, int ntemps, struct out *o)
+		 const struct bms_reading *r, int ntemps, const int *tjump, struct out *o)
 {
 	int64_t slot_ms = c->rise_span_ms / BMS_ANOMALY_RISE_SLOTS;
 	double thr = c->rise_c_per_min * (double)c->rise_span_ms / 60000;
@@ -339,6 +341,11 @@ static void rise(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_
 		double v = r->temps[p], lo = v;
 		int holds;
 
+		/* A jump is the jump's record, not a rise: the probe's span
+		 * starts again from it. */
+		if (tjump[p])
+			for (int j = 0; j < BMS_ANOMALY_SLOTS; j++)
+				a->slot[p][j] = -1;
 		if (a->slot[p][pos] != idx) {
 			a->slot[p][pos] = idx;
 			a->slot_min[p][pos] = v;
@@ -470,6 +477,7 @@ int bms_anomaly_add(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int
 		    void (*emit)(void *ctx, const char *rec, size_t len), void *ctx)
 {
 	struct out o = { a, head, emit, ctx, 0 };
+	int tjump[BMS_MAX_TEMPS] = { 0 };
 	int ncells = (r->have & BMS_R_CELLS) && r->ncells > 0 && r->ncells <= BMS_MAX_CELLS
 			     ? r->ncells : 0;
 	int ntemps = (r->have & BMS_R_TEMPS) && r->ntemps > 0 && r->ntemps <= BMS_MAX_TEMPS
@@ -478,11 +486,11 @@ int bms_anomaly_add(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int
 	if (a->n > 0 && ts < a->last_ts)
 		return 0;
 	if (a->n > 0 && ts - a->last_ts <= c->jump_max_dt_ms)
-		jumps(a, c, ts - a->last_ts, r, ncells, ntemps, &o);
+		jumps(a, c, ts - a->last_ts, r, ncells, ntemps, tjump, &o);
 	if (ncells)
 		deviation(a, c, ts, r, &o);
 	if (ntemps)
-		rise(a, c, ts, r, ntemps, &o);
+		rise(a, c, ts, r, ntemps, tjump, &o);
 	for (int k = 0; k < BMS_MAX_CELLS; k++)
 		if (k < ncells)
 			stuck_one(a, c, ts, r, k, r->cells[k], &o);
