@@ -39,10 +39,10 @@ void bms_anomaly_init(struct bms_anomaly *a)
 {
 	memset(a, 0, sizeof *a);
 	for (int k = 0; k < BMS_MAX_CELLS; k++)
-		a->dev_since[k] = -1;
+		a->dev_since[k] = BMS_ANOMALY_NONE;
 	for (int p = 0; p < BMS_MAX_TEMPS; p++)
 		for (int j = 0; j < BMS_ANOMALY_SLOTS; j++)
-			a->slot[p][j] = -1;
+			a->slot[p][j] = BMS_ANOMALY_NONE;
 }
 
 /* ==== Records ==== */
@@ -67,7 +67,7 @@ struct arec {
 	double dev_mv;			/* cell_deviation: v - median, mV */
 	double score, threshold;
 	int sdec;			/* decimals of score and threshold */
-	int64_t since;			/* ms; -1: none */
+	int64_t since;			/* ms, or BMS_ANOMALY_NONE */
 	char msg[256];
 };
 
@@ -116,7 +116,7 @@ static void put(struct out *o, const struct arec *r)
 	bms_buf_num(&b, r->score, r->sdec);
 	bms_buf_puts(&b, ",\"threshold\":");
 	bms_buf_num(&b, r->threshold, r->sdec);
-	if (r->since >= 0 || r->since < -1) {
+	if (r->since != BMS_ANOMALY_NONE) {
 		char ts[BMS_TS_LEN + 1];
 
 		bms_ts_format_ms(r->since, ts);
@@ -136,7 +136,7 @@ static struct arec rec(const char *code, const char *state)
 	memset(&r, 0, sizeof r);
 	r.code = code;
 	r.state = state;
-	r.since = -1;
+	r.since = BMS_ANOMALY_NONE;
 	r.sdec = 3;
 	return r;
 }
@@ -170,7 +170,7 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 					"is no longer watched: the number of cells changed");
 		for (int k = 0; k < BMS_MAX_CELLS; k++) {
 			a->dev_active[k] = 0;
-			a->dev_since[k] = -1;
+			a->dev_since[k] = BMS_ANOMALY_NONE;
 		}
 		a->ncells = n;
 	}
@@ -189,10 +189,10 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 
 		if (!a->dev_active[k]) {
 			if (!departs) {
-				a->dev_since[k] = -1;
+				a->dev_since[k] = BMS_ANOMALY_NONE;
 				continue;
 			}
-			if (a->dev_since[k] < 0)
+			if (a->dev_since[k] == BMS_ANOMALY_NONE)
 				a->dev_since[k] = ts;
 			if (ts - a->dev_since[k] >= c->dev_sustain_ms) {
 				struct arec e = rec("cell_deviation", "start");
@@ -210,14 +210,14 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 				    d < 0 ? "below" : "above", z, (ts - a->dev_since[k]) / 1000);
 				put(o, &e);
 				a->dev_active[k] = 1;
-				a->dev_since[k] = -1;
+				a->dev_since[k] = BMS_ANOMALY_NONE;
 			}
 		} else {
 			if (departs) {
-				a->dev_since[k] = -1;
+				a->dev_since[k] = BMS_ANOMALY_NONE;
 				continue;
 			}
-			if (a->dev_since[k] < 0)
+			if (a->dev_since[k] == BMS_ANOMALY_NONE)
 				a->dev_since[k] = ts;
 			if (ts - a->dev_since[k] >= c->dev_clear_ms) {
 				struct arec e = rec("cell_deviation", "end");
@@ -235,7 +235,7 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 				    (ts - a->dev_since[k]) / 1000);
 				put(o, &e);
 				a->dev_active[k] = 0;
-				a->dev_since[k] = -1;
+				a->dev_since[k] = BMS_ANOMALY_NONE;
 			}
 		}
 	}
@@ -333,7 +333,7 @@ static void rise(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_
 		for (int p = 0; p < BMS_MAX_TEMPS; p++) {
 			a->rise_active[p] = 0;
 			for (int j = 0; j < BMS_ANOMALY_SLOTS; j++)
-				a->slot[p][j] = -1;
+				a->slot[p][j] = BMS_ANOMALY_NONE;
 		}
 		a->ntemps = ntemps;
 	}
@@ -345,14 +345,15 @@ static void rise(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_
 		 * starts again from it. */
 		if (tjump[p])
 			for (int j = 0; j < BMS_ANOMALY_SLOTS; j++)
-				a->slot[p][j] = -1;
+				a->slot[p][j] = BMS_ANOMALY_NONE;
 		if (a->slot[p][pos] != idx) {
 			a->slot[p][pos] = idx;
 			a->slot_min[p][pos] = v;
 		} else if (v < a->slot_min[p][pos])
 			a->slot_min[p][pos] = v;
 		for (int j = 0; j < BMS_ANOMALY_SLOTS; j++)
-			if (a->slot[p][j] >= 0 && a->slot[p][j] >= idx - BMS_ANOMALY_RISE_SLOTS &&
+			if (a->slot[p][j] != BMS_ANOMALY_NONE &&
+			    a->slot[p][j] >= idx - BMS_ANOMALY_RISE_SLOTS &&
 			    a->slot[p][j] <= idx && a->slot_min[p][j] < lo)
 				lo = a->slot_min[p][j];
 		holds = thr > 0 && v - lo >= thr;

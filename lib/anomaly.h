@@ -43,6 +43,7 @@
 #define BMS_ANOMALY_SLOTS (BMS_ANOMALY_RISE_SLOTS + 1)	/* and the current one */
 #define BMS_ANOMALY_CHANNELS (BMS_MAX_CELLS + BMS_MAX_TEMPS)	/* cells, then probes */
 #define BMS_ANOMALY_REC_MAX 4096	/* bytes of one record, at most */
+#define BMS_ANOMALY_NONE INT64_MIN	/* a time or slot that is not set */
 
 struct bms_anomaly_conf {
 	double dev_z;			/* |robust z| at least this ... */
@@ -68,7 +69,7 @@ void bms_anomaly_conf_defaults(struct bms_anomaly_conf *c);
  * Parallel arrays per cell, probe or channel, so that the state is plain
  * lists of numbers.  A cell_deviation is active (started, not ended), and
  * dev_since is when the departure began (not active) or when the cell
- * came back (active); -1: neither.
+ * came back (active); BMS_ANOMALY_NONE: neither.
  */
 struct bms_anomaly {
 	int64_t n;			/* readings taken */
@@ -84,12 +85,12 @@ struct bms_anomaly {
 	/* cell_deviation: */
 	int ncells;
 	int dev_active[BMS_MAX_CELLS];
-	int64_t dev_since[BMS_MAX_CELLS];	/* ms; -1 */
+	int64_t dev_since[BMS_MAX_CELLS];	/* ms, or BMS_ANOMALY_NONE */
 	/* temperature_rise: per probe, the lowest value of each slot of
 	 * rise_span_ms / BMS_ANOMALY_RISE_SLOTS, ring-indexed by slot: */
 	int ntemps;
 	int rise_active[BMS_MAX_TEMPS];		/* temperature_rise started */
-	int64_t slot[BMS_MAX_TEMPS][BMS_ANOMALY_SLOTS];	/* slot index; -1: empty */
+	int64_t slot[BMS_MAX_TEMPS][BMS_ANOMALY_SLOTS];	/* slot index, or NONE */
 	double slot_min[BMS_MAX_TEMPS][BMS_ANOMALY_SLOTS];	/* degC */
 	/* sensor_stuck, channel k: cell k+1, or probe k+1-BMS_MAX_CELLS: */
 	int ch_valid[BMS_ANOMALY_CHANNELS];	/* ch_val is the latest value */
