@@ -45,6 +45,7 @@
 #define BMS_ANOMALY_REC_MAX 4096	/* bytes of one record, at most */
 #define BMS_ANOMALY_NONE INT64_MIN	/* a time or slot that is not set */
 
+/* The settings; every one > 0 (the caller checks what a user gives). */
 struct bms_anomaly_conf {
 	double dev_z;			/* |robust z| at least this ... */
 	double dev_mad_floor_mv;	/* mV: MAD taken as at least this */

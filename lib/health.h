@@ -58,6 +58,8 @@
 #define BMS_HEALTH_IR_K 9		/* resistance steps the median is of */
 #define BMS_HEALTH_DAY_MS INT64_C(86400000)
 
+/* The settings; every one > 0 but nominal_ah and full_taper_a (the
+ * caller checks what a user gives). */
 struct bms_health_conf {
 	double nominal_ah;		/* Ah; <= 0 unknown: no cycles, no SOH */
 	double full_cell_v;		/* V: highest cell at or above: full ... */
@@ -156,8 +158,9 @@ void bms_health_init(struct bms_health *h);
 void bms_health_add(struct bms_health *h, const struct bms_health_conf *c,
 		    int64_t ts_ms, const struct bms_reading *r);
 
-/* What the analytics say now (a field that cannot be computed is absent
- * from the record, and from here set to NAN or -1). */
+/* What the analytics say now, as the record writes it: what cannot be
+ * computed yet is flagged (cells 0, has_trend 0, weakest 0, resistance
+ * NAN) and left out of the record. */
 struct bms_health_trend {
 	int cells;			/* cells in the arrays below; 0: none */
 	int points;			/* drift points in the fit */
@@ -187,7 +190,8 @@ void bms_health_json(const struct bms_health *h, const struct bms_health_conf *c
  * keys it does not know are ignored; the caller adds "bms_id" and
  * "kind"), and returns 0, or -1 with a one-line reason in err
  * ("health state: no q_in", "health state: ir: not an array of 9
- * numbers"), h then emptied.
+ * numbers"), h then emptied.  The keys are this module's own (anomaly.h
+ * has some of the same names): one record per module and battery.
  */
 void bms_health_state(const struct bms_health *h, struct bms_buf *out);
 int bms_health_state_load(struct bms_health *h, const char *rec, size_t len,
