@@ -195,6 +195,32 @@ static void test_capacity(void)
 	CHECK_INT(h.cap_refused, 1);
 	CHECK_INT(h.cap_why, BMS_HEALTH_REFUSED_SHORT);
 
+	/* Charge flowing back for over a tenth of the run: refused. */
+	bms_health_init(&h);
+	cells(3.60, 0);
+	bms_health_add(&h, &conf, T0, &r);
+	for (int64_t s = 1; s < 6480; s++) {
+		cells(3.30, s % 100 < 25 ? 30 : -50);	/* 750 A s in for 3750 out */
+		bms_health_add(&h, &conf, T0 + s * SEC, &r);
+	}
+	cells(2.85, -50);
+	bms_health_add(&h, &conf, T0 + 6480 * SEC, &r);
+	CHECK_INT(h.cap_runs, 0);
+	CHECK_INT(h.cap_refused, 1);
+	CHECK_INT(h.cap_why, BMS_HEALTH_REFUSED_REVERSE);
+
+	/* The BMS's own SOC of 100 and 0 mark full and empty too. */
+	bms_health_init(&h);
+	bms_reading_clear(&r);
+	r.have = BMS_R_CURRENT | BMS_R_SOC;
+	r.pack_current = -60;
+	for (int64_t s = 0; s <= 6000; s += 10) {	/* 100 Ah at 60 A */
+		r.soc_percent = 100 - (double)s / 60;
+		bms_health_add(&h, &conf, T0 + s * SEC, &r);
+	}
+	CHECK_INT(h.cap_runs, 1);
+	CHECK_NUM(h.cap_ah, 100, 9);
+
 	/* Without a nominal capacity: measured, but no SOH, no cycles. */
 	conf.nominal_ah = 0;
 	bms_health_init(&h);
