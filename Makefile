@@ -87,6 +87,8 @@ $(O)/tests/test-cycle: LDLIBS += $(SERIAL_LIBS)
 
 # The reading parser's test reads the schema with jansson.
 $(O)/tests/test-reading: STORE_LIBS += $(JANSSON_LIBS)
+# So do the tests of the health and anomaly records.
+$(O)/tests/test-health $(O)/tests/test-anomaly: STORE_LIBS += $(JANSSON_LIBS)
 
 check: all $(UNIT_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)

@@ -127,7 +127,9 @@ help_synopsis() {
 	./usr/share/man/man5/bms.conf.5
 	./usr/share/man/man7/bms.7
 	./usr/share/trackingbms/schema/aggregate.schema.json
+	./usr/share/trackingbms/schema/anomaly.schema.json
 	./usr/share/trackingbms/schema/frames.schema.json
+	./usr/share/trackingbms/schema/health.schema.json
 	./usr/share/trackingbms/schema/reading.schema.json
 	./usr/share/trackingbms/schema/reject.schema.json
 	./usr/share/trackingbms/schema/status.schema.json
