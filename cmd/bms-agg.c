@@ -55,22 +55,23 @@ static const struct option longopts[] = {
 };
 
 static const struct bms_cmd cmd = {
-	.synopsis = "bms-agg [-s] [-w list] [-c file] [--state file] [--merge name=id,id,...]\n"
-		    "        [-r file] [options] [file ...]",
+	.synopsis = "bms-agg [-s] [-w list] [-c file] [-r file] [--state file] [--max-gap dur] "
+		    "[--parallel | --series] [--merge name=id,...] [--merge-window dur] "
+		    "[--save-interval dur] [--max-batteries n] [file ...]",
 	.help =
 	"Aggregate readings into tumbling windows per battery; merge packs.\n\n"
-	"  -w, --window LIST      window lengths, comma list or repeated (default 1m)\n"
-	"      --max-gap DUR      longest interval integrated over (default 1m)\n"
-	"      --merge N=ID,ID... readings of packs ID,... as battery N (repeatable)\n"
-	"      --parallel         the --merge options after it: packs in parallel (default)\n"
-	"      --series           the --merge options after it: packs in series\n"
-	"      --merge-window DUR readings of all packs within DUR make one (default 5s)\n"
-	"  -c, --config FILE      [battery] and [merge \"N\"] sections (bms.conf(5))\n"
-	"      --state FILE       keep open windows across restarts in FILE\n"
+	"  -w, --window LIST    window lengths, a comma list or repeated (default 1m)\n"
+	"      --max-gap DUR    longest interval integrated over (default 1m)\n"
+	"      --merge N=ID,... readings of packs ID,... also as battery N (repeatable)\n"
+	"      --parallel       the --merge options after it: packs in parallel (default)\n"
+	"      --series         the --merge options after it: packs in series\n"
+	"      --merge-window DUR  readings of all packs within DUR make one (default 5s)\n"
+	"  -c, --config FILE    [battery \"ID\"] and [merge \"N\"] sections (bms.conf(5))\n"
+	"      --state FILE     keep open windows and pending merges across restarts\n"
 	"      --save-interval DUR  save the state at most every DUR (default 10s)\n"
 	"      --max-batteries N  batteries tracked at most (default 1024)\n"
-	"  -r, --rejects FILE     append rejected lines to FILE as reject records\n"
-	"  -s, --strict           stop with exit status 3 at the first rejected line\n",
+	"  -r, --rejects FILE   append rejected lines to FILE as reject records\n"
+	"  -s, --strict         stop with exit status 3 at the first rejected line\n",
 	.shortopts = "w:c:r:s",
 	.longopts = longopts,
 };

@@ -247,10 +247,19 @@ void bms_window_json(const struct bms_window *w, int complete, const char *bms_i
 
 void bms_window_num17(struct bms_buf *out, double v)
 {
-	if (v == 0)	/* also -0 */
+	char tmp[32];
+
+	if (v == 0) {	/* also -0 */
 		bms_buf_putc(out, '0');
-	else
-		bms_buf_printf(out, "%.17g", v);
+		return;
+	}
+	/* The shortest of 15, 16 or 17 digits that reads back the same. */
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+		if (prec == 17 || strtod(tmp, NULL) == v)
+			break;
+	}
+	bms_buf_puts(out, tmp);
 }
 
 int bms_window_nums(const char *val, size_t len, double *v, int max)
