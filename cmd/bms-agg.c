@@ -287,23 +287,9 @@ static int merge_defs(struct agg *a, const struct bms_config *cfg, struct bms_me
 				bms_batconf_get(cfg, defs[i].pack[p], &bc);
 			defs[i].capacity_ah[p] = bc.capacity_ah;
 		}
-		for (int j = 0; j < n; j++) {
-			if (j != i && strcmp(defs[i].name, defs[j].name) == 0)
-				return bms_err_set(err, errsz, "merge '%s' is defined twice",
-						   defs[i].name);
-			for (int p = 0; p < defs[j].npacks; p++) {
-				if (strcmp(defs[j].pack[p], defs[i].name) == 0)
-					return bms_err_set(err, errsz, "merge '%s' is a pack of merge '%s'",
-							   defs[i].name, defs[j].name);
-				for (int q = 0; j > i && q < defs[i].npacks; q++)
-					if (strcmp(defs[j].pack[p], defs[i].pack[q]) == 0)
-						return bms_err_set(err, errsz,
-								   "pack '%s' is in merges '%s' and '%s'",
-								   defs[i].pack[q], defs[i].name,
-								   defs[j].name);
-			}
-		}
 	}
+	if (bms_merge_check(defs, n, err, errsz) < 0)
+		return -1;
 	return n;
 }
 

@@ -61,6 +61,28 @@ int bms_merge_parse(struct bms_merge_def *d, const char *arg, char *err, size_t 
 	return 0;
 }
 
+int bms_merge_check(const struct bms_merge_def *defs, int n, char *err, size_t errsz)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			if (j != i && strcmp(defs[i].name, defs[j].name) == 0)
+				return bms_err_set(err, errsz, "merge '%s' is defined twice",
+						   defs[i].name);
+			for (int p = 0; p < defs[j].npacks; p++) {
+				if (strcmp(defs[j].pack[p], defs[i].name) == 0)
+					return bms_err_set(err, errsz, "merge '%s' is a pack of merge '%s'",
+							   defs[i].name, defs[j].name);
+				for (int q = 0; j > i && q < defs[i].npacks; q++)
+					if (strcmp(defs[j].pack[p], defs[i].pack[q]) == 0)
+						return bms_err_set(err, errsz,
+								   "pack '%s' is in merges '%s' and '%s'",
+								   defs[i].pack[q], defs[i].name,
+								   defs[j].name);
+			}
+		}
+	return 0;
+}
+
 void bms_merge_init(struct bms_merge *m, const struct bms_merge_def *d)
 {
 	memset(m, 0, sizeof *m);

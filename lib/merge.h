@@ -65,6 +65,14 @@ struct bms_merge_def {
  */
 int bms_merge_parse(struct bms_merge_def *d, const char *arg, char *err, size_t errsz);
 
+/*
+ * Check merges defs[0..n) together: no name twice, no merged battery a
+ * pack of another, no pack in two.  0, or -1 with the reason in err:
+ * "merge 'a' is defined twice", "merge 'a' is a pack of merge 'b'",
+ * "pack 'p2' is in merges 'a' and 'b'".
+ */
+int bms_merge_check(const struct bms_merge_def *defs, int n, char *err, size_t errsz);
+
 /* The packs' pending readings and what became of them. */
 struct bms_merge {
 	struct bms_merge_def def;

@@ -44,6 +44,22 @@ static void test_parse(void)
 	CHECK_STR(err, "bank: an empty pack name");
 	CHECK_INT(bms_merge_parse(&d, "b=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", err, sizeof err), -1);
 	CHECK_STR(err, "b: more than 16 packs");
+	{
+		struct bms_merge_def ds[2];
+
+		CHECK_INT(bms_merge_parse(&ds[0], "a=p1,p2", err, sizeof err), 0);
+		CHECK_INT(bms_merge_parse(&ds[1], "b=p3,a", err, sizeof err), 0);
+		CHECK_INT(bms_merge_check(ds, 2, err, sizeof err), -1);
+		CHECK_STR(err, "merge 'a' is a pack of merge 'b'");
+		CHECK_INT(bms_merge_parse(&ds[1], "b=p3,p2", err, sizeof err), 0);
+		CHECK_INT(bms_merge_check(ds, 2, err, sizeof err), -1);
+		CHECK_STR(err, "pack 'p2' is in merges 'a' and 'b'");
+		CHECK_INT(bms_merge_parse(&ds[1], "a=p3,p4", err, sizeof err), 0);
+		CHECK_INT(bms_merge_check(ds, 2, err, sizeof err), -1);
+		CHECK_STR(err, "merge 'a' is defined twice");
+		CHECK_INT(bms_merge_parse(&ds[1], "b=p3,p4", err, sizeof err), 0);
+		CHECK_INT(bms_merge_check(ds, 2, err, sizeof err), 0);
+	}
 }
 
 #define R(id, t, rest) "{\"type\":\"reading\",\"bms_id\":\"" id "\",\"timestamp\":\"2026-11-27T00:00:" t "Z\"," rest "}"
