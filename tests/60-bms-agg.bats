@@ -371,6 +371,9 @@ P2='{"type":"reading","bms_id":"p2","timestamp":"2026-11-27T00:00:00.400Z","pack
 	[ "${stderr_lines[0]}" = "bms-agg: $T/in:2: soc_percent: not in 0..100" ]
 	[ "${stderr_lines[1]}" = "bms-agg: $T/in:3: not a JSON object: expected an object at byte 1" ]
 	[ "$(grep -vc aggregate <<<"$output")" -eq 2 ]
+	run --separate-stderr bms-agg <<<'{"type":"status","bms_id":"r","timestamp":"2026-11-27T00:00:01Z","type":"reading"}'
+	[ "$stderr" = "bms-agg: <stdin>:1: type: more than once" ]
+	[ -z "$output" ]
 	run --separate-stderr bms-agg --strict "$T/in"
 	[ "$status" -eq 3 ]
 	[ "$(grep -vc aggregate <<<"$output")" -eq 1 ]
