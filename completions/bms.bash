@@ -1,5 +1,5 @@
 # bash completion for the TrackingBMS programs (bms-sim, bms-read, bms-decode,
-# bms-store).
+# bms-agg, bms-store).
 
 _bms_read() {
 	local cur prev
@@ -27,6 +27,23 @@ _bms_decode() {
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '--rejects --strict --invert-current --help --version' -- "$cur"))
+		return
+	fi
+	_filedir
+}
+
+_bms_agg() {
+	local cur prev
+	_init_completion || return
+	case $prev in
+	-r|--rejects|-c|--config|--state) _filedir; return ;;
+	-w|--window) COMPREPLY=($(compgen -W '10s 1m 15m 1h 1d' -- "$cur")); return ;;
+	--max-gap|--merge|--merge-window|--save-interval|--max-batteries) return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W '--window --max-gap --merge --parallel --series
+			--merge-window --config --state --save-interval --max-batteries
+			--rejects --strict --help --version' -- "$cur"))
 		return
 	fi
 	_filedir
@@ -113,5 +130,6 @@ _bms_store() {
 
 complete -F _bms_read bms-read
 complete -F _bms_decode bms-decode
+complete -F _bms_agg bms-agg
 complete -F _bms_sim bms-sim
 complete -F _bms_store bms-store

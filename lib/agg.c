@@ -8,6 +8,7 @@
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,19 +33,24 @@ int64_t bms_agg_align(int64_t ms, int64_t period_ms)
 	return q * period_ms;
 }
 
-/* The lowest and highest of v[0..n), n > 0. */
-static void extremes(const double *v, int n, double *lo, double *hi)
+/* The lowest and highest of v[0..n), n > 0, and their indexes (the
+ * first of equal ones). */
+static void extremes(const double *v, int n, double *lo, double *hi, int *ilo, int *ihi)
 {
 	*lo = *hi = v[0];
+	*ilo = *ihi = 0;
 	for (int i = 1; i < n; i++) {
-		*lo = v[i] < *lo ? v[i] : *lo;
-		*hi = v[i] > *hi ? v[i] : *hi;
+		if (v[i] < *lo)
+			*lo = v[i], *ilo = i;
+		if (v[i] > *hi)
+			*hi = v[i], *ihi = i;
 	}
 }
 
 void bms_agg_point(const struct bms_reading *r, struct bms_agg_point *p)
 {
 	unsigned have = 0;
+	int lo = -1, hi = -1, tlo, thi;
 
 	if (r->have & BMS_R_VOLTAGE)
 		p->v[BMS_AGG_VOLTAGE] = r->pack_voltage, have |= 1u << BMS_AGG_VOLTAGE;
@@ -55,14 +61,18 @@ void bms_agg_point(const struct bms_reading *r, struct bms_agg_point *p)
 	if (r->have & BMS_R_SOC)
 		p->v[BMS_AGG_SOC] = r->soc_percent, have |= 1u << BMS_AGG_SOC;
 	if ((r->have & BMS_R_CELLS) && r->ncells > 0) {
-		extremes(r->cells, r->ncells, &p->v[BMS_AGG_CELL_MIN], &p->v[BMS_AGG_CELL_MAX]);
+		extremes(r->cells, r->ncells, &p->v[BMS_AGG_CELL_MIN], &p->v[BMS_AGG_CELL_MAX],
+			 &lo, &hi);
 		have |= 1u << BMS_AGG_CELL_MIN | 1u << BMS_AGG_CELL_MAX;
 	}
 	if ((r->have & BMS_R_TEMPS) && r->ntemps > 0) {
-		extremes(r->temps, r->ntemps, &p->v[BMS_AGG_TEMP_MIN], &p->v[BMS_AGG_TEMP_MAX]);
+		extremes(r->temps, r->ntemps, &p->v[BMS_AGG_TEMP_MIN], &p->v[BMS_AGG_TEMP_MAX],
+			 &tlo, &thi);
 		have |= 1u << BMS_AGG_TEMP_MIN | 1u << BMS_AGG_TEMP_MAX;
 	}
 	p->have = have;
+	p->cell_lo = lo + 1;
+	p->cell_hi = hi + 1;
 }
 
 void bms_agg_init(struct bms_agg_bucket *b, int64_t period_ms)
@@ -75,6 +85,64 @@ void bms_agg_init(struct bms_agg_bucket *b, int64_t period_ms)
 int bms_agg_outside(const struct bms_agg_bucket *b, int64_t ts)
 {
 	return b->n > 0 && bms_agg_align(ts, b->period_ms) != b->start;
+}
+
+void bms_agg_stat_add(struct bms_agg_stat *x, double v, int64_t ts)
+{
+	double d;
+
+	if (!x->n) {
+		x->min = x->max = x->last = v;
+		x->last_ts = ts;
+		x->ref = v;
+		x->sum = x->dsum = x->dsq = 0;
+	} else {
+		x->min = v < x->min ? v : x->min;
+		x->max = v > x->max ? v : x->max;
+		if (ts >= x->last_ts) {
+			x->last = v;
+			x->last_ts = ts;
+		}
+	}
+	x->n++;
+	x->sum += v;
+	d = v - x->ref;
+	x->dsum += d;
+	x->dsq += d * d;
+}
+
+void bms_agg_stat_merge(struct bms_agg_stat *x, const struct bms_agg_stat *y)
+{
+	double delta;
+
+	if (!y->n)
+		return;
+	if (!x->n) {
+		*x = *y;
+		return;
+	}
+	/* y's sums shifted from its first value to x's. */
+	delta = y->ref - x->ref;
+	x->dsq += y->dsq + 2 * delta * y->dsum + (double)y->n * delta * delta;
+	x->dsum += y->dsum + (double)y->n * delta;
+	x->n += y->n;
+	x->min = y->min < x->min ? y->min : x->min;
+	x->max = y->max > x->max ? y->max : x->max;
+	x->sum += y->sum;
+	if (y->last_ts >= x->last_ts) {
+		x->last = y->last;
+		x->last_ts = y->last_ts;
+	}
+}
+
+double bms_agg_stddev(const struct bms_agg_stat *x)
+{
+	double n = (double)x->n, var;
+
+	if (x->n <= 1)
+		return 0;
+	var = (x->dsq - x->dsum * x->dsum / n) / n;
+	return var > 0 ? sqrt(var) : 0;
 }
 
 void bms_agg_add_point(struct bms_agg_bucket *b, int64_t ts, const struct bms_agg_point *p)
@@ -90,26 +158,18 @@ void bms_agg_add_point(struct bms_agg_bucket *b, int64_t ts, const struct bms_ag
 	b->n++;
 	if (ts > b->last_ts)
 		b->last_ts = ts;
-	for (int m = 0; m < BMS_AGG_NMETRICS; m++) {
-		struct bms_agg_stat *x = &b->m[m];
-		double v = p->v[m];
+	if (p->have >> BMS_AGG_CELL_MIN & 1) {
+		/* The first reading of the lowest (highest) value names its cell. */
+		const struct bms_agg_stat *lo = &b->m[BMS_AGG_CELL_MIN], *hi = &b->m[BMS_AGG_CELL_MAX];
 
-		if (!(p->have >> m & 1))
-			continue;
-		if (!x->n) {
-			x->min = x->max = x->last = v;
-			x->last_ts = ts;
-		} else {
-			x->min = v < x->min ? v : x->min;
-			x->max = v > x->max ? v : x->max;
-			if (ts >= x->last_ts) {
-				x->last = v;
-				x->last_ts = ts;
-			}
-		}
-		x->n++;
-		x->sum += v;
+		if (!lo->n || p->v[BMS_AGG_CELL_MIN] < lo->min)
+			b->cell_low = p->cell_lo;
+		if (!hi->n || p->v[BMS_AGG_CELL_MAX] > hi->max)
+			b->cell_high = p->cell_hi;
 	}
+	for (int m = 0; m < BMS_AGG_NMETRICS; m++)
+		if (p->have >> m & 1)
+			bms_agg_stat_add(&b->m[m], p->v[m], ts);
 }
 
 void bms_agg_add(struct bms_agg_bucket *b, int64_t ts, const struct bms_reading *r)
@@ -133,25 +193,17 @@ void bms_agg_merge(struct bms_agg_bucket *into, const struct bms_agg_bucket *fro
 	into->n += from->n;
 	if (from->last_ts > into->last_ts)
 		into->last_ts = from->last_ts;
-	for (int m = 0; m < BMS_AGG_NMETRICS; m++) {
-		struct bms_agg_stat *x = &into->m[m];
-		const struct bms_agg_stat *y = &from->m[m];
+	{
+		const struct bms_agg_stat *xl = &into->m[BMS_AGG_CELL_MIN], *yl = &from->m[BMS_AGG_CELL_MIN];
+		const struct bms_agg_stat *xh = &into->m[BMS_AGG_CELL_MAX], *yh = &from->m[BMS_AGG_CELL_MAX];
 
-		if (!y->n)
-			continue;
-		if (!x->n) {
-			*x = *y;
-			continue;
-		}
-		x->n += y->n;
-		x->min = y->min < x->min ? y->min : x->min;
-		x->max = y->max > x->max ? y->max : x->max;
-		x->sum += y->sum;
-		if (y->last_ts >= x->last_ts) {
-			x->last = y->last;
-			x->last_ts = y->last_ts;
-		}
+		if (yl->n && (!xl->n || yl->min < xl->min))
+			into->cell_low = from->cell_low;
+		if (yh->n && (!xh->n || yh->max > xh->max))
+			into->cell_high = from->cell_high;
 	}
+	for (int m = 0; m < BMS_AGG_NMETRICS; m++)
+		bms_agg_stat_merge(&into->m[m], &from->m[m]);
 }
 
 /* ==== The record ==== */
@@ -159,7 +211,7 @@ void bms_agg_merge(struct bms_agg_bucket *into, const struct bms_agg_bucket *fro
 const char *bms_agg_period_name(int64_t period_ms, char *out)
 {
 	static const struct { int64_t ms; const char *unit; } units[] = {
-		{ BMS_AGG_HOUR_MS, "h" }, { BMS_AGG_MINUTE_MS, "m" }, { 1000, "s" }, { 1, "ms" },
+		{ 24 * BMS_AGG_HOUR_MS, "d" }, { BMS_AGG_HOUR_MS, "h" }, { BMS_AGG_MINUTE_MS, "m" }, { 1000, "s" }, { 1, "ms" },
 	};
 	size_t i = 0;
 
@@ -176,8 +228,26 @@ static double mean(const struct bms_agg_stat *x)
 	return x->n > 0 ? x->sum / (double)x->n : 0;
 }
 
-void bms_agg_json(const struct bms_agg_bucket *b, const char *bms_id, size_t id_len,
-		  const char *tenant, struct bms_buf *out)
+void bms_agg_stat_json(const char *name, const struct bms_agg_stat *x, unsigned flags,
+		       struct bms_buf *out)
+{
+	bms_buf_printf(out, ",\"%s\":{\"min\":", name);
+	bms_buf_num(out, x->min, BMS_AGG_DEC);
+	bms_buf_puts(out, ",\"max\":");
+	bms_buf_num(out, x->max, BMS_AGG_DEC);
+	bms_buf_puts(out, ",\"mean\":");
+	bms_buf_num(out, mean(x), BMS_AGG_DEC);
+	bms_buf_puts(out, ",\"last\":");
+	bms_buf_num(out, x->last, BMS_AGG_DEC);
+	if (flags & BMS_AGG_STDDEV) {
+		bms_buf_puts(out, ",\"stddev\":");
+		bms_buf_num(out, bms_agg_stddev(x), BMS_AGG_DEC);
+	}
+	bms_buf_putc(out, '}');
+}
+
+void bms_agg_json_open(const struct bms_agg_bucket *b, const char *bms_id, size_t id_len,
+		       const char *tenant, unsigned flags, struct bms_buf *out)
 {
 	char t[BMS_TS_LEN + 1], period[BMS_AGG_PERIOD_LEN];
 
@@ -193,21 +263,15 @@ void bms_agg_json(const struct bms_agg_bucket *b, const char *bms_id, size_t id_
 	}
 	bms_buf_printf(out, ",\"period\":\"%s\",\"n\":%ld",
 		       bms_agg_period_name(b->period_ms, period), b->n);
-	for (int m = 0; m < BMS_AGG_NMETRICS; m++) {
-		const struct bms_agg_stat *x = &b->m[m];
+	for (int m = 0; m < BMS_AGG_NMETRICS; m++)
+		if (b->m[m].n > 0)
+			bms_agg_stat_json(bms_agg_metric_name[m], &b->m[m], flags, out);
+}
 
-		if (x->n <= 0)
-			continue;
-		bms_buf_printf(out, ",\"%s\":{\"min\":", bms_agg_metric_name[m]);
-		bms_buf_num(out, x->min, BMS_AGG_DEC);
-		bms_buf_puts(out, ",\"max\":");
-		bms_buf_num(out, x->max, BMS_AGG_DEC);
-		bms_buf_puts(out, ",\"mean\":");
-		bms_buf_num(out, mean(x), BMS_AGG_DEC);
-		bms_buf_puts(out, ",\"last\":");
-		bms_buf_num(out, x->last, BMS_AGG_DEC);
-		bms_buf_putc(out, '}');
-	}
+void bms_agg_json(const struct bms_agg_bucket *b, const char *bms_id, size_t id_len,
+		  const char *tenant, struct bms_buf *out)
+{
+	bms_agg_json_open(b, bms_id, id_len, tenant, 0, out);
 	bms_buf_putc(out, '}');
 }
 

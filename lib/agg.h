@@ -17,6 +17,13 @@
  *
  * The writer prints a bucket exactly as bms-store answers a tier query
  * and as bms-agg emits a window: the same bucket gives the same line.
+ * A window (bms-agg, lib/window.h) says more than a tier does, with the
+ * same fields first: each metric's standard deviation (BMS_AGG_STDDEV),
+ * kept here as sums of the values shifted by the metric's first value
+ * (so that a constant metric has exactly 0 and a long window loses no
+ * digits to the mean), and the numbers of the lowest and the highest
+ * cell.  The store's tiers keep neither: a bucket read back from a tier
+ * row has them zero, and nothing the store prints uses them.
  *
  * Everything here is plain computation on caller-owned structs: no
  * allocation except in the caller's bms_buf, no I/O, no SQLite.
@@ -50,6 +57,8 @@ struct bms_agg_stat {
 	double min, max, sum;	/* the metric's unit (V, A, W, %, degC) */
 	double last;		/* the value of the latest of them */
 	int64_t last_ts;	/* its time, ms since the epoch */
+	double ref;		/* the first value: the shift of dsum and dsq */
+	double dsum, dsq;	/* sum of (v - ref) and of (v - ref)^2 */
 };
 
 /* One bucket; n == 0: empty (start and the stats unset). */
@@ -59,12 +68,16 @@ struct bms_agg_bucket {
 	long n;			/* readings in it */
 	int64_t last_ts;	/* the latest reading's time, ms */
 	struct bms_agg_stat m[BMS_AGG_NMETRICS];
+	int cell_low;		/* 1-based number of the cell at m[CELL_MIN].min */
+	int cell_high;		/* and of the one at m[CELL_MAX].max; 0 unknown */
 };
 
 /* The metrics of one reading: bit i of have set when v[i] is there. */
 struct bms_agg_point {
 	unsigned have;
 	double v[BMS_AGG_NMETRICS];
+	int cell_lo, cell_hi;	/* 1-based numbers of the lowest and the highest
+				 * cell (the first of equal ones); 0 no cells */
 };
 
 /* The start of the bucket of period_ms (> 0) holding ms: ms rounded down
@@ -103,9 +116,21 @@ void bms_agg_add_point(struct bms_agg_bucket *b, int64_t ts, const struct bms_ag
 void bms_agg_merge(struct bms_agg_bucket *into, const struct bms_agg_bucket *from);
 
 /*
- * The name of a period in the record: "1m", "1h", "15m", "24h", "30s",
- * "250ms" (the largest of h, m, s, ms that divides it).  out holds at
- * least BMS_AGG_PERIOD_LEN bytes; returns out.
+ * One value v at ts into the metric x, as bms_agg_add_point adds each
+ * metric of a point (for a statistic of a window that is no metric of
+ * the tiers, such as the cell spread); and x merged with y, as
+ * bms_agg_merge merges each metric.
+ */
+void bms_agg_stat_add(struct bms_agg_stat *x, double v, int64_t ts);
+void bms_agg_stat_merge(struct bms_agg_stat *x, const struct bms_agg_stat *y);
+
+/* The population standard deviation of x's values (n > 0); 0 for one. */
+double bms_agg_stddev(const struct bms_agg_stat *x);
+
+/*
+ * The name of a period in the record: "1m", "1h", "15m", "1d", "36h",
+ * "30s", "250ms" (the largest of d, h, m, s, ms that divides it).  out
+ * holds at least BMS_AGG_PERIOD_LEN bytes; returns out.
  */
 #define BMS_AGG_PERIOD_LEN 24
 const char *bms_agg_period_name(int64_t period_ms, char *out);
@@ -119,6 +144,21 @@ const char *bms_agg_period_name(int64_t period_ms, char *out);
  */
 void bms_agg_json(const struct bms_agg_bucket *b, const char *bms_id, size_t id_len,
 		  const char *tenant, struct bms_buf *out);
+
+/*
+ * The same record left open (no closing brace) for a writer that adds
+ * fields after it (lib/window): flags BMS_AGG_STDDEV adds "stddev" after
+ * "last" in each metric's object.  With flags 0 and a '}' appended it is
+ * bms_agg_json's line.
+ */
+#define BMS_AGG_STDDEV 1u
+void bms_agg_json_open(const struct bms_agg_bucket *b, const char *bms_id, size_t id_len,
+		       const char *tenant, unsigned flags, struct bms_buf *out);
+
+/* ,"name":{"min":..,"max":..,"mean":..,"last":..[,"stddev":..]} of x
+ * (n > 0), the form of each metric in the record. */
+void bms_agg_stat_json(const char *name, const struct bms_agg_stat *x, unsigned flags,
+		       struct bms_buf *out);
 
 /*
  * The same bucket as a row of bms-store's CSV (bms-store(1)): the header

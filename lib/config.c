@@ -345,7 +345,7 @@ static int parse_num(const char *s, double *v)
 	return 0;
 }
 
-static int parse_ms(const char *s, int64_t *v)
+int bms_config_duration(const char *s, int64_t *v)
 {
 	static const struct { const char *u; int64_t ms; } units[] = {
 		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
@@ -446,7 +446,7 @@ static int convert(const struct bms_config_key *k, const char *s, size_t n,
 		return -1;
 	}
 	case BMS_CONFIG_DURATION:
-		if (strlen(s) != n || parse_ms(s, &v->i) < 0)
+		if (strlen(s) != n || bms_config_duration(s, &v->i) < 0)
 			return bms_err_set(why, whysz,
 					   "%s: '%s' is not a duration (such as 500ms, 30s, 5m, 1h30m, 7d)",
 					   k->key, b);

@@ -127,6 +127,13 @@ int bms_config_isset(const struct bms_config *cfg, const char *section,
 		     const char *name, const char *key);
 
 /*
+ * Parse a duration as a DURATION value of a file is read (500ms, 30s,
+ * 5m, 1h30m, 7d, 0), for a program that takes one on its command line
+ * too: s is NUL-terminated.  Returns 0 with *ms, or -1 if s is not one.
+ */
+int bms_config_duration(const char *s, int64_t *ms);
+
+/*
  * The names of the [section "name"] headers of the file, in the order
  * they first appear: the i-th one, or NULL past the last.
  */

@@ -4,7 +4,7 @@
 
 load helper
 
-PROGS="bms-sim bms-read bms-decode bms-store"
+PROGS="bms-sim bms-read bms-decode bms-agg bms-store"
 MAN="$BATS_TEST_DIRNAME/../share/man"
 
 # The SYNOPSIS of a page, one form per line, white space folded.
@@ -112,14 +112,17 @@ help_synopsis() {
 	make -s -C "$BATS_TEST_DIRNAME/.." install PREFIX=/usr DESTDIR="$BATS_TEST_TMPDIR/root" >/dev/null
 	(cd "$BATS_TEST_TMPDIR/root" && find . -type f | sort) >"$BATS_TEST_TMPDIR/got"
 	cat >"$BATS_TEST_TMPDIR/want" <<-'END'
+	./usr/bin/bms-agg
 	./usr/bin/bms-decode
 	./usr/bin/bms-read
 	./usr/bin/bms-sim
 	./usr/bin/bms-store
+	./usr/share/bash-completion/completions/bms-agg
 	./usr/share/bash-completion/completions/bms-decode
 	./usr/share/bash-completion/completions/bms-read
 	./usr/share/bash-completion/completions/bms-sim
 	./usr/share/bash-completion/completions/bms-store
+	./usr/share/man/man1/bms-agg.1
 	./usr/share/man/man1/bms-decode.1
 	./usr/share/man/man1/bms-read.1
 	./usr/share/man/man1/bms-sim.1

@@ -345,7 +345,9 @@ static void test_period_names(void)
 	CHECK_STR(bms_agg_period_name(60000, s), "1m");
 	CHECK_STR(bms_agg_period_name(3600000, s), "1h");
 	CHECK_STR(bms_agg_period_name(900000, s), "15m");
-	CHECK_STR(bms_agg_period_name(86400000, s), "24h");
+	CHECK_STR(bms_agg_period_name(86400000, s), "1d");
+	CHECK_STR(bms_agg_period_name(2 * 86400000, s), "2d");
+	CHECK_STR(bms_agg_period_name(129600000, s), "36h");
 	CHECK_STR(bms_agg_period_name(30000, s), "30s");
 	CHECK_STR(bms_agg_period_name(90000, s), "90s");
 	CHECK_STR(bms_agg_period_name(250, s), "250ms");
@@ -369,6 +371,53 @@ static void test_record(void)
 		  "\"last\":-1234.5679}}");
 }
 
+/* ==== What windows add ==== */
+
+/* The standard deviation from shifted sums: exact 0 for a constant, the
+ * same after a merge of parts; the lowest and highest cell by number. */
+static void test_window_extras(void)
+{
+	struct bms_agg_bucket b, p, q;
+	struct bms_agg_stat c = { 0 };
+	struct bms_reading r;
+	struct bms_buf out = BMS_BUF_INIT;
+	static const double c1[] = { 3.3, 3.2, 3.2, 3.4 }, c2[] = { 3.19, 3.3, 3.4, 3.41 };
+
+	for (int i = 0; i < 100000; i++)
+		bms_agg_stat_add(&c, 53.419, i);
+	CHECK_NUM(bms_agg_stddev(&c), 0, 12);
+	bms_agg_init(&b, BMS_AGG_MINUTE_MS);
+	bms_agg_init(&p, BMS_AGG_MINUTE_MS);
+	bms_agg_init(&q, BMS_AGG_MINUTE_MS);
+	for (int i = 0; i < 4; i++) {
+		rclear(&r);
+		volt(&r, 50 + i);
+		cells(&r, 4, i < 2 ? c1 : c2);
+		bms_agg_add(&b, i * 1000, &r);
+		bms_agg_add(i < 2 ? &p : &q, i * 1000, &r);
+	}
+	CHECK_NUM(bms_agg_stddev(&b.m[BMS_AGG_VOLTAGE]), 1.118034, 6);
+	bms_agg_merge(&p, &q);
+	CHECK_NUM(bms_agg_stddev(&p.m[BMS_AGG_VOLTAGE]), 1.118034, 6);
+	CHECK_INT(b.cell_low, 1);	/* 3.19 in the third reading */
+	CHECK_INT(b.cell_high, 4);
+	CHECK_INT(p.cell_low, 1);
+	CHECK_INT(p.cell_high, 4);
+	bms_agg_init(&q, BMS_AGG_MINUTE_MS);
+	rclear(&r);
+	cells(&r, 4, c1);
+	bms_agg_add(&q, 0, &r);
+	CHECK_INT(q.cell_low, 2);	/* the first of the two at 3.2 */
+	CHECK_INT(q.cell_high, 4);
+	bms_agg_json_open(&q, "k1", 2, NULL, BMS_AGG_STDDEV, &out);
+	bms_buf_putc(&out, '\0');
+	CHECK_STR(out.p, "{\"type\":\"aggregate\",\"bms_id\":\"k1\",\"timestamp\":"
+		  "\"1970-01-01T00:00:00.000Z\",\"period\":\"1m\",\"n\":1,"
+		  "\"cell_voltage_min\":{\"min\":3.2,\"max\":3.2,\"mean\":3.2,\"last\":3.2,\"stddev\":0},"
+		  "\"cell_voltage_max\":{\"min\":3.4,\"max\":3.4,\"mean\":3.4,\"last\":3.4,\"stddev\":0}");
+	bms_buf_free(&out);
+}
+
 int main(void)
 {
 	test_align();
@@ -379,5 +428,6 @@ int main(void)
 	test_merge();
 	test_period_names();
 	test_record();
+	test_window_extras();
 	return unit_done();
 }
