@@ -29,8 +29,8 @@ static const struct option longopts[] = {
 };
 
 static const struct bms_cmd cmd = {
-	.synopsis = "bms-validate [-m mode] [-r file] [-c file] [--chemistry chem]\n"
-		    "       [--db dir -T tenant] [file ...]",
+	.synopsis = "bms-validate [-m mode] [-r file] [-c file] [--chemistry chem] "
+		    "[--db dir -T tenant] [file ...]",
 	.help =
 	"Judge each reading record: schema, physics of its chemistry, and the\n"
 	"readings of its battery before it.\n\n"
