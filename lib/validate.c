@@ -373,15 +373,23 @@ static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
 	return h ^ (h >> 32);
 }
 
-static const char *chem_name(const struct battery *b)
+/* "the LiFePO4 limit of 3.80 V", or "4.35 V, the limit of every
+ * chemistry" when the chemistry is not known. */
+static const char *limit_text(const struct battery *b, double v, char *out, size_t cap)
 {
-	return b->chem_title ? b->chem_title : "any chemistry's";
+	if (b->chem_title)
+		snprintf(out, cap, "the %s limit of %.2f V", b->chem_title, v);
+	else
+		snprintf(out, cap, "%.2f V, the limit of every chemistry", v);
+	return out;
 }
 
 /* The checks of one reading on its own. */
 static void check_reading(const struct battery *b, const struct limits *l,
 			  const struct bms_reading *r, struct bms_validate_result *res)
 {
+	char lim[64];
+
 	if (r->have & BMS_R_CELLS) {
 		int hi = -1, lo = -1, nhi = 0, nlo = 0;
 		double sum = 0;
@@ -400,12 +408,12 @@ static void check_reading(const struct battery *b, const struct limits *l,
 			}
 		}
 		if (hi >= 0)
-			add(res, BMS_V_CELL_HIGH, "cell %d at %.3f V is above the %s limit of %.2f V%s",
-			    hi + 1, r->cells[hi], chem_name(b), b->cell_max_v,
+			add(res, BMS_V_CELL_HIGH, "cell %d at %.3f V is above %s%s", hi + 1,
+			    r->cells[hi], limit_text(b, b->cell_max_v, lim, sizeof lim),
 			    nhi > 1 ? " (and more cells)" : "");
 		if (lo >= 0)
-			add(res, BMS_V_CELL_LOW, "cell %d at %.3f V is below the %s limit of %.2f V%s",
-			    lo + 1, r->cells[lo], chem_name(b), b->cell_min_v,
+			add(res, BMS_V_CELL_LOW, "cell %d at %.3f V is below %s%s", lo + 1,
+			    r->cells[lo], limit_text(b, b->cell_min_v, lim, sizeof lim),
 			    nlo > 1 ? " (and more cells)" : "");
 		if ((r->have & BMS_R_VOLTAGE) && r->ncells > 0) {
 			double tol = fmax(l->cell_sum_min_v, r->pack_voltage * l->cell_sum_pct / 100);
@@ -419,9 +427,10 @@ static void check_reading(const struct battery *b, const struct limits *l,
 
 		if (per > b->cell_max_v || per < b->cell_min_v)
 			add(res, BMS_V_PACK_RANGE,
-			    "pack at %.2f V is %.3f V per cell for %d cells, outside the %s %.2f-%.2f V",
-			    r->pack_voltage, per, b->facts.cells, chem_name(b), b->cell_min_v,
-			    b->cell_max_v);
+			    "pack at %.2f V is %.3f V a cell for %d cells, %s %s", r->pack_voltage,
+			    per, b->facts.cells, per > b->cell_max_v ? "above" : "below",
+			    limit_text(b, per > b->cell_max_v ? b->cell_max_v : b->cell_min_v,
+				       lim, sizeof lim));
 	}
 	if ((r->have & (BMS_R_VOLTAGE | BMS_R_CURRENT | BMS_R_POWER)) ==
 	    (BMS_R_VOLTAGE | BMS_R_CURRENT | BMS_R_POWER)) {
@@ -484,7 +493,8 @@ static void check_stream(struct battery *b, const struct limits *l, int64_t ts, 
 
 	*ordered = 0;
 	if (ts > now + l->future_ms) {
-		add(res, BMS_V_TS_FUTURE, "dated %.0f s ahead of the clock", secs(ts - now));
+		add(res, BMS_V_TS_FUTURE, "dated more than %.0f s ahead of the clock",
+		    secs(l->future_ms));
 		return;
 	}
 	if (!b->seen) {
