@@ -75,10 +75,13 @@ static int load_registry(struct validate *d, char *err, size_t errsz)
 
 	if (rc < 0)
 		return rc;
-	bms_validate_registry_clear(d->v);
 	rc = bms_store_battery_list(st, add_battery, d->v);
-	if (rc < 0)
+	if (rc < 0) {
 		snprintf(err, errsz, "%s", bms_store_error(st));
+		bms_validate_registry_abort(d->v);
+	} else {
+		bms_validate_registry_commit(d->v);
+	}
 	bms_store_close(st);
 	return rc;
 }

@@ -143,9 +143,10 @@ struct bms_validate {
 	struct battery *slot[SLOTS];
 	size_t nbat;
 	int cap_state;			/* 0 fine, 1 over the cap to say, 2 said */
-	struct regent *reg;		/* sorted by bms_id when looked up */
+	struct regent *reg;		/* in use, sorted by bms_id */
 	size_t nreg;
-	int reg_sorted;
+	struct regent *next;		/* gathered for the next commit */
+	size_t nnext;
 	struct battery lone;		/* a battery past the cap, judged alone */
 	struct bms_reading_doc doc;
 	struct bms_buf tmp;		/* a line without its old verdict */
@@ -169,15 +170,16 @@ void bms_validate_free(struct bms_validate *v)
 	for (size_t i = 0; i < SLOTS; i++)
 		free(v->slot[i]);
 	free(v->reg);
+	free(v->next);
 	bms_buf_free(&v->tmp);
 	free(v);
 }
 
-void bms_validate_registry_clear(struct bms_validate *v)
+void bms_validate_registry_abort(struct bms_validate *v)
 {
-	free(v->reg);
-	v->reg = NULL;
-	v->nreg = 0;
+	free(v->next);
+	v->next = NULL;
+	v->nnext = 0;
 }
 
 int bms_validate_registry_add(struct bms_validate *v, const char *bms_id,
@@ -185,21 +187,20 @@ int bms_validate_registry_add(struct bms_validate *v, const char *bms_id,
 {
 	struct regent *e;
 
-	if (v->nreg == BMS_VALIDATE_MAX_BATTERIES || strlen(bms_id) > BMS_RECORD_ID_MAX)
+	if (v->nnext == BMS_VALIDATE_MAX_BATTERIES || strlen(bms_id) > BMS_RECORD_ID_MAX)
 		return -1;
-	if (v->nreg % 64 == 0) {
-		struct regent *n = realloc(v->reg, (v->nreg + 64) * sizeof *n);
+	if (v->nnext % 64 == 0) {
+		struct regent *n = realloc(v->next, (v->nnext + 64) * sizeof *n);
 
 		if (!n)
 			return -1;
-		v->reg = n;
+		v->next = n;
 	}
-	e = &v->reg[v->nreg++];
+	e = &v->next[v->nnext++];
 	strcpy(e->bms_id, bms_id);
 	e->chem = chemistry ? bms_chem_find(chemistry, strlen(chemistry)) : -1;
 	e->capacity_ah = capacity_ah > 0 ? capacity_ah : 0;
 	e->cells = cells > 0 && cells <= BMS_MAX_CELLS ? (int)cells : 0;
-	v->reg_sorted = 0;
 	return 0;
 }
 
@@ -208,16 +209,23 @@ static int regent_cmp(const void *a, const void *b)
 	return strcmp(((const struct regent *)a)->bms_id, ((const struct regent *)b)->bms_id);
 }
 
-static const struct regent *registry_find(struct bms_validate *v, const char *bms_id)
+void bms_validate_registry_commit(struct bms_validate *v)
+{
+	free(v->reg);
+	v->reg = v->next;
+	v->nreg = v->nnext;
+	v->next = NULL;
+	v->nnext = 0;
+	if (v->nreg)
+		qsort(v->reg, v->nreg, sizeof *v->reg, regent_cmp);
+}
+
+static const struct regent *registry_find(const struct bms_validate *v, const char *bms_id)
 {
 	struct regent key;
 
 	if (!v->nreg)
 		return NULL;
-	if (!v->reg_sorted) {
-		qsort(v->reg, v->nreg, sizeof *v->reg, regent_cmp);
-		v->reg_sorted = 1;
-	}
 	strcpy(key.bms_id, bms_id);
 	return bsearch(&key, v->reg, v->nreg, sizeof *v->reg, regent_cmp);
 }

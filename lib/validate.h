@@ -124,17 +124,20 @@ struct bms_validate *bms_validate_new(const struct bms_config *cfg, int chem);
 
 void bms_validate_free(struct bms_validate *v);
 
-/* Forget the registry's facts (before registering a fresh list). */
-void bms_validate_registry_clear(struct bms_validate *v);
-
 /*
  * What the store's battery registry says of bms_id: chemistry (a name
  * bms_chem_find takes, or NULL), rated capacity (Ah, <= 0 unknown) and
- * cells in series (<= 0 unknown).  Returns 0, or -1 past
- * BMS_VALIDATE_MAX_BATTERIES entries or out of memory.
+ * cells in series (<= 0 unknown).  Entries are gathered aside until
+ * bms_validate_registry_commit puts them in place of the registry in
+ * use, or bms_validate_registry_abort drops them (a store that failed
+ * half way: the registry read before stays).  Returns 0, or -1 past
+ * BMS_VALIDATE_MAX_BATTERIES entries or out of memory (then the entry
+ * is not added).
  */
 int bms_validate_registry_add(struct bms_validate *v, const char *bms_id,
 			      const char *chemistry, double capacity_ah, long cells);
+void bms_validate_registry_commit(struct bms_validate *v);
+void bms_validate_registry_abort(struct bms_validate *v);
 
 /* Take the configuration and registry anew for every battery tracked
  * (after a reload); what was learnt of the streams is kept. */

@@ -151,6 +151,9 @@ static void test_judge(void)
 	CHECK_STR(why, "cell_over_limit: cell 1 at 3.900 V is above the LiFePO4 limit of 3.80 V");
 	CHECK_INT(bms_validate_registry_add(v, "p9", "LTO", 100, 3), 0);
 	CHECK_INT(bms_validate_registry_add(v, "p1", "lto", 100, 3), 0);
+	bms_validate_registry_commit(v);
+	CHECK_INT(bms_validate_registry_add(v, "p9", "lfp", 100, 2), 0);
+	bms_validate_registry_abort(v);	/* a store that failed: p9 stays lto, 3 cells */
 	bms_validate_refresh(v);
 	CHECK_INT(judge(v, "{\"type\":\"reading\",\"bms_id\":\"p9\",\"timestamp\":"
 			   "\"2026-11-27T14:29:11.123Z\",\"cell_voltages\":[2.4,2.4]}"),
