@@ -322,3 +322,32 @@ conf() {
 	[ "$stderr" = "bms-validate: more than 4096 batteries: the readings of the others are judged one by one" ]
 	[ "$(grep -c '"quality":"good"}$' <<<"$output")" -eq 4102 ]
 }
+
+@test "a store that cannot be read at the start is an error" {
+	store_new t
+	run --separate-stderr bms-validate --db "$STORE" -T nope </dev/null
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "bms-validate: no tenant 'nope' in store '$STORE'; add it with: bms-store --db $STORE tenants add nope" ]
+}
+
+@test "SIGHUP reads the battery registry again" {
+	store_new t
+	bms-store --db "$STORE" --tenant t batteries add t1 --chemistry lfp
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	: >"$BATS_TEST_TMPDIR/out"
+	: >"$BATS_TEST_TMPDIR/err"
+	bms-validate --db "$STORE" -T t <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	cell='.cell_voltages[0] = 3.9 | .pack_voltage = 13.8 | .pack_power = 138'
+	at 0 "$cell" >&7
+	wait_lines "$BATS_TEST_TMPDIR/out" 1
+	bms-store --db "$STORE" --tenant t batteries edit t1 --chemistry nmc
+	kill -HUP $pid
+	wait_line "$BATS_TEST_TMPDIR/err" "reloaded the battery registry of tenant 't'"
+	at 1 "$cell" >&7
+	exec 7>&-
+	wait $pid
+	verdicts <"$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/got"
+	printf '%s\n' '["t1","bad",["cell_over_limit"]]' '["t1","good",[]]' | diff "$BATS_TEST_TMPDIR/got" -
+}
