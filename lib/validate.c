@@ -562,7 +562,7 @@ static void check_stream(struct battery *b, const struct limits *l, int64_t ts, 
 
 /* Remember the reading in b: the time and interval when ordered, the
  * values for the jumps when it holds no error. */
-static void remember(struct battery *b, const struct limits *l, int64_t ts, uint64_t hash,
+static void remember(struct battery *b, int64_t ts, uint64_t hash,
 		     const struct bms_reading *r, int ordered, int bad)
 {
 	if (ordered) {
@@ -596,7 +596,6 @@ static void remember(struct battery *b, const struct limits *l, int64_t ts, uint
 		memcpy(b->ref_cells, r->cells, (size_t)r->ncells * sizeof r->cells[0]);
 		memcpy(b->ref_temps, r->temps, (size_t)r->ntemps * sizeof r->temps[0]);
 	}
-	(void)l;
 }
 
 /* ==== The line ==== */
@@ -774,7 +773,7 @@ int bms_validate_line(struct bms_validate *v, const char *s, size_t n, int64_t n
 	res->quality = worst == BMS_SEVERITY_ERROR ? BMS_QUALITY_BAD
 		     : worst == BMS_SEVERITY_WARNING ? BMS_QUALITY_SUSPECT : BMS_QUALITY_GOOD;
 	if (b)
-		remember(b, l, d->env.ts_ms, hash, &d->r, ordered,
+		remember(b, d->env.ts_ms, hash, &d->r, ordered,
 			 res->quality == BMS_QUALITY_BAD);
 
 	/* The line's bytes, the verdict before the closing brace. */
