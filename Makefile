@@ -40,7 +40,7 @@ SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite
 CRYPT_LIBS := $(shell $(PKG_CONFIG) --libs libxcrypt 2>/dev/null || echo -lcrypt)
 STORE_LIBS = $(SQLITE_LIBS) $(CRYPT_LIBS) -lm
 
-PROGS = bms-sim bms-read bms-decode bms-agg bms-store
+PROGS = bms-sim bms-read bms-decode bms-validate bms-agg bms-store
 BINS = $(PROGS:%=$(O)/bin/%)
 LIB_SRCS = $(wildcard lib/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
@@ -79,6 +79,8 @@ $(O)/bin/bms-sim: LDLIBS += -lm
 $(O)/bin/bms-decode: LDLIBS += -lm
 $(O)/bin/bms-agg: LDLIBS += -lm
 $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
+# bms-validate reads the store's battery registry (--db).
+$(O)/bin/bms-validate: LDLIBS += $(STORE_LIBS)
 
 $(O)/tests/%: tests/unit/%.c $(O)/libbms.a
 	@mkdir -p $(@D)

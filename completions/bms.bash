@@ -1,5 +1,5 @@
 # bash completion for the TrackingBMS programs (bms-sim, bms-read, bms-decode,
-# bms-agg, bms-store).
+# bms-validate, bms-agg, bms-store).
 
 _bms_read() {
 	local cur prev
@@ -27,6 +27,24 @@ _bms_decode() {
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '--rejects --strict --invert-current --help --version' -- "$cur"))
+		return
+	fi
+	_filedir
+}
+
+_bms_validate() {
+	local cur prev
+	_init_completion || return
+	case $prev in
+	-m|--mode) COMPREPLY=($(compgen -W 'annotate drop strict' -- "$cur")); return ;;
+	--chemistry) COMPREPLY=($(compgen -W 'lfp nmc lto' -- "$cur")); return ;;
+	-r|--rejects|-c|--config) _filedir; return ;;
+	--db) _filedir -d; return ;;
+	-T|--tenant) return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W '--mode --rejects --config --chemistry --db --tenant
+			--help --version' -- "$cur"))
 		return
 	fi
 	_filedir
@@ -130,6 +148,7 @@ _bms_store() {
 
 complete -F _bms_read bms-read
 complete -F _bms_decode bms-decode
+complete -F _bms_validate bms-validate
 complete -F _bms_agg bms-agg
 complete -F _bms_sim bms-sim
 complete -F _bms_store bms-store

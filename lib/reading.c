@@ -10,6 +10,7 @@
  * every line it takes.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,17 @@ void bms_reading_json(const struct bms_reading *r, const struct bms_record_head 
 
 #define R(field) offsetof(struct bms_reading, field)
 
+const char *const bms_reading_quality_words[] = { "good", "suspect", "bad", NULL };
+const char *const bms_reading_severity_words[] = { "info", "warning", "error", NULL };
+
+/* One finding of bms-validate(1): what it found, how bad, in words. */
+static const struct bms_reading_rule finding_props[] = {
+	{ .name = "code", .type = BMS_RJ_STRING, .required = 1, .has_min = 1, .min = 1 },
+	{ .name = "severity", .type = BMS_RJ_STRING, .required = 1,
+	  .words = bms_reading_severity_words },
+	{ .name = "message", .type = BMS_RJ_STRING, .required = 1 },
+};
+
 static const struct bms_reading_rule balancing_props[] = {
 	{ .name = "active", .type = BMS_RJ_BOOLEAN, .off = R(balancing_active) },
 	{ .name = "cells_balancing", .type = BMS_RJ_ARRAY, .item = BMS_RJ_INTEGER,
@@ -236,6 +248,13 @@ const struct bms_reading_rule bms_reading_rules[] = {
 	  .counts = BMS_R_CELLS, .counted = "cell_voltages", .count_off = R(ncells) },
 	{ .name = "temp_count", .type = BMS_RJ_INTEGER, .has_min = 1, .min = 0,
 	  .counts = BMS_R_TEMPS, .counted = "temperatures", .count_off = R(ntemps) },
+	/* The verdict bms-validate(1) adds. */
+	{ .name = "quality", .type = BMS_RJ_STRING, .words = bms_reading_quality_words,
+	  .unique = 1, .bit = BMS_R_QUALITY, .off = R(quality) },
+	{ .name = "findings", .type = BMS_RJ_ARRAY, .item = BMS_RJ_OBJECT,
+	  .max_items = BMS_MAX_FINDINGS, .noun = "finding", .unique = 1,
+	  .props = finding_props, .nprops = 3, .bit = BMS_R_FINDINGS,
+	  .count_off = R(nfindings) },
 };
 
 const int bms_reading_nrules = (int)(sizeof bms_reading_rules / sizeof bms_reading_rules[0]);
@@ -482,6 +501,110 @@ static int strings(const struct bms_reading_rule *ru, const struct bms_json_fiel
 	return 0;
 }
 
+/* "a, b or c" of a word list, into out. */
+static const char *word_list(const char *const *w, char *out, size_t cap)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; w[i] && used < cap; i++)
+		used += (size_t)snprintf(out + used, cap - used, "%s%s",
+					 i == 0 ? "" : w[i + 1] ? ", " : " or ", w[i]);
+	return out;
+}
+
+/*
+ * A string value val[0..len) against rule ru: 0, with the index of its
+ * word in *idx when ru has words; -1 not a string, -2 shorter than the
+ * rule's minLength (only 1 is used: not empty), -3 not one of the words.
+ */
+static int string_check(const struct bms_reading_rule *ru, const char *val, size_t len,
+			int *idx)
+{
+	if (len < 2 || val[0] != '"')
+		return -1;
+	if (ru->has_min && len == 2)	/* "": any escape decodes to a character */
+		return -2;
+	if (!ru->words)
+		return 0;
+	for (int i = 0; ru->words[i]; i++)
+		if (bms_json_str_eq(val, len, ru->words[i])) {
+			*idx = i;
+			return 0;
+		}
+	return -3;
+}
+
+static int string_of(const struct bms_reading_rule *ru, const struct bms_json_field *f,
+		     struct ctx *c)
+{
+	char words[96];
+	int idx = 0;
+
+	switch (string_check(ru, f->val, f->len, &idx)) {
+	case -1:
+		return bms_err_set(c->err, c->errsz, "%s: not a string", ru->name);
+	case -2:
+		return bms_err_set(c->err, c->errsz, "%s: empty", ru->name);
+	case -3:
+		return bms_err_set(c->err, c->errsz, "%s: not %s", ru->name,
+				   word_list(ru->words, words, sizeof words));
+	}
+	if (ru->words)
+		*(int *)((char *)&c->d->r + ru->off) = idx;
+	return 0;
+}
+
+/* An array of objects whose properties are strings (the findings): each
+ * checked, only their number kept. */
+static int objects(const struct bms_reading_rule *ru, const struct bms_json_field *f,
+		   struct ctx *c)
+{
+	const char *pos = NULL, *el;
+	struct bms_json_field g[8];
+	char words[96];
+	size_t elen;
+	int rc, n = 0, idx;
+
+	while ((rc = bms_json_array_next(f->val, f->len, &pos, &el, &elen)) == 1) {
+		if (n == ru->max_items)
+			return bms_err_set(c->err, c->errsz, "%s: more than %d %ss", ru->name,
+					   ru->max_items, ru->noun);
+		n++;
+		for (int i = 0; i < ru->nprops; i++)
+			g[i].key = ru->props[i].name;
+		if (el[0] != '{' || bms_json_scan(el, elen, g, (size_t)ru->nprops, NULL) < 0)
+			return bms_err_set(c->err, c->errsz, "%s: %s %d not an object",
+					   ru->name, ru->noun, n);
+		for (int i = 0; i < ru->nprops; i++) {
+			const struct bms_reading_rule *p = &ru->props[i];
+
+			if (!g[i].val) {
+				if (p->required)
+					return bms_err_set(c->err, c->errsz, "%s: %s %d has no %s",
+							   ru->name, ru->noun, n, p->name);
+				continue;
+			}
+			switch (string_check(p, g[i].val, g[i].len, &idx)) {
+			case -1:
+				return bms_err_set(c->err, c->errsz, "%s: %s %d: %s not a string",
+						   ru->name, ru->noun, n, p->name);
+			case -2:
+				return bms_err_set(c->err, c->errsz, "%s: %s %d: %s empty",
+						   ru->name, ru->noun, n, p->name);
+			case -3:
+				return bms_err_set(c->err, c->errsz, "%s: %s %d: %s not %s",
+						   ru->name, ru->noun, n, p->name,
+						   word_list(p->words, words, sizeof words));
+			}
+		}
+	}
+	if (rc < 0)
+		return bms_err_set(c->err, c->errsz, "%s: not an array of objects", ru->name);
+	*(int *)((char *)&c->d->r + ru->count_off) = n;
+	return 0;
+}
+
 /* An object of boolean properties and at most one array of whole
  * numbers, kept as a mask (bit k-1 for k). */
 static int object(const struct bms_reading_rule *ru, const struct bms_json_field *f,
@@ -562,7 +685,12 @@ int bms_reading_parse(const char *s, size_t n, struct bms_reading_doc *d,
 
 		if (!f[k].val)
 			continue;
+		if (ru->unique && f[k].dup)
+			return bms_err_set(err, errsz, "%s: more than once", ru->name);
 		switch (ru->type) {
+		case BMS_RJ_STRING:
+			rc = string_of(ru, &f[k], &c);
+			break;
 		case BMS_RJ_NUMBER:
 			rc = number(ru, &f[k], &c);
 			break;
@@ -574,7 +702,8 @@ int bms_reading_parse(const char *s, size_t n, struct bms_reading_doc *d,
 			break;
 		case BMS_RJ_ARRAY:
 			rc = ru->item == BMS_RJ_STRING ? strings(ru, &f[k], &c)
-						       : numbers(ru, &f[k], &c);
+			     : ru->item == BMS_RJ_OBJECT ? objects(ru, &f[k], &c)
+							 : numbers(ru, &f[k], &c);
 			break;
 		default:
 			rc = object(ru, &f[k], &c);

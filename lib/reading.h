@@ -35,7 +35,18 @@ enum {
 	BMS_R_REMAIN = 1u << 11,	/* remaining_capacity_ah */
 	BMS_R_NOMINAL = 1u << 12,	/* nominal_capacity_ah */
 	BMS_R_MOS = 1u << 13,		/* charge_mos, discharge_mos */
+	BMS_R_QUALITY = 1u << 14,	/* quality (bms-validate's verdict) */
+	BMS_R_FINDINGS = 1u << 15,	/* findings (bms-validate's reasons) */
 };
+
+/* A verdict of bms-validate(1): the words of "quality", in this order. */
+enum bms_quality { BMS_QUALITY_GOOD, BMS_QUALITY_SUSPECT, BMS_QUALITY_BAD };
+extern const char *const bms_reading_quality_words[];	/* NULL-terminated */
+/* The severities of a finding, likewise. */
+enum bms_severity { BMS_SEVERITY_INFO, BMS_SEVERITY_WARNING, BMS_SEVERITY_ERROR };
+extern const char *const bms_reading_severity_words[];
+
+#define BMS_MAX_FINDINGS 64	/* findings one reading may carry */
 
 struct bms_protection {
 	bool overvoltage, undervoltage;
@@ -64,6 +75,9 @@ struct bms_reading {
 	double remaining_capacity_ah;	/* Ah */
 	double nominal_capacity_ah;	/* Ah */
 	bool charge_mos, discharge_mos;	/* true: MOSFET on */
+	int quality;			/* BMS_R_QUALITY: an enum bms_quality */
+	int nfindings;			/* BMS_R_FINDINGS: how many (the findings
+					 * themselves stay in the line) */
 };
 
 /* Clear every field and presence bit. */
@@ -112,10 +126,14 @@ struct bms_reading_rule {
 	double min, max;		/* the schema's minimum, maximum; strings:
 					 * min is the schema's minLength */
 	const char *value;		/* strings: the "const", or NULL */
+	const char *const *words;	/* strings: the "enum" (NULL-terminated),
+					 * or NULL; the index goes to the int at off */
+	int unique;			/* refused when the key is in the line twice
+					 * (the verdict: a reader must not choose) */
 	const char *format;		/* strings: the "format", or NULL */
 	unsigned bit;			/* BMS_R_* set when present; 0: none */
 	/* Arrays: */
-	enum bms_reading_jtype item;	/* the items' type */
+	enum bms_reading_jtype item;	/* the items' type; objects have props */
 	int max_items;			/* the schema's maxItems */
 	const char *noun;		/* one item in a reason: "cell", "probe" */
 	/* Objects: their properties. */
@@ -150,7 +168,9 @@ struct bms_reading_doc {
  * allowed.  Returns 0, or -1 with a one-line reason in err naming the
  * field ("no bms_id", "bad timestamp", "soc_percent: not in 0..100",
  * "cycles: negative", "cell_voltages: more than 48 cells",
- * "pack_current: out of range"); err may be NULL.
+ * "pack_current: out of range", "quality: not good, suspect or bad",
+ * "quality: more than once", "findings: finding 2 has no code"); err
+ * may be NULL.
  */
 int bms_reading_parse(const char *s, size_t n, struct bms_reading_doc *d,
 		      char *err, size_t errsz);

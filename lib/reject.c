@@ -71,8 +71,10 @@ static int put_end(struct bms_reject *r)
 	return 0;
 }
 
-int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno,
-		    const char *reason, const char *line, size_t len)
+/* One line's record, with the raw JSON findings (or NULL) before it. */
+static int put_line(struct bms_reject *r, const char *file, unsigned long lineno,
+		    const char *reason, const char *findings, size_t flen,
+		    const char *line, size_t len)
 {
 	struct bms_buf *b = &r->buf;
 
@@ -82,6 +84,11 @@ int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno
 		return 0;
 	}
 	put_head(b, file, lineno, reason);
+	if (findings) {
+		bms_buf_puts(b, "\"findings\":");
+		bms_buf_add(b, findings, flen);
+		bms_buf_putc(b, ',');
+	}
 	if (bms_json_utf8_valid(line, len)) {
 		bms_buf_puts(b, "\"line\":");
 		bms_buf_json_str(b, line, len);
@@ -90,6 +97,19 @@ int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno
 		put_hex(b, line, len);
 	}
 	return put_end(r);
+}
+
+int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno,
+		    const char *reason, const char *line, size_t len)
+{
+	return put_line(r, file, lineno, reason, NULL, 0, line, len);
+}
+
+int bms_reject_findings(struct bms_reject *r, const char *file, unsigned long lineno,
+			const char *reason, const char *findings, size_t flen,
+			const char *line, size_t len)
+{
+	return put_line(r, file, lineno, reason, findings, flen, line, len);
 }
 
 /* The length of head[0..n) without a character cut off at its end. */

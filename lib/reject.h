@@ -48,6 +48,16 @@ int bms_reject_open(struct bms_reject *r, const char *prog, const char *path,
 int bms_reject_line(struct bms_reject *r, const char *file, unsigned long lineno,
 		    const char *reason, const char *line, size_t len);
 
+/*
+ * Report one line with the findings that made it a reject (bms-validate
+ * in drop mode): findings[0..flen) is a JSON array written as it is,
+ * as "findings" between "lineno" and "line".  Without a rejects file
+ * the stderr line has the reason only.  Returns as bms_reject_line.
+ */
+int bms_reject_findings(struct bms_reject *r, const char *file, unsigned long lineno,
+			const char *reason, const char *findings, size_t flen,
+			const char *line, size_t len);
+
 /* Report the over-long line the reader just skipped (BMS_NDJSON_LONG).
  * Returns 0, or -1 if the rejects file cannot be written. */
 int bms_reject_long(struct bms_reject *r, const char *file, unsigned long lineno,

@@ -8,7 +8,9 @@
  * and its fields within the schema's rules.  A line one refuses must
  * say why in one line.  The reading parser and the store's packer
  * (lib/readpack.c, fast path or not) take the same lines with the same
- * reasons, and the readings they give agree.
+ * reasons, and the readings they give agree.  A reading the parser
+ * takes comes out of the validator (lib/validate.c) as a line the
+ * parser takes again, with one verdict of the three.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,12 +21,17 @@
 #include "readpack.h"
 #include "record.h"
 #include "status.h"
+#include "validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct bms_reading_doc d;
 static struct bms_readpack rp;
 static struct bms_status st;
+static struct bms_config *cfg;
+static struct bms_validate *val;
+static struct bms_validate_result res;
+static struct bms_buf out;
 
 static void one_line(const char *why)
 {
@@ -60,7 +67,9 @@ static void sound_reading(const struct bms_reading *r)
 	    ((r->have & BMS_R_NOMINAL) && !in_range(r->nominal_capacity_ah, 1)) ||
 	    r->ncells < 0 || r->ncells > BMS_MAX_CELLS || r->ntemps < 0 ||
 	    r->ntemps > BMS_MAX_TEMPS || r->nfaults > BMS_MAX_CODES ||
-	    r->nwarnings > BMS_MAX_CODES)
+	    r->nwarnings > BMS_MAX_CODES ||
+	    ((r->have & BMS_R_QUALITY) && (r->quality < 0 || r->quality > BMS_QUALITY_BAD)) ||
+	    r->nfindings < 0 || r->nfindings > BMS_MAX_FINDINGS)
 		__builtin_trap();
 	for (int i = 0; i < r->ncells; i++)
 		if (!in_range(r->cells[i], 1))
@@ -103,6 +112,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < d.r.nfaults; i++)
 			if (strcmp(d.r.faults[i], rp.r.faults[i]) != 0)
 				__builtin_trap();
+		/* Judged, the line is a reading with one verdict. */
+		if (!cfg) {
+			cfg = bms_config_new(bms_validate_keys, bms_validate_nkeys);
+			val = bms_validate_new(cfg, -1);
+		}
+		if (bms_validate_line(val, line, size, 0, &res, &out, why, sizeof why) !=
+			    BMS_VALIDATE_JUDGED ||
+		    bms_reading_parse(out.p, out.len, &d, why, sizeof why) != 0 ||
+		    !(d.r.have & BMS_R_QUALITY) || d.r.quality != res.quality ||
+		    d.r.nfindings != res.n)
+			__builtin_trap();
 	} else {
 		one_line(why);
 		/* The fast path never refuses: the reason is the parser's. */

@@ -69,6 +69,26 @@ static int in_required(json_t *required, const char *name)
 static void check_rules(json_t *obj, const struct bms_reading_rule *rules, int n,
 			const char *where);
 
+/* The schema's "enum" of a string against the rule's words. */
+static void check_words(json_t *p, const char *const *words, const char *name)
+{
+	json_t *e = json_object_get(p, "enum");
+	size_t i, n = 0;
+
+	while (words && words[n])
+		n++;
+	if (!unit_result((e != NULL) == (words != NULL), __FILE__, __LINE__)) {
+		fprintf(stderr, "%s: enum %s in the schema, %s in the table\n", name,
+			e ? "given" : "not given", words ? "given" : "not given");
+		return;
+	}
+	if (!e)
+		return;
+	CHECK_INT(json_array_size(e), n);
+	for (i = 0; i < n && i < json_array_size(e); i++)
+		CHECK_STR(json_string_value(json_array_get(e, i)), words[i]);
+}
+
 /* One property of the schema against its rule. */
 static void check_rule(json_t *p, int required, const struct bms_reading_rule *ru)
 {
@@ -86,6 +106,7 @@ static void check_rule(json_t *p, int required, const struct bms_reading_rule *r
 		v = json_object_get(p, "format");
 		CHECK_STR(ru->format, v ? json_string_value(v) : NULL);
 		check_bound(p, "minLength", ru->has_min, ru->min, name);
+		check_words(p, ru->words, name);
 		CHECK(!json_object_get(p, "pattern"));
 		break;
 	case BMS_RJ_NUMBER:
@@ -101,6 +122,10 @@ static void check_rule(json_t *p, int required, const struct bms_reading_rule *r
 		check_bound(items, "maximum", ru->has_max, ru->max, name);
 		check_bound(p, "maxItems", ru->max_items != 0, ru->max_items, name);
 		CHECK(!json_object_get(items, "pattern"));
+		if (ru->item == BMS_RJ_OBJECT)
+			check_rules(items, ru->props, ru->nprops, name);
+		else
+			CHECK(!json_object_get(items, "properties"));
 		break;
 	case BMS_RJ_OBJECT:
 		check_rules(p, ru->props, ru->nprops, name);
@@ -239,6 +264,34 @@ static void test_parse(void)
 	REFUSES(HEAD ",\"temperatures\":[1e11]}", "temperatures: probe 1 out of range");
 	REFUSES(HEAD ",\"charge_mos\":0}", "charge_mos: not true or false");
 	PARSES(HEAD ",\"cycles\":0,\"remaining_capacity_ah\":0,\"nominal_capacity_ah\":0}");
+
+	/* The verdict of bms-validate. */
+	PARSES(HEAD ",\"quality\":\"good\"}");
+	CHECK_INT(d.r.have, BMS_R_QUALITY);
+	CHECK_INT(d.r.quality, BMS_QUALITY_GOOD);
+	PARSES(HEAD ",\"quality\":\"bad\",\"findings\":[{\"code\":\"cell_over_limit\","
+	       "\"severity\":\"error\",\"message\":\"x\"},{\"message\":\"\",\"severity\":"
+	       "\"info\",\"code\":\"stale_gap\",\"more\":1}]}");
+	CHECK_INT(d.r.have, BMS_R_QUALITY | BMS_R_FINDINGS);
+	CHECK_INT(d.r.quality, BMS_QUALITY_BAD);
+	CHECK_INT(d.r.nfindings, 2);
+	PARSES(HEAD ",\"quality\":\"sus\\u0070ect\",\"findings\":[]}");
+	CHECK_INT(d.r.quality, BMS_QUALITY_SUSPECT);
+	CHECK_INT(d.r.nfindings, 0);
+	REFUSES(HEAD ",\"quality\":\"fine\"}", "quality: not good, suspect or bad");
+	REFUSES(HEAD ",\"quality\":1}", "quality: not a string");
+	REFUSES(HEAD ",\"quality\":\"good\",\"quality\":\"bad\"}", "quality: more than once");
+	REFUSES(HEAD ",\"findings\":[],\"findings\":[]}", "findings: more than once");
+	REFUSES(HEAD ",\"findings\":{}}", "findings: not an array of objects");
+	REFUSES(HEAD ",\"findings\":[1]}", "findings: finding 1 not an object");
+	REFUSES(HEAD ",\"findings\":[{\"code\":\"a\",\"severity\":\"info\",\"message\":\"\"},"
+		"{\"severity\":\"info\",\"message\":\"m\"}]}", "findings: finding 2 has no code");
+	REFUSES(HEAD ",\"findings\":[{\"code\":\"\",\"severity\":\"info\",\"message\":\"m\"}]}",
+		"findings: finding 1: code empty");
+	REFUSES(HEAD ",\"findings\":[{\"code\":\"a\",\"severity\":\"fatal\",\"message\":\"m\"}]}",
+		"findings: finding 1: severity not info, warning or error");
+	REFUSES(HEAD ",\"findings\":[{\"code\":\"a\",\"severity\":\"info\",\"message\":2}]}",
+		"findings: finding 1: message not a string");
 
 	/* The envelope is record.h's. */
 	REFUSES("{\"bms_id\":\"p1\"}", "no type");
