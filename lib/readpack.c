@@ -40,8 +40,11 @@
  *            17: discharge_mos.  18..23: protection overvoltage,
  *            undervoltage, overcurrent_charge, overcurrent_discharge,
  *            overtemperature, undertemperature.  24: the record has a
- *            tenant (its name is the caller's).  A flag bit of a group
- *            that is not present, and any higher bit, is damage.
+ *            tenant (its name is the caller's).  25: the record ends
+ *            with the verdict of bms-validate, "quality" (without
+ *            "findings"), its word in bits 26..27 (0 good, 1 suspect,
+ *            2 bad).  A flag bit of a group that is not present, a
+ *            quality word past bad, and any higher bit, is damage.
  *   proto    (bit 14) varint length 0..31, then the bytes (UTF-8, no NUL).
  *   then, for each presence bit that is set, in this order:
  *   VOLTAGE  num(3)        pack_voltage, V
@@ -115,7 +118,9 @@ enum {
 	F_DSG = 1u << 17,
 	F_PROT0 = 18,		/* shift of the six protection bits */
 	F_TENANT = 1u << 24,
-	F_ALL = (1u << 25) - 1,
+	F_QUALITY = 1u << 25,
+	F_QWORD0 = 26,		/* shift of the quality word's two bits */
+	F_ALL = (1u << 28) - 1,
 };
 
 #define LIM (1LL << 53)	/* bound of a scaled value: every one is an exact double */
@@ -262,12 +267,14 @@ static uint64_t flags_of(const struct bms_readpack *rp)
 {
 	const struct bms_reading *r = &rp->r;
 	const struct bms_protection *p = &r->prot;
-	uint64_t flags = r->have;
+	uint64_t flags = r->have & R_ALL;
 
 	if (rp->has_proto)
 		flags |= F_PROTO;
 	if (rp->has_tenant)
 		flags |= F_TENANT;
+	if (r->have & BMS_R_QUALITY)
+		flags |= F_QUALITY | (uint64_t)r->quality << F_QWORD0;
 	if (r->have & BMS_R_BALANCE && r->balancing_active)
 		flags |= F_ACTIVE;
 	if (r->have & BMS_R_MOS) {
@@ -293,7 +300,8 @@ static int encode(const struct bms_readpack *rp, struct bms_buf *b)
 	const struct bms_reading *r = &rp->r;
 	size_t text = 0;
 
-	if (r->have & ~R_ALL)
+	/* A verdict with its findings is kept as text. */
+	if (r->have & ~(R_ALL | BMS_R_QUALITY))
 		return -1;
 	if (rp->has_proto && strlen(rp->proto) >= sizeof rp->proto)
 		return -1;
@@ -870,6 +878,16 @@ static int fast_parse(const char *line, size_t len, struct bms_readpack *rp)
 	if ((r->have & BMS_R_TEMPS) &&
 	    (!LIT(&w, ",\"temp_count\":") || fast_count(&w, r->ntemps) < 0))
 		return -1;
+	if (LIT(&w, ",\"quality\":\"")) {
+		const char *q;
+
+		for (r->quality = 0; (q = bms_reading_quality_words[r->quality]); r->quality++)
+			if (lit(&w, q, strlen(q)))
+				break;
+		if (!q || !chr(&w, '"'))
+			return -1;
+		r->have |= BMS_R_QUALITY;
+	}
 	if (!chr(&w, '}') || w.p != w.end)
 		return -1;
 
@@ -1016,10 +1034,16 @@ static int decode(const void *blob, size_t n, struct bms_readpack *rp)
 		return -1;
 	if (((flags & F_ACTIVE) && !(flags & BMS_R_BALANCE)) ||
 	    ((flags & (F_CHG | F_DSG)) && !(flags & BMS_R_MOS)) ||
-	    ((flags >> F_PROT0 & 63) && !(flags & BMS_R_PROTECT)))
+	    ((flags >> F_PROT0 & 63) && !(flags & BMS_R_PROTECT)) ||
+	    ((flags >> F_QWORD0) && !(flags & F_QUALITY)) ||
+	    (flags >> F_QWORD0) > BMS_QUALITY_BAD)
 		return -1;
 	bms_reading_clear(r);
 	r->have = (unsigned)(flags & R_ALL);
+	if (flags & F_QUALITY) {
+		r->have |= BMS_R_QUALITY;
+		r->quality = (int)(flags >> F_QWORD0);
+	}
 	rp->has_tenant = !!(flags & F_TENANT);
 	rp->has_proto = !!(flags & F_PROTO);
 	rp->proto[0] = '\0';
@@ -1133,6 +1157,12 @@ static int emit(const struct bms_readpack *u, const char *bms_id, int64_t ts_ms,
 		rc = -1;
 	else
 		bms_reading_json(&u->r, &h, u->has_proto ? u->proto : NULL, out);
+	if (!rc && (u->r.have & BMS_R_QUALITY) && out->len && !out->oom) {
+		out->len--;	/* the closing brace */
+		bms_buf_puts(out, ",\"quality\":\"");
+		bms_buf_puts(out, bms_reading_quality_words[u->r.quality]);
+		bms_buf_puts(out, "\"}");
+	}
 	bms_buf_free(&hid);
 	bms_buf_free(&hten);
 	return rc;

@@ -377,6 +377,40 @@ static void test_fixture16(void)
 	CHECK(rp.r.remaining_capacity_ah == 219.8);
 }
 
+/* The verdict bms-validate adds: a quality word alone packs compact, on
+ * either path; with findings the line is kept as text. */
+static void test_verdict(void)
+{
+	static char line[4096];
+	static const char *const words[] = { "good", "suspect", "bad" };
+	struct bms_readpack rp, u;
+	size_t plain = ROUNDTRIP(FIX16, 0, &rp), n;
+
+	for (int q = 0; q < 3; q++) {
+		snprintf(line, sizeof line, "%.*s,\"quality\":\"%s\"}",
+			 (int)strlen(FIX16) - 1, FIX16, words[q]);
+		n = ROUNDTRIP(line, 0, &rp);
+		CHECK(rp.fast_line != NULL);
+		CHECK(n == plain + 1);	/* the flags take a byte more */
+		CHECK(rp.r.have & BMS_R_QUALITY);
+		CHECK_INT(rp.r.quality, q);
+		memset(&u, 0, sizeof u);
+		CHECK_INT(bms_readpack_unpack(blob.p, blob.len, &u), 0);
+		CHECK_INT(u.r.quality, q);
+	}
+	snprintf(line, sizeof line, "%.*s,\"quality\":\"suspect\",\"findings\":[{\"code\":"
+		 "\"power_mismatch\",\"severity\":\"warning\",\"message\":\"off\"}]}",
+		 (int)strlen(FIX16) - 1, FIX16);
+	ROUNDTRIP(line, 1, &rp);
+	CHECK(rp.r.have & BMS_R_FINDINGS);
+	/* Not the word of a verdict, or not at the end: the general path. */
+	snprintf(line, sizeof line, "%.*s,\"quality\":\"goodish\"}", (int)strlen(FIX16) - 1, FIX16);
+	CHECK(bms_readpack_parse(line, strlen(line), &rp, NULL, 0) < 0);
+	snprintf(line, sizeof line, "%.*s,\"quality\":\"good\",\"x\":1}", (int)strlen(FIX16) - 1, FIX16);
+	ROUNDTRIP(line, 1, &rp);
+	CHECK(rp.fast_line == NULL);
+}
+
 /* Every combination of present fields, with and without proto and
  * tenant, and the flags on and off. */
 static void test_combinations(void)
@@ -1364,6 +1398,7 @@ int main(void)
 {
 	test_fixtures();
 	test_fixture16();
+	test_verdict();
 	test_combinations();
 	test_shapes();
 	test_text_form();
