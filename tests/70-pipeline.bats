@@ -1,0 +1,88 @@
+#!/usr/bin/env bats
+# The pipeline end to end, through the real parts: bms-sim on a pty with
+# a fault of a real pack or link, bms-read polling it, bms-decode,
+# bms-validate and bms-agg; each fault is seen where it should be, and
+# nowhere on a healthy pack.
+#
+# bms-sim --tick moves model time a fixed step per poll, so reading n
+# (from 0) is at model time n * step whatever the machine's speed.  Where
+# an analysis integrates over time, the readings are dated at their model
+# time (retime below), as a capture replayed at its own pace would be;
+# everything else uses the readings exactly as bms-read stamped them.
+
+load helper
+
+teardown() {
+	sim_stop
+}
+
+# poll N [bms-read options]: N readings of the simulator through bms-read
+# and bms-decode, every 0.05 s.
+poll() {
+	local n=$1
+	shift
+	bms-read --id p --interval 0.05 --count "$n" "$@" "$SIM_TTY" | bms-decode
+}
+
+# retime STEP: date reading n at 2026-11-27T00:00:00Z + n * STEP seconds.
+retime() {
+	awk -v step="$1" '
+	function ts(s,   d, h, m) {
+		d = int(s / 86400); s -= d * 86400
+		h = int(s / 3600); s -= h * 3600
+		m = int(s / 60); s -= m * 60
+		return sprintf("2026-11-%02dT%02d:%02d:%06.3fZ", 27 + d, h, m, s)
+	}
+	/"type":"reading"/ {
+		sub(/"timestamp":"[^"]*"/, "\"timestamp\":\"" ts(n++ * step) "\"")
+	}
+	{ print }'
+}
+
+# The verdicts of the readings, one line each: quality and finding codes.
+verdicts() {
+	jq -r 'select(.type == "reading") | [.quality, (.findings // [] | map(.code) | join(","))] | join(" ") | sub(" $"; "")'
+}
+
+@test "a healthy pack: every reading good, windows, no anomaly" {
+	sim_start --tick 60
+	poll 12 | bms-validate --chemistry lfp >"$BATS_TEST_TMPDIR/v"
+	[ "$(verdicts <"$BATS_TEST_TMPDIR/v" | sort | uniq -c | awk '{ print $1, $2 }')" = "12 good" ]
+	retime 60 <"$BATS_TEST_TMPDIR/v" | bms-agg --window 5m >"$BATS_TEST_TMPDIR/a"
+	[ "$(jq -r 'select(.type == "aggregate") | "\(.timestamp) \(.n) \(.complete)"' "$BATS_TEST_TMPDIR/a")" = "$(printf '%s\n' \
+		'2026-11-27T00:00:00.000Z 5 true' '2026-11-27T00:05:00.000Z 5 true' '2026-11-27T00:10:00.000Z 2 false')" ]
+	[ "$(jq -r 'select(.type == "anomaly")' "$BATS_TEST_TMPDIR/a")" = "" ]
+	[ "$(jq -r 'select(.type == "reading")' "$BATS_TEST_TMPDIR/a" | jq -s length)" = 12 ]
+}
+
+@test "a failing probe: the decoder drops it, bms-validate says the pack has one probe too few" {
+	sim_start --tick 60 --dead-probe 2@180
+	printf '[battery]\ntemps = 2\n' >"$BATS_TEST_TMPDIR/v.conf"
+	poll 6 | bms-validate --chemistry lfp -c "$BATS_TEST_TMPDIR/v.conf" >"$BATS_TEST_TMPDIR/v"
+	diff <(verdicts <"$BATS_TEST_TMPDIR/v") - <<-'END'
+	good
+	good
+	good
+	suspect temp_count_mismatch
+	suspect temp_count_mismatch
+	suspect temp_count_mismatch
+	END
+	[ "$(jq -r 'select(.type == "reading") | .warning_codes | index("temperature_sensor_2_fault") != null' "$BATS_TEST_TMPDIR/v" | tr '\n' ' ')" = "false false false true true true " ]
+}
+
+@test "a frozen link: the same reading again and again is flagged once it has lasted frozen_after" {
+	sim_start --tick 60 --freeze-after 120
+	printf '[validate]\nfrozen_after = 1ms\n' >"$BATS_TEST_TMPDIR/v.conf"
+	poll 6 | bms-validate --chemistry lfp -c "$BATS_TEST_TMPDIR/v.conf" >"$BATS_TEST_TMPDIR/v"
+	# From model time 120 s (reading 2) the link replays the answers of
+	# reading 1: the readings are the same but for their time.
+	[ "$(jq -c 'select(.type == "reading") | del(.timestamp, .quality, .findings)' "$BATS_TEST_TMPDIR/v" | uniq | wc -l)" = 2 ]
+	diff <(verdicts <"$BATS_TEST_TMPDIR/v") - <<-'END'
+	good
+	good
+	suspect frozen_reading
+	suspect frozen_reading
+	suspect frozen_reading
+	suspect frozen_reading
+	END
+}
