@@ -5,9 +5,11 @@
  * one battery; every other record passes through byte for byte.  The
  * options are parsed here; the stage is lib/aggstage.
  */
+#include <string.h>
 #include <unistd.h>
 
 #include "aggstage.h"
+#include "chem.h"
 #include "config.h"
 #include "exitcode.h"
 #include "filter.h"
@@ -16,7 +18,7 @@
 #include "sig.h"
 
 enum { OPT_STATE = 256, OPT_MAX_GAP, OPT_MERGE, OPT_PARALLEL, OPT_SERIES, OPT_MERGE_WINDOW,
-       OPT_SAVE, OPT_MAX_BAT };
+       OPT_SAVE, OPT_MAX_BAT, OPT_CHEM, OPT_HEALTH };
 
 static const struct option longopts[] = {
 	{ "window", required_argument, 0, 'w' },
@@ -29,6 +31,8 @@ static const struct option longopts[] = {
 	{ "state", required_argument, 0, OPT_STATE },
 	{ "save-interval", required_argument, 0, OPT_SAVE },
 	{ "max-batteries", required_argument, 0, OPT_MAX_BAT },
+	{ "chemistry", required_argument, 0, OPT_CHEM },
+	{ "health-interval", required_argument, 0, OPT_HEALTH },
 	{ "rejects", required_argument, 0, 'r' },
 	{ "strict", no_argument, 0, 's' },
 	BMS_OPT_COMMON
@@ -37,7 +41,8 @@ static const struct option longopts[] = {
 static const struct bms_cmd cmd = {
 	.synopsis = "bms-agg [-s] [-w list] [-c file] [-r file] [--state file] [--max-gap dur] "
 		    "[--parallel | --series] [--merge name=id,...] [--merge-window dur] "
-		    "[--save-interval dur] [--max-batteries n] [file ...]",
+		    "[--save-interval dur] [--max-batteries n] [--chemistry chem] "
+		    "[--health-interval dur] [file ...]",
 	.help =
 	"Aggregate readings into tumbling windows per battery; merge packs.\n\n"
 	"  -w, --window LIST    window lengths, a comma list or repeated (default 1m)\n"
@@ -50,6 +55,10 @@ static const struct bms_cmd cmd = {
 	"      --state FILE     keep open windows and pending merges across restarts\n"
 	"      --save-interval DUR  save the state at most every DUR (default 10s)\n"
 	"      --max-batteries N  batteries tracked at most (default 1024)\n"
+	"      --chemistry CHEM  lfp, nmc or lto: full and empty cells of batteries\n"
+	"                       without [battery] chemistry (default lfp)\n"
+	"      --health-interval DUR  a health record per battery every DUR of its\n"
+	"                       readings' time (default 1h; 0: none)\n"
 	"  -r, --rejects FILE   append rejected lines to FILE as reject records\n"
 	"  -s, --strict         stop with exit status 3 at the first rejected line\n",
 	.shortopts = "w:c:r:s",
@@ -111,6 +120,15 @@ int main(int argc, char **argv)
 		case OPT_SAVE: o.save_ms = duration("save-interval", optarg, 0); break;
 		case OPT_MAX_BAT:
 			o.max_batteries = (int)bms_opt_long(&cmd, "max-batteries", optarg, 1, 1000000);
+			break;
+		case OPT_CHEM:
+			if ((o.chem = bms_chem_find(optarg, strlen(optarg))) < 0)
+				bms_opt_usage(&cmd, "--chemistry: '%s' is not lfp, nmc or lto", optarg);
+			break;
+		case OPT_HEALTH:
+			o.health_ms = duration("health-interval", optarg, 0);
+			if (o.health_ms > 0 && o.health_ms < 1000)
+				bms_die(BMS_EXIT_USAGE, "--health-interval: %s is too short", optarg);
 			break;
 		case 'r': fo.rejects = optarg; break;
 		case 's': fo.strict = 1; break;

@@ -5,15 +5,20 @@
  * state file, the filter callbacks and the end of the input.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg.h"
 #include "aggstage.h"
+#include "anomaly.h"
 #include "batconf.h"
+#include "chem.h"
 #include "config.h"
 #include "err.h"
+#include "health.h"
 #include "json.h"
 #include "reading.h"
 #include "sig.h"
@@ -35,9 +40,20 @@ struct battery {
 	unsigned long late;		/* readings not after it: not analysed */
 	unsigned mgen;			/* the merges' generation merge, pack are of */
 	int merge, pack;		/* the merge it is a pack of, or -1 */
-	/* The per-battery analyses; lifetime analytics (lib/health) and
-	 * anomaly detection (lib/anomaly) add their members here. */
+	/* The settings of its analytics, made again when the configuration
+	 * changed (cgen): */
+	unsigned cgen;
+	double cap_ah;			/* [battery "ID"] capacity_ah, 0 none */
+	struct bms_health_conf hconf;
+	struct bms_anomaly_conf aconf;
+	int has_rnom;
+	double rnom;			/* Ah: nominal_capacity_ah, latest reading's */
+	int has_hb;
+	int64_t hb;			/* ms: the latest health boundary passed */
+	/* The per-battery analyses: */
 	struct bms_window_set win;
+	struct bms_health health;
+	struct bms_anomaly anom;
 };
 
 struct bms_aggstage {
@@ -52,8 +68,9 @@ struct bms_aggstage {
 	int nmerge;
 	unsigned mgen;
 	unsigned cutwarned[BMS_MERGE_MAX];
-	/* Configuration. */
+	/* Configuration, and its generation. */
 	struct bms_config *cfg;
+	unsigned cgen;
 	/* State. */
 	int64_t saved_at;
 	int dirty;
@@ -61,7 +78,7 @@ struct bms_aggstage {
 	/* Scratch. */
 	struct bms_reading_doc doc, mdoc;
 	struct bms_reading mr;
-	struct bms_buf out, line;
+	struct bms_buf out, line, names;
 };
 
 #define agg bms_aggstage
@@ -88,6 +105,8 @@ void bms_aggstage_opts_init(struct bms_aggstage_opts *o)
 	o->merge_window_ms = BMS_MERGE_WINDOW_MS;
 	o->save_ms = 10000;
 	o->max_batteries = BMS_AGGSTAGE_MAX_BATTERIES;
+	o->chem = BMS_CHEM_LFP;
+	o->health_ms = BMS_AGG_HOUR_MS;
 }
 
 struct bms_aggstage *bms_aggstage_new(const struct bms_aggstage_opts *o)
@@ -143,7 +162,10 @@ static struct battery *battery(struct agg *a, const char *id, const char *tenant
 		snprintf(b->tenant, sizeof b->tenant, "%s", tenant);
 	}
 	b->mgen = a->mgen - 1;
+	b->cgen = a->cgen - 1;
 	bms_window_init(&b->win, &a->o.wopt);
+	bms_health_init(&b->health);
+	bms_anomaly_init(&b->anom);
 	if (a->nbat % 64 == 0) {
 		struct battery **nb = realloc(a->bat, sizeof *nb * (size_t)(a->nbat + 64));
 
@@ -177,33 +199,110 @@ static void emit_window(void *ctx, const struct bms_window *w, int complete)
 	bms_filter_emit(a->f, a->out.p, a->out.len);
 }
 
+/* ==== Lifetime analytics and anomalies ==== */
+
+/* The envelope of a record of b at ms; t holds the timestamp, and the
+ * head is valid while b and t are. */
+static void head_of(const struct battery *b, int64_t ms, char *t, size_t tsz,
+		    struct bms_record_head *h, struct bms_buf *names)
+{
+	char ts[BMS_TS_LEN + 1];
+
+	bms_ts_format_ms(ms, ts);
+	snprintf(t, tsz, "\"%s\"", ts);
+	/* bms_id and tenant as JSON strings, one after the other in names. */
+	bms_buf_reset(names);
+	bms_buf_json_str(names, b->bms_id, strlen(b->bms_id));
+	h->bms_id_len = names->len;
+	if (b->has_tenant)
+		bms_buf_json_str(names, b->tenant, strlen(b->tenant));
+	h->bms_id = names->p;
+	h->timestamp = t;
+	h->timestamp_len = strlen(t);
+	h->tenant = b->has_tenant ? names->p + h->bms_id_len : NULL;
+	h->tenant_len = b->has_tenant ? names->len - h->bms_id_len : 0;
+}
+
+/* The health record of b, timestamped ms. */
+static void emit_health(struct agg *a, const struct battery *b, int64_t ms)
+{
+	struct bms_record_head h;
+	char t[BMS_TS_LEN + 3];
+
+	head_of(b, ms, t, sizeof t, &h, &a->names);
+	bms_buf_reset(&a->out);
+	bms_health_json(&b->health, &b->hconf, &h, &a->out);
+	bms_filter_emit(a->f, a->out.p, a->out.len);
+}
+
+static void emit_anomaly(void *ctx, const char *rec, size_t len)
+{
+	struct agg *a = ctx;
+
+	bms_filter_emit(a->f, rec, len);
+}
+
+/* The settings of b's analytics: the file's [health], [anomaly] (and per
+ * battery) keys over the defaults, the chemistry's full and empty cell,
+ * the nominal capacity of the file or else of the readings. */
+static void confs(struct agg *a, struct battery *b);
+
 /*
  * The one place where each reading of a battery, a pack's or a merged
- * one, is handed to the per-battery analyses, in time order: a reading
- * not after the battery's latest is counted and goes nowhere.  Returns 1
- * when the reading was analysed.
+ * one, is handed to the per-battery analyses, in time order, and where
+ * the reading's line (line[0..len)) is written.  A reading not after the
+ * battery's latest is counted, written and goes nowhere.  The order of
+ * what is written: the windows the reading closed, the health record of
+ * the boundary it crossed, the reading, the anomalies it shows.  Returns
+ * 1 when the reading was analysed.
  */
-static int analyse(struct agg *a, struct battery *b, int64_t ts, const struct bms_reading *r)
+static int analyse(struct agg *a, struct battery *b, int64_t ts, const struct bms_reading *r,
+		   const char *line, size_t len)
 {
 	struct emit_ctx e = { a, b };
 	char t0[BMS_TS_LEN + 1], t1[BMS_TS_LEN + 1];
+	struct bms_record_head h;
+	char t[BMS_TS_LEN + 3];
 
 	if (b->has_latest && ts <= b->latest) {
 		if (!b->late++) {
 			bms_ts_format_ms(ts, t0);
 			bms_ts_format_ms(b->latest, t1);
 			say(a, "'%s': a reading at %s is not after the latest one (%s): "
-				 "passed on, not aggregated (later ones are only counted)",
-				 b->bms_id, t0, t1);
+			    "passed on, not aggregated (later ones are only counted)",
+			    b->bms_id, t0, t1);
 		}
 		a->late++;
+		bms_filter_emit(a->f, line, len);
 		return 0;
 	}
 	b->has_latest = 1;
 	b->latest = ts;
 	a->dirty = 1;
+	confs(a, b);
 	bms_window_add(&b->win, &a->o.wopt, ts, r, emit_window, &e);
-	/* Lifetime analytics and anomaly detection are called here. */
+	if (a->o.health_ms > 0) {
+		int64_t hb = bms_agg_align(ts, a->o.health_ms);
+
+		if (b->has_hb && hb > b->hb)
+			emit_health(a, b, hb);
+		if (!b->has_hb || hb > b->hb) {
+			b->has_hb = 1;
+			b->hb = hb;
+		}
+	}
+	/* The nominal capacity the readings give counts from this one on. */
+	if ((r->have & BMS_R_NOMINAL) && r->nominal_capacity_ah > 0 &&
+	    (!b->has_rnom || b->rnom != r->nominal_capacity_ah)) {
+		b->has_rnom = 1;
+		b->rnom = r->nominal_capacity_ah;
+		if (b->cap_ah <= 0)
+			b->hconf.nominal_ah = b->rnom;
+	}
+	bms_health_add(&b->health, &b->hconf, ts, r);
+	bms_filter_emit(a->f, line, len);
+	head_of(b, ts, t, sizeof t, &h, &a->names);
+	bms_anomaly_add(&b->anom, &b->aconf, ts, r, &h, emit_anomaly, a);
 	return 1;
 }
 
@@ -343,23 +442,141 @@ static void merge_offer(struct agg *a, struct battery *b, const struct bms_readi
 		return;
 	}
 	if ((mb = battery(a, m->def.name, tenant)))
-		analyse(a, mb, ts, &a->mdoc.r);
-	bms_filter_emit(a->f, a->line.p, a->line.len);
+		analyse(a, mb, ts, &a->mdoc.r, a->line.p, a->line.len);
+	else
+		bms_filter_emit(a->f, a->line.p, a->line.len);
 }
 
 /* ==== Configuration ==== */
 
 static const char *const mode_words[] = { "parallel", "series", NULL };
 
-static const struct bms_config_key keys[] = {
+static const struct bms_config_key base_keys[] = {
 	BMS_BATCONF_KEYS,
 	{ .section = "merge", .key = "packs", .type = BMS_CONFIG_STRING, .flags = BMS_CONFIG_NAMED },
 	{ .section = "merge", .key = "mode", .type = BMS_CONFIG_ENUM, .flags = BMS_CONFIG_NAMED,
 	  .words = mode_words, .def = "parallel" },
 	{ .section = "merge", .key = "window", .type = BMS_CONFIG_DURATION,
 	  .flags = BMS_CONFIG_NAMED, .min = 1, .max = 86400000.0 },
-	/* The keys of lifetime analytics and anomaly detection join here. */
 };
+
+/*
+ * The settings of lib/health and lib/anomaly a file may give, in
+ * [health], [anomaly] and per battery in [health "ID"], [anomaly "ID"]:
+ * each key is its struct field's name (a duration without its "_ms"),
+ * its default the module's own (bms_*_conf_defaults: a key not set
+ * leaves it).  The ranges keep every one positive, as the modules ask
+ * (full_taper_a may be 0: 0.05 C).
+ */
+#define NUM 'd'			/* double, BMS_CONFIG_NUMBER */
+#define DUR 'm'			/* int64_t ms, BMS_CONFIG_DURATION */
+#define INT 'l'			/* long, BMS_CONFIG_INTEGER */
+#define DAYS (365 * 86400000.0)
+
+struct conf_key {
+	const char *section, *key;
+	char type;
+	size_t off;
+	double min, max;
+};
+
+#define H(k, t, f, lo, hi) { "health", k, t, offsetof(struct bms_health_conf, f), lo, hi }
+#define A(k, t, f, lo, hi) { "anomaly", k, t, offsetof(struct bms_anomaly_conf, f), lo, hi }
+static const struct conf_key conf_keys[] = {
+	H("idle_a", NUM, idle_a, 0.001, 1e6),
+	H("full_taper_a", NUM, full_taper_a, 0, 1e6),
+	H("run_min", DUR, run_min_ms, 1, DAYS),
+	H("run_min_share", NUM, run_min_share, 0.001, 1),
+	H("run_reverse_share", NUM, run_reverse_share, 0.001, 1),
+	H("cycle_min_share", NUM, cycle_min_share, 0.001, 1),
+	H("ir_max_dt", DUR, ir_max_dt_ms, 1, DAYS),
+	H("ir_min_step_a", NUM, ir_min_step_a, 0.001, 1e6),
+	H("drift_bin", DUR, drift_bin_ms, 1000, DAYS),
+	H("drift_bin_min", INT, drift_bin_min, 1, 1e9),
+	H("drift_half_life_days", NUM, drift_half_life_days, 0.001, 1e4),
+	H("weak_soc_percent", NUM, weak_soc_percent, 0.001, 100),
+	H("weak_cell_v", NUM, weak_cell_v, 0.001, 10),
+	A("dev_z", NUM, dev_z, 0.001, 1e6),
+	A("dev_mad_floor_mv", NUM, dev_mad_floor_mv, 0.001, 1e4),
+	A("dev_min_mv", NUM, dev_min_mv, 0.001, 1e4),
+	A("dev_sustain", DUR, dev_sustain_ms, 1, DAYS),
+	A("dev_clear", DUR, dev_clear_ms, 1, DAYS),
+	A("pack_jump_v", NUM, pack_jump_v, 0.001, 1e4),
+	A("cell_jump_v", NUM, cell_jump_v, 0.001, 10),
+	A("temp_jump_c", NUM, temp_jump_c, 0.001, 1e3),
+	A("jump_max_dt", DUR, jump_max_dt_ms, 1, DAYS),
+	A("rise_c_per_min", NUM, rise_c_per_min, 0.001, 1e3),
+	A("rise_span", DUR, rise_span_ms, BMS_ANOMALY_RISE_SLOTS, DAYS),
+	A("stuck_cell", DUR, stuck_cell_ms, 1, DAYS),
+	A("stuck_probe", DUR, stuck_probe_ms, 1, DAYS),
+	A("stuck_current_a", NUM, stuck_current_a, 0.001, 1e6),
+};
+#undef H
+#undef A
+
+#define NBASE (sizeof base_keys / sizeof base_keys[0])
+#define NCONF (sizeof conf_keys / sizeof conf_keys[0])
+
+/* The table of every key: the base ones, then conf_keys'. */
+static const struct bms_config_key *keys(void)
+{
+	static struct bms_config_key k[NBASE + NCONF];
+
+	if (!k[0].section) {
+		memcpy(k, base_keys, sizeof base_keys);
+		for (size_t i = 0; i < NCONF; i++)
+			k[NBASE + i] = (struct bms_config_key){
+				.section = conf_keys[i].section, .key = conf_keys[i].key,
+				.type = conf_keys[i].type == NUM ? BMS_CONFIG_NUMBER :
+					conf_keys[i].type == DUR ? BMS_CONFIG_DURATION :
+					BMS_CONFIG_INTEGER,
+				.flags = BMS_CONFIG_NAMED,
+				.min = conf_keys[i].min, .max = conf_keys[i].max,
+			};
+	}
+	return k;
+}
+
+/* The keys of cfg that are set for battery id over hc and ac. */
+static void conf_apply(const struct bms_config *cfg, const char *id,
+		       struct bms_health_conf *hc, struct bms_anomaly_conf *ac)
+{
+	for (size_t i = 0; cfg && i < NCONF; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		char *p = (char *)(k->section[0] == 'h' ? (void *)hc : (void *)ac) + k->off;
+
+		if (!bms_config_isset(cfg, k->section, id, k->key))
+			continue;
+		if (k->type == NUM)
+			*(double *)p = bms_config_num(cfg, k->section, id, k->key);
+		else if (k->type == DUR)
+			*(int64_t *)p = bms_config_ms(cfg, k->section, id, k->key);
+		else
+			*(long *)p = (long)bms_config_int(cfg, k->section, id, k->key);
+	}
+}
+
+static void confs(struct agg *a, struct battery *b)
+{
+	struct bms_batconf bc;
+	const struct bms_chem_profile *cp;
+
+	if (b->cgen == a->cgen)
+		return;
+	b->cgen = a->cgen;
+	bms_batconf_clear(&bc);
+	if (a->cfg)
+		bms_batconf_get(a->cfg, b->bms_id, &bc);
+	cp = bms_chem_profile(bc.chem >= 0 ? bc.chem : a->o.chem);
+	bms_health_conf_defaults(&b->hconf);
+	bms_anomaly_conf_defaults(&b->aconf);
+	conf_apply(a->cfg, b->bms_id, &b->hconf, &b->aconf);
+	b->hconf.full_cell_v = cp->full_v;
+	b->hconf.empty_cell_v = cp->empty_v;
+	b->hconf.max_gap_ms = a->o.wopt.max_gap_ms;
+	b->cap_ah = bc.capacity_ah;
+	b->hconf.nominal_ah = bc.capacity_ah > 0 ? bc.capacity_ah : b->has_rnom ? b->rnom : 0;
+}
 
 /* Read the configuration (again, on SIGHUP): the old one stays in place
  * unless the new file reads and its merges make sense.  0 or -1. */
@@ -370,7 +587,7 @@ int bms_aggstage_configure(struct agg *a, char *err, size_t errsz)
 	int n;
 
 	if (a->o.config_path) {
-		if (!(cfg = bms_config_new(keys, sizeof keys / sizeof keys[0])))
+		if (!(cfg = bms_config_new(keys(), NBASE + NCONF)))
 			return bms_err_set(err, errsz, "out of memory");
 		if (bms_config_load(cfg, a->o.config_path, err, errsz) < 0) {
 			bms_config_free(cfg);
@@ -385,6 +602,7 @@ int bms_aggstage_configure(struct agg *a, char *err, size_t errsz)
 	}
 	bms_config_free(a->cfg);
 	a->cfg = cfg;
+	a->cgen++;
 	return 0;
 }
 
@@ -427,7 +645,12 @@ static int save(struct agg *a, char *err, size_t errsz)
 		head_json(o, "battery", b);
 		if (b->has_latest)
 			bms_buf_printf(o, ",\"latest\":%lld", (long long)b->latest);
-		bms_buf_printf(o, ",\"late\":%lu}", b->late);
+		bms_buf_printf(o, ",\"late\":%lu", b->late);
+		if (b->has_hb)
+			bms_buf_printf(o, ",\"health_at\":%lld", (long long)b->hb);
+		if (b->has_rnom)
+			bms_buf_printf(o, ",\"nominal_ah\":%.17g", b->rnom);
+		bms_buf_putc(o, '}');
 		bms_state_save_add(&s, o->p, o->len);
 		for (int k = 0;; k++) {
 			bms_buf_reset(o);
@@ -435,7 +658,18 @@ static int save(struct agg *a, char *err, size_t errsz)
 				break;
 			bms_state_save_add(&s, o->p, o->len);
 		}
-		/* The state of further per-battery analyses is added here. */
+		bms_buf_reset(o);
+		head_json(o, "health", b);
+		bms_buf_putc(o, ',');
+		bms_health_state(&b->health, o);
+		bms_buf_putc(o, '}');
+		bms_state_save_add(&s, o->p, o->len);
+		bms_buf_reset(o);
+		head_json(o, "anomaly", b);
+		bms_buf_putc(o, ',');
+		bms_anomaly_state(&b->anom, o);
+		bms_buf_putc(o, '}');
+		bms_state_save_add(&s, o->p, o->len);
 	}
 	for (int i = 0; i < a->nmerge; i++)
 		for (int k = 0;; k++) {
@@ -455,7 +689,7 @@ static int save(struct agg *a, char *err, size_t errsz)
 	return 0;
 }
 
-enum { K_KIND, K_ID, K_TENANT, K_LATEST, K_LATE, K_COUNT };
+enum { K_KIND, K_ID, K_TENANT, K_LATEST, K_LATE, K_HB, K_RNOM, K_COUNT };
 
 /* One record of the state file, by its kind. */
 static int load_record(void *ctx, const struct bms_state_info *info, const char *rec,
@@ -465,7 +699,8 @@ static int load_record(void *ctx, const struct bms_state_info *info, const char 
 	struct bms_json_field f[K_COUNT] = {
 		[K_KIND] = { .key = "kind" }, [K_ID] = { .key = "bms_id" },
 		[K_TENANT] = { .key = "tenant" }, [K_LATEST] = { .key = "latest" },
-		[K_LATE] = { .key = "late" },
+		[K_LATE] = { .key = "late" }, [K_HB] = { .key = "health_at" },
+		[K_RNOM] = { .key = "nominal_ah" },
 	};
 	char kind[16], id[BMS_RECORD_ID_MAX + 1], tenant[BMS_RECORD_TENANT_MAX + 1];
 	struct bms_json_err je;
@@ -490,11 +725,22 @@ static int load_record(void *ctx, const struct bms_state_info *info, const char 
 			b->latest = strtoll(f[K_LATEST].val, NULL, 10);
 		}
 		b->late = f[K_LATE].val ? strtoul(f[K_LATE].val, NULL, 10) : 0;
+		if (f[K_HB].val) {
+			b->has_hb = 1;
+			b->hb = strtoll(f[K_HB].val, NULL, 10);
+		}
+		if (f[K_RNOM].val) {
+			b->has_rnom = 1;
+			b->rnom = strtod(f[K_RNOM].val, NULL);
+		}
 		return 0;
 	}
 	if (strcmp(kind, "point") == 0 || strcmp(kind, "window") == 0)
 		return bms_window_state_load(&b->win, &a->o.wopt, rec, len, &dropped, err, errsz);
-	/* The kinds of further per-battery analyses are loaded here. */
+	if (strcmp(kind, "health") == 0)
+		return bms_health_state_load(&b->health, rec, len, err, errsz);
+	if (strcmp(kind, "anomaly") == 0)
+		return bms_anomaly_state_load(&b->anom, rec, len, err, errsz);
 	return bms_err_set(err, errsz, "unknown kind '%s'", kind);
 }
 /* ==== The filter ==== */
@@ -530,12 +776,10 @@ int bms_aggstage_line(void *ctx, struct bms_filter *f, const char *line, size_t 
 	if (bms_reading_parse(line, len, &a->doc, why, whysz) < 0)
 		return BMS_FILTER_REJECT;
 	b = battery(a, a->doc.env.bms_id, a->doc.env.has_tenant ? a->doc.env.tenant : NULL);
-	if (!b || !analyse(a, b, a->doc.env.ts_ms, &a->doc.r)) {
+	if (!b)
 		bms_filter_emit(f, line, len);
-		return BMS_FILTER_DONE;
-	}
-	bms_filter_emit(f, line, len);
-	merge_offer(a, b, &a->doc);
+	else if (analyse(a, b, a->doc.env.ts_ms, &a->doc.r, line, len))
+		merge_offer(a, b, &a->doc);
 	return BMS_FILTER_DONE;
 }
 
@@ -576,6 +820,9 @@ int bms_aggstage_finish(struct agg *a, struct bms_filter *f, char *err, size_t e
 			struct emit_ctx e = { a, a->bat[i] };
 
 			bms_window_finish(&a->bat[i]->win, &a->o.wopt, emit_window, &e);
+			/* Its analytics as they stand at its latest reading. */
+			if (a->o.health_ms > 0 && a->bat[i]->has_latest && a->bat[i]->health.n > 0)
+				emit_health(a, a->bat[i], a->bat[i]->latest);
 		}
 		bms_filter_flush(f);
 		if (f->out.err && f->out.err != EPIPE)
@@ -599,5 +846,6 @@ void bms_aggstage_free(struct agg *a)
 	bms_config_free(a->cfg);
 	bms_buf_free(&a->out);
 	bms_buf_free(&a->line);
+	bms_buf_free(&a->names);
 	free(a);
 }

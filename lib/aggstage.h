@@ -49,6 +49,9 @@ struct bms_aggstage_opts {
 	const char *state_path;		/* NULL: none */
 	int64_t save_ms;		/* ms: save the state at most this often */
 	int max_batteries;		/* > 0 */
+	int chem;			/* enum bms_chem of batteries the file
+					 * gives none */
+	int64_t health_ms;		/* ms: health records every; 0 none */
 	void (*warn)(void *ctx, const char *msg);	/* a diagnostic line */
 	void *warn_ctx;
 };
