@@ -81,11 +81,9 @@ struct bms_aggstage {
 	struct bms_buf out, line, names;
 };
 
-#define agg bms_aggstage
-
 /* A diagnostic line to the caller's warn. */
 __attribute__((format(printf, 2, 3)))
-static void say(struct agg *a, const char *fmt, ...)
+static void say(struct bms_aggstage *a, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -111,7 +109,7 @@ void bms_aggstage_opts_init(struct bms_aggstage_opts *o)
 
 struct bms_aggstage *bms_aggstage_new(const struct bms_aggstage_opts *o)
 {
-	struct agg *a = calloc(1, sizeof *a);
+	struct bms_aggstage *a = calloc(1, sizeof *a);
 
 	if (!a)
 		return NULL;
@@ -141,7 +139,7 @@ static int same_tenant(const struct battery *b, const char *tenant)
 
 /* The battery bms_id of tenant (NULL: none), made when new; NULL past
  * the cap (warned once). */
-static struct battery *battery(struct agg *a, const char *id, const char *tenant)
+static struct battery *battery(struct bms_aggstage *a, const char *id, const char *tenant)
 {
 	unsigned h = hash_key(id, tenant);
 	struct battery *b;
@@ -184,14 +182,14 @@ static struct battery *battery(struct agg *a, const char *id, const char *tenant
 /* ==== Windows ==== */
 
 struct emit_ctx {
-	struct agg *a;
+	struct bms_aggstage *a;
 	const struct battery *b;
 };
 
 static void emit_window(void *ctx, const struct bms_window *w, int complete)
 {
 	struct emit_ctx *e = ctx;
-	struct agg *a = e->a;
+	struct bms_aggstage *a = e->a;
 
 	bms_buf_reset(&a->out);
 	bms_window_json(w, complete, e->b->bms_id, strlen(e->b->bms_id),
@@ -224,7 +222,7 @@ static void head_of(const struct battery *b, int64_t ms, char *t, size_t tsz,
 }
 
 /* The health record of b, timestamped ms. */
-static void emit_health(struct agg *a, const struct battery *b, int64_t ms)
+static void emit_health(struct bms_aggstage *a, const struct battery *b, int64_t ms)
 {
 	struct bms_record_head h;
 	char t[BMS_TS_LEN + 3];
@@ -237,7 +235,7 @@ static void emit_health(struct agg *a, const struct battery *b, int64_t ms)
 
 static void emit_anomaly(void *ctx, const char *rec, size_t len)
 {
-	struct agg *a = ctx;
+	struct bms_aggstage *a = ctx;
 
 	bms_filter_emit(a->f, rec, len);
 }
@@ -245,7 +243,7 @@ static void emit_anomaly(void *ctx, const char *rec, size_t len)
 /* The settings of b's analytics: the file's [health], [anomaly] (and per
  * battery) keys over the defaults, the chemistry's full and empty cell,
  * the nominal capacity of the file or else of the readings. */
-static void confs(struct agg *a, struct battery *b);
+static void confs(struct bms_aggstage *a, struct battery *b);
 
 /*
  * The one place where each reading of a battery, a pack's or a merged
@@ -256,8 +254,8 @@ static void confs(struct agg *a, struct battery *b);
  * the boundary it crossed, the reading, the anomalies it shows.  Returns
  * 1 when the reading was analysed.
  */
-static int analyse(struct agg *a, struct battery *b, int64_t ts, const struct bms_reading *r,
-		   const char *line, size_t len)
+static int analyse(struct bms_aggstage *a, struct battery *b, int64_t ts,
+		   const struct bms_reading *r, const char *line, size_t len)
 {
 	struct emit_ctx e = { a, b };
 	char t0[BMS_TS_LEN + 1], t1[BMS_TS_LEN + 1];
@@ -309,7 +307,7 @@ static int analyse(struct agg *a, struct battery *b, int64_t ts, const struct bm
 /* ==== Merges ==== */
 
 /* The merge and pack index of b, found again when the merges changed. */
-static void pack_of(struct agg *a, struct battery *b)
+static void pack_of(struct bms_aggstage *a, struct battery *b)
 {
 	if (b->mgen == a->mgen)
 		return;
@@ -328,8 +326,8 @@ static void pack_of(struct agg *a, struct battery *b)
 
 /* The merge definitions of the command line and of cfg (may be NULL)
  * into defs; their number, or -1 with the reason in err. */
-static int merge_defs(struct agg *a, const struct bms_config *cfg, struct bms_merge_def *defs,
-		      char *err, size_t errsz)
+static int merge_defs(struct bms_aggstage *a, const struct bms_config *cfg,
+		      struct bms_merge_def *defs, char *err, size_t errsz)
 {
 	int n = 0;
 
@@ -375,7 +373,7 @@ static int merge_defs(struct agg *a, const struct bms_config *cfg, struct bms_me
 
 /* Put the merges defs[0..n) in place, keeping what a merge of the same
  * name and packs has pending.  0, or -1 when out of memory. */
-static int merges_set(struct agg *a, const struct bms_merge_def *defs, int n)
+static int merges_set(struct bms_aggstage *a, const struct bms_merge_def *defs, int n)
 {
 	struct bms_merge *nm[BMS_MERGE_MAX] = { 0 };
 
@@ -411,7 +409,7 @@ static int merges_set(struct agg *a, const struct bms_merge_def *defs, int n)
 
 /* Pack reading d of b: offer it to b's merge, and pass the merged
  * reading it completes on (its closed windows first). */
-static void merge_offer(struct agg *a, struct battery *b, const struct bms_reading_doc *d)
+static void merge_offer(struct bms_aggstage *a, struct battery *b, const struct bms_reading_doc *d)
 {
 	struct bms_merge *m;
 	struct battery *mb;
@@ -556,7 +554,7 @@ static void conf_apply(const struct bms_config *cfg, const char *id,
 	}
 }
 
-static void confs(struct agg *a, struct battery *b)
+static void confs(struct bms_aggstage *a, struct battery *b)
 {
 	struct bms_batconf bc;
 	const struct bms_chem_profile *cp;
@@ -580,7 +578,7 @@ static void confs(struct agg *a, struct battery *b)
 
 /* Read the configuration (again, on SIGHUP): the old one stays in place
  * unless the new file reads and its merges make sense.  0 or -1. */
-int bms_aggstage_configure(struct agg *a, char *err, size_t errsz)
+int bms_aggstage_configure(struct bms_aggstage *a, char *err, size_t errsz)
 {
 	struct bms_config *cfg = NULL;
 	struct bms_merge_def defs[BMS_MERGE_MAX];
@@ -606,7 +604,7 @@ int bms_aggstage_configure(struct agg *a, char *err, size_t errsz)
 	return 0;
 }
 
-static void reload(struct agg *a)
+static void reload(struct bms_aggstage *a)
 {
 	char err[512];
 
@@ -631,7 +629,7 @@ static void head_cb(void *ctx, const char *kind, struct bms_buf *out)
 	head_json(out, kind, ctx);
 }
 
-static int save(struct agg *a, char *err, size_t errsz)
+static int save(struct bms_aggstage *a, char *err, size_t errsz)
 {
 	struct bms_state_save s;
 	struct bms_buf *o = &a->out;
@@ -695,7 +693,7 @@ enum { K_KIND, K_ID, K_TENANT, K_LATEST, K_LATE, K_HB, K_RNOM, K_COUNT };
 static int load_record(void *ctx, const struct bms_state_info *info, const char *rec,
 		       size_t len, char *err, size_t errsz)
 {
-	struct agg *a = ctx;
+	struct bms_aggstage *a = ctx;
 	struct bms_json_field f[K_COUNT] = {
 		[K_KIND] = { .key = "kind" }, [K_ID] = { .key = "bms_id" },
 		[K_TENANT] = { .key = "tenant" }, [K_LATEST] = { .key = "latest" },
@@ -750,7 +748,7 @@ static int load_record(void *ctx, const struct bms_state_info *info, const char 
 int bms_aggstage_line(void *ctx, struct bms_filter *f, const char *line, size_t len,
 		    char *why, size_t whysz)
 {
-	struct agg *a = ctx;
+	struct bms_aggstage *a = ctx;
 	struct bms_json_field type = { .key = "type" };
 	struct bms_json_err je;
 	struct battery *b;
@@ -785,7 +783,7 @@ int bms_aggstage_line(void *ctx, struct bms_filter *f, const char *line, size_t 
 
 int bms_aggstage_drained(void *ctx, struct bms_filter *f, char *why, size_t whysz)
 {
-	struct agg *a = ctx;
+	struct bms_aggstage *a = ctx;
 
 	a->f = f;
 	if (bms_sig_reload())
@@ -797,7 +795,7 @@ int bms_aggstage_drained(void *ctx, struct bms_filter *f, char *why, size_t whys
 	return save(a, why, whysz);
 }
 
-int bms_aggstage_load(struct agg *a, char *err, size_t errsz)
+int bms_aggstage_load(struct bms_aggstage *a, char *err, size_t errsz)
 {
 	if (!a->o.state_path)
 		return 0;
@@ -808,7 +806,7 @@ int bms_aggstage_load(struct agg *a, char *err, size_t errsz)
 	return save(a, err, errsz);
 }
 
-int bms_aggstage_finish(struct agg *a, struct bms_filter *f, char *err, size_t errsz)
+int bms_aggstage_finish(struct bms_aggstage *a, struct bms_filter *f, char *err, size_t errsz)
 {
 	a->f = f;
 	if (a->o.state_path) {
@@ -834,7 +832,7 @@ int bms_aggstage_finish(struct agg *a, struct bms_filter *f, char *err, size_t e
 	return 0;
 }
 
-void bms_aggstage_free(struct agg *a)
+void bms_aggstage_free(struct bms_aggstage *a)
 {
 	if (!a)
 		return;

@@ -8,10 +8,21 @@
  * tenant) has one slot, made when it is first seen, at most max_batteries
  * of them.  Each of its readings reaches the per-battery analyses in time
  * order in one place (analyse() in aggstage.c): tumbling windows
- * (lib/window).  A reading not after the battery's latest is passed on
- * and only counted.  Readings of the packs of a merge (lib/merge) also
- * make merged readings, written after the pack reading that completed
- * them and analysed like any battery's.
+ * (lib/window), lifetime analytics (lib/health) and anomaly detection
+ * (lib/anomaly).  For each reading analysed the stage writes the windows
+ * it closed, the health record of the health_ms boundary it crossed
+ * (timestamped with the boundary, holding the readings before it), the
+ * reading itself, then the anomalies it shows.  A reading not after the
+ * battery's latest is passed on and only counted.  Readings of the packs
+ * of a merge (lib/merge) also make merged readings, written after the
+ * pack reading that completed them and analysed like any battery's.
+ *
+ * The settings of a battery's analytics: the configuration's [health]
+ * and [anomaly] keys (per battery in [health "ID"], [anomaly "ID"]) over
+ * the modules' defaults; the full and empty cell of its chemistry
+ * ([battery "ID"] chemistry, else opts chem); its nominal capacity from
+ * [battery "ID"] capacity_ah, else its latest reading's
+ * nominal_capacity_ah; max_gap_ms that of the windows.
  *
  * The caller (the cmd) parses the options into struct bms_aggstage_opts,
  * then: bms_aggstage_new, bms_aggstage_configure (the --config file and
