@@ -1,42 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bms-agg: reading records in and out, with aggregate records of
- * tumbling windows per battery (lib/window) and readings of several
- * packs merged into one battery (lib/merge); every other record passes
- * through byte for byte.
- *
- * Each battery (a pack or a merged battery) has one struct battery; each
- * of its readings reaches the per-battery analyses in time order in one
- * place, analyse().  State records are tagged with a "kind"; the loader
- * dispatches on it (load_record).  Lifetime analytics and anomaly
- * detection join through these three places and the key table.
+ * tumbling windows per battery and readings of several packs merged into
+ * one battery; every other record passes through byte for byte.  The
+ * options are parsed here; the stage is lib/aggstage.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "batconf.h"
+#include "aggstage.h"
+#include "chem.h"
 #include "config.h"
-#include "err.h"
 #include "exitcode.h"
 #include "filter.h"
-#include "json.h"
-#include "merge.h"
 #include "msg.h"
 #include "opt.h"
-#include "reading.h"
 #include "sig.h"
-#include "state.h"
-#include "ts.h"
-#include "window.h"
-
-#define STATE_VERSION 1
-#define MAX_BATTERIES 1024		/* default of --max-batteries */
-#define HASH_SIZE 4096			/* power of two */
 
 enum { OPT_STATE = 256, OPT_MAX_GAP, OPT_MERGE, OPT_PARALLEL, OPT_SERIES, OPT_MERGE_WINDOW,
-       OPT_SAVE, OPT_MAX_BAT };
+       OPT_SAVE, OPT_MAX_BAT, OPT_CHEM, OPT_HEALTH };
 
 static const struct option longopts[] = {
 	{ "window", required_argument, 0, 'w' },
@@ -49,6 +31,8 @@ static const struct option longopts[] = {
 	{ "state", required_argument, 0, OPT_STATE },
 	{ "save-interval", required_argument, 0, OPT_SAVE },
 	{ "max-batteries", required_argument, 0, OPT_MAX_BAT },
+	{ "chemistry", required_argument, 0, OPT_CHEM },
+	{ "health-interval", required_argument, 0, OPT_HEALTH },
 	{ "rejects", required_argument, 0, 'r' },
 	{ "strict", no_argument, 0, 's' },
 	BMS_OPT_COMMON
@@ -57,7 +41,8 @@ static const struct option longopts[] = {
 static const struct bms_cmd cmd = {
 	.synopsis = "bms-agg [-s] [-w list] [-c file] [-r file] [--state file] [--max-gap dur] "
 		    "[--parallel | --series] [--merge name=id,...] [--merge-window dur] "
-		    "[--save-interval dur] [--max-batteries n] [file ...]",
+		    "[--save-interval dur] [--max-batteries n] [--chemistry chem] "
+		    "[--health-interval dur] [file ...]",
 	.help =
 	"Aggregate readings into tumbling windows per battery; merge packs.\n\n"
 	"  -w, --window LIST    window lengths, a comma list or repeated (default 1m)\n"
@@ -66,510 +51,20 @@ static const struct bms_cmd cmd = {
 	"      --parallel       the --merge options after it: packs in parallel (default)\n"
 	"      --series         the --merge options after it: packs in series\n"
 	"      --merge-window DUR  readings of all packs within DUR make one (default 5s)\n"
-	"  -c, --config FILE    [battery \"ID\"] and [merge \"N\"] sections (bms.conf(5))\n"
+	"  -c, --config FILE    [battery], [merge \"N\"], [health] and [anomaly]\n"
+	"                       sections (bms.conf(5))\n"
 	"      --state FILE     keep open windows and pending merges across restarts\n"
 	"      --save-interval DUR  save the state at most every DUR (default 10s)\n"
 	"      --max-batteries N  batteries tracked at most (default 1024)\n"
+	"      --chemistry CHEM  lfp, nmc or lto: full and empty cells of batteries\n"
+	"                       without [battery] chemistry (default lfp)\n"
+	"      --health-interval DUR  a health record per battery every DUR of its\n"
+	"                       readings' time (default 1h; 0: none)\n"
 	"  -r, --rejects FILE   append rejected lines to FILE as reject records\n"
 	"  -s, --strict         stop with exit status 3 at the first rejected line\n",
 	.shortopts = "w:c:r:s",
 	.longopts = longopts,
 };
-
-/* ==== Batteries ==== */
-
-struct battery {
-	char bms_id[BMS_RECORD_ID_MAX + 1];
-	int has_tenant;
-	char tenant[BMS_RECORD_TENANT_MAX + 1];
-	int next;			/* hash chain, -1 at its end */
-	int has_latest;
-	int64_t latest;			/* ms, the latest reading analysed */
-	unsigned long late;		/* readings not after it: not analysed */
-	unsigned mgen;			/* the merges' generation merge, pack are of */
-	int merge, pack;		/* the merge it is a pack of, or -1 */
-	/* The per-battery analyses; lifetime analytics (lib/health) and
-	 * anomaly detection (lib/anomaly) add their members here. */
-	struct bms_window_set win;
-};
-
-struct agg {
-	struct bms_filter *f;
-	struct bms_window_opts wopt;
-	/* Batteries, in the order they were first seen. */
-	struct battery **bat;
-	int nbat, maxbat, capwarned;
-	int head[HASH_SIZE];
-	/* Merges: from the command line, then the configuration's. */
-	struct bms_merge_def cli[BMS_MERGE_MAX];
-	int ncli;
-	int64_t merge_window_ms;
-	struct bms_merge *merge[BMS_MERGE_MAX];
-	int nmerge;
-	unsigned mgen;
-	unsigned cutwarned[BMS_MERGE_MAX];
-	/* Configuration. */
-	const char *config_path;
-	struct bms_config *cfg;
-	/* State. */
-	const char *state_path;
-	int64_t save_ms, saved_at;
-	int dirty;
-	unsigned long late;
-	/* Scratch. */
-	struct bms_reading_doc doc, mdoc;
-	struct bms_reading mr;
-	struct bms_buf out, line;
-};
-
-static unsigned hash_key(const char *id, const char *tenant)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for (; tenant && *tenant; tenant++)
-		h = (h ^ (unsigned char)*tenant) * 16777619u;
-	return h & (HASH_SIZE - 1);
-}
-
-static int same_tenant(const struct battery *b, const char *tenant)
-{
-	return tenant ? b->has_tenant && strcmp(b->tenant, tenant) == 0 : !b->has_tenant;
-}
-
-/* The battery bms_id of tenant (NULL: none), made when new; NULL past
- * the cap (warned once). */
-static struct battery *battery(struct agg *a, const char *id, const char *tenant)
-{
-	unsigned h = hash_key(id, tenant);
-	struct battery *b;
-
-	for (int i = a->head[h]; i >= 0; i = a->bat[i]->next)
-		if (strcmp(a->bat[i]->bms_id, id) == 0 && same_tenant(a->bat[i], tenant))
-			return a->bat[i];
-	if (a->nbat == a->maxbat || !(b = calloc(1, sizeof *b))) {
-		if (!a->capwarned)
-			bms_warn("more than %d batteries: '%s' and any other new battery pass "
-				 "without being aggregated (see --max-batteries)", a->nbat, id);
-		a->capwarned = 1;
-		return NULL;
-	}
-	snprintf(b->bms_id, sizeof b->bms_id, "%s", id);
-	if (tenant) {
-		b->has_tenant = 1;
-		snprintf(b->tenant, sizeof b->tenant, "%s", tenant);
-	}
-	b->mgen = a->mgen - 1;
-	bms_window_init(&b->win, &a->wopt);
-	if (a->nbat % 64 == 0) {
-		struct battery **nb = realloc(a->bat, sizeof *nb * (size_t)(a->nbat + 64));
-
-		if (!nb) {
-			free(b);
-			return NULL;
-		}
-		a->bat = nb;
-	}
-	b->next = a->head[h];
-	a->head[h] = a->nbat;
-	a->bat[a->nbat++] = b;
-	return b;
-}
-
-/* ==== Windows ==== */
-
-struct emit_ctx {
-	struct agg *a;
-	const struct battery *b;
-};
-
-static void emit_window(void *ctx, const struct bms_window *w, int complete)
-{
-	struct emit_ctx *e = ctx;
-	struct agg *a = e->a;
-
-	bms_buf_reset(&a->out);
-	bms_window_json(w, complete, e->b->bms_id, strlen(e->b->bms_id),
-			e->b->has_tenant ? e->b->tenant : NULL, &a->out);
-	bms_filter_emit(a->f, a->out.p, a->out.len);
-}
-
-/*
- * The one place where each reading of a battery, a pack's or a merged
- * one, is handed to the per-battery analyses, in time order: a reading
- * not after the battery's latest is counted and goes nowhere.  Returns 1
- * when the reading was analysed.
- */
-static int analyse(struct agg *a, struct battery *b, int64_t ts, const struct bms_reading *r)
-{
-	struct emit_ctx e = { a, b };
-	char t0[BMS_TS_LEN + 1], t1[BMS_TS_LEN + 1];
-
-	if (b->has_latest && ts <= b->latest) {
-		if (!b->late++) {
-			bms_ts_format_ms(ts, t0);
-			bms_ts_format_ms(b->latest, t1);
-			bms_warn("'%s': a reading at %s is not after the latest one (%s): "
-				 "passed on, not aggregated (later ones are only counted)",
-				 b->bms_id, t0, t1);
-		}
-		a->late++;
-		return 0;
-	}
-	b->has_latest = 1;
-	b->latest = ts;
-	a->dirty = 1;
-	bms_window_add(&b->win, &a->wopt, ts, r, emit_window, &e);
-	/* Lifetime analytics and anomaly detection are called here. */
-	return 1;
-}
-
-/* ==== Merges ==== */
-
-/* The merge and pack index of b, found again when the merges changed. */
-static void pack_of(struct agg *a, struct battery *b)
-{
-	if (b->mgen == a->mgen)
-		return;
-	b->mgen = a->mgen;
-	b->merge = b->pack = -1;
-	for (int i = 0; i < a->nmerge; i++) {
-		int p = bms_merge_pack(a->merge[i], b->bms_id);
-
-		if (p >= 0) {
-			b->merge = i;
-			b->pack = p;
-			return;
-		}
-	}
-}
-
-/* The merge definitions of the command line and of cfg (may be NULL)
- * into defs; their number, or -1 with the reason in err. */
-static int merge_defs(struct agg *a, const struct bms_config *cfg, struct bms_merge_def *defs,
-		      char *err, size_t errsz)
-{
-	int n = 0;
-
-	for (int i = 0; i < a->ncli; i++)
-		defs[n++] = a->cli[i];
-	for (size_t i = 0; cfg && bms_config_name(cfg, "merge", i); i++) {
-		const char *name = bms_config_name(cfg, "merge", i);
-		const char *packs = bms_config_str(cfg, "merge", name, "packs");
-		char arg[BMS_RECORD_ID_MAX * (BMS_MERGE_PACKS + 1) + 64];
-
-		if (n == BMS_MERGE_MAX)
-			return bms_err_set(err, errsz, "more than %d merges", BMS_MERGE_MAX);
-		if (bms_config_isset(cfg, "merge", name, "packs") != 2)
-			return bms_err_set(err, errsz, "%s: [merge \"%s\"] has no packs",
-					   bms_config_path(cfg), name);
-		if (strlen(name) + strlen(packs) + 2 > sizeof arg)
-			return bms_err_set(err, errsz, "%s: [merge \"%s\"]: packs too long",
-					   bms_config_path(cfg), name);
-		memcpy(arg, name, strlen(name));
-		arg[strlen(name)] = '=';
-		memcpy(arg + strlen(name) + 1, packs, strlen(packs) + 1);
-		if (bms_merge_parse(&defs[n], arg, err, errsz) < 0)
-			return -1;
-		defs[n].mode = bms_config_enum(cfg, "merge", name, "mode");
-		defs[n].window_ms = bms_config_isset(cfg, "merge", name, "window") ?
-			bms_config_ms(cfg, "merge", name, "window") : a->merge_window_ms;
-		n++;
-	}
-	for (int i = 0; i < n; i++) {
-		struct bms_batconf bc;
-
-		for (int p = 0; p < defs[i].npacks; p++) {
-			bms_batconf_clear(&bc);
-			if (cfg)
-				bms_batconf_get(cfg, defs[i].pack[p], &bc);
-			defs[i].capacity_ah[p] = bc.capacity_ah;
-		}
-	}
-	if (bms_merge_check(defs, n, err, errsz) < 0)
-		return -1;
-	return n;
-}
-
-/* Put the merges defs[0..n) in place, keeping what a merge of the same
- * name and packs has pending.  0, or -1 when out of memory. */
-static int merges_set(struct agg *a, const struct bms_merge_def *defs, int n)
-{
-	struct bms_merge *nm[BMS_MERGE_MAX] = { 0 };
-
-	for (int i = 0; i < n; i++) {
-		for (int j = 0; j < a->nmerge && !nm[i]; j++) {
-			struct bms_merge *o = a->merge[j];
-
-			if (o && strcmp(o->def.name, defs[i].name) == 0 &&
-			    o->def.npacks == defs[i].npacks &&
-			    !memcmp(o->def.pack, defs[i].pack, sizeof o->def.pack[0] * (size_t)o->def.npacks)) {
-				nm[i] = o;
-				a->merge[j] = NULL;
-				o->def = defs[i];
-			}
-		}
-		if (!nm[i]) {
-			if (!(nm[i] = malloc(sizeof *nm[i]))) {
-				for (int k = 0; k < i; k++)
-					free(nm[k]);
-				return -1;
-			}
-			bms_merge_init(nm[i], &defs[i]);
-		}
-	}
-	for (int j = 0; j < a->nmerge; j++)
-		free(a->merge[j]);
-	memcpy(a->merge, nm, sizeof nm);
-	memset(a->cutwarned, 0, sizeof a->cutwarned);
-	a->nmerge = n;
-	a->mgen++;
-	return 0;
-}
-
-/* Pack reading d of b: offer it to b's merge, and pass the merged
- * reading it completes on (its closed windows first). */
-static void merge_offer(struct agg *a, struct battery *b, const struct bms_reading_doc *d)
-{
-	struct bms_merge *m;
-	struct battery *mb;
-	const char *tenant;
-	int64_t ts;
-	unsigned cut;
-	char why[256];
-
-	pack_of(a, b);
-	if (b->merge < 0)
-		return;
-	m = a->merge[b->merge];
-	a->dirty = 1;
-	if (!bms_merge_offer(m, b->pack, d, &a->mr, &ts, &tenant, &cut))
-		return;
-	if (cut & ~a->cutwarned[b->merge]) {
-		a->cutwarned[b->merge] |= cut;
-		bms_warn("merge '%s': the packs' %s exceed a reading's %d: the merged reading has "
-			 "no %s", m->def.name, cut & BMS_MERGE_CUT_CELLS ? "cells" : "probes",
-			 cut & BMS_MERGE_CUT_CELLS ? BMS_MAX_CELLS : BMS_MAX_TEMPS,
-			 cut & BMS_MERGE_CUT_CELLS ? "cell_voltages" : "temperatures");
-	}
-	bms_buf_reset(&a->line);
-	bms_merge_json(m, &a->mr, ts, tenant, &a->line);
-	/* The windows see the merged reading as it is written. */
-	if (bms_reading_parse(a->line.p, a->line.len, &a->mdoc, why, sizeof why) < 0) {
-		bms_warn("merge '%s': %s", m->def.name, why);
-		return;
-	}
-	if ((mb = battery(a, m->def.name, tenant)))
-		analyse(a, mb, ts, &a->mdoc.r);
-	bms_filter_emit(a->f, a->line.p, a->line.len);
-}
-
-/* ==== Configuration ==== */
-
-static const char *const mode_words[] = { "parallel", "series", NULL };
-
-static const struct bms_config_key keys[] = {
-	BMS_BATCONF_KEYS,
-	{ .section = "merge", .key = "packs", .type = BMS_CONFIG_STRING, .flags = BMS_CONFIG_NAMED },
-	{ .section = "merge", .key = "mode", .type = BMS_CONFIG_ENUM, .flags = BMS_CONFIG_NAMED,
-	  .words = mode_words, .def = "parallel" },
-	{ .section = "merge", .key = "window", .type = BMS_CONFIG_DURATION,
-	  .flags = BMS_CONFIG_NAMED, .min = 1, .max = 86400000.0 },
-	/* The keys of lifetime analytics and anomaly detection join here. */
-};
-
-/* Read the configuration (again, on SIGHUP): the old one stays in place
- * unless the new file reads and its merges make sense.  0 or -1. */
-static int configure(struct agg *a, char *err, size_t errsz)
-{
-	struct bms_config *cfg = NULL;
-	struct bms_merge_def defs[BMS_MERGE_MAX];
-	int n;
-
-	if (a->config_path) {
-		if (!(cfg = bms_config_new(keys, sizeof keys / sizeof keys[0])))
-			return bms_err_set(err, errsz, "out of memory");
-		if (bms_config_load(cfg, a->config_path, err, errsz) < 0) {
-			bms_config_free(cfg);
-			return -1;
-		}
-	}
-	if ((n = merge_defs(a, cfg, defs, err, errsz)) < 0 || merges_set(a, defs, n) < 0) {
-		if (n >= 0)
-			bms_err_set(err, errsz, "out of memory");
-		bms_config_free(cfg);
-		return -1;
-	}
-	bms_config_free(a->cfg);
-	a->cfg = cfg;
-	return 0;
-}
-
-static void reload(struct agg *a)
-{
-	char err[512];
-
-	if (configure(a, err, sizeof err) < 0)
-		bms_warn("%s; keeping the configuration in use", err);
-}
-
-/* ==== State ==== */
-
-static void head_json(struct bms_buf *out, const char *kind, const struct battery *b)
-{
-	bms_buf_printf(out, "{\"kind\":\"%s\",\"bms_id\":", kind);
-	bms_buf_json_str(out, b->bms_id, strlen(b->bms_id));
-	if (b->has_tenant) {
-		bms_buf_puts(out, ",\"tenant\":");
-		bms_buf_json_str(out, b->tenant, strlen(b->tenant));
-	}
-}
-
-static void head_cb(void *ctx, const char *kind, struct bms_buf *out)
-{
-	head_json(out, kind, ctx);
-}
-
-static int save(struct agg *a, char *err, size_t errsz)
-{
-	struct bms_state_save s;
-	struct bms_buf *o = &a->out;
-
-	if (bms_state_save_begin(&s, a->state_path, "bms-agg", STATE_VERSION, err, errsz) < 0)
-		return -1;
-	for (int i = 0; i < a->nbat; i++) {
-		struct battery *b = a->bat[i];
-
-		bms_buf_reset(o);
-		head_json(o, "battery", b);
-		if (b->has_latest)
-			bms_buf_printf(o, ",\"latest\":%lld", (long long)b->latest);
-		bms_buf_printf(o, ",\"late\":%lu}", b->late);
-		bms_state_save_add(&s, o->p, o->len);
-		for (int k = 0;; k++) {
-			bms_buf_reset(o);
-			if (!bms_window_state_record(&b->win, &a->wopt, k, head_cb, b, o))
-				break;
-			bms_state_save_add(&s, o->p, o->len);
-		}
-		/* The state of further per-battery analyses is added here. */
-	}
-	for (int i = 0; i < a->nmerge; i++)
-		for (int k = 0;; k++) {
-			bms_buf_reset(o);
-			if (!bms_merge_state_record(a->merge[i], k, o))
-				break;
-			bms_state_save_add(&s, o->p, o->len);
-		}
-	if (o->oom) {
-		bms_state_save_abort(&s);
-		return bms_err_set(err, errsz, "cannot save '%s': out of memory", a->state_path);
-	}
-	if (bms_state_save_commit(&s, err, errsz) < 0)
-		return -1;
-	a->dirty = 0;
-	a->saved_at = bms_ts_mono_ms();
-	return 0;
-}
-
-enum { K_KIND, K_ID, K_TENANT, K_LATEST, K_LATE, K_COUNT };
-
-/* One record of the state file, by its kind. */
-static int load_record(void *ctx, const struct bms_state_info *info, const char *rec,
-		       size_t len, char *err, size_t errsz)
-{
-	struct agg *a = ctx;
-	struct bms_json_field f[K_COUNT] = {
-		[K_KIND] = { .key = "kind" }, [K_ID] = { .key = "bms_id" },
-		[K_TENANT] = { .key = "tenant" }, [K_LATEST] = { .key = "latest" },
-		[K_LATE] = { .key = "late" },
-	};
-	char kind[16], id[BMS_RECORD_ID_MAX + 1], tenant[BMS_RECORD_TENANT_MAX + 1];
-	struct bms_json_err je;
-	struct battery *b;
-	int dropped;
-
-	if (bms_json_scan(rec, len, f, K_COUNT, &je) < 0)
-		return bms_err_set(err, errsz, "%s at byte %zu", je.what, je.at + 1);
-	if (!f[K_KIND].val || bms_json_str_copy(f[K_KIND].val, f[K_KIND].len, kind, sizeof kind) < 0)
-		return bms_err_set(err, errsz, "no \"kind\"");
-	if (strcmp(kind, "pending") == 0)
-		return bms_merge_state_load(a->merge, a->nmerge, rec, len, &dropped, err, errsz);
-	if (!f[K_ID].val || bms_json_str_copy(f[K_ID].val, f[K_ID].len, id, sizeof id) <= 0 ||
-	    (f[K_TENANT].val &&
-	     bms_json_str_copy(f[K_TENANT].val, f[K_TENANT].len, tenant, sizeof tenant) < 0))
-		return bms_err_set(err, errsz, "no good \"bms_id\" or \"tenant\"");
-	if (!(b = battery(a, id, f[K_TENANT].val ? tenant : NULL)))
-		return bms_err_set(err, errsz, "more batteries than --max-batteries");
-	if (strcmp(kind, "battery") == 0) {
-		if (f[K_LATEST].val) {
-			b->has_latest = 1;
-			b->latest = strtoll(f[K_LATEST].val, NULL, 10);
-		}
-		b->late = f[K_LATE].val ? strtoul(f[K_LATE].val, NULL, 10) : 0;
-		return 0;
-	}
-	if (strcmp(kind, "point") == 0 || strcmp(kind, "window") == 0)
-		return bms_window_state_load(&b->win, &a->wopt, rec, len, &dropped, err, errsz);
-	/* The kinds of further per-battery analyses are loaded here. */
-	return bms_err_set(err, errsz, "unknown kind '%s'", kind);
-}
-
-/* ==== The filter ==== */
-
-#define READING_START "{\"type\":\"reading\","
-
-static int agg_line(void *ctx, struct bms_filter *f, const char *line, size_t len,
-		    char *why, size_t whysz)
-{
-	struct agg *a = ctx;
-	struct bms_json_field type = { .key = "type" };
-	struct bms_json_err je;
-	struct battery *b;
-
-	if (bms_sig_reload())
-		reload(a);
-	/* A line that starts as the writer's readings do is one (the parse
-	 * checks the rest); any other is scanned for its type first. */
-	if (len < sizeof READING_START - 1 || memcmp(line, READING_START, sizeof READING_START - 1)) {
-		if (bms_json_scan(line, len, &type, 1, &je) < 0) {
-			snprintf(why, whysz, "not a JSON object: %s at byte %zu", je.what, je.at + 1);
-			return BMS_FILTER_REJECT;
-		}
-		/* What the type says decides what the line is: it must say it once. */
-		if (type.dup) {
-			snprintf(why, whysz, "type: more than once");
-			return BMS_FILTER_REJECT;
-		}
-		if (!type.val || !bms_json_str_eq(type.val, type.len, "reading"))
-			return BMS_FILTER_PASS;
-	}
-	if (bms_reading_parse(line, len, &a->doc, why, whysz) < 0)
-		return BMS_FILTER_REJECT;
-	b = battery(a, a->doc.env.bms_id, a->doc.env.has_tenant ? a->doc.env.tenant : NULL);
-	if (!b || !analyse(a, b, a->doc.env.ts_ms, &a->doc.r)) {
-		bms_filter_emit(f, line, len);
-		return BMS_FILTER_DONE;
-	}
-	bms_filter_emit(f, line, len);
-	merge_offer(a, b, &a->doc);
-	return BMS_FILTER_DONE;
-}
-
-static int agg_drained(void *ctx, struct bms_filter *f, char *why, size_t whysz)
-{
-	struct agg *a = ctx;
-
-	if (bms_sig_reload())
-		reload(a);
-	if (!a->state_path || !a->dirty || bms_ts_mono_ms() - a->saved_at < a->save_ms)
-		return 0;
-	/* What the saved state counts as emitted is out first. */
-	bms_filter_flush(f);
-	return save(a, why, whysz);
-}
 
 static void warn(void *ctx, const char *msg)
 {
@@ -590,101 +85,79 @@ static int64_t duration(const char *name, const char *arg, int64_t min)
 
 int main(int argc, char **argv)
 {
-	static struct agg a;
+	static struct bms_aggstage_opts o;
 	static struct bms_filter f;
+	struct bms_aggstage *a;
 	struct bms_filter_opts fo = { .out_fd = STDOUT_FILENO };
-	const struct bms_filter_stage stage = {
-		.line = agg_line, .drained = agg_drained, .warn = warn, .ctx = &a,
-	};
+	struct bms_filter_stage stage = { .line = bms_aggstage_line,
+		.drained = bms_aggstage_drained, .warn = warn };
 	int c, rc, mode = BMS_MERGE_PARALLEL;
 	char err[512];
 
 	bms_msg_prog(argv[0]);
-	a.wopt.max_gap_ms = 60000;
-	a.merge_window_ms = BMS_MERGE_WINDOW_MS;
-	a.save_ms = 10000;
-	a.maxbat = MAX_BATTERIES;
-	memset(a.head, -1, sizeof a.head);
+	bms_aggstage_opts_init(&o);
+	o.warn = warn;
 	while ((c = bms_opt_next(argc, argv, &cmd)) != -1) {
 		switch (c) {
 		case 'w':
-			if (bms_window_parse_list(&a.wopt, optarg, err, sizeof err) < 0)
+			if (bms_window_parse_list(&o.wopt, optarg, err, sizeof err) < 0)
 				bms_die(BMS_EXIT_USAGE, "--window: %s", err);
 			break;
-		case OPT_MAX_GAP: a.wopt.max_gap_ms = duration("max-gap", optarg, 1); break;
+		case OPT_MAX_GAP: o.wopt.max_gap_ms = duration("max-gap", optarg, 1); break;
 		case OPT_MERGE:
-			if (a.ncli == BMS_MERGE_MAX)
+			if (o.ncli == BMS_MERGE_MAX)
 				bms_die(BMS_EXIT_USAGE, "--merge: more than %d merges", BMS_MERGE_MAX);
-			if (bms_merge_parse(&a.cli[a.ncli], optarg, err, sizeof err) < 0)
+			if (bms_merge_parse(&o.cli[o.ncli], optarg, err, sizeof err) < 0)
 				bms_die(BMS_EXIT_USAGE, "--merge: %s", err);
-			a.cli[a.ncli++].mode = mode;
+			o.cli[o.ncli++].mode = mode;
 			break;
 		case OPT_PARALLEL: mode = BMS_MERGE_PARALLEL; break;
 		case OPT_SERIES: mode = BMS_MERGE_SERIES; break;
 		case OPT_MERGE_WINDOW:
-			a.merge_window_ms = duration("merge-window", optarg, 0);
+			o.merge_window_ms = duration("merge-window", optarg, 0);
 			break;
-		case 'c': a.config_path = optarg; break;
-		case OPT_STATE: a.state_path = optarg; break;
-		case OPT_SAVE: a.save_ms = duration("save-interval", optarg, 0); break;
+		case 'c': o.config_path = optarg; break;
+		case OPT_STATE: o.state_path = optarg; break;
+		case OPT_SAVE: o.save_ms = duration("save-interval", optarg, 0); break;
 		case OPT_MAX_BAT:
-			a.maxbat = (int)bms_opt_long(&cmd, "max-batteries", optarg, 1, 1000000);
+			o.max_batteries = (int)bms_opt_long(&cmd, "max-batteries", optarg, 1, 1000000);
+			break;
+		case OPT_CHEM:
+			if ((o.chem = bms_chem_find(optarg, strlen(optarg))) < 0)
+				bms_opt_usage(&cmd, "--chemistry: '%s' is not lfp, nmc or lto", optarg);
+			break;
+		case OPT_HEALTH:
+			o.health_ms = duration("health-interval", optarg, 0);
+			if (o.health_ms > 0 && o.health_ms < 1000)
+				bms_die(BMS_EXIT_USAGE, "--health-interval: %s is too short", optarg);
 			break;
 		case 'r': fo.rejects = optarg; break;
 		case 's': fo.strict = 1; break;
 		}
 	}
-	if (!a.wopt.n)
-		bms_window_parse_list(&a.wopt, "1m", err, sizeof err);
-	for (int i = 0; i < a.ncli; i++)
-		a.cli[i].window_ms = a.merge_window_ms;
-	if (configure(&a, err, sizeof err) < 0)
+	if (!o.wopt.n)
+		bms_window_parse_list(&o.wopt, "1m", err, sizeof err);
+	if (!(a = bms_aggstage_new(&o)))
+		bms_die(BMS_EXIT_FAIL, "out of memory");
+	if (bms_aggstage_configure(a, err, sizeof err) < 0)
 		bms_die(BMS_EXIT_USAGE, "%s", err);
 	bms_sig_install();
-	if (a.config_path)
+	if (o.config_path)
 		bms_sig_hup_reloads();
-	if (a.state_path) {
-		if (bms_state_load(a.state_path, "bms-agg", STATE_VERSION, load_record, &a, NULL,
-				   err, sizeof err) < 0)
-			bms_die(BMS_EXIT_FAIL, "%s", err);
-		/* Know now that the state can be saved. */
-		if (save(&a, err, sizeof err) < 0)
-			bms_die(BMS_EXIT_FAIL, "%s", err);
-	}
+	if (bms_aggstage_load(a, err, sizeof err) < 0)
+		bms_die(BMS_EXIT_FAIL, "%s", err);
 	fo.prog = bms_msg_name();
 	fo.files = argv + optind;
 	fo.nfiles = argc - optind;
-	a.f = &f;
+	stage.ctx = a;
 	if (bms_filter_open(&f, &fo) < 0)
 		bms_die(BMS_EXIT_FAIL, "%s", f.err);
 	rc = bms_filter_run(&f, &stage);
 	if (rc == BMS_FILTER_EFAIL)
 		bms_die(BMS_EXIT_FAIL, "%s", f.err);
-	if (a.state_path) {
-		if (save(&a, err, sizeof err) < 0)
-			bms_die(BMS_EXIT_FAIL, "%s", err);
-	} else {
-		/* The end without --state: what is open is out, incomplete. */
-		for (int i = 0; i < a.nbat; i++) {
-			struct emit_ctx e = { &a, a.bat[i] };
-
-			bms_window_finish(&a.bat[i]->win, &a.wopt, emit_window, &e);
-		}
-		bms_filter_flush(&f);
-		if (f.out.err && f.out.err != EPIPE)
-			bms_die(BMS_EXIT_FAIL, "cannot write output: %s", strerror(f.out.err));
-	}
-	if (a.late)
-		bms_warn("%lu reading%s not after %s battery's latest passed on without being "
-			 "aggregated", a.late, a.late == 1 ? "" : "s", a.late == 1 ? "its" : "their");
+	if (bms_aggstage_finish(a, &f, err, sizeof err) < 0)
+		bms_die(BMS_EXIT_FAIL, "%s", err);
 	bms_filter_close(&f);
-	for (int i = 0; i < a.nbat; i++)
-		free(a.bat[i]);
-	free(a.bat);
-	for (int i = 0; i < a.nmerge; i++)
-		free(a.merge[i]);
-	bms_config_free(a.cfg);
-	bms_buf_free(&a.out);
-	bms_buf_free(&a.line);
+	bms_aggstage_free(a);
 	return bms_filter_exit(rc);
 }

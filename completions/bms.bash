@@ -56,12 +56,14 @@ _bms_agg() {
 	case $prev in
 	-r|--rejects|-c|--config|--state) _filedir; return ;;
 	-w|--window) COMPREPLY=($(compgen -W '10s 1m 15m 1h 1d' -- "$cur")); return ;;
+	--chemistry) COMPREPLY=($(compgen -W 'lfp nmc lto' -- "$cur")); return ;;
+	--health-interval) COMPREPLY=($(compgen -W '0 15m 1h 1d' -- "$cur")); return ;;
 	--max-gap|--merge|--merge-window|--save-interval|--max-batteries) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '--window --max-gap --merge --parallel --series
 			--merge-window --config --state --save-interval --max-batteries
-			--rejects --strict --help --version' -- "$cur"))
+			--chemistry --health-interval --rejects --strict --help --version' -- "$cur"))
 		return
 	fi
 	_filedir

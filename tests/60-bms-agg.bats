@@ -29,6 +29,41 @@ cgen() {
 	}'
 }
 
+# noagg: the lines of stdin but the records bms-agg adds.
+noagg() {
+	grep -Ev '^\{"type":"(aggregate|health|anomaly)"' || true
+}
+
+# agen ID N STEP_MS BODY: N readings of a 16-cell battery ID from
+# 2026-11-27T00:00:00Z, one every STEP_MS; BODY (awk) sets, for reading k
+# at t seconds, I (pack_current, default 0), cell[1..16] (V, default 3.3),
+# V (pack_voltage, default the cells' sum) and, when np is set, np
+# probes p[1..np] (degC).  Cells are written with 4 decimals, probes 1.
+agen() {
+	awk -v id="$1" -v n="$2" -v step="$3" 'BEGIN {
+		for (k = 0; k < n; k++) {
+			ms = k * step; t = ms / 1000
+			I = 0; V = ""; np = 0
+			for (c = 1; c <= 16; c++) cell[c] = 3.3
+			'"$4"'
+			sum = 0; cs = ""
+			for (c = 1; c <= 16; c++) { x = sprintf("%.4f", cell[c]) + 0; sum += x; cs = cs (c > 1 ? "," : "") x }
+			if (V == "") V = sprintf("%.3f", sum) + 0
+			ps = ""
+			for (j = 1; j <= np; j++) ps = ps (j > 1 ? "," : "") (sprintf("%.1f", p[j]) + 0)
+			d = int(ms / 86400000); r = ms - d * 86400000
+			printf "{\"type\":\"reading\",\"bms_id\":\"%s\",\"timestamp\":\"2026-11-%02dT%02d:%02d:%02d.%03dZ\",\"pack_voltage\":%s,\"pack_current\":%s,\"pack_power\":%s%s,\"cell_voltages\":[%s]}\n",
+				id, 27 + d, int(r / 3600000), int(r / 60000) % 60, int(r / 1000) % 60, r % 1000,
+				V, I, sprintf("%.2f", V * I) + 0, np ? ",\"temperatures\":[" ps "]" : "", cs
+		}
+	}'
+}
+
+# recs TYPE FILE: the records of TYPE in FILE.
+recs() {
+	grep "^{\"type\":\"$1\"" "$2" || true
+}
+
 # aggs FILE: the aggregate records of FILE.
 aggs() {
 	grep '"type":"aggregate"' "$1" || true
@@ -47,7 +82,7 @@ within() {
 	run --separate-stderr bms-agg "$T/in"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	diff <(grep -v '"type":"aggregate"' <<<"$output") "$T/in"
+	diff <(noagg <<<"$output") "$T/in"
 	[ "$(grep -c '"type":"aggregate"' <<<"$output")" -eq 3 ]
 	# Each window before the reading that closed it: after the 3 records
 	# of the fixture and the first minute's 60 readings.
@@ -155,7 +190,7 @@ within() {
 	{ cgen o 1 1000 0 50 1 50; cgen o 1 1000 2000 50 1 50; cgen o 1 1000 1000 50 1 50; cgen o 1 1000 2000 50 1 50; } >"$T/in"
 	run --separate-stderr bms-agg "$T/in"
 	[ "$status" -eq 0 ]
-	diff <(grep -v aggregate <<<"$output") "$T/in"
+	diff <(noagg <<<"$output") "$T/in"
 	[ "$(aggs <(echo "$output") | jq -r '[.n, .covered_ms] | @tsv')" = "$(printf '2\t2000')" ]
 	[ "${stderr_lines[0]}" = "bms-agg: 'o': a reading at 2026-11-27T00:00:01.000Z is not after the latest one (2026-11-27T00:00:02.000Z): passed on, not aggregated (later ones are only counted)" ]
 	[ "${stderr_lines[1]}" = "bms-agg: 2 readings not after their battery's latest passed on without being aggregated" ]
@@ -170,7 +205,7 @@ within() {
 	} >"$T/in"
 	run --separate-stderr bms-agg --max-batteries 2 "$T/in"
 	[ "$status" -eq 0 ]
-	diff <(grep -v aggregate <<<"$output") "$T/in"
+	diff <(noagg <<<"$output") "$T/in"
 	[ "$(aggs <(echo "$output") | jq -r '[.bms_id, .tenant // "-", .n] | @tsv')" = "$(printf 'a\t-\t2\na\tlab\t2')" ]
 	[ "$stderr" = "bms-agg: more than 2 batteries: 'b' and any other new battery pass without being aggregated (see --max-batteries)" ]
 }
@@ -224,7 +259,7 @@ P2='{"type":"reading","bms_id":"p2","timestamp":"2026-11-27T00:00:00.400Z","pack
 	} >"$T/in"
 	run --separate-stderr bms-agg --merge-window 5s --merge bank=p1,p2 "$T/in"
 	[ "$status" -eq 0 ]
-	[ "$(grep '"bms_id":"bank","timestamp"' <<<"$output" | grep -v aggregate | jq -r '[.timestamp, .pack_current] | @tsv')" = "$(printf '2026-11-27T00:00:11.000Z\t5\n2026-11-27T00:00:14.000Z\t11')" ]
+	[ "$(noagg <<<"$output" | grep '"bms_id":"bank","timestamp"' | jq -r '[.timestamp, .pack_current] | @tsv')" = "$(printf '2026-11-27T00:00:11.000Z\t5\n2026-11-27T00:00:14.000Z\t11')" ]
 }
 
 @test "merge definitions that make no sense are usage errors" {
@@ -290,7 +325,7 @@ P2='{"type":"reading","bms_id":"p2","timestamp":"2026-11-27T00:00:00.400Z","pack
 	"$BATS_TEST_DIRNAME/gen-readings" 2500 p1 2026-11-27T00:00:00.000Z >"$T/a"
 	"$BATS_TEST_DIRNAME/gen-readings" 2500 p2 2026-11-27T00:00:00.300Z >"$T/b"
 	paste -d '\n' "$T/a" "$T/b" >"$T/in"
-	opts=(-w 10s,1m,15m --merge bank=p1,p2)
+	opts=(-w 10s,1m,15m --merge bank=p1,p2 --health-interval 10m)
 	bms-agg "${opts[@]}" --state "$T/one.state" "$T/in" >"$T/one.out"
 	# Cut between the two packs' readings of one poll (a merge pending),
 	# and in the middle of every window.
@@ -301,12 +336,33 @@ P2='{"type":"reading","bms_id":"p2","timestamp":"2026-11-27T00:00:00.400Z","pack
 	bms-agg "${opts[@]}" --state "$T/two.state" "$T/second" >>"$T/two.out"
 	cmp "$T/one.out" "$T/two.out"
 	[ "$(grep -c '"bms_id":"bank","timestamp"' "$T/one.out")" -gt 2400 ]
+	# Health records of the three batteries at 00:10, 00:20, 00:30, 00:40.
+	[ "$(recs health "$T/one.out" | jq -r '[.bms_id, .timestamp[11:16]] | @tsv' | sort | uniq | wc -l)" -eq 12 ]
 	# The same state at the end, but for the time it was saved.
 	cmp <(tail -n +2 "$T/one.state") <(tail -n +2 "$T/two.state")
 	[ "$(stat -c %a "$T/two.state")" = 600 ]
 	# Input fed again after a restart is not counted twice.
 	bms-agg "${opts[@]}" --state "$T/two.state" "$T/second" 2>"$T/err" >"$T/again"
 	diff "$T/again" "$T/second"
+}
+
+@test "stopped and resumed with --state in the middle of anomalies, the same records as one run" {
+	anomaly_stream >"$T/in"
+	opts=(-c "$T/conf" -w 1m,5m --health-interval 1m)
+	bms-agg "${opts[@]}" --state "$T/one.state" "$T/in" >"$T/one.out"
+	# 00:08:00: a sensor_stuck and a temperature_rise are active.
+	head -n 480 "$T/in" >"$T/first"
+	tail -n +481 "$T/in" >"$T/second"
+	bms-agg "${opts[@]}" --state "$T/two.state" "$T/first" >"$T/two.out"
+	grep -q '"kind":"health"' "$T/two.state"
+	grep -q '"kind":"anomaly"' "$T/two.state"
+	bms-agg "${opts[@]}" --state "$T/two.state" "$T/second" >>"$T/two.out"
+	cmp "$T/one.out" "$T/two.out"
+	[ "$(recs health "$T/one.out" | wc -l)" -eq 9 ]
+	[ "$(recs anomaly "$T/one.out" | wc -l)" -eq 9 ]
+	[ "$(recs anomaly "$T/first" | wc -l)" -eq 0 ]
+	[ "$(recs anomaly "$T/two.out" | head -n 7 | tail -n 1 | jq -r .code)" = temperature_jump ]
+	cmp <(tail -n +2 "$T/one.state") <(tail -n +2 "$T/two.state")
 }
 
 @test "at the end: with --state open windows are saved, not written; the next run closes them" {
@@ -340,6 +396,148 @@ P2='{"type":"reading","bms_id":"p2","timestamp":"2026-11-27T00:00:00.400Z","pack
 	[ "$stderr" = "bms-agg: '$T/st': damaged at line 1: expected an object at column 1" ]
 }
 
+# ==== Lifetime analytics and anomalies ====
+
+# A 125 Ah battery discharged from full to empty at 50 A: full at 0 s
+# (cells 3.5 V, no current), -50 A from 10 s, the cells down from 3.3 to
+# 2.85 V, empty at 7210 s (2.75 V).  Charge out: 10 s at a mean of 25 A,
+# then 720 intervals of 10 s at 50 A: 360250 As = 100.0694 Ah.
+discharge() {
+	agen c 722 10000 'if (k == 0) { for (c = 1; c <= 16; c++) cell[c] = 3.5 } else { I = -50; for (c = 1; c <= 16; c++) cell[c] = k == 721 ? 2.75 : 3.3 - 0.45 * (k - 1) / 719 }'
+}
+
+# Every anomaly code once or twice, at 1 Hz for 10 minutes, the current
+# swinging by 40 A and each cell moving by a millivolt: cell 3 frozen
+# from 100 s (sensor_stuck after stuck_cell = 1m), cell 10 100 mV low at
+# 200..259 s (cell_deviation after dev_sustain = 30s, over dev_clear =
+# 60 s after it came back), the pack voltage at 70 V for the reading at
+# 300 s (two voltage_jump), probe 2 12 degC up at 400 s (two
+# temperature_jump), probe 1 rising 6 degC a minute from 450 to 550 s
+# (temperature_rise over 2 degC in rise_span = 1m).
+anomaly_stream() {
+	printf '[anomaly]\ndev_sustain = 30s\nstuck_cell = 1m\nrise_span = 1m\nrise_c_per_min = 2\n' >"$T/conf"
+	agen x 600 1000 'I = k % 2 ? 20 : -20; for (c = 1; c <= 16; c++) cell[c] = 3.3 + ((k + c) % 3) / 1000; if (k >= 100) cell[3] = 3.301; if (k >= 200 && k < 260) cell[10] -= 0.1; if (k == 300) V = 70; np = 2; p[1] = 20 + (k >= 450 ? (k < 550 ? k - 450 : 100) / 10 : 0); p[2] = 20 + (k == 400) * 12'
+}
+
+@test "a full-to-empty discharge measures the capacity; SOH and cycles of [battery] capacity_ah" {
+	discharge >"$T/in"
+	printf '[battery "c"]\ncapacity_ah = 125\n' >"$T/conf"
+	run --separate-stderr bms-agg -c "$T/conf" "$T/in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(noagg <<<"$output") "$T/in"
+	recs health <(echo "$output") >"$T/h"
+	# On the hours, before the reading at the hour (so without it), and
+	# at the end at the latest reading.
+	[ "$(jq -r '[.timestamp, .readings, .charge_out_ah, .nominal_ah, .equivalent_cycles, .capacity_runs] | @tsv' "$T/h")" = "$(printf '%s\n' \
+		"2026-11-27T01:00:00.000Z	360	49.792	125	0.398	0" \
+		"2026-11-27T02:00:00.000Z	720	99.792	125	0.798	0" \
+		"2026-11-27T02:00:10.000Z	722	100.069	125	0.801	1")" ]
+	# 100.0694 / 125 = 80.06 %
+	[ "$(tail -n 1 "$T/h" | jq -r '[.capacity_ah, .capacity_kind, .capacity_at, .soh_percent, .capacity_refused] | @tsv')" = "$(printf '100.069\tdischarge\t2026-11-27T02:00:10.000Z\t80.1\t0')" ]
+	# Each health record just before the reading at its time.
+	grep -A1 '"type":"health".*"timestamp":"2026-11-27T01:00:00.000Z"' <<<"$output" | tail -n 1 | grep -q '^{"type":"reading","bms_id":"c","timestamp":"2026-11-27T01:00:00.000Z"'
+	[ "$(recs anomaly <(echo "$output") | wc -l)" -eq 0 ]
+}
+
+@test "the nominal capacity is the readings' without capacity_ah; the chemistry sets full and empty" {
+	discharge | sed 's/"cell_voltages"/"nominal_capacity_ah":200,"cell_voltages"/' >"$T/in"
+	run bms-agg "$T/in"
+	# 100.0694 / 200 = 50.03 %
+	[ "$(recs health <(echo "$output") | tail -n 1 | jq -r '[.nominal_ah, .soh_percent, .equivalent_cycles] | @tsv')" = "$(printf '200\t50\t0.5')" ]
+	# NMC cells are full at 4.15 V: 3.5 V is not full, so no run.
+	run bms-agg --chemistry nmc "$T/in"
+	[ "$(recs health <(echo "$output") | tail -n 1 | jq -r .capacity_runs)" = 0 ]
+	printf '[battery "c"]\nchemistry = nmc\n' >"$T/conf"
+	run bms-agg -c "$T/conf" "$T/in"
+	[ "$(recs health <(echo "$output") | tail -n 1 | jq -r .capacity_runs)" = 0 ]
+}
+
+@test "a cell drifting away is flagged after dev_sustain, not before, and is the weakest cell" {
+	# Cell 7 80 mV low from 600 s to 899 s of 1200: robust z = -80 /
+	# (1.4826 x the MAD floor of 5 mV) = -10.79.
+	agen d 1200 1000 'if (k >= 600 && k < 900) cell[7] = 3.22' >"$T/in"
+	printf '[anomaly]\ndev_sustain = 2m\n' >"$T/conf"
+	run --separate-stderr bms-agg -c "$T/conf" "$T/in"
+	[ "$status" -eq 0 ]
+	recs anomaly <(echo "$output") >"$T/a"
+	[ "$(jq -r '[.timestamp, .code, .state, .cell, .since, .deviation_mv, .score, .threshold] | @tsv' "$T/a")" = "$(printf '%s\n' \
+		"2026-11-27T00:12:00.000Z	cell_deviation	start	7	2026-11-27T00:10:00.000Z	-80	-10.79	3.5" \
+		"2026-11-27T00:16:00.000Z	cell_deviation	end	7	2026-11-27T00:15:00.000Z	0	0	3.5")" ]
+	# Right after the reading it concerns.
+	grep -B1 '"type":"anomaly"' <<<"$output" | head -n 1 | grep -q '^{"type":"reading","bms_id":"d","timestamp":"2026-11-27T00:12:00.000Z"'
+	# 300 of 1200 readings 80 mV low: -20 mV over the day so far.
+	[ "$(recs health <(echo "$output") | jq -r '[.weakest_cell, .weakest_basis, .weakest_deviation_mv, .cell_deviation_mv[6]] | @tsv')" = "$(printf '7\tlatest_day\t-20\t-20')" ]
+	# With the default of a minute it starts a minute earlier.
+	run bms-agg "$T/in"
+	[ "$(recs anomaly <(echo "$output") | head -n 1 | jq -r .timestamp)" = 2026-11-27T00:11:00.000Z ]
+}
+
+@test "every anomaly code on a stream made to show it; none on clean readings" {
+	anomaly_stream >"$T/in"
+	run --separate-stderr bms-agg -c "$T/conf" "$T/in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(recs anomaly <(echo "$output") | jq -r '[.timestamp[11:19], .code, .state, .cell // "-", .probe // "-"] | @tsv') - <<-'END'
+	00:02:40	sensor_stuck	start	3	-
+	00:03:50	cell_deviation	start	10	-
+	00:05:00	voltage_jump	event	-	-
+	00:05:01	voltage_jump	event	-	-
+	00:05:20	cell_deviation	end	10	-
+	00:06:40	temperature_jump	event	-	2
+	00:06:41	temperature_jump	event	-	2
+	00:07:50	temperature_rise	start	-	1
+	00:09:54	temperature_rise	end	-	1
+	END
+	# The pack at 300 s against the sum of the cells at 299 s.
+	[ "$(recs anomaly <(echo "$output") | sed -n 3p | jq -r '[.value, .previous, .score, .threshold] | @tsv')" = "$(printf '70\t52.814\t17.186\t5')" ]
+	# Five hours of the generator (charge, discharge, balancing): health
+	# at 01:00 to 04:00 and at the end.
+	"$BATS_TEST_DIRNAME/gen-readings" 18000 g1 >"$T/clean"
+	run bms-agg "$T/clean"
+	[ "$(recs anomaly <(echo "$output") | wc -l)" -eq 0 ]
+	[ "$(recs health <(echo "$output") | wc -l)" -eq 5 ]
+}
+
+@test "--health-interval: records on its boundaries; 0 writes none" {
+	agen h 7 60000 'I = -10' >"$T/in"
+	run bms-agg --health-interval 2m "$T/in"
+	[ "$(recs health <(echo "$output") | jq -r '[.timestamp[11:19], .readings] | @tsv')" = "$(printf '%s\n' \
+		"00:02:00	2" "00:04:00	4" "00:06:00	6" "00:06:00	7")" ]
+	run bms-agg --health-interval 0 "$T/in"
+	[ "$(recs health <(echo "$output") | wc -l)" -eq 0 ]
+	# With --state none at the end: the next run goes on.
+	run bms-agg --state "$T/st" "$T/in"
+	[ "$(recs health <(echo "$output") | wc -l)" -eq 0 ]
+	run --separate-stderr bms-agg --health-interval 500ms </dev/null
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "bms-agg: --health-interval: 500ms is too short" ]
+	run --separate-stderr bms-agg --chemistry lead </dev/null
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "bms-agg: --chemistry: 'lead' is not lfp, nmc or lto" ]
+}
+
+@test "[health] and [anomaly] settings are checked: file, line and column" {
+	printf '[anomaly]\ndev_sustain = 0\n' >"$T/conf"
+	run --separate-stderr bms-agg -c "$T/conf" </dev/null
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "bms-agg: $T/conf:2:15: dev_sustain: 0 is out of range (1ms to 365d)" ]
+	printf '[health "b1"]\nidle_a = -1\n' >"$T/conf"
+	run --separate-stderr bms-agg -c "$T/conf" </dev/null
+	[ "$stderr" = "bms-agg: $T/conf:2:10: idle_a: -1 is out of range (0.001 to 1e+06)" ]
+	printf '[health]\nrun_min = x\n' >"$T/conf"
+	run --separate-stderr bms-agg -c "$T/conf" </dev/null
+	[ "$stderr" = "bms-agg: $T/conf:2:11: run_min: 'x' is not a duration (such as 500ms, 30s, 5m, 1h30m, 7d)" ]
+	printf '[anomaly]\ndev_sustain_ms = 1m\n' >"$T/conf"
+	run --separate-stderr bms-agg -c "$T/conf" </dev/null
+	[ "$stderr" = "bms-agg: $T/conf:2:1: unknown key 'dev_sustain_ms' in [anomaly]" ]
+	# Per battery: [anomaly "ID"] over [anomaly].
+	agen d 400 1000 'if (k >= 100) cell[7] = 3.22' >"$T/in"
+	printf '[anomaly]\ndev_sustain = 2m\n[anomaly "d"]\ndev_sustain = 10s\n' >"$T/conf"
+	run bms-agg -c "$T/conf" "$T/in"
+	[ "$(recs anomaly <(echo "$output") | jq -r .timestamp)" = 2026-11-27T00:01:50.000Z ]
+}
+
 # ==== Options and input ====
 
 @test "window lengths must divide a day; a bad duration is a usage error" {
@@ -370,11 +568,11 @@ P2='{"type":"reading","bms_id":"p2","timestamp":"2026-11-27T00:00:00.400Z","pack
 	[ "$status" -eq 0 ]
 	[ "${stderr_lines[0]}" = "bms-agg: $T/in:2: soc_percent: not in 0..100" ]
 	[ "${stderr_lines[1]}" = "bms-agg: $T/in:3: not a JSON object: expected an object at byte 1" ]
-	[ "$(grep -vc aggregate <<<"$output")" -eq 2 ]
+	[ "$(noagg <<<"$output" | wc -l)" -eq 2 ]
 	run --separate-stderr bms-agg <<<'{"type":"status","bms_id":"r","timestamp":"2026-11-27T00:00:01Z","type":"reading"}'
 	[ "$stderr" = "bms-agg: <stdin>:1: type: more than once" ]
 	[ -z "$output" ]
 	run --separate-stderr bms-agg --strict "$T/in"
 	[ "$status" -eq 3 ]
-	[ "$(grep -vc aggregate <<<"$output")" -eq 1 ]
+	[ "$(noagg <<<"$output" | wc -l)" -eq 1 ]
 }
