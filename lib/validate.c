@@ -111,6 +111,17 @@ struct regent {
 	int cells;			/* 0 unknown */
 };
 
+/* What the jump checks compare: a reading's time, SOC, cells and probes. */
+struct snap {
+	int ok;				/* 0: none */
+	int64_t ts;			/* ms */
+	unsigned have;			/* BMS_R_* */
+	double soc;			/* % */
+	int ncells, ntemps;
+	double cells[BMS_MAX_CELLS];	/* V */
+	double temps[BMS_MAX_TEMPS];	/* degC */
+};
+
 struct battery {
 	uint64_t key;			/* hash of tenant and bms_id */
 	char bms_id[BMS_RECORD_ID_MAX + 1];
@@ -127,14 +138,9 @@ struct battery {
 	uint64_t hash;			/* of the last reading, time left out */
 	int64_t same_since;		/* ms: the first reading with that hash */
 	int last_ncells, last_ntemps;	/* -1: the reading before had none */
-	/* The last reading without an error, for the jumps: */
-	int ref;			/* 0: none */
-	int64_t ref_ts;			/* ms */
-	unsigned ref_have;		/* BMS_R_* */
-	double ref_soc;			/* % */
-	int ref_ncells, ref_ntemps;
-	double ref_cells[BMS_MAX_CELLS];	/* V */
-	double ref_temps[BMS_MAX_TEMPS];	/* degC */
+	/* For the jumps: the last reading without an error, and the last
+	 * ordered reading, which confirms a step when the next agrees. */
+	struct snap ref, prev;
 };
 
 struct bms_validate {
@@ -491,6 +497,52 @@ static double secs(int64_t ms)
 	return (double)ms / 1000;
 }
 
+
+static void snap_take(struct snap *s, int64_t ts, const struct bms_reading *r)
+{
+	s->ok = 1;
+	s->ts = ts;
+	s->have = r->have;
+	s->soc = r->soc_percent;
+	s->ncells = r->have & BMS_R_CELLS ? r->ncells : 0;
+	s->ntemps = r->have & BMS_R_TEMPS ? r->ntemps : 0;
+	memcpy(s->cells, r->cells, (size_t)s->ncells * sizeof r->cells[0]);
+	memcpy(s->temps, r->temps, (size_t)s->ntemps * sizeof r->temps[0]);
+}
+
+/* Does r's SOC jump from s's? */
+static int soc_jumps(const struct snap *s, const struct bms_reading *r, const struct limits *l)
+{
+	return (r->have & s->have & BMS_R_SOC) && fabs(r->soc_percent - s->soc) > l->soc_jump;
+}
+
+/* The cell of r that jumps most from s, past the bound; -1 if none. */
+static int cell_jumps(const struct snap *s, const struct bms_reading *r, const struct limits *l)
+{
+	int w = -1;
+	double d = l->cell_jump_v;
+
+	if (!(r->have & s->have & BMS_R_CELLS) || r->ncells != s->ncells)
+		return -1;
+	for (int i = 0; i < r->ncells; i++)
+		if (fabs(r->cells[i] - s->cells[i]) > d) {
+			d = fabs(r->cells[i] - s->cells[i]);
+			w = i;
+		}
+	return w;
+}
+
+/* The first probe of r that jumps from s; -1 if none. */
+static int temp_jumps(const struct snap *s, const struct bms_reading *r, const struct limits *l)
+{
+	if (!(r->have & s->have & BMS_R_TEMPS) || r->ntemps != s->ntemps)
+		return -1;
+	for (int i = 0; i < r->ntemps; i++)
+		if (fabs(r->temps[i] - s->temps[i]) > l->temp_jump_c)
+			return i;
+	return -1;
+}
+
 /* The checks against the battery's readings before; *ordered is set
  * when the reading comes after the last one in time. */
 static void check_stream(struct battery *b, const struct limits *l, int64_t ts, int64_t now,
@@ -528,35 +580,23 @@ static void check_stream(struct battery *b, const struct limits *l, int64_t ts, 
 	}
 	if (hash == b->hash && ts - b->same_since >= l->frozen_ms)
 		add(res, BMS_V_FROZEN, "the same values for %.0f s", secs(ts - b->same_since));
-	if (b->ref && ts - b->ref_ts <= l->jump_ms) {
-		double dt = secs(ts - b->ref_ts);
+	if (b->ref.ok && ts - b->ref.ts <= l->jump_ms) {
+		const struct snap *p = b->prev.ok && b->prev.ts > b->ref.ts &&
+				       ts - b->prev.ts <= l->jump_ms ? &b->prev : NULL;
+		double dt = secs(ts - b->ref.ts);
+		int w;
 
-		if ((r->have & b->ref_have & BMS_R_SOC) &&
-		    fabs(r->soc_percent - b->ref_soc) > l->soc_jump)
+		/* A jump from the reference that the reading before made too,
+		 * and that this one keeps, is a real step: flagged once. */
+		if (soc_jumps(&b->ref, r, l) && (!p || soc_jumps(p, r, l)))
 			add(res, BMS_V_SOC_JUMP, "state of charge from %.1f %% to %.1f %% in %.1f s",
-			    b->ref_soc, r->soc_percent, dt);
-		if ((r->have & b->ref_have & BMS_R_CELLS) && r->ncells == b->ref_ncells) {
-			int w = -1;
-			double d = 0;
-
-			for (int i = 0; i < r->ncells; i++)
-				if (fabs(r->cells[i] - b->ref_cells[i]) > d) {
-					d = fabs(r->cells[i] - b->ref_cells[i]);
-					w = i;
-				}
-			if (w >= 0 && d > l->cell_jump_v)
-				add(res, BMS_V_CELL_JUMP, "cell %d from %.3f V to %.3f V in %.1f s",
-				    w + 1, b->ref_cells[w], r->cells[w], dt);
-		}
-		if ((r->have & b->ref_have & BMS_R_TEMPS) && r->ntemps == b->ref_ntemps) {
-			for (int i = 0; i < r->ntemps; i++)
-				if (fabs(r->temps[i] - b->ref_temps[i]) > l->temp_jump_c) {
-					add(res, BMS_V_TEMP_JUMP,
-					    "probe %d from %.1f degC to %.1f degC in %.1f s", i + 1,
-					    b->ref_temps[i], r->temps[i], dt);
-					break;
-				}
-		}
+			    b->ref.soc, r->soc_percent, dt);
+		if ((w = cell_jumps(&b->ref, r, l)) >= 0 && (!p || cell_jumps(p, r, l) >= 0))
+			add(res, BMS_V_CELL_JUMP, "cell %d from %.3f V to %.3f V in %.1f s",
+			    w + 1, b->ref.cells[w], r->cells[w], dt);
+		if ((w = temp_jumps(&b->ref, r, l)) >= 0 && (!p || temp_jumps(p, r, l) >= 0))
+			add(res, BMS_V_TEMP_JUMP, "probe %d from %.1f degC to %.1f degC in %.1f s",
+			    w + 1, b->ref.temps[w], r->temps[w], dt);
 	}
 }
 
@@ -586,16 +626,10 @@ static void remember(struct battery *b, int64_t ts, uint64_t hash,
 	}
 	b->last_ncells = r->have & BMS_R_CELLS ? r->ncells : -1;
 	b->last_ntemps = r->have & BMS_R_TEMPS ? r->ntemps : -1;
-	if (ordered && !bad) {
-		b->ref = 1;
-		b->ref_ts = ts;
-		b->ref_have = r->have;
-		b->ref_soc = r->soc_percent;
-		b->ref_ncells = r->ncells;
-		b->ref_ntemps = r->ntemps;
-		memcpy(b->ref_cells, r->cells, (size_t)r->ncells * sizeof r->cells[0]);
-		memcpy(b->ref_temps, r->temps, (size_t)r->ntemps * sizeof r->temps[0]);
-	}
+	if (ordered)
+		snap_take(&b->prev, ts, r);
+	if (ordered && !bad)
+		b->ref = b->prev;
 }
 
 /* ==== The line ==== */

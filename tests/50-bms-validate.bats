@@ -183,6 +183,19 @@ conf() {
 	diff "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want"
 }
 
+@test "a step the next reading keeps is real: flagged once, then the new level is the reference" {
+	step='.cell_voltages[2] = 2.95 | .pack_voltage = 12.85 | .pack_power = 128.5'
+	{
+		at 0
+		at 1 "$step"
+		at 2 "$step"
+		at 3 "$step"
+		at 4	# back up by as much: a step again, kept by nothing after it
+	} | bms-validate | jq -c '[.quality, (.findings // [] | map(.code))]' >"$BATS_TEST_TMPDIR/got"
+	printf '%s\n' '["good",[]]' '["bad",["cell_jump"]]' '["good",[]]' '["good",[]]' '["bad",["cell_jump"]]' |
+		diff "$BATS_TEST_TMPDIR/got" -
+}
+
 @test "counts not known are held to the reading before" {
 	{
 		at 0
