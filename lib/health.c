@@ -142,6 +142,7 @@ static void run_start(struct bms_health *h, int kind, int64_t ts)
 {
 	h->run = kind;
 	h->run_gap = 0;
+	h->run_low = 0;
 	h->run_ts = ts;
 	h->run_in = h->run_out = 0;
 }
@@ -396,7 +397,13 @@ void bms_health_add(struct bms_health *h, const struct bms_health_conf *c,
 			run_finish(h, c, ts);
 		run_start(h, BMS_HEALTH_RUN_FROM_FULL, ts);
 		cycle_full(h, c);
-	} else if (empty && !full) {
+	} else if (empty && !full && h->run == BMS_HEALTH_RUN_FROM_FULL && has_i &&
+		   r->pack_current < -c->idle_a &&
+		   !((r->have & BMS_R_SOC) && r->soc_percent <= 0)) {
+		/* Empty, and the load still draws: the pack gives what it
+		 * has until the BMS (or the owner) stops the discharge. */
+		h->run_low = 1;
+	} else if ((empty && !full) || (h->run_low && !(has_i && r->pack_current < -c->idle_a))) {
 		if (h->run == BMS_HEALTH_RUN_FROM_FULL)
 			run_finish(h, c, ts);
 		run_start(h, BMS_HEALTH_RUN_FROM_EMPTY, ts);
@@ -787,7 +794,8 @@ static int health_keys(struct bms_health *h, struct bms_health_key *k)
 		K("e_in", 'd', e_in), K("e_out", 'd', e_out),
 		K("observed_ms", 'l', observed_ms), K("gaps", 'l', gaps),
 		K("gap_ms", 'l', gap_ms),
-		K("run", 'i', run), K("run_gap", 'i', run_gap), K("run_ts", 'l', run_ts),
+		K("run", 'i', run), K("run_gap", 'i', run_gap), K("run_low", 'i', run_low),
+		K("run_ts", 'l', run_ts),
 		K("run_in", 'd', run_in), K("run_out", 'd', run_out),
 		K("cap_runs", 'l', cap_runs), K("cap_refused", 'l', cap_refused),
 		K("cap_why", 'i', cap_why), K("cap_kind", 'i', cap_kind),

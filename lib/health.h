@@ -110,6 +110,9 @@ struct bms_health {
 	/* The capacity run in progress: */
 	int run;			/* BMS_HEALTH_RUN_* */
 	int run_gap;			/* a gap fell in it */
+	int run_low;			/* a full-to-empty run reached empty
+					 * while still discharging: it ends
+					 * where the discharge stops */
 	int64_t run_ts;			/* ms: its start */
 	double run_in, run_out;		/* Ah */
 	/* Capacity measured: */

@@ -400,10 +400,11 @@ P2='{"type":"reading","bms_id":"p2","timestamp":"2026-11-27T00:00:00.400Z","pack
 
 # A 125 Ah battery discharged from full to empty at 50 A: full at 0 s
 # (cells 3.5 V, no current), -50 A from 10 s, the cells down from 3.3 to
-# 2.85 V, empty at 7210 s (2.75 V).  Charge out: 10 s at a mean of 25 A,
-# then 720 intervals of 10 s at 50 A: 360250 As = 100.0694 Ah.
+# 2.85 V, empty at 7210 s (2.75 V), cut off at 7220 s.  Charge out: 10 s
+# at a mean of 25 A at each end, and 720 intervals of 10 s at 50 A
+# between: 360500 As = 100.1389 Ah.
 discharge() {
-	agen c 722 10000 'if (k == 0) { for (c = 1; c <= 16; c++) cell[c] = 3.5 } else { I = -50; for (c = 1; c <= 16; c++) cell[c] = k == 721 ? 2.75 : 3.3 - 0.45 * (k - 1) / 719 }'
+	agen c 723 10000 'if (k == 0) { for (c = 1; c <= 16; c++) cell[c] = 3.5 } else { I = k == 722 ? 0 : -50; for (c = 1; c <= 16; c++) cell[c] = k >= 721 ? 2.75 : 3.3 - 0.45 * (k - 1) / 719 }'
 }
 
 # Every anomaly code once or twice, at 1 Hz for 10 minutes, the current
@@ -432,9 +433,9 @@ anomaly_stream() {
 	[ "$(jq -r '[.timestamp, .readings, .charge_out_ah, .nominal_ah, .equivalent_cycles, .capacity_runs] | @tsv' "$T/h")" = "$(printf '%s\n' \
 		"2026-11-27T01:00:00.000Z	360	49.792	125	0.398	0" \
 		"2026-11-27T02:00:00.000Z	720	99.792	125	0.798	0" \
-		"2026-11-27T02:00:10.000Z	722	100.069	125	0.801	1")" ]
-	# 100.0694 / 125 = 80.06 %
-	[ "$(tail -n 1 "$T/h" | jq -r '[.capacity_ah, .capacity_kind, .capacity_at, .soh_percent, .capacity_refused] | @tsv')" = "$(printf '100.069\tdischarge\t2026-11-27T02:00:10.000Z\t80.1\t0')" ]
+		"2026-11-27T02:00:20.000Z	723	100.139	125	0.801	1")" ]
+	# 100.1389 / 125 = 80.11 %
+	[ "$(tail -n 1 "$T/h" | jq -r '[.capacity_ah, .capacity_kind, .capacity_at, .soh_percent, .capacity_refused] | @tsv')" = "$(printf '100.139\tdischarge\t2026-11-27T02:00:20.000Z\t80.1\t0')" ]
 	# Each health record just before the reading at its time.
 	grep -A1 '"type":"health".*"timestamp":"2026-11-27T01:00:00.000Z"' <<<"$output" | tail -n 1 | grep -q '^{"type":"reading","bms_id":"c","timestamp":"2026-11-27T01:00:00.000Z"'
 	[ "$(recs anomaly <(echo "$output") | wc -l)" -eq 0 ]
@@ -443,8 +444,8 @@ anomaly_stream() {
 @test "the nominal capacity is the readings' without capacity_ah; the chemistry sets full and empty" {
 	discharge | sed 's/"cell_voltages"/"nominal_capacity_ah":200,"cell_voltages"/' >"$T/in"
 	run bms-agg "$T/in"
-	# 100.0694 / 200 = 50.03 %
-	[ "$(recs health <(echo "$output") | tail -n 1 | jq -r '[.nominal_ah, .soh_percent, .equivalent_cycles] | @tsv')" = "$(printf '200\t50\t0.5')" ]
+	# 100.1389 / 200 = 50.07 %
+	[ "$(recs health <(echo "$output") | tail -n 1 | jq -r '[.nominal_ah, .soh_percent, .equivalent_cycles] | @tsv')" = "$(printf '200\t50.1\t0.501')" ]
 	# NMC cells are full at 4.15 V: 3.5 V is not full, so no run.
 	run bms-agg --chemistry nmc "$T/in"
 	[ "$(recs health <(echo "$output") | tail -n 1 | jq -r .capacity_runs)" = 0 ]

@@ -86,3 +86,41 @@ verdicts() {
 	suspect frozen_reading
 	END
 }
+
+@test "a drifting cell: bms-agg flags it once it has left the pack by dev_min_mv for dev_sustain, and names it weakest" {
+	sim_start --tick 60 --drift-cell 5:-600@600
+	poll 30 | bms-validate --chemistry lfp | retime 60 >"$BATS_TEST_TMPDIR/v"
+	[ "$(verdicts <"$BATS_TEST_TMPDIR/v" | sort -u)" = good ]
+	bms-agg --window 1h --max-gap 10m "$BATS_TEST_TMPDIR/v" >"$BATS_TEST_TMPDIR/a"
+	# The first reading whose cell 5 is 50 mV (dev_min_mv) or more below
+	# the median of the pack: drifting at 10 mV a poll from 00:10, it
+	# left the others' 3.34 V after a few polls.
+	since=$(jq -r 'select(.type == "reading") | select((.cell_voltages | sort | (.[7] + .[8]) / 2) - .cell_voltages[4] >= 0.05) | .timestamp' "$BATS_TEST_TMPDIR/v" | head -n 1)
+	[[ $since > 2026-11-27T00:10 ]]
+	start=$(date -u -d "$since 60 seconds" +%Y-%m-%dT%H:%M:%S.000Z)
+	diff <(jq -c 'select(.type == "anomaly") | [.code, .state, .cell, .since, .timestamp]' "$BATS_TEST_TMPDIR/a") - <<-END
+	["cell_deviation","start",5,"$since","$start"]
+	END
+	[ "$(jq -c 'select(.type == "health") | [.weakest_cell, .weakest_deviation_mv < -50]' "$BATS_TEST_TMPDIR/a")" = '[5,true]' ]
+}
+
+@test "a full discharge of a weak pack: the capacity it gave, its health, and its weakest cell" {
+	# 100 Ah rated at 80 % health, cell 3 holding 90 % of the others: the
+	# pack is empty when that cell is, after 100 * 0.8 * 0.9 = 72 Ah, at
+	# 40 A a poll every 72 s of model time (0.8 Ah).
+	sim_start --capacity 100 --soh 80 --weak-cell 3:90 --soc 100 --current -40 --tick 72
+	poll 95 | bms-validate --chemistry lfp | retime 72 >"$BATS_TEST_TMPDIR/v"
+	bms-agg --window 1h --max-gap 10m "$BATS_TEST_TMPDIR/v" >"$BATS_TEST_TMPDIR/a"
+	jq -c 'select(.type == "health")' "$BATS_TEST_TMPDIR/a" | tail -n 1 >"$BATS_TEST_TMPDIR/h"
+	# The readings sample the current; the trapezoid over the last
+	# interval, from 40 A to the 0 A after the cut-off, loses half a poll
+	# (0.4 Ah): within 1 %.
+	jq -e '.capacity_runs == 1 and .capacity_kind == "discharge" and
+		(.capacity_ah - 72 | fabs) <= 0.72 and (.soh_percent - 72 | fabs) <= 0.72 and
+		.nominal_ah == 100 and (.equivalent_cycles - 0.72 | fabs) <= 0.0072 and
+		.weakest_cell == 3 and .weakest_basis == "low_discharge"' "$BATS_TEST_TMPDIR/h"
+	# The weak cell sags first at the bottom: the one cell that departs.
+	[ "$(jq -r 'select(.type == "anomaly") | "\(.code) \(.state) \(.cell)"' "$BATS_TEST_TMPDIR/a" | sort -u)" = "cell_deviation start 3" ]
+	# Down the knee a poll at a time: no step a pack cannot make.
+	[ "$(verdicts <"$BATS_TEST_TMPDIR/v" | sort -u)" = good ]
+}

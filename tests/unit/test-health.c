@@ -143,8 +143,9 @@ static void test_gap(void)
 
 /*
  * Full (cells at 3.60 V, idle) at T0, then -50 A for T seconds with the
- * cells at 3.30 V, the last reading empty (2.85 V); a hole of gap_s
- * seconds in the middle when gap_s > 0.
+ * cells at 3.30 V, the last reading empty (2.85 V), and a second after
+ * it the BMS's cut-off (2.85 V, 0 A); a hole of gap_s seconds in the
+ * middle when gap_s > 0.
  */
 static void full_to_empty(int64_t t_s, int64_t gap_s)
 {
@@ -158,6 +159,8 @@ static void full_to_empty(int64_t t_s, int64_t gap_s)
 	}
 	cells(2.85, -50);
 	bms_health_add(&h, &conf, T0 + t_s * SEC, &r);
+	cells(2.85, 0);
+	bms_health_add(&h, &conf, T0 + (t_s + 1) * SEC, &r);
 }
 
 static void test_capacity(void)
@@ -167,14 +170,15 @@ static void test_capacity(void)
 	bms_health_conf_defaults(&conf);
 	conf.nominal_ah = 100;
 	bms_health_init(&h);
-	/* 50 A for 6480 s but the first half second (0 to -50 A): 89.993 Ah. */
+	/* 50 A for 6480 s but half a second at each end (0 to -50 A and
+	 * back at the cut-off): 90 Ah. */
 	full_to_empty(6480, 0);
 	CHECK_INT(h.cap_runs, 1);
 	CHECK_INT(h.cap_refused, 0);
-	CHECK_NUM(h.cap_ah, 50 * 6479.5 / 3600, 9);
+	CHECK_NUM(h.cap_ah, 50 * 6480.0 / 3600, 9);
 	rec = record();
-	CHECK(strstr(rec, "\"capacity_runs\":1,\"capacity_refused\":0,\"capacity_ah\":89.993,"
-		     "\"capacity_kind\":\"discharge\",\"capacity_at\":\"2026-11-27T01:48:00.000Z\","
+	CHECK(strstr(rec, "\"capacity_runs\":1,\"capacity_refused\":0,\"capacity_ah\":90,"
+		     "\"capacity_kind\":\"discharge\",\"capacity_at\":\"2026-11-27T01:48:01.000Z\","
 		     "\"soh_percent\":90,") != NULL);
 	CHECK(strstr(rec, "\"equivalent_cycles\":0.9,") != NULL);
 	CHECK(!strstr(rec, "round_trip_efficiency"));
@@ -205,9 +209,27 @@ static void test_capacity(void)
 	}
 	cells(2.85, -50);
 	bms_health_add(&h, &conf, T0 + 6480 * SEC, &r);
+	cells(2.85, 0);
+	bms_health_add(&h, &conf, T0 + 6481 * SEC, &r);
 	CHECK_INT(h.cap_runs, 0);
 	CHECK_INT(h.cap_refused, 1);
 	CHECK_INT(h.cap_why, BMS_HEALTH_REFUSED_REVERSE);
+
+	/* Under load past the empty mark the run goes on until the
+	 * discharge stops: 10 minutes more at 50 A are counted. */
+	bms_health_init(&h);
+	cells(3.60, 0);
+	bms_health_add(&h, &conf, T0, &r);
+	for (int64_t s = 1; s <= 7080; s++) {
+		cells(s < 6480 ? 3.30 : 2.75, -50);
+		bms_health_add(&h, &conf, T0 + s * SEC, &r);
+		CHECK(h.cap_runs == 0);
+	}
+	cells(2.95, 0);		/* cut off, and relaxed above the mark */
+	bms_health_add(&h, &conf, T0 + 7081 * SEC, &r);
+	CHECK_INT(h.cap_runs, 1);
+	CHECK_NUM(h.cap_ah, 50 * 7080.0 / 3600, 9);
+	CHECK_INT(h.run, BMS_HEALTH_RUN_FROM_EMPTY);
 
 	/* The BMS's own SOC of 100 and 0 mark full and empty too. */
 	bms_health_init(&h);
@@ -226,7 +248,7 @@ static void test_capacity(void)
 	bms_health_init(&h);
 	full_to_empty(6480, 0);
 	rec = record();
-	CHECK(strstr(rec, "\"capacity_ah\":89.993,") != NULL);
+	CHECK(strstr(rec, "\"capacity_ah\":90,") != NULL);
 	CHECK(!strstr(rec, "soh_percent") && !strstr(rec, "equivalent_cycles") &&
 	      !strstr(rec, "nominal_ah"));
 
@@ -235,13 +257,13 @@ static void test_capacity(void)
 	conf.nominal_ah = 100;
 	bms_health_init(&h);
 	full_to_empty(6480, 0);
-	for (int64_t s = 6481; s < 6480 + 14400; s++) {
+	for (int64_t s = 6482; s < 6481 + 14400; s++) {
 		cells(3.35, 25);
 		r.pack_voltage = 53;	/* charging: a higher voltage */
 		bms_health_add(&h, &conf, T0 + s * SEC, &r);
 	}
 	cells(3.60, 4);
-	bms_health_add(&h, &conf, T0 + (6480 + 14400) * SEC, &r);
+	bms_health_add(&h, &conf, T0 + (6481 + 14400) * SEC, &r);
 	CHECK_INT(h.cap_runs, 2);
 	CHECK_INT(h.cap_kind, BMS_HEALTH_RUN_FROM_EMPTY);
 	CHECK_INT(h.eff_cycles, 1);
