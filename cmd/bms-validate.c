@@ -25,12 +25,13 @@ static const struct option longopts[] = {
 	{ "chemistry", required_argument, 0, 'C' },
 	{ "db", required_argument, 0, 'd' },
 	{ "tenant", required_argument, 0, 'T' },
+	{ "state", required_argument, 0, 'S' },
 	BMS_OPT_COMMON
 };
 
 static const struct bms_cmd cmd = {
 	.synopsis = "bms-validate [-m mode] [-r file] [-c file] [--chemistry chem] "
-		    "[--db dir -T tenant] [file ...]",
+		    "[--db dir -T tenant] [--state file] [file ...]",
 	.help =
 	"Judge each reading record: schema, physics of its chemistry, and the\n"
 	"readings of its battery before it.\n\n"
@@ -42,7 +43,9 @@ static const struct bms_cmd cmd = {
 	"                       reloads it)\n"
 	"      --chemistry CHEM lfp, nmc or lto, for every battery not configured\n"
 	"      --db DIR         read the battery registry of the store at DIR\n"
-	"  -T, --tenant NAME    the tenant whose registry --db reads\n",
+	"  -T, --tenant NAME    the tenant whose registry --db reads\n"
+	"      --state FILE     keep what is known of each battery's stream across\n"
+	"                       restarts\n",
 	.shortopts = "m:r:c:T:",
 	.longopts = longopts,
 };
@@ -54,6 +57,8 @@ struct validate {
 	struct bms_validate *v;
 	struct bms_config *cfg;
 	const char *db, *tenant;
+	const char *state;		/* --state, or NULL */
+	int64_t saved_at;		/* ms, monotonic: the last save */
 	int mode;
 	struct bms_validate_result res;
 	struct bms_buf out, findings;
@@ -142,11 +147,21 @@ static int validate_line(void *ctx, struct bms_filter *f, const char *line, size
 	return BMS_FILTER_DONE;
 }
 
+/* The state is saved when the input pauses, at most every SAVE_MS. */
+#define SAVE_MS 10000
+
 static int drained(void *ctx, struct bms_filter *f, char *why, size_t whysz)
 {
+	struct validate *d = ctx;
+
 	if (bms_sig_reload())
-		reload(ctx);
-	return 0;
+		reload(d);
+	if (!d->state || !bms_validate_dirty(d->v) || bms_ts_mono_ms() - d->saved_at < SAVE_MS)
+		return 0;
+	/* What the saved state has seen is out first. */
+	bms_filter_flush(f);
+	d->saved_at = bms_ts_mono_ms();
+	return bms_validate_state_save(d->v, d->state, why, whysz);
 }
 
 static void warn(void *ctx, const char *msg)
@@ -179,6 +194,7 @@ int main(int argc, char **argv)
 			break;
 		case 'd': d.db = optarg; break;
 		case 'T': d.tenant = optarg; break;
+		case 'S': d.state = optarg; break;
 		}
 	}
 	if (!d.db != !d.tenant)
@@ -191,6 +207,11 @@ int main(int argc, char **argv)
 	if (d.db && (rc = load_registry(&d, err, sizeof err)) < 0)
 		bms_die(rc == BMS_STORE_ECONFIG ? BMS_EXIT_USAGE : BMS_EXIT_FAIL, "%s", err);
 	bms_validate_refresh(d.v);
+	/* Load the state, and save it once to know that it can be. */
+	if (d.state && (bms_validate_state_load(d.v, d.state, err, sizeof err) < 0 ||
+			bms_validate_state_save(d.v, d.state, err, sizeof err) < 0))
+		bms_die(BMS_EXIT_FAIL, "%s", err);
+	d.saved_at = bms_ts_mono_ms();
 	bms_sig_install();
 	if (config || d.db)
 		bms_sig_hup_reloads();
@@ -201,6 +222,11 @@ int main(int argc, char **argv)
 	if (bms_filter_open(&f, &fo) < 0)
 		bms_die(BMS_EXIT_FAIL, "%s", f.err);
 	rc = bms_filter_run(&f, &stage);
+	if (d.state && rc != BMS_FILTER_EFAIL &&
+	    bms_validate_state_save(d.v, d.state, err, sizeof err) < 0) {
+		bms_filter_close(&f);
+		bms_die(BMS_EXIT_FAIL, "%s", err);
+	}
 	bms_filter_close(&f);
 	bms_validate_free(d.v);
 	bms_config_free(d.cfg);

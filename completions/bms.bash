@@ -38,12 +38,12 @@ _bms_validate() {
 	case $prev in
 	-m|--mode) COMPREPLY=($(compgen -W 'annotate drop strict' -- "$cur")); return ;;
 	--chemistry) COMPREPLY=($(compgen -W 'lfp nmc lto' -- "$cur")); return ;;
-	-r|--rejects|-c|--config) _filedir; return ;;
+	-r|--rejects|-c|--config|--state) _filedir; return ;;
 	--db) _filedir -d; return ;;
 	-T|--tenant) return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W '--mode --rejects --config --chemistry --db --tenant
+		COMPREPLY=($(compgen -W '--mode --rejects --config --chemistry --db --tenant --state
 			--help --version' -- "$cur"))
 		return
 	fi

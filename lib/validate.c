@@ -14,7 +14,9 @@
 
 #include "chem.h"
 #include "err.h"
+#include "health.h"
 #include "json.h"
+#include "state.h"
 #include "validate.h"
 
 /* ==== The findings and the thresholds ==== */
@@ -154,6 +156,8 @@ struct bms_validate {
 	struct regent *next;		/* gathered for the next commit */
 	size_t nnext;
 	struct battery lone;		/* a battery past the cap, judged alone */
+	int dirty;			/* a reading changed a battery since the
+					 * last save */
 	struct bms_reading_doc doc;
 	struct bms_buf tmp;		/* a line without its old verdict */
 };
@@ -806,9 +810,11 @@ int bms_validate_line(struct bms_validate *v, const char *s, size_t n, int64_t n
 			worst = bms_validate_defs[res->f[i].code].severity;
 	res->quality = worst == BMS_SEVERITY_ERROR ? BMS_QUALITY_BAD
 		     : worst == BMS_SEVERITY_WARNING ? BMS_QUALITY_SUSPECT : BMS_QUALITY_GOOD;
-	if (b)
+	if (b) {
 		remember(b, d->env.ts_ms, hash, &d->r, ordered,
 			 res->quality == BMS_QUALITY_BAD);
+		v->dirty |= b != &v->lone;
+	}
 
 	/* The line's bytes, the verdict before the closing brace. */
 	end = n;
@@ -826,4 +832,116 @@ int bms_validate_line(struct bms_validate *v, const char *s, size_t n, int64_t n
 	}
 	bms_buf_add(out, s + end, n - end);
 	return BMS_VALIDATE_JUDGED;
+}
+
+/* ==== State ==== */
+
+#define STATE_VERSION 1
+#define STATE_NKEYS 23
+
+/* The members of b's state record after its bms_id and tenant, in the
+ * order they load (a count before its array). */
+static int state_keys(struct battery *b, struct bms_health_key *k)
+{
+#define K(name, t, field) { name, t, (void *)&b->field, 1, NULL }
+#define KA(name, field, max, cnt) { name, 'a', (void *)b->field, max, &b->cnt }
+	const struct bms_health_key keys[] = {
+		K("seen", 'i', seen), K("last_ts", 'l', last_ts),
+		K("interval_est", 'd', interval_est), K("hash", 'l', hash),
+		K("same_since", 'l', same_since),
+		K("last_ncells", 'i', last_ncells), K("last_ntemps", 'i', last_ntemps),
+		K("ref_ok", 'i', ref.ok), K("ref_ts", 'l', ref.ts), K("ref_have", 'i', ref.have),
+		K("ref_soc", 'd', ref.soc), K("ref_ncells", 'i', ref.ncells),
+		K("ref_ntemps", 'i', ref.ntemps),
+		KA("ref_cells", ref.cells, BMS_MAX_CELLS, ref.ncells),
+		KA("ref_temps", ref.temps, BMS_MAX_TEMPS, ref.ntemps),
+		K("prev_ok", 'i', prev.ok), K("prev_ts", 'l', prev.ts), K("prev_have", 'i', prev.have),
+		K("prev_soc", 'd', prev.soc), K("prev_ncells", 'i', prev.ncells),
+		K("prev_ntemps", 'i', prev.ntemps),
+		KA("prev_cells", prev.cells, BMS_MAX_CELLS, prev.ncells),
+		KA("prev_temps", prev.temps, BMS_MAX_TEMPS, prev.ntemps),
+	};
+#undef K
+#undef KA
+	_Static_assert(sizeof keys / sizeof keys[0] == STATE_NKEYS, "STATE_NKEYS");
+	memcpy(k, keys, sizeof keys);
+	return STATE_NKEYS;
+}
+
+int bms_validate_state_save(struct bms_validate *v, const char *path,
+			    char *err, size_t errsz)
+{
+	struct bms_health_key k[STATE_NKEYS];
+	struct bms_state_save s;
+	struct bms_buf *o = &v->tmp;
+
+	if (bms_state_save_begin(&s, path, "bms-validate", STATE_VERSION, err, errsz) < 0)
+		return -1;
+	for (size_t i = 0; i < SLOTS; i++) {
+		struct battery *b = v->slot[i];
+
+		if (!b)
+			continue;
+		bms_buf_reset(o);
+		bms_buf_puts(o, "{\"bms_id\":");
+		bms_buf_json_str(o, b->bms_id, strlen(b->bms_id));
+		if (b->has_tenant) {
+			bms_buf_puts(o, ",\"tenant\":");
+			bms_buf_json_str(o, b->tenant, strlen(b->tenant));
+		}
+		bms_buf_putc(o, ',');
+		bms_health_keys_write(k, state_keys(b, k), o);
+		bms_buf_putc(o, '}');
+		if (o->oom) {
+			bms_state_save_abort(&s);
+			return bms_err_set(err, errsz, "cannot save '%s': out of memory", path);
+		}
+		bms_state_save_add(&s, o->p, o->len);
+	}
+	if (bms_state_save_commit(&s, err, errsz) < 0)
+		return -1;
+	v->dirty = 0;
+	return 0;
+}
+
+static int load_one(void *ctx, const struct bms_state_info *info, const char *rec,
+		    size_t len, char *err, size_t errsz)
+{
+	struct bms_validate *v = ctx;
+	struct bms_json_field f[2] = { { .key = "bms_id" }, { .key = "tenant" } };
+	struct bms_health_key k[STATE_NKEYS];
+	struct bms_record env = { 0 };
+	struct battery *b;
+	long n;
+
+	if (bms_json_scan(rec, len, f, 2, NULL) < 0 || !f[0].val ||
+	    (n = bms_json_str_copy(f[0].val, f[0].len, env.bms_id, sizeof env.bms_id)) <= 0 ||
+	    (f[1].val && bms_json_str_copy(f[1].val, f[1].len, env.tenant, sizeof env.tenant) < 0))
+		return bms_err_set(err, errsz, "no good \"bms_id\" or \"tenant\"");
+	env.has_tenant = f[1].val != NULL;
+	if (!(b = battery_of(v, &env)))
+		return bms_err_set(err, errsz, "more batteries than bms-validate tracks (%d)",
+				   BMS_VALIDATE_MAX_BATTERIES);
+	if (bms_health_keys_read(k, state_keys(b, k), rec, len, "battery", err, errsz) < 0)
+		return -1;
+	if (b->last_ncells < -1 || b->last_ncells > BMS_MAX_CELLS ||
+	    b->last_ntemps < -1 || b->last_ntemps > BMS_MAX_TEMPS)
+		return bms_err_set(err, errsz, "battery: counts out of range");
+	return 0;
+}
+
+int bms_validate_state_load(struct bms_validate *v, const char *path,
+			    char *err, size_t errsz)
+{
+	int rc = bms_state_load(path, "bms-validate", STATE_VERSION, load_one, v, NULL,
+				err, errsz);
+
+	v->cap_state = 0;
+	v->dirty = 0;
+	return rc;
+}
+
+int bms_validate_dirty(const struct bms_validate *v)
+{
+	return v->dirty;
 }

@@ -169,4 +169,24 @@ int bms_validate_over_cap(struct bms_validate *v);
 /* Batteries tracked now. */
 size_t bms_validate_tracked(const struct bms_validate *v);
 
+/*
+ * --state (state.h): what the validator knows of each battery's stream,
+ * so that after a restart the first reading is judged as it would have
+ * been in one uninterrupted run: the latest time, the interval learnt,
+ * the frozen-link hash and since when it holds, the counts of the
+ * reading before and the jump references.  Facts and limits are not
+ * kept: they come from the configuration, the registry and --chemistry
+ * at each start.  Save writes one record per battery tracked; load adds
+ * them as if each had been seen (a battery past the cap is an error).
+ * Both return 0 (load: 1 loaded, 0 no file), or -1 with the reason in
+ * err, naming the file.
+ */
+int bms_validate_state_save(struct bms_validate *v, const char *path,
+			    char *err, size_t errsz);
+int bms_validate_state_load(struct bms_validate *v, const char *path,
+			    char *err, size_t errsz);
+
+/* Has a reading changed what a save would write, since the last save? */
+int bms_validate_dirty(const struct bms_validate *v);
+
 #endif

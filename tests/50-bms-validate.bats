@@ -364,3 +364,24 @@ conf() {
 	verdicts <"$BATS_TEST_TMPDIR/out" >"$BATS_TEST_TMPDIR/got"
 	printf '%s\n' '["t1","bad",["cell_over_limit"]]' '["t1","good",[]]' | diff "$BATS_TEST_TMPDIR/got" -
 }
+
+@test "--state: a run stopped half-way and started again judges as one run would; the file is private" {
+	conf '[validate]' 'frozen_after = 3s'
+	{
+		at 0; at 1; at 2 '.soc_percent = 50.1'; at 3 '.soc_percent = 50.1'
+		at 4 '.soc_percent = 50.1'; at 5 '.soc_percent = 50.1'; at 6 '.soc_percent = 50.1'
+		at 5; at 30; at 31 '.cell_voltages[2] = 2.7 | .pack_voltage = 12.6 | .pack_power = 126'
+	} >"$BATS_TEST_TMPDIR/in"
+	bms-validate -c "$CONF" "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/one"
+	st=$BATS_TEST_TMPDIR/v.state
+	head -n 5 "$BATS_TEST_TMPDIR/in" | (umask 0; bms-validate -c "$CONF" --state "$st") >"$BATS_TEST_TMPDIR/two"
+	[ "$(stat -c %a "$st")" = 600 ]
+	tail -n +6 "$BATS_TEST_TMPDIR/in" | bms-validate -c "$CONF" --state "$st" >>"$BATS_TEST_TMPDIR/two"
+	diff "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
+	# The frozen link, the backwards reading and the jump span the restart.
+	[ "$(verdicts <"$BATS_TEST_TMPDIR/two" | tail -n 5 | tr '\n' ' ')" = '["t1","suspect",["frozen_reading"]] ["t1","suspect",["frozen_reading"]] ["t1","bad",["timestamp_backwards"]] ["t1","good",["stale_gap"]] ["t1","bad",["cell_jump"]] ' ]
+	printf '{"type":"state","format":1,"program":"bms-agg","version":1,"saved":"2026-11-27T00:00:00.000Z"}\n{"type":"end","records":0}\n' >"$st"
+	run --separate-stderr bms-validate --state "$st" </dev/null
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "bms-validate: '$st' is the state of bms-agg, not of bms-validate" ]
+}
