@@ -14,6 +14,7 @@
 #include "agg.h"
 #include "anomaly.h"
 #include "health.h"
+#include "state.h"
 #include "ts.h"
 
 void bms_anomaly_conf_defaults(struct bms_anomaly_conf *c)
@@ -528,9 +529,9 @@ int bms_anomaly_add(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int
 #define K(name, t, field) { name, t, (void *)&(a)->field, 1, NULL }
 #define KA(name, t, field, max, cnt) { name, t, (void *)(a)->field, max, cnt }
 
-static int anomaly_keys(struct bms_anomaly *a, struct bms_health_key *k)
+static int anomaly_keys(struct bms_anomaly *a, struct bms_state_key *k)
 {
-	const struct bms_health_key keys[] = {
+	const struct bms_state_key keys[] = {
 		K("n", 'l', n), K("last_ts", 'l', last_ts), K("dropped", 'l', dropped),
 		K("prev_has_v", 'i', prev_has_v), K("prev_v", 'd', prev_v),
 		K("prev_ncells", 'i', prev_ncells), K("prev_ntemps", 'i', prev_ntemps),
@@ -563,21 +564,21 @@ static int anomaly_keys(struct bms_anomaly *a, struct bms_health_key *k)
 
 void bms_anomaly_state(const struct bms_anomaly *a, struct bms_buf *out)
 {
-	struct bms_health_key k[ANOMALY_NKEYS];
+	struct bms_state_key k[ANOMALY_NKEYS];
 	int n = anomaly_keys((struct bms_anomaly *)a, k);
 
-	bms_health_keys_write(k, n, out);
+	bms_state_keys_write(k, n, out);
 }
 
 int bms_anomaly_state_load(struct bms_anomaly *a, const char *rec, size_t len,
 			   char *err, size_t errsz)
 {
-	struct bms_health_key k[ANOMALY_NKEYS];
+	struct bms_state_key k[ANOMALY_NKEYS];
 	int n;
 
 	bms_anomaly_init(a);
 	n = anomaly_keys(a, k);
-	if (bms_health_keys_read(k, n, rec, len, "anomaly state", err, errsz) < 0) {
+	if (bms_state_keys_read(k, n, rec, len, "anomaly state", err, errsz) < 0) {
 		bms_anomaly_init(a);
 		return -1;
 	}
