@@ -144,17 +144,28 @@ static struct arec rec(const char *code, const char *state)
 
 /* ==== cell_deviation ==== */
 
-static void dev_end(struct out *o, int k, int64_t ts, double v, double d, const char *why)
+/* Cell k's cell_deviation record in state ("start" or "end"): value v,
+ * d V from the median, robust z against threshold, since, the message. */
+static void dev_put(struct out *o, const char *state, int k, double v, double d, double z,
+		    double threshold, int64_t since, const char *fmt, ...)
+	__attribute__((format(printf, 9, 10)));
+static void dev_put(struct out *o, const char *state, int k, double v, double d, double z,
+		    double threshold, int64_t since, const char *fmt, ...)
 {
-	struct arec r = rec("cell_deviation", "end");
+	struct arec r = rec("cell_deviation", state);
+	va_list ap;
 
 	r.cell = k + 1;
 	r.value = v;
 	r.has_dev = 1;
 	r.dev_mv = d * 1000;
-	r.since = ts;
+	r.score = z;
+	r.threshold = threshold;
 	r.sdec = 2;
-	msg(&r, "cell %d %s", k + 1, why);
+	r.since = since;
+	va_start(ap, fmt);
+	vsnprintf(r.msg, sizeof r.msg, fmt, ap);
+	va_end(ap);
 	put(o, &r);
 }
 
@@ -167,8 +178,9 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 	if (n != a->ncells) {
 		for (int k = 0; k < a->ncells; k++)
 			if (a->dev_active[k])
-				dev_end(o, k, ts, k < n ? r->cells[k] : 0, 0,
-					"is no longer watched: the number of cells changed");
+				dev_put(o, "end", k, k < n ? r->cells[k] : 0, 0, 0, 0, ts,
+					"cell %d is no longer watched: the number of cells changed",
+					k + 1);
 		for (int k = 0; k < BMS_MAX_CELLS; k++) {
 			a->dev_active[k] = 0;
 			a->dev_since[k] = BMS_ANOMALY_NONE;
@@ -187,58 +199,29 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 	for (int k = 0; k < n; k++) {
 		double d = r->cells[k] - med, z = scale > 0 ? d / scale : 0;
 		int departs = fabs(z) >= c->dev_z && fabs(d) * 1000 >= c->dev_min_mv;
+		int64_t secs;
 
-		if (!a->dev_active[k]) {
-			if (!departs) {
-				a->dev_since[k] = BMS_ANOMALY_NONE;
-				continue;
-			}
-			if (a->dev_since[k] == BMS_ANOMALY_NONE)
-				a->dev_since[k] = ts;
-			if (ts - a->dev_since[k] >= c->dev_sustain_ms) {
-				struct arec e = rec("cell_deviation", "start");
-
-				e.cell = k + 1;
-				e.value = r->cells[k];
-				e.has_dev = 1;
-				e.dev_mv = d * 1000;
-				e.score = z;
-				e.threshold = c->dev_z;
-				e.sdec = 2;
-				e.since = a->dev_since[k];
-				msg(&e, "cell %d is %.0f mV %s the median of the pack (robust z %.1f)"
-				    " for %" PRId64 " s", k + 1, fabs(d) * 1000,
-				    d < 0 ? "below" : "above", z, (ts - a->dev_since[k]) / 1000);
-				put(o, &e);
-				a->dev_active[k] = 1;
-				a->dev_since[k] = BMS_ANOMALY_NONE;
-			}
-		} else {
-			if (departs) {
-				a->dev_since[k] = BMS_ANOMALY_NONE;
-				continue;
-			}
-			if (a->dev_since[k] == BMS_ANOMALY_NONE)
-				a->dev_since[k] = ts;
-			if (ts - a->dev_since[k] >= c->dev_clear_ms) {
-				struct arec e = rec("cell_deviation", "end");
-
-				e.cell = k + 1;
-				e.value = r->cells[k];
-				e.has_dev = 1;
-				e.dev_mv = d * 1000;
-				e.score = z;
-				e.threshold = c->dev_z;
-				e.sdec = 2;
-				e.since = a->dev_since[k];
-				msg(&e, "cell %d is back with the pack (%.0f mV from the median)"
-				    " for %" PRId64 " s", k + 1, fabs(d) * 1000,
-				    (ts - a->dev_since[k]) / 1000);
-				put(o, &e);
-				a->dev_active[k] = 0;
-				a->dev_since[k] = BMS_ANOMALY_NONE;
-			}
+		/* A departure starts the record, a return ends it, each once it lasts. */
+		if (departs == (a->dev_active[k] != 0)) {
+			a->dev_since[k] = BMS_ANOMALY_NONE;
+			continue;
 		}
+		if (a->dev_since[k] == BMS_ANOMALY_NONE)
+			a->dev_since[k] = ts;
+		secs = (ts - a->dev_since[k]) / 1000;
+		if (ts - a->dev_since[k] < (a->dev_active[k] ? c->dev_clear_ms : c->dev_sustain_ms))
+			continue;
+		if (!a->dev_active[k])
+			dev_put(o, "start", k, r->cells[k], d, z, c->dev_z, a->dev_since[k],
+				"cell %d is %.0f mV %s the median of the pack (robust z %.1f)"
+				" for %" PRId64 " s", k + 1, fabs(d) * 1000,
+				d < 0 ? "below" : "above", z, secs);
+		else
+			dev_put(o, "end", k, r->cells[k], d, z, c->dev_z, a->dev_since[k],
+				"cell %d is back with the pack (%.0f mV from the median)"
+				" for %" PRId64 " s", k + 1, fabs(d) * 1000, secs);
+		a->dev_active[k] = !a->dev_active[k];
+		a->dev_since[k] = BMS_ANOMALY_NONE;
 	}
 }
 
