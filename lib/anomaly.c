@@ -365,6 +365,32 @@ static void rise(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_
 
 /* ==== sensor_stuck ==== */
 
+/* Channel ch's sensor_stuck record in state ("start" or "end"): value v,
+ * held_ms at one value against need, since, the message. */
+static void stuck_put(struct out *o, const char *state, int ch, double v, int64_t held_ms,
+		      int64_t need, int64_t since, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+static void stuck_put(struct out *o, const char *state, int ch, double v, int64_t held_ms,
+		      int64_t need, int64_t since, const char *fmt, ...)
+{
+	struct arec r = rec("sensor_stuck", state);
+	va_list ap;
+
+	if (ch >= BMS_MAX_CELLS)
+		r.probe = ch - BMS_MAX_CELLS + 1;
+	else
+		r.cell = ch + 1;
+	r.value = v;
+	r.score = (double)held_ms / 1000;
+	r.threshold = (double)need / 1000;
+	r.sdec = 0;
+	r.since = since;
+	va_start(ap, fmt);
+	vsnprintf(r.msg, sizeof r.msg, fmt, ap);
+	va_end(ap);
+	put(o, &r);
+}
+
 static void stuck_one(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_t ts,
 		      const struct bms_reading *r, int ch, double v, struct out *o)
 {
@@ -376,22 +402,11 @@ static void stuck_one(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 	const char *unit = probe ? "degC" : "V";
 
 	if (!a->ch_valid[ch] || v != a->ch_val[ch]) {
-		if (a->ch_active[ch]) {
-			struct arec e = rec("sensor_stuck", "end");
-
-			if (probe)
-				e.probe = num;
-			else
-				e.cell = num;
-			e.value = v;
-			e.score = (double)(ts - a->ch_since[ch]) / 1000;
-			e.threshold = (double)need / 1000;
-			e.sdec = 0;
-			e.since = ts;
-			msg(&e, "%s %d changes again, after %" PRId64 " s at %.*f %s", noun, num,
-			    (ts - a->ch_since[ch]) / 1000, probe ? 1 : 3, a->ch_val[ch], unit);
-			put(o, &e);
-		}
+		if (a->ch_active[ch])
+			stuck_put(o, "end", ch, v, ts - a->ch_since[ch], need, ts,
+				  "%s %d changes again, after %" PRId64 " s at %.*f %s", noun,
+				  num, (ts - a->ch_since[ch]) / 1000, probe ? 1 : 3,
+				  a->ch_val[ch], unit);
 		a->ch_valid[ch] = 1;
 		a->ch_active[ch] = 0;
 		a->ch_val[ch] = v;
@@ -411,21 +426,10 @@ static void stuck_one(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 	}
 	if (!a->ch_active[ch] && ts - a->ch_since[ch] >= need && a->ch_has_i[ch] &&
 	    a->ch_imax[ch] - a->ch_imin[ch] >= c->stuck_current_a) {
-		struct arec e = rec("sensor_stuck", "start");
-
-		if (probe)
-			e.probe = num;
-		else
-			e.cell = num;
-		e.value = v;
-		e.score = (double)(ts - a->ch_since[ch]) / 1000;
-		e.threshold = (double)need / 1000;
-		e.sdec = 0;
-		e.since = a->ch_since[ch];
-		msg(&e, "%s %d has read %.*f %s for %" PRId64 " s while the current moved"
-		    " over %.1f A", noun, num, probe ? 1 : 3, v, unit,
-		    (ts - a->ch_since[ch]) / 1000, a->ch_imax[ch] - a->ch_imin[ch]);
-		put(o, &e);
+		stuck_put(o, "start", ch, v, ts - a->ch_since[ch], need, a->ch_since[ch],
+			  "%s %d has read %.*f %s for %" PRId64 " s while the current moved"
+			  " over %.1f A", noun, num, probe ? 1 : 3, v, unit,
+			  (ts - a->ch_since[ch]) / 1000, a->ch_imax[ch] - a->ch_imin[ch]);
 		a->ch_active[ch] = 1;
 	}
 }
@@ -436,20 +440,11 @@ static void stuck_forget(struct bms_anomaly *a, const struct bms_anomaly_conf *c
 {
 	if (a->ch_active[ch]) {
 		int probe = ch >= BMS_MAX_CELLS;
-		int num = probe ? ch - BMS_MAX_CELLS + 1 : ch + 1;
-		struct arec e = rec("sensor_stuck", "end");
 
-		if (probe)
-			e.probe = num;
-		else
-			e.cell = num;
-		e.value = a->ch_val[ch];
-		e.score = (double)(ts - a->ch_since[ch]) / 1000;
-		e.threshold = (double)(probe ? c->stuck_probe_ms : c->stuck_cell_ms) / 1000;
-		e.sdec = 0;
-		e.since = ts;
-		msg(&e, "%s %d is no longer reported", probe ? "probe" : "cell", num);
-		put(o, &e);
+		stuck_put(o, "end", ch, a->ch_val[ch], ts - a->ch_since[ch],
+			  probe ? c->stuck_probe_ms : c->stuck_cell_ms, ts,
+			  "%s %d is no longer reported", probe ? "probe" : "cell",
+			  probe ? ch - BMS_MAX_CELLS + 1 : ch + 1);
 	}
 	a->ch_valid[ch] = 0;
 	a->ch_active[ch] = 0;
