@@ -130,6 +130,13 @@ static void put(struct out *o, const struct arec *r)
 	o->made++;
 }
 
+/* put() r with the message fmt formats from ap. */
+static void vput(struct out *o, struct arec *r, const char *fmt, va_list ap)
+{
+	vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+	put(o, r);
+}
+
 static struct arec rec(const char *code, const char *state)
 {
 	struct arec r;
@@ -164,9 +171,8 @@ static void dev_put(struct out *o, const char *state, int k, double v, double d,
 	r.sdec = 2;
 	r.since = since;
 	va_start(ap, fmt);
-	vsnprintf(r.msg, sizeof r.msg, fmt, ap);
+	vput(o, &r, fmt, ap);
 	va_end(ap);
-	put(o, &r);
 }
 
 static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_t ts,
@@ -386,9 +392,8 @@ static void stuck_put(struct out *o, const char *state, int ch, double v, int64_
 	r.sdec = 0;
 	r.since = since;
 	va_start(ap, fmt);
-	vsnprintf(r.msg, sizeof r.msg, fmt, ap);
+	vput(o, &r, fmt, ap);
 	va_end(ap);
-	put(o, &r);
 }
 
 static void stuck_one(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_t ts,

@@ -29,7 +29,7 @@
  * computation on caller-owned structs; the emit callback gets each
  * closed window.  State records (bms-agg's --state, lib/state) carry an
  * open window and the integration's last point exactly (numbers written
- * with 17 significant digits), so a run stopped and resumed gives what
+ * with buf.h's bms_buf_exact), so a run stopped and resumed gives what
  * one run gives.
  */
 #ifndef BMS_WINDOW_H
