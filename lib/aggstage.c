@@ -646,8 +646,10 @@ static int save(struct bms_aggstage *a, char *err, size_t errsz)
 		bms_buf_printf(o, ",\"late\":%lu", b->late);
 		if (b->has_hb)
 			bms_buf_printf(o, ",\"health_at\":%lld", (long long)b->hb);
-		if (b->has_rnom)
-			bms_buf_printf(o, ",\"nominal_ah\":%.17g", b->rnom);
+		if (b->has_rnom) {
+			bms_buf_puts(o, ",\"nominal_ah\":");
+			bms_buf_exact(o, b->rnom);
+		}
 		bms_buf_putc(o, '}');
 		bms_state_save_add(&s, o->p, o->len);
 		for (int k = 0;; k++) {

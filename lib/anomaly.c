@@ -14,6 +14,7 @@
 #include "agg.h"
 #include "anomaly.h"
 #include "health.h"
+#include "state.h"
 #include "ts.h"
 
 void bms_anomaly_conf_defaults(struct bms_anomaly_conf *c)
@@ -129,6 +130,13 @@ static void put(struct out *o, const struct arec *r)
 	o->made++;
 }
 
+/* put() r with the message fmt formats from ap. */
+static void vput(struct out *o, struct arec *r, const char *fmt, va_list ap)
+{
+	vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+	put(o, r);
+}
+
 static struct arec rec(const char *code, const char *state)
 {
 	struct arec r;
@@ -143,18 +151,28 @@ static struct arec rec(const char *code, const char *state)
 
 /* ==== cell_deviation ==== */
 
-static void dev_end(struct out *o, int k, int64_t ts, double v, double d, const char *why)
+/* Cell k's cell_deviation record in state ("start" or "end"): value v,
+ * d V from the median, robust z against threshold, since, the message. */
+static void dev_put(struct out *o, const char *state, int k, double v, double d, double z,
+		    double threshold, int64_t since, const char *fmt, ...)
+	__attribute__((format(printf, 9, 10)));
+static void dev_put(struct out *o, const char *state, int k, double v, double d, double z,
+		    double threshold, int64_t since, const char *fmt, ...)
 {
-	struct arec r = rec("cell_deviation", "end");
+	struct arec r = rec("cell_deviation", state);
+	va_list ap;
 
 	r.cell = k + 1;
 	r.value = v;
 	r.has_dev = 1;
 	r.dev_mv = d * 1000;
-	r.since = ts;
+	r.score = z;
+	r.threshold = threshold;
 	r.sdec = 2;
-	msg(&r, "cell %d %s", k + 1, why);
-	put(o, &r);
+	r.since = since;
+	va_start(ap, fmt);
+	vput(o, &r, fmt, ap);
+	va_end(ap);
 }
 
 static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_t ts,
@@ -166,8 +184,9 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 	if (n != a->ncells) {
 		for (int k = 0; k < a->ncells; k++)
 			if (a->dev_active[k])
-				dev_end(o, k, ts, k < n ? r->cells[k] : 0, 0,
-					"is no longer watched: the number of cells changed");
+				dev_put(o, "end", k, k < n ? r->cells[k] : 0, 0, 0, 0, ts,
+					"cell %d is no longer watched: the number of cells changed",
+					k + 1);
 		for (int k = 0; k < BMS_MAX_CELLS; k++) {
 			a->dev_active[k] = 0;
 			a->dev_since[k] = BMS_ANOMALY_NONE;
@@ -186,58 +205,29 @@ static void deviation(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 	for (int k = 0; k < n; k++) {
 		double d = r->cells[k] - med, z = scale > 0 ? d / scale : 0;
 		int departs = fabs(z) >= c->dev_z && fabs(d) * 1000 >= c->dev_min_mv;
+		int64_t secs;
 
-		if (!a->dev_active[k]) {
-			if (!departs) {
-				a->dev_since[k] = BMS_ANOMALY_NONE;
-				continue;
-			}
-			if (a->dev_since[k] == BMS_ANOMALY_NONE)
-				a->dev_since[k] = ts;
-			if (ts - a->dev_since[k] >= c->dev_sustain_ms) {
-				struct arec e = rec("cell_deviation", "start");
-
-				e.cell = k + 1;
-				e.value = r->cells[k];
-				e.has_dev = 1;
-				e.dev_mv = d * 1000;
-				e.score = z;
-				e.threshold = c->dev_z;
-				e.sdec = 2;
-				e.since = a->dev_since[k];
-				msg(&e, "cell %d is %.0f mV %s the median of the pack (robust z %.1f)"
-				    " for %" PRId64 " s", k + 1, fabs(d) * 1000,
-				    d < 0 ? "below" : "above", z, (ts - a->dev_since[k]) / 1000);
-				put(o, &e);
-				a->dev_active[k] = 1;
-				a->dev_since[k] = BMS_ANOMALY_NONE;
-			}
-		} else {
-			if (departs) {
-				a->dev_since[k] = BMS_ANOMALY_NONE;
-				continue;
-			}
-			if (a->dev_since[k] == BMS_ANOMALY_NONE)
-				a->dev_since[k] = ts;
-			if (ts - a->dev_since[k] >= c->dev_clear_ms) {
-				struct arec e = rec("cell_deviation", "end");
-
-				e.cell = k + 1;
-				e.value = r->cells[k];
-				e.has_dev = 1;
-				e.dev_mv = d * 1000;
-				e.score = z;
-				e.threshold = c->dev_z;
-				e.sdec = 2;
-				e.since = a->dev_since[k];
-				msg(&e, "cell %d is back with the pack (%.0f mV from the median)"
-				    " for %" PRId64 " s", k + 1, fabs(d) * 1000,
-				    (ts - a->dev_since[k]) / 1000);
-				put(o, &e);
-				a->dev_active[k] = 0;
-				a->dev_since[k] = BMS_ANOMALY_NONE;
-			}
+		/* A departure starts the record, a return ends it, each once it lasts. */
+		if (departs == (a->dev_active[k] != 0)) {
+			a->dev_since[k] = BMS_ANOMALY_NONE;
+			continue;
 		}
+		if (a->dev_since[k] == BMS_ANOMALY_NONE)
+			a->dev_since[k] = ts;
+		secs = (ts - a->dev_since[k]) / 1000;
+		if (ts - a->dev_since[k] < (a->dev_active[k] ? c->dev_clear_ms : c->dev_sustain_ms))
+			continue;
+		if (!a->dev_active[k])
+			dev_put(o, "start", k, r->cells[k], d, z, c->dev_z, a->dev_since[k],
+				"cell %d is %.0f mV %s the median of the pack (robust z %.1f)"
+				" for %" PRId64 " s", k + 1, fabs(d) * 1000,
+				d < 0 ? "below" : "above", z, secs);
+		else
+			dev_put(o, "end", k, r->cells[k], d, z, c->dev_z, a->dev_since[k],
+				"cell %d is back with the pack (%.0f mV from the median)"
+				" for %" PRId64 " s", k + 1, fabs(d) * 1000, secs);
+		a->dev_active[k] = !a->dev_active[k];
+		a->dev_since[k] = BMS_ANOMALY_NONE;
 	}
 }
 
@@ -381,6 +371,31 @@ static void rise(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_
 
 /* ==== sensor_stuck ==== */
 
+/* Channel ch's sensor_stuck record in state ("start" or "end"): value v,
+ * held_ms at one value against need, since, the message. */
+static void stuck_put(struct out *o, const char *state, int ch, double v, int64_t held_ms,
+		      int64_t need, int64_t since, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+static void stuck_put(struct out *o, const char *state, int ch, double v, int64_t held_ms,
+		      int64_t need, int64_t since, const char *fmt, ...)
+{
+	struct arec r = rec("sensor_stuck", state);
+	va_list ap;
+
+	if (ch >= BMS_MAX_CELLS)
+		r.probe = ch - BMS_MAX_CELLS + 1;
+	else
+		r.cell = ch + 1;
+	r.value = v;
+	r.score = (double)held_ms / 1000;
+	r.threshold = (double)need / 1000;
+	r.sdec = 0;
+	r.since = since;
+	va_start(ap, fmt);
+	vput(o, &r, fmt, ap);
+	va_end(ap);
+}
+
 static void stuck_one(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int64_t ts,
 		      const struct bms_reading *r, int ch, double v, struct out *o)
 {
@@ -392,22 +407,11 @@ static void stuck_one(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 	const char *unit = probe ? "degC" : "V";
 
 	if (!a->ch_valid[ch] || v != a->ch_val[ch]) {
-		if (a->ch_active[ch]) {
-			struct arec e = rec("sensor_stuck", "end");
-
-			if (probe)
-				e.probe = num;
-			else
-				e.cell = num;
-			e.value = v;
-			e.score = (double)(ts - a->ch_since[ch]) / 1000;
-			e.threshold = (double)need / 1000;
-			e.sdec = 0;
-			e.since = ts;
-			msg(&e, "%s %d changes again, after %" PRId64 " s at %.*f %s", noun, num,
-			    (ts - a->ch_since[ch]) / 1000, probe ? 1 : 3, a->ch_val[ch], unit);
-			put(o, &e);
-		}
+		if (a->ch_active[ch])
+			stuck_put(o, "end", ch, v, ts - a->ch_since[ch], need, ts,
+				  "%s %d changes again, after %" PRId64 " s at %.*f %s", noun,
+				  num, (ts - a->ch_since[ch]) / 1000, probe ? 1 : 3,
+				  a->ch_val[ch], unit);
 		a->ch_valid[ch] = 1;
 		a->ch_active[ch] = 0;
 		a->ch_val[ch] = v;
@@ -427,21 +431,10 @@ static void stuck_one(struct bms_anomaly *a, const struct bms_anomaly_conf *c, i
 	}
 	if (!a->ch_active[ch] && ts - a->ch_since[ch] >= need && a->ch_has_i[ch] &&
 	    a->ch_imax[ch] - a->ch_imin[ch] >= c->stuck_current_a) {
-		struct arec e = rec("sensor_stuck", "start");
-
-		if (probe)
-			e.probe = num;
-		else
-			e.cell = num;
-		e.value = v;
-		e.score = (double)(ts - a->ch_since[ch]) / 1000;
-		e.threshold = (double)need / 1000;
-		e.sdec = 0;
-		e.since = a->ch_since[ch];
-		msg(&e, "%s %d has read %.*f %s for %" PRId64 " s while the current moved"
-		    " over %.1f A", noun, num, probe ? 1 : 3, v, unit,
-		    (ts - a->ch_since[ch]) / 1000, a->ch_imax[ch] - a->ch_imin[ch]);
-		put(o, &e);
+		stuck_put(o, "start", ch, v, ts - a->ch_since[ch], need, a->ch_since[ch],
+			  "%s %d has read %.*f %s for %" PRId64 " s while the current moved"
+			  " over %.1f A", noun, num, probe ? 1 : 3, v, unit,
+			  (ts - a->ch_since[ch]) / 1000, a->ch_imax[ch] - a->ch_imin[ch]);
 		a->ch_active[ch] = 1;
 	}
 }
@@ -452,20 +445,11 @@ static void stuck_forget(struct bms_anomaly *a, const struct bms_anomaly_conf *c
 {
 	if (a->ch_active[ch]) {
 		int probe = ch >= BMS_MAX_CELLS;
-		int num = probe ? ch - BMS_MAX_CELLS + 1 : ch + 1;
-		struct arec e = rec("sensor_stuck", "end");
 
-		if (probe)
-			e.probe = num;
-		else
-			e.cell = num;
-		e.value = a->ch_val[ch];
-		e.score = (double)(ts - a->ch_since[ch]) / 1000;
-		e.threshold = (double)(probe ? c->stuck_probe_ms : c->stuck_cell_ms) / 1000;
-		e.sdec = 0;
-		e.since = ts;
-		msg(&e, "%s %d is no longer reported", probe ? "probe" : "cell", num);
-		put(o, &e);
+		stuck_put(o, "end", ch, a->ch_val[ch], ts - a->ch_since[ch],
+			  probe ? c->stuck_probe_ms : c->stuck_cell_ms, ts,
+			  "%s %d is no longer reported", probe ? "probe" : "cell",
+			  probe ? ch - BMS_MAX_CELLS + 1 : ch + 1);
 	}
 	a->ch_valid[ch] = 0;
 	a->ch_active[ch] = 0;
@@ -528,9 +512,9 @@ int bms_anomaly_add(struct bms_anomaly *a, const struct bms_anomaly_conf *c, int
 #define K(name, t, field) { name, t, (void *)&(a)->field, 1, NULL }
 #define KA(name, t, field, max, cnt) { name, t, (void *)(a)->field, max, cnt }
 
-static int anomaly_keys(struct bms_anomaly *a, struct bms_health_key *k)
+static int anomaly_keys(struct bms_anomaly *a, struct bms_state_key *k)
 {
-	const struct bms_health_key keys[] = {
+	const struct bms_state_key keys[] = {
 		K("n", 'l', n), K("last_ts", 'l', last_ts), K("dropped", 'l', dropped),
 		K("prev_has_v", 'i', prev_has_v), K("prev_v", 'd', prev_v),
 		K("prev_ncells", 'i', prev_ncells), K("prev_ntemps", 'i', prev_ntemps),
@@ -563,21 +547,21 @@ static int anomaly_keys(struct bms_anomaly *a, struct bms_health_key *k)
 
 void bms_anomaly_state(const struct bms_anomaly *a, struct bms_buf *out)
 {
-	struct bms_health_key k[ANOMALY_NKEYS];
+	struct bms_state_key k[ANOMALY_NKEYS];
 	int n = anomaly_keys((struct bms_anomaly *)a, k);
 
-	bms_health_keys_write(k, n, out);
+	bms_state_keys_write(k, n, out);
 }
 
 int bms_anomaly_state_load(struct bms_anomaly *a, const char *rec, size_t len,
 			   char *err, size_t errsz)
 {
-	struct bms_health_key k[ANOMALY_NKEYS];
+	struct bms_state_key k[ANOMALY_NKEYS];
 	int n;
 
 	bms_anomaly_init(a);
 	n = anomaly_keys(a, k);
-	if (bms_health_keys_read(k, n, rec, len, "anomaly state", err, errsz) < 0) {
+	if (bms_state_keys_read(k, n, rec, len, "anomaly state", err, errsz) < 0) {
 		bms_anomaly_init(a);
 		return -1;
 	}

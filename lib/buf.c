@@ -2,6 +2,7 @@
 /*
  * Growable buffer (see buf.h).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,4 +163,20 @@ void bms_buf_num(struct bms_buf *b, double v, int maxdec)
 		bms_buf_puts(b, "0");
 	else
 		bms_buf_add(b, tmp, (size_t)n);
+}
+
+void bms_buf_exact(struct bms_buf *b, double v)
+{
+	char tmp[32];
+
+	if (v == 0 || !isfinite(v)) {	/* also -0 */
+		bms_buf_putc(b, '0');
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+		if (prec == 17 || strtod(tmp, NULL) == v)
+			break;
+	}
+	bms_buf_puts(b, tmp);
 }

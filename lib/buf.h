@@ -36,4 +36,12 @@ void bms_buf_json_str(struct bms_buf *b, const char *s, size_t n);
  */
 void bms_buf_num(struct bms_buf *b, double v, int maxdec);
 
+/*
+ * Append v exactly: the shortest of 15, 16 or 17 significant digits
+ * (printf's %g) that strtod reads back to the same double (0.1 -> 0.1,
+ * 1.0/3 -> 0.3333333333333333).  -0 is written as 0, and so is a value
+ * that is not finite, which JSON cannot hold.  For state, not records.
+ */
+void bms_buf_exact(struct bms_buf *b, double v);
+
 #endif

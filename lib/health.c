@@ -10,13 +10,12 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "agg.h"
 #include "err.h"
 #include "health.h"
-#include "json.h"
+#include "state.h"
 #include "ts.h"
 
 void bms_health_conf_defaults(struct bms_health_conf *c)
@@ -618,173 +617,14 @@ void bms_health_json(const struct bms_health *h, const struct bms_health_conf *c
 
 static const char *const health_what = "health state";
 
-void bms_health_keys_write(const struct bms_health_key *k, int nk, struct bms_buf *out)
-{
-	for (int i = 0; i < nk; i++) {
-		if (i)
-			bms_buf_putc(out, ',');
-		bms_buf_putc(out, '"');
-		bms_buf_puts(out, k[i].key);
-		bms_buf_puts(out, "\":");
-		switch (k[i].type) {
-		case 'd': {
-			double v = *(const double *)k[i].p;
-
-			bms_buf_printf(out, "%.17g", isfinite(v) ? v : 0.0);
-			break;
-		}
-		case 'l':
-			bms_buf_printf(out, "%" PRId64, *(const int64_t *)k[i].p);
-			break;
-		case 'i':
-			bms_buf_printf(out, "%d", *(const int *)k[i].p);
-			break;
-		case 'a':
-		case 'L':
-		case 'I': {
-			int n = k[i].count ? *k[i].count : k[i].n;
-
-			bms_buf_putc(out, '[');
-			for (int j = 0; j < n && j < k[i].n; j++) {
-				if (j)
-					bms_buf_putc(out, ',');
-				if (k[i].type == 'a') {
-					double v = ((const double *)k[i].p)[j];
-
-					bms_buf_printf(out, "%.17g", isfinite(v) ? v : 0.0);
-				} else if (k[i].type == 'L')
-					bms_buf_printf(out, "%" PRId64, ((const int64_t *)k[i].p)[j]);
-				else
-					bms_buf_printf(out, "%d", ((const int *)k[i].p)[j]);
-			}
-			bms_buf_putc(out, ']');
-			break;
-		}
-		default:
-			assert(!"state key type");
-		}
-	}
-}
-
-/* The JSON number span val[0..len) into *v (finite).  0 or -1. */
-static int span_double(const char *val, size_t len, double *v)
-{
-	char tmp[64], *end;
-
-	if (len == 0 || len >= sizeof tmp)
-		return -1;
-	memcpy(tmp, val, len);
-	tmp[len] = '\0';
-	*v = strtod(tmp, &end);
-	return *end == '\0' && isfinite(*v) ? 0 : -1;
-}
-
-static int span_int64(const char *val, size_t len, int64_t *v)
-{
-	char tmp[32], *end;
-	long long x;
-
-	if (len == 0 || len >= sizeof tmp)
-		return -1;
-	memcpy(tmp, val, len);
-	tmp[len] = '\0';
-	x = strtoll(tmp, &end, 10);
-	if (*end != '\0' || tmp[0] == '+' || tmp[0] == ' ')
-		return -1;
-	*v = (int64_t)x;
-	return 0;
-}
-
-static int read_one(const struct bms_health_key *k, const struct bms_json_field *f,
-		    const char *what, char *err, size_t errsz)
-{
-	int64_t l;
-
-	if (!f->val)
-		return bms_err_set(err, errsz, "%s: no %s", what, k->key);
-	switch (k->type) {
-	case 'd':
-		if (span_double(f->val, f->len, k->p) < 0)
-			return bms_err_set(err, errsz, "%s: %s: not a number", what, k->key);
-		return 0;
-	case 'l':
-		if (span_int64(f->val, f->len, k->p) < 0)
-			return bms_err_set(err, errsz, "%s: %s: not an integer", what, k->key);
-		return 0;
-	case 'i':
-		if (span_int64(f->val, f->len, &l) < 0 || l < -2147483647 || l > 2147483647)
-			return bms_err_set(err, errsz, "%s: %s: not an integer", what, k->key);
-		*(int *)k->p = (int)l;
-		return 0;
-	case 'a':
-	case 'L':
-	case 'I': {
-		int want = k->count ? *k->count : k->n;
-		const char *pos = NULL, *e;
-		size_t elen;
-		int got = 0, rc;
-
-		if (want < 0 || want > k->n)
-			return bms_err_set(err, errsz, "%s: %s: count out of range", what, k->key);
-		while ((rc = bms_json_array_next(f->val, f->len, &pos, &e, &elen)) == 1) {
-			if (got >= want)
-				break;
-			if (k->type == 'a') {
-				if (span_double(e, elen, &((double *)k->p)[got]) < 0)
-					break;
-			} else {
-				if (span_int64(e, elen, &l) < 0)
-					break;
-				if (k->type == 'L')
-					((int64_t *)k->p)[got] = l;
-				else if (l < -2147483647 || l > 2147483647)
-					break;
-				else
-					((int *)k->p)[got] = (int)l;
-			}
-			got++;
-		}
-		if (rc != 0 || got != want)
-			return bms_err_set(err, errsz, "%s: %s: not an array of %d %s", what,
-					   k->key, want, k->type == 'a' ? "numbers" : "integers");
-		return 0;
-	}
-	default:
-		return bms_err_set(err, errsz, "%s: %s: bad key type", what, k->key);
-	}
-}
-
-int bms_health_keys_read(const struct bms_health_key *k, int nk, const char *rec,
-			 size_t len, const char *what, char *err, size_t errsz)
-{
-	struct bms_json_field f[BMS_JSON_MAX_FIELDS];
-	struct bms_json_err jerr;
-
-	for (int i = 0; i < nk; i += BMS_JSON_MAX_FIELDS) {
-		int m = nk - i < BMS_JSON_MAX_FIELDS ? nk - i : BMS_JSON_MAX_FIELDS;
-
-		memset(f, 0, sizeof f);
-		for (int j = 0; j < m; j++)
-			f[j].key = k[i + j].key;
-		if (bms_json_scan(rec, len, f, (size_t)m, &jerr) < 0)
-			return bms_err_set(err, errsz, "%s: %s at byte %zu", what, jerr.what,
-					   jerr.at);
-		/* In order: an array's count comes before it. */
-		for (int j = 0; j < m; j++)
-			if (read_one(&k[i + j], &f[j], what, err, errsz) < 0)
-				return -1;
-	}
-	return 0;
-}
-
 #define HEALTH_NKEYS 72
 #define K(name, t, field) { name, t, (void *)&(h)->field, 1, NULL }
 #define KA(name, field, max, cnt) { name, 'a', (void *)(h)->field, max, cnt }
 
 /* The members of h's state, in the order they load. */
-static int health_keys(struct bms_health *h, struct bms_health_key *k)
+static int health_keys(struct bms_health *h, struct bms_state_key *k)
 {
-	const struct bms_health_key keys[] = {
+	const struct bms_state_key keys[] = {
 		K("n", 'l', n), K("first_ts", 'l', first_ts), K("last_ts", 'l', last_ts),
 		K("prev_has_i", 'i', prev_has_i), K("prev_has_p", 'i', prev_has_p),
 		K("prev_vsrc", 'i', prev_vsrc), K("prev_i", 'd', prev_i),
@@ -833,21 +673,21 @@ static int health_keys(struct bms_health *h, struct bms_health_key *k)
 
 void bms_health_state(const struct bms_health *h, struct bms_buf *out)
 {
-	struct bms_health_key k[HEALTH_NKEYS];
+	struct bms_state_key k[HEALTH_NKEYS];
 	int n = health_keys((struct bms_health *)h, k);
 
-	bms_health_keys_write(k, n, out);
+	bms_state_keys_write(k, n, out);
 }
 
 int bms_health_state_load(struct bms_health *h, const char *rec, size_t len,
 			  char *err, size_t errsz)
 {
-	struct bms_health_key k[HEALTH_NKEYS];
+	struct bms_state_key k[HEALTH_NKEYS];
 	int n;
 
 	bms_health_init(h);
 	n = health_keys(h, k);
-	if (bms_health_keys_read(k, n, rec, len, health_what, err, errsz) < 0)
+	if (bms_state_keys_read(k, n, rec, len, health_what, err, errsz) < 0)
 		goto bad;
 	if (h->ir_n < 0 || h->ir_n > BMS_HEALTH_IR_K || h->ir_pos < 0 ||
 	    h->ir_pos >= BMS_HEALTH_IR_K || h->ncells < 0 || h->ncells > BMS_MAX_CELLS ||

@@ -42,8 +42,8 @@
  *
  * Everything here is computation on caller-owned structs: no allocation
  * except in the caller's bms_buf, no I/O.  The state a --state file keeps
- * (bms_health_state) holds every number exactly (17 significant digits),
- * so that a stage restarted on it goes on as if it had never stopped.
+ * (bms_health_state, with state.h's bms_state_keys) holds every number
+ * exactly, so that a stage restarted on it goes on as if it had never stopped.
  */
 #ifndef BMS_HEALTH_H
 #define BMS_HEALTH_H
@@ -200,31 +200,9 @@ void bms_health_state(const struct bms_health *h, struct bms_buf *out);
 int bms_health_state_load(struct bms_health *h, const char *rec, size_t len,
 			  char *err, size_t errsz);
 
-/* ==== Helpers shared with anomaly.h ==== */
+/* ==== Shared with anomaly.h ==== */
 
 /* The median of v[0..n), n > 0 (n <= BMS_MAX_CELLS); v is not changed. */
 double bms_health_median(const double *v, int n);
-
-/*
- * One member of a state record: its key and where its value lives.
- * Types: 'd' a double, 'l' an int64_t, 'i' an int; arrays of n at most:
- * 'a' of doubles, 'L' of int64_t, 'I' of int, as many as *count says
- * (a member listed, so loaded, before the array; NULL: exactly n).
- */
-struct bms_health_key {
-	const char *key;
-	char type;
-	void *p;
-	int n;
-	int *count;
-};
-
-/* Append the members ("k":v, comma-separated, doubles exact) to out. */
-void bms_health_keys_write(const struct bms_health_key *k, int nk, struct bms_buf *out);
-
-/* Read every member of k[0..nk) from the object rec[0..len); what names
- * the record in a reason ("health state").  Returns 0 or -1 (err). */
-int bms_health_keys_read(const struct bms_health_key *k, int nk, const char *rec,
-			 size_t len, const char *what, char *err, size_t errsz);
 
 #endif

@@ -11,7 +11,6 @@
 #include "json.h"
 #include "merge.h"
 #include "ts.h"
-#include "window.h"
 
 /* ==== Definitions ==== */
 
@@ -321,7 +320,7 @@ static void exact_list(struct bms_buf *out, const char *k, const double *v, int 
 	for (int i = 0; i < n; i++) {
 		if (i)
 			bms_buf_putc(out, ',');
-		bms_window_num17(out, v[i]);
+		bms_buf_exact(out, v[i]);
 	}
 	bms_buf_putc(out, ']');
 }
@@ -329,7 +328,7 @@ static void exact_list(struct bms_buf *out, const char *k, const double *v, int 
 static void exact_num(struct bms_buf *out, const char *k, double v)
 {
 	bms_buf_printf(out, ",\"%s\":", k);
-	bms_window_num17(out, v);
+	bms_buf_exact(out, v);
 }
 
 static void codes(struct bms_buf *out, const char *k, const char *const *c, int n)

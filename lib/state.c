@@ -6,8 +6,11 @@
  * only at the end of the file, so each record is handed on when the next
  * line has been read); saving holds none.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,12 +76,12 @@ static int scan_error(char *err, size_t errsz, const char *path,
 	return damaged(err, errsz, path, lineno, why);
 }
 
-/* A JSON integer span into *v; -1 if it is not one or out of int range. */
-static int span_int(const char *v, size_t len, long *out)
+/* A JSON integer span into *out; -1 if it is not one or out of range. */
+static int span_int(const char *v, size_t len, int64_t *out)
 {
 	char tmp[24];
 	char *end;
-	long x;
+	long long x;
 
 	if (!v || len == 0 || len >= sizeof tmp)
 		return -1;
@@ -87,10 +90,10 @@ static int span_int(const char *v, size_t len, long *out)
 	if (tmp[0] != '-' && (tmp[0] < '0' || tmp[0] > '9'))
 		return -1;
 	errno = 0;
-	x = strtol(tmp, &end, 10);
+	x = strtoll(tmp, &end, 10);
 	if (errno || *end)
 		return -1;
-	*out = x;
+	*out = (int64_t)x;
 	return 0;
 }
 
@@ -104,7 +107,8 @@ static int check_header(const char *path, const char *program, int max_version,
 	};
 	struct bms_json_err je;
 	char ts[64];
-	long format, version, n;
+	int64_t format, version;
+	long n;
 
 	if (bms_json_scan(line, len, f, 5, &je) < 0)
 		return scan_error(err, errsz, path, 1, &je);
@@ -114,7 +118,7 @@ static int check_header(const char *path, const char *program, int max_version,
 		return damaged(err, errsz, path, 1, "the header has no valid \"format\"");
 	if (format > BMS_STATE_FORMAT)
 		return bms_err_set(err, errsz,
-				   "'%s' was written by state format %ld; this program reads up to %d",
+				   "'%s' was written by state format %" PRId64 "; this program reads up to %d",
 				   path, format, BMS_STATE_FORMAT);
 	if (!f[2].val || (n = bms_json_str_get(f[2].val, f[2].len, info->program,
 					       sizeof info->program)) < 1 ||
@@ -127,8 +131,8 @@ static int check_header(const char *path, const char *program, int max_version,
 		return damaged(err, errsz, path, 1, "the header has no valid \"version\"");
 	if (version > max_version)
 		return bms_err_set(err, errsz,
-				   "'%s' was written by %s state version %ld; this program reads up to %d",
-				   path, program, version, max_version);
+				   "'%s' was written by %s state version %" PRId64
+				   "; this program reads up to %d", path, program, version, max_version);
 	if (!f[4].val || (n = bms_json_str_get(f[4].val, f[4].len, ts, sizeof ts)) < 0 ||
 	    bms_ts_parse(ts, (size_t)n, &info->saved_ms) < 0)
 		return damaged(err, errsz, path, 1, "the header has no valid \"saved\" time");
@@ -145,7 +149,7 @@ static int check_trailer(const char *path, unsigned long lineno,
 {
 	struct bms_json_field f[] = { { .key = "type" }, { .key = "records" } };
 	char why[128];
-	long n;
+	int64_t n;
 
 	if (bms_json_scan(line->p, line->len, f, 2, NULL) < 0 ||
 	    !f[0].val || !bms_json_str_eq(f[0].val, f[0].len, "end") ||
@@ -153,7 +157,7 @@ static int check_trailer(const char *path, unsigned long lineno,
 		return damaged(err, errsz, path, lineno,
 			       "the file ends without its trailer (cut short?)");
 	if (n < 0 || (unsigned long)n != records) {
-		snprintf(why, sizeof why, "the trailer counts %ld records, the file holds %lu",
+		snprintf(why, sizeof why, "the trailer counts %" PRId64 " records, the file holds %lu",
 			 n, records);
 		return damaged(err, errsz, path, lineno, why);
 	}
@@ -382,5 +386,132 @@ int bms_state_save_commit(struct bms_state_save *s, char *err, size_t errsz)
 		return -1;
 	}
 	save_free(s);
+	return 0;
+}
+
+/* ==== Records of struct members ==== */
+
+/* Element j of a member of type t at p. */
+static void put_value(struct bms_buf *out, char t, const void *p, int j)
+{
+	switch (t) {
+	case 'd':
+	case 'a':
+		bms_buf_exact(out, ((const double *)p)[j]);
+		break;
+	case 'l':
+	case 'L':
+		bms_buf_printf(out, "%" PRId64, ((const int64_t *)p)[j]);
+		break;
+	case 'i':
+	case 'I':
+		bms_buf_printf(out, "%d", ((const int *)p)[j]);
+		break;
+	default:
+		assert(!"state key type");
+	}
+}
+
+void bms_state_keys_write(const struct bms_state_key *k, int nk, struct bms_buf *out)
+{
+	for (int i = 0; i < nk; i++) {
+		int n = k[i].count ? *k[i].count : k[i].n;
+
+		if (i)
+			bms_buf_putc(out, ',');
+		bms_buf_putc(out, '"');
+		bms_buf_puts(out, k[i].key);
+		bms_buf_puts(out, "\":");
+		if (strchr("dli", k[i].type)) {
+			put_value(out, k[i].type, k[i].p, 0);
+			continue;
+		}
+		bms_buf_putc(out, '[');
+		for (int j = 0; j < n && j < k[i].n; j++) {
+			if (j)
+				bms_buf_putc(out, ',');
+			put_value(out, k[i].type, k[i].p, j);
+		}
+		bms_buf_putc(out, ']');
+	}
+}
+
+/* The number span v[0..len) into element j of a member of type t at p:
+ * 0, or -1 when it is not a finite number or an integer of the type. */
+static int get_value(const char *v, size_t len, char t, void *p, int j)
+{
+	char tmp[64], *end;
+	int64_t x;
+
+	switch (t) {
+	case 'd':
+	case 'a':
+		if (len == 0 || len >= sizeof tmp)
+			return -1;
+		memcpy(tmp, v, len);
+		tmp[len] = '\0';
+		((double *)p)[j] = strtod(tmp, &end);
+		return *end == '\0' && isfinite(((double *)p)[j]) ? 0 : -1;
+	case 'l':
+	case 'L':
+		return span_int(v, len, &((int64_t *)p)[j]);
+	default:
+		if (span_int(v, len, &x) < 0 || x < -2147483647 || x > 2147483647)
+			return -1;
+		((int *)p)[j] = (int)x;
+		return 0;
+	}
+}
+
+static int read_one(const struct bms_state_key *k, const struct bms_json_field *f,
+		    const char *what, char *err, size_t errsz)
+{
+	int want = k->count ? *k->count : k->n, got = 0, rc;
+	const char *pos = NULL, *e;
+	size_t elen;
+
+	if (!f->val)
+		return bms_err_set(err, errsz, "%s: no %s", what, k->key);
+	if (!k->type || !strchr("dliaLI", k->type))
+		return bms_err_set(err, errsz, "%s: %s: bad key type", what, k->key);
+	if (strchr("dli", k->type)) {
+		if (get_value(f->val, f->len, k->type, k->p, 0) < 0)
+			return bms_err_set(err, errsz, "%s: %s: not %s", what, k->key,
+					   k->type == 'd' ? "a number" : "an integer");
+		return 0;
+	}
+	if (want < 0 || want > k->n)
+		return bms_err_set(err, errsz, "%s: %s: count out of range", what, k->key);
+	while ((rc = bms_json_array_next(f->val, f->len, &pos, &e, &elen)) == 1) {
+		if (got >= want || get_value(e, elen, k->type, k->p, got) < 0)
+			break;
+		got++;
+	}
+	if (rc != 0 || got != want)
+		return bms_err_set(err, errsz, "%s: %s: not an array of %d %s", what, k->key,
+				   want, k->type == 'a' ? "numbers" : "integers");
+	return 0;
+}
+
+int bms_state_keys_read(const struct bms_state_key *k, int nk, const char *rec,
+			size_t len, const char *what, char *err, size_t errsz)
+{
+	struct bms_json_field f[BMS_JSON_MAX_FIELDS];
+	struct bms_json_err jerr;
+
+	for (int i = 0; i < nk; i += BMS_JSON_MAX_FIELDS) {
+		int m = nk - i < BMS_JSON_MAX_FIELDS ? nk - i : BMS_JSON_MAX_FIELDS;
+
+		memset(f, 0, sizeof f);
+		for (int j = 0; j < m; j++)
+			f[j].key = k[i + j].key;
+		if (bms_json_scan(rec, len, f, (size_t)m, &jerr) < 0)
+			return bms_err_set(err, errsz, "%s: %s at byte %zu", what, jerr.what,
+					   jerr.at);
+		/* In order: an array's count comes before it. */
+		for (int j = 0; j < m; j++)
+			if (read_one(&k[i + j], &f[j], what, err, errsz) < 0)
+				return -1;
+	}
 	return 0;
 }

@@ -39,6 +39,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "buf.h"
+
 #define BMS_STATE_FORMAT 1		/* the file layout this module writes */
 #define BMS_STATE_MAX_LINE (1u << 20)	/* bytes of one line, newline excluded */
 #define BMS_STATE_MAX_PROGRAM 64	/* bytes of a program name, NUL included */
@@ -114,5 +116,43 @@ int bms_state_save_commit(struct bms_state_save *s, char *err, size_t errsz);
 
 /* Give up a save: remove the temporary file, keep the old state. */
 void bms_state_save_abort(struct bms_state_save *s);
+
+/* ==== Records of struct members ==== */
+
+/*
+ * A stage whose state is a fixed set of numbers in a struct lists them
+ * in a table, one entry a member, and writes and reads its record with
+ * that one table:
+ *
+ *	{"bms_id":"house","kind":"health","n":1200,"q_in":12.5,"ir":[1.5,1.75]}
+ *
+ * Types: 'd' a double, 'l' an int64_t, 'i' an int; arrays of n at most:
+ * 'a' of doubles, 'L' of int64_t, 'I' of int, as many as *count says
+ * (an 'i' member listed, so read, before the array; NULL: exactly n).
+ * Doubles are written exactly (buf.h's bms_buf_exact, a value that is
+ * not finite as 0), so that a stage resumes as if it had never stopped.
+ */
+struct bms_state_key {
+	const char *key;	/* the member's name, a JSON key needing no escape */
+	char type;		/* one of "dliaLI" */
+	void *p;		/* the value, or the array's first element */
+	int n;			/* an array's length at most; 1 for the others */
+	int *count;		/* an array's length, or NULL for n */
+};
+
+/* Append the members "k":v of k[0..nk), comma-separated, to out (no
+ * braces: the caller writes those and the members that name the record). */
+void bms_state_keys_write(const struct bms_state_key *k, int nk, struct bms_buf *out);
+
+/*
+ * Read every member of k[0..nk), in order, from the JSON object
+ * rec[0..len) (members it does not list are ignored).  Returns 0, or -1
+ * with a one-line reason in err that begins with what ("health state: no
+ * q_in", "health state: ir: not an array of 9 numbers"); some members may
+ * have been stored then.  A number that is not finite or an integer out
+ * of its type's range is refused.
+ */
+int bms_state_keys_read(const struct bms_state_key *k, int nk, const char *rec,
+			size_t len, const char *what, char *err, size_t errsz);
 
 #endif

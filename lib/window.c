@@ -245,23 +245,6 @@ void bms_window_json(const struct bms_window *w, int complete, const char *bms_i
 
 /* ==== State ==== */
 
-void bms_window_num17(struct bms_buf *out, double v)
-{
-	char tmp[32];
-
-	if (v == 0) {	/* also -0 */
-		bms_buf_putc(out, '0');
-		return;
-	}
-	/* The shortest of 15, 16 or 17 digits that reads back the same. */
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-		if (prec == 17 || strtod(tmp, NULL) == v)
-			break;
-	}
-	bms_buf_puts(out, tmp);
-}
-
 int bms_window_nums(const char *val, size_t len, double *v, int max)
 {
 	const char *pos = NULL, *el;
@@ -293,7 +276,7 @@ static void stat_arr(struct bms_buf *out, const struct bms_agg_stat *x)
 	if (x->n > 0)
 		for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 			bms_buf_putc(out, ',');
-			bms_window_num17(out, v[i]);
+			bms_buf_exact(out, v[i]);
 		}
 	bms_buf_putc(out, ']');
 }
@@ -312,12 +295,12 @@ int bms_window_state_record(const struct bms_window_set *s, const struct bms_win
 		head(ctx, "point", out);
 		bms_buf_printf(out, ",\"ts\":%lld,\"p\":", (long long)s->prev.ts);
 		if (s->prev.has_p)
-			bms_window_num17(out, s->prev.p);
+			bms_buf_exact(out, s->prev.p);
 		else
 			bms_buf_puts(out, "null");
 		bms_buf_puts(out, ",\"i\":");
 		if (s->prev.has_i)
-			bms_window_num17(out, s->prev.i);
+			bms_buf_exact(out, s->prev.i);
 		else
 			bms_buf_puts(out, "null");
 		bms_buf_putc(out, '}');
@@ -344,13 +327,13 @@ int bms_window_state_record(const struct bms_window_set *s, const struct bms_win
 	bms_buf_puts(out, "],\"spread\":");
 	stat_arr(out, &w->spread);
 	bms_buf_puts(out, ",\"flow\":[");
-	bms_window_num17(out, w->flow.energy_in_wh);
+	bms_buf_exact(out, w->flow.energy_in_wh);
 	bms_buf_putc(out, ',');
-	bms_window_num17(out, w->flow.energy_out_wh);
+	bms_buf_exact(out, w->flow.energy_out_wh);
 	bms_buf_putc(out, ',');
-	bms_window_num17(out, w->flow.charge_in_ah);
+	bms_buf_exact(out, w->flow.charge_in_ah);
 	bms_buf_putc(out, ',');
-	bms_window_num17(out, w->flow.charge_out_ah);
+	bms_buf_exact(out, w->flow.charge_out_ah);
 	bms_buf_printf(out, ",%lld,%lld,%ld]}", (long long)w->flow.covered_ms,
 		       (long long)w->flow.gap_ms, w->flow.gaps);
 	return 1;

@@ -29,7 +29,7 @@
  * computation on caller-owned structs; the emit callback gets each
  * closed window.  State records (bms-agg's --state, lib/state) carry an
  * open window and the integration's last point exactly (numbers written
- * with 17 significant digits), so a run stopped and resumed gives what
+ * with buf.h's bms_buf_exact), so a run stopped and resumed gives what
  * one run gives.
  */
 #ifndef BMS_WINDOW_H
@@ -144,10 +144,7 @@ int bms_window_state_record(const struct bms_window_set *s, const struct bms_win
 int bms_window_state_load(struct bms_window_set *s, const struct bms_window_opts *o,
 			  const char *rec, size_t len, int *dropped, char *err, size_t errsz);
 
-/* ==== Numbers of state records (also for lib/merge) ==== */
-
-/* Append v as a JSON number that reads back as the same double. */
-void bms_window_num17(struct bms_buf *out, double v);
+/* ==== Numbers of state records (written with buf.h's bms_buf_exact) ==== */
 
 /* The numbers of a JSON array span into v[0..max): their count, or -1
  * when it is not an array of numbers or holds more. */

@@ -3,7 +3,8 @@
  * Unit tests of --state files (lib/state.c): a round trip, a missing file
  * as an empty state, mode 0600 whatever the umask, the exact errors for
  * damaged, newer and foreign files, and an atomic replace that leaves the
- * old file whole (and no temporary file) when the new one cannot be made.
+ * old file whole (and no temporary file) when the new one cannot be made;
+ * and the table of struct members a record is written and read with.
  * The tests run in a temporary directory of their own.
  */
 #include <dirent.h>
@@ -408,6 +409,87 @@ static void test_args(void)
 	CHECK_INT(entries("."), 0);
 }
 
+/* A struct the table describes, as a stage's state would be. */
+struct keyed {
+	int64_t n;
+	int k;
+	double x;
+	int ncells;
+	double cells[4];
+	int64_t ts[2];
+	int on[3];
+};
+
+static int keyed_keys(struct keyed *v, struct bms_state_key *k)
+{
+	const struct bms_state_key keys[] = {
+		{ "n", 'l', &v->n, 1, NULL }, { "k", 'i', &v->k, 1, NULL },
+		{ "x", 'd', &v->x, 1, NULL }, { "ncells", 'i', &v->ncells, 1, NULL },
+		{ "cells", 'a', v->cells, 4, &v->ncells }, { "ts", 'L', v->ts, 2, NULL },
+		{ "on", 'I', v->on, 3, NULL },
+	};
+
+	memcpy(k, keys, sizeof keys);
+	return (int)(sizeof keys / sizeof keys[0]);
+}
+
+/* Load rec into a fresh struct: 0, or -1 with the reason in err. */
+static int keyed_read(const char *rec, struct keyed *v, char *err, size_t errsz)
+{
+	struct bms_state_key k[8];
+	int n;
+
+	memset(v, 0, sizeof *v);
+	n = keyed_keys(v, k);
+	return bms_state_keys_read(k, n, rec, strlen(rec), "test state", err, errsz);
+}
+
+static void test_keys(void)
+{
+	struct keyed a = { -7, 42, 1.0 / 3, 2, { 3.338, -0.0, 9, 9 }, { 1795737600250, -1 },
+			   { 1, 0, -2 } }, b;
+	struct bms_state_key k[8];
+	struct bms_buf out = BMS_BUF_INIT;
+	char err[256];
+	int n = keyed_keys(&a, k);
+
+	bms_buf_putc(&out, '{');
+	bms_state_keys_write(k, n, &out);
+	bms_buf_putc(&out, '}');
+	CHECK_STR(out.p, "{\"n\":-7,\"k\":42,\"x\":0.3333333333333333,\"ncells\":2,"
+		  "\"cells\":[3.338,0],\"ts\":[1795737600250,-1],\"on\":[1,0,-2]}");
+	CHECK_INT(keyed_read(out.p, &b, err, sizeof err), 0);
+	CHECK(b.n == -7 && b.k == 42 && b.x == 1.0 / 3 && b.ncells == 2);
+	CHECK(b.cells[0] == 3.338 && b.cells[1] == 0 && b.cells[2] == 0);
+	CHECK(b.ts[0] == 1795737600250 && b.ts[1] == -1);
+	CHECK(b.on[0] == 1 && b.on[1] == 0 && b.on[2] == -2);
+	/* 17 digits as written before read back the same; other keys are ignored. */
+	CHECK_INT(keyed_read("{\"z\":1,\"n\":1,\"k\":1,\"x\":0.33333333333333331,\"ncells\":0,"
+			     "\"cells\":[],\"ts\":[1,2],\"on\":[0,0,0]}", &b, err, sizeof err), 0);
+	CHECK(b.x == 1.0 / 3);
+	/* The exact reasons. */
+	CHECK_INT(keyed_read("{\"n\":1}", &b, err, sizeof err), -1);
+	CHECK_STR(err, "test state: no k");
+	CHECK_INT(keyed_read("{\"n\":1.5}", &b, err, sizeof err), -1);
+	CHECK_STR(err, "test state: n: not an integer");
+	CHECK_INT(keyed_read("{\"n\":1,\"k\":2147483648}", &b, err, sizeof err), -1);
+	CHECK_STR(err, "test state: k: not an integer");
+	CHECK_INT(keyed_read("{\"n\":1,\"k\":1,\"x\":\"a\"}", &b, err, sizeof err), -1);
+	CHECK_STR(err, "test state: x: not a number");
+	CHECK_INT(keyed_read("{\"n\":1,\"k\":1,\"x\":1,\"ncells\":5,\"cells\":[]}", &b, err,
+			     sizeof err), -1);
+	CHECK_STR(err, "test state: cells: count out of range");
+	CHECK_INT(keyed_read("{\"n\":1,\"k\":1,\"x\":1,\"ncells\":1,\"cells\":[1,2]}", &b, err,
+			     sizeof err), -1);
+	CHECK_STR(err, "test state: cells: not an array of 1 numbers");
+	CHECK_INT(keyed_read("{\"n\":1,\"k\":1,\"x\":1,\"ncells\":0,\"cells\":[],\"ts\":[1]}",
+			     &b, err, sizeof err), -1);
+	CHECK_STR(err, "test state: ts: not an array of 2 integers");
+	CHECK_INT(keyed_read("{\"n\":1,", &b, err, sizeof err), -1);
+	CHECK(strncmp(err, "test state: ", 12) == 0);
+	bms_buf_free(&out);
+}
+
 int main(void)
 {
 	if (scratch_open() < 0 || chdir(scratch_dir) < 0)
@@ -418,6 +500,7 @@ int main(void)
 	test_damaged();
 	test_atomic();
 	test_args();
+	test_keys();
 	if (chdir("/") == 0)
 		scratch_close();
 	return unit_done();
