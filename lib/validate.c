@@ -14,7 +14,6 @@
 
 #include "chem.h"
 #include "err.h"
-#include "health.h"
 #include "json.h"
 #include "state.h"
 #include "validate.h"
@@ -841,11 +840,11 @@ int bms_validate_line(struct bms_validate *v, const char *s, size_t n, int64_t n
 
 /* The members of b's state record after its bms_id and tenant, in the
  * order they load (a count before its array). */
-static int state_keys(struct battery *b, struct bms_health_key *k)
+static int state_keys(struct battery *b, struct bms_state_key *k)
 {
 #define K(name, t, field) { name, t, (void *)&b->field, 1, NULL }
 #define KA(name, field, max, cnt) { name, 'a', (void *)b->field, max, &b->cnt }
-	const struct bms_health_key keys[] = {
+	const struct bms_state_key keys[] = {
 		K("seen", 'i', seen), K("last_ts", 'l', last_ts),
 		K("interval_est", 'd', interval_est), K("hash", 'l', hash),
 		K("same_since", 'l', same_since),
@@ -871,7 +870,7 @@ static int state_keys(struct battery *b, struct bms_health_key *k)
 int bms_validate_state_save(struct bms_validate *v, const char *path,
 			    char *err, size_t errsz)
 {
-	struct bms_health_key k[STATE_NKEYS];
+	struct bms_state_key k[STATE_NKEYS];
 	struct bms_state_save s;
 	struct bms_buf *o = &v->tmp;
 
@@ -890,7 +889,7 @@ int bms_validate_state_save(struct bms_validate *v, const char *path,
 			bms_buf_json_str(o, b->tenant, strlen(b->tenant));
 		}
 		bms_buf_putc(o, ',');
-		bms_health_keys_write(k, state_keys(b, k), o);
+		bms_state_keys_write(k, state_keys(b, k), o);
 		bms_buf_putc(o, '}');
 		if (o->oom) {
 			bms_state_save_abort(&s);
@@ -909,7 +908,7 @@ static int load_one(void *ctx, const struct bms_state_info *info, const char *re
 {
 	struct bms_validate *v = ctx;
 	struct bms_json_field f[2] = { { .key = "bms_id" }, { .key = "tenant" } };
-	struct bms_health_key k[STATE_NKEYS];
+	struct bms_state_key k[STATE_NKEYS];
 	struct bms_record env = { 0 };
 	struct battery *b;
 	long n;
@@ -922,7 +921,7 @@ static int load_one(void *ctx, const struct bms_state_info *info, const char *re
 	if (!(b = battery_of(v, &env)))
 		return bms_err_set(err, errsz, "more batteries than bms-validate tracks (%d)",
 				   BMS_VALIDATE_MAX_BATTERIES);
-	if (bms_health_keys_read(k, state_keys(b, k), rec, len, "battery", err, errsz) < 0)
+	if (bms_state_keys_read(k, state_keys(b, k), rec, len, "battery", err, errsz) < 0)
 		return -1;
 	if (b->last_ncells < -1 || b->last_ncells > BMS_MAX_CELLS ||
 	    b->last_ntemps < -1 || b->last_ntemps > BMS_MAX_TEMPS)
