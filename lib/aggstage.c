@@ -581,7 +581,7 @@ static void confs(struct bms_aggstage *a, struct battery *b)
 int bms_aggstage_configure(struct bms_aggstage *a, char *err, size_t errsz)
 {
 	struct bms_config *cfg = NULL;
-	struct bms_merge_def defs[BMS_MERGE_MAX];
+	struct bms_merge_def defs[BMS_MERGE_MAX] = { 0 };
 	int n;
 
 	if (a->o.config_path) {
