@@ -48,23 +48,13 @@ void bms_buf_free(struct bms_buf *b)
 	b->oom = 0;
 }
 
-void bms_buf_add(struct bms_buf *b, const void *p, size_t n)
+void bms_buf_add_grow(struct bms_buf *b, const void *p, size_t n)
 {
-	if (b->len + n + 1 > b->cap && grow(b, n) < 0)
+	if (grow(b, n) < 0)
 		return;
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 	b->p[b->len] = '\0';
-}
-
-void bms_buf_puts(struct bms_buf *b, const char *s)
-{
-	bms_buf_add(b, s, strlen(s));
-}
-
-void bms_buf_putc(struct bms_buf *b, char c)
-{
-	bms_buf_add(b, &c, 1);
 }
 
 void bms_buf_printf(struct bms_buf *b, const char *fmt, ...)

@@ -8,6 +8,7 @@
 #define BMS_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct bms_buf {
 	char *p;	/* bytes, always NUL-terminated when len > 0 */
@@ -21,9 +22,37 @@ struct bms_buf {
 void bms_buf_reset(struct bms_buf *b);
 void bms_buf_free(struct bms_buf *b);
 
-void bms_buf_add(struct bms_buf *b, const void *p, size_t n);
-void bms_buf_puts(struct bms_buf *b, const char *s);
-void bms_buf_putc(struct bms_buf *b, char c);
+/* Append n bytes (the slow path grows the buffer). */
+void bms_buf_add_grow(struct bms_buf *b, const void *p, size_t n);
+
+/* Appends are inline while the buffer has room: every record writer
+ * makes a few dozen of them a line. */
+static inline void bms_buf_add(struct bms_buf *b, const void *p, size_t n)
+{
+	if (b->len + n + 1 <= b->cap && !b->oom) {
+		memcpy(b->p + b->len, p, n);
+		b->len += n;
+		b->p[b->len] = '\0';
+	} else {
+		bms_buf_add_grow(b, p, n);
+	}
+}
+
+static inline void bms_buf_puts(struct bms_buf *b, const char *s)
+{
+	bms_buf_add(b, s, strlen(s));
+}
+
+static inline void bms_buf_putc(struct bms_buf *b, char c)
+{
+	if (b->len + 2 <= b->cap && !b->oom) {
+		b->p[b->len++] = c;
+		b->p[b->len] = '\0';
+	} else {
+		bms_buf_add_grow(b, &c, 1);
+	}
+}
+
 void bms_buf_printf(struct bms_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
