@@ -775,6 +775,9 @@ int bms_aggstage_line(void *ctx, struct bms_filter *f, const char *line, size_t 
 	}
 	if (bms_reading_parse(line, len, &a->doc, why, whysz) < 0)
 		return BMS_FILTER_REJECT;
+	/* What bms-validate judged bad is not believed: on, untouched. */
+	if ((a->doc.r.have & BMS_R_QUALITY) && a->doc.r.quality == BMS_QUALITY_BAD)
+		return BMS_FILTER_PASS;
 	b = battery(a, a->doc.env.bms_id, a->doc.env.has_tenant ? a->doc.env.tenant : NULL);
 	if (!b)
 		bms_filter_emit(f, line, len);

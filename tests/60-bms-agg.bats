@@ -577,3 +577,17 @@ anomaly_stream() {
 	[ "$status" -eq 3 ]
 	[ "$(noagg <<<"$output" | wc -l)" -eq 1 ]
 }
+
+@test "a reading bms-validate judged bad passes through untouched and is left out of every analysis" {
+	"$BATS_TEST_DIRNAME/gen-readings" 180 g1 >"$T/r"
+	# A glitch at 00:01:30: a cell at 5 V, marked bad as bms-validate does.
+	sed '91s/"cell_voltages":\[[0-9.]*,/"cell_voltages":[5,/; 91s/}$/,"quality":"bad","findings":[{"code":"cell_over_limit","severity":"error","message":"cell 1 at 5.000 V"}]}/' "$T/r" >"$T/in"
+	[ "$(sed -n 91p "$T/in" | jq -r '[.cell_voltages[0], .quality] | @tsv')" = "$(printf '5\tbad')" ]
+	sed 91d "$T/r" >"$T/without"
+	bms-agg --health-interval 1m "$T/in" >"$T/out"
+	bms-agg --health-interval 1m "$T/without" >"$T/out-without"
+	# The same records but for the bad reading itself, passed on as it came.
+	diff <(grep -v '"quality":"bad"' "$T/out") "$T/out-without"
+	[ "$(grep -c '"quality":"bad"' "$T/out")" = 1 ]
+	grep -qxF "$(sed -n 91p "$T/in")" "$T/out"
+}
