@@ -27,6 +27,7 @@
 
 #define STATE_VERSION 1
 #define HASH_SIZE 4096			/* power of two */
+#define FUTURE_MS (5 * 60000)		/* readings later than now + this: a wrong clock */
 
 /* ==== Batteries ==== */
 
@@ -38,6 +39,7 @@ struct battery {
 	int has_latest;
 	int64_t latest;			/* ms, the latest reading analysed */
 	unsigned long late;		/* readings not after it: not analysed */
+	unsigned long ahead;		/* readings in the future: not analysed */
 	unsigned mgen;			/* the merges' generation merge, pack are of */
 	int merge, pack;		/* the merge it is a pack of, or -1 */
 	/* The settings of its analytics, made again when the configuration
@@ -74,6 +76,7 @@ struct bms_aggstage {
 	/* State. */
 	int64_t saved_at;
 	int dirty;
+	unsigned long ahead;
 	unsigned long late;
 	/* Scratch. */
 	struct bms_reading_doc doc, mdoc;
@@ -262,6 +265,19 @@ static int analyse(struct bms_aggstage *a, struct battery *b, int64_t ts,
 	struct bms_record_head h;
 	char t[BMS_TS_LEN + 3];
 
+	/* A clock gone wrong must not stop the battery's analyses: a
+	 * reading from further ahead than FUTURE_MS would make every real
+	 * one after it late. */
+	if (ts > bms_ts_now_ms() + FUTURE_MS) {
+		if (!b->ahead++) {
+			bms_ts_format_ms(ts, t0);
+			say(a, "'%s': a reading at %s is in the future: passed on, not "
+			    "aggregated (later ones are only counted)", b->bms_id, t0);
+		}
+		a->ahead++;
+		bms_filter_emit(a->f, line, len);
+		return 0;
+	}
 	if (b->has_latest && ts <= b->latest) {
 		if (!b->late++) {
 			bms_ts_format_ms(ts, t0);
@@ -831,6 +847,9 @@ int bms_aggstage_finish(struct bms_aggstage *a, struct bms_filter *f, char *err,
 		if (f->out.err && f->out.err != EPIPE)
 			return bms_err_set(err, errsz, "cannot write output: %s", strerror(f->out.err));
 	}
+	if (a->ahead)
+		say(a, "%lu reading%s in the future passed on without being aggregated",
+		    a->ahead, a->ahead == 1 ? "" : "s");
 	if (a->late)
 		say(a, "%lu reading%s not after %s battery's latest passed on without being "
 		    "aggregated", a->late, a->late == 1 ? "" : "s", a->late == 1 ? "its" : "their");

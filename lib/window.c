@@ -143,12 +143,16 @@ static void walk(struct bms_window_set *s, int k, const struct bms_window_point 
 		double pos, neg;
 
 		close_other(w, ws, emit, ctx);
+		if (gap && !w->open && ws != last) {
+			/* Windows wholly inside the gap are not written: on to
+			 * the window of b at once, however long the gap. */
+			t = last;
+			continue;
+		}
 		if (gap) {
-			if (w->open || ws == last) {
-				open_at(w, ws);
-				f->gap_ms += e - t;
-				f->gaps++;
-			}
+			open_at(w, ws);
+			f->gap_ms += e - t;
+			f->gaps++;
 		} else {
 			open_at(w, ws);
 			f->covered_ms += e - t;

@@ -591,3 +591,24 @@ anomaly_stream() {
 	[ "$(grep -c '"quality":"bad"' "$T/out")" = 1 ]
 	grep -qxF "$(sed -n 91p "$T/in")" "$T/out"
 }
+
+@test "a gap of a thousand years costs no more than a gap of a minute; a reading from the future is not aggregated" {
+	"$BATS_TEST_DIRNAME/gen-readings" 3 g1 >"$T/r"
+	# The same readings a thousand years later: one gap, the windows in
+	# between not written, and not walked through one by one (that took
+	# minutes: the timeout only stops a hang, it measures nothing).
+	sed 's/"timestamp":"2026-/"timestamp":"1026-/' "$T/r" >"$T/in"
+	cat "$T/r" >>"$T/in"
+	run --separate-stderr timeout 60 bms-agg -w 1s "$T/in"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -r 'select(.type == "aggregate") | "\(.timestamp[0:4]) \(.gaps)"' <<<"$output" | sort | uniq -c | awk '{ print $1, $2, $3 }' | tr '\n' ' ')" = "2 1026 0 1 1026 1 2 2026 0 1 2026 1 " ]
+	# A reading dated 2099 among today's: passed on, said once, counted.
+	sed -n 1p "$T/r" | sed 's/"timestamp":"2026-/"timestamp":"2099-/' >"$T/in"
+	cat "$T/r" >>"$T/in"
+	run --separate-stderr bms-agg -w 1s "$T/in"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '"type":"reading"' <<<"$output")" = 4 ]
+	[ "$(jq -r 'select(.type == "aggregate") | .n' <<<"$output" | tr '\n' ' ')" = "1 1 1 " ]
+	[ "$stderr" = "$(printf '%s\n' "bms-agg: 'g1': a reading at 2099-11-27T00:00:00.250Z is in the future: passed on, not aggregated (later ones are only counted)" 'bms-agg: 1 reading in the future passed on without being aggregated')" ]
+}
