@@ -5,6 +5,7 @@
  * state file, the filter callbacks and the end of the input.
  */
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -707,6 +708,31 @@ static int save(struct bms_aggstage *a, char *err, size_t errsz)
 
 enum { K_KIND, K_ID, K_TENANT, K_LATEST, K_LATE, K_HB, K_RNOM, K_COUNT };
 
+/* A number member of a state record, the whole span, finite. */
+static int state_num(const struct bms_json_field *f, double *v)
+{
+	char tmp[64], *end;
+
+	if (f->len == 0 || f->len >= sizeof tmp)
+		return -1;
+	memcpy(tmp, f->val, f->len);
+	tmp[f->len] = '\0';
+	*v = strtod(tmp, &end);
+	return *end == '\0' && isfinite(*v) ? 0 : -1;
+}
+
+/* A time member, ms within the years 0000..9999 that records hold. */
+static int state_time(const struct bms_json_field *f, int64_t *ms)
+{
+	double v;
+
+	if (state_num(f, &v) < 0 || v != (double)(int64_t)v ||
+	    v < -62167219200000.0 || v > 253402300799999.0)
+		return -1;
+	*ms = (int64_t)v;
+	return 0;
+}
+
 /* One record of the state file, by its kind. */
 static int load_record(void *ctx, const struct bms_state_info *info, const char *rec,
 		       size_t len, char *err, size_t errsz)
@@ -736,19 +762,18 @@ static int load_record(void *ctx, const struct bms_state_info *info, const char 
 	if (!(b = battery(a, id, f[K_TENANT].val ? tenant : NULL)))
 		return bms_err_set(err, errsz, "more batteries than --max-batteries");
 	if (strcmp(kind, "battery") == 0) {
-		if (f[K_LATEST].val) {
-			b->has_latest = 1;
-			b->latest = strtoll(f[K_LATEST].val, NULL, 10);
-		}
-		b->late = f[K_LATE].val ? strtoul(f[K_LATE].val, NULL, 10) : 0;
-		if (f[K_HB].val) {
-			b->has_hb = 1;
-			b->hb = strtoll(f[K_HB].val, NULL, 10);
-		}
-		if (f[K_RNOM].val) {
-			b->has_rnom = 1;
-			b->rnom = strtod(f[K_RNOM].val, NULL);
-		}
+		double late = 0;
+
+		if ((f[K_LATEST].val && state_time(&f[K_LATEST], &b->latest) < 0) ||
+		    (f[K_HB].val && state_time(&f[K_HB], &b->hb) < 0) ||
+		    (f[K_LATE].val && (state_num(&f[K_LATE], &late) < 0 || late < 0 ||
+				       late > 1e18 || late != floor(late))) ||
+		    (f[K_RNOM].val && (state_num(&f[K_RNOM], &b->rnom) < 0 || b->rnom < 0)))
+			return bms_err_set(err, errsz, "battery: a time, count or capacity out of range");
+		b->has_latest = f[K_LATEST].val != NULL;
+		b->has_hb = f[K_HB].val != NULL;
+		b->has_rnom = f[K_RNOM].val != NULL;
+		b->late = (unsigned long)late;
 		return 0;
 	}
 	if (strcmp(kind, "point") == 0 || strcmp(kind, "window") == 0)

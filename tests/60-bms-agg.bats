@@ -612,3 +612,13 @@ anomaly_stream() {
 	[ "$(jq -r 'select(.type == "aggregate") | .n' <<<"$output" | tr '\n' ' ')" = "1 1 1 " ]
 	[ "$stderr" = "$(printf '%s\n' "bms-agg: 'g1': a reading at 2099-11-27T00:00:00.250Z is in the future: passed on, not aggregated (later ones are only counted)" 'bms-agg: 1 reading in the future passed on without being aggregated')" ]
 }
+
+@test "a state file whose battery record holds an impossible time or capacity is refused as damaged" {
+	for bad in '"latest":1e999' '"latest":"x"' '"health_at":1.5' '"late":-1' '"nominal_ah":-5'; do
+		printf '%s\n' '{"type":"state","format":1,"program":"bms-agg","version":1,"saved":"2026-11-27T00:00:00.000Z"}' \
+			"{\"kind\":\"battery\",\"bms_id\":\"x\",$bad}" '{"type":"end","records":1}' >"$T/st"
+		run --separate-stderr bms-agg --state "$T/st" </dev/null
+		[ "$status" -eq 1 ]
+		[ "$stderr" = "bms-agg: '$T/st': damaged at line 2: battery: a time, count or capacity out of range" ]
+	done
+}
