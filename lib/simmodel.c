@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chem.h"
 #include "simmodel.h"
 
 /* ==== Constants of the model ==== */
@@ -412,15 +413,13 @@ void bms_simmodel_snap(const struct bms_simmodel *m, struct bms_simmodel_snap *s
 
 int bms_simmodel_chem_parse(const char *s, enum bms_simmodel_chem *chem)
 {
-	if (strcmp(s, "lfp") == 0)
-		*chem = BMS_SIMMODEL_LFP;
-	else if (strcmp(s, "nmc") == 0)
-		*chem = BMS_SIMMODEL_NMC;
-	else if (strcmp(s, "lto") == 0)
-		*chem = BMS_SIMMODEL_LTO;
-	else
-		return -1;
-	return 0;
+	/* The names every stage takes (chem.h), on the model's curves. */
+	switch (bms_chem_find(s, strlen(s))) {
+	case BMS_CHEM_LFP: *chem = BMS_SIMMODEL_LFP; return 0;
+	case BMS_CHEM_NMC: *chem = BMS_SIMMODEL_NMC; return 0;
+	case BMS_CHEM_LTO: *chem = BMS_SIMMODEL_LTO; return 0;
+	default: return -1;
+	}
 }
 
 int bms_simmodel_profile_parse(const char *s, struct bms_simmodel_cfg *cfg,

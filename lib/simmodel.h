@@ -161,7 +161,8 @@ void bms_simmodel_snap(const struct bms_simmodel *m, struct bms_simmodel_snap *s
 void bms_simmodel_set_soc(struct bms_simmodel *m, double soc);
 
 /*
- * Parse a chemistry name ("lfp", "nmc", "lto").  Returns 0, or -1 if the
+ * Parse a chemistry name (any spelling bms_chem_find takes: "lfp",
+ * "lifepo4", "nmc", "li-ion", "lto").  Returns 0, or -1 if the
  * name is unknown.
  */
 int bms_simmodel_chem_parse(const char *s, enum bms_simmodel_chem *chem);
