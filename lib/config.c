@@ -34,6 +34,7 @@ struct conf_ent {
 	size_t key;		/* row of the table */
 	const char *name;	/* NULL for [section]; else owned by names */
 	unsigned line;		/* where it was set */
+	unsigned col;		/* column of the value's first byte */
 	struct conf_val v;
 };
 
@@ -47,6 +48,7 @@ struct conf_set {
 	size_t n, cap;
 	struct conf_name *names;
 	size_t nnames, capnames;
+	char *file;		/* the name positions are reported under */
 };
 
 struct bms_config {
@@ -67,6 +69,7 @@ static void set_free(struct conf_set *set)
 		free(set->names[i].name);
 	free(set->ent);
 	free(set->names);
+	free(set->file);
 	free(set);
 }
 
@@ -462,6 +465,17 @@ static int convert(const struct bms_config_key *k, const char *s, size_t n,
 	return bms_err_set(why, whysz, "%s: unknown type", k->key);
 }
 
+/* The byte of a value as written (vs, at its first byte or opening
+ * quote) that holds byte at of the value as decoded. */
+static const char *raw_at(const char *vs, size_t at)
+{
+	if (*vs != '"')
+		return vs + at;
+	for (vs++; at > 0; at--)
+		vs += *vs == '\\' ? 2 : 1;
+	return vs;
+}
+
 static int setting(struct parser *p, const char *s, const char *end)
 {
 	const struct bms_config *cfg = p->cfg;
@@ -523,6 +537,14 @@ static int setting(struct parser *p, const char *s, const char *end)
 		return -1;
 	if (convert(&cfg->keys[ki], val, vlen, &v, why, sizeof why) < 0)
 		return perr(p, vs, "%s", why);
+	if (cfg->keys[ki].check) {
+		size_t at = 0;
+
+		if (cfg->keys[ki].check(val, vlen, &at, why, sizeof why) < 0) {
+			free(v.s);
+			return perr(p, raw_at(vs, at), "%s: %s", cfg->keys[ki].key, why);
+		}
+	}
 	if (p->set->n == p->set->cap) {
 		size_t cap = p->set->cap ? 2 * p->set->cap : 16;
 		struct conf_ent *ne = realloc(p->set->ent, cap * sizeof *ne);
@@ -534,7 +556,8 @@ static int setting(struct parser *p, const char *s, const char *end)
 		p->set->ent = ne;
 		p->set->cap = cap;
 	}
-	p->set->ent[p->set->n++] = (struct conf_ent){ ki, p->name, p->line, v };
+	p->set->ent[p->set->n++] = (struct conf_ent){ ki, p->name, p->line,
+						      (unsigned)(vs - p->lp) + 1, v };
 	return 0;
 }
 
@@ -644,8 +667,10 @@ int bms_config_parse(struct bms_config *cfg, const char *name,
 	if (len > BMS_CONFIG_MAX_SIZE)
 		return bms_err_set(err, errsz, "%s: larger than 1 MiB", name);
 	p.set = calloc(1, sizeof *p.set);
-	if (!p.set)
+	if (!p.set || !(p.set->file = strdup(name))) {
+		free(p.set);
 		return bms_err_set(err, errsz, "%s: out of memory", name);
+	}
 	rc = parse_text(&p, text, len);
 	bms_buf_free(&p.tmp);
 	if (rc < 0) {
@@ -796,6 +821,37 @@ int64_t bms_config_ms(const struct bms_config *cfg, const char *section,
 	int from;
 
 	return lookup(cfg, section, name, key, BMS_CONFIG_DURATION, &from)->i;
+}
+
+int bms_config_where(const struct bms_config *cfg, const char *section,
+		     const char *name, const char *key, unsigned *line, unsigned *col)
+{
+	size_t ki = key_index(cfg, section, key);
+	const struct conf_ent *plain = NULL, *e;
+
+	if (!(cfg->keys[ki].flags & BMS_CONFIG_NAMED))
+		name = NULL;
+	for (size_t i = 0; i < cfg->cur->n; i++) {
+		e = &cfg->cur->ent[i];
+		if (e->key != ki)
+			continue;
+		if (!e->name)
+			plain = e;
+		else if (name && strcmp(e->name, name) == 0) {
+			plain = e;
+			break;
+		}
+	}
+	if (!plain)
+		return 0;
+	*line = plain->line;
+	*col = plain->col;
+	return 1;
+}
+
+const char *bms_config_file(const struct bms_config *cfg)
+{
+	return cfg->cur->file ? cfg->cur->file : "";
 }
 
 int bms_config_isset(const struct bms_config *cfg, const char *section,

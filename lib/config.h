@@ -61,6 +61,15 @@ struct bms_config_key {
 				 * duration (ms); no range when both are 0 */
 	const char *const *words;	/* an enum's words, NULL-terminated */
 	const char *def;	/* the default; NULL: none (0, false, NULL) */
+	/*
+	 * Optional, for strings: a further check of the value as decoded
+	 * (NUL-terminated, len bytes), such as compiling it.  Returns 0, or
+	 * -1 with *at, the byte offset of the problem in the value, and a
+	 * reason in why; the error names the file, line and the column of
+	 * that byte as written (escapes of a quoted value counted).  Not
+	 * applied to the default.
+	 */
+	int (*check)(const char *val, size_t len, size_t *at, char *why, size_t whysz);
 };
 
 struct bms_config;
@@ -125,6 +134,17 @@ int64_t bms_config_ms(const struct bms_config *cfg, const char *section,
  */
 int bms_config_isset(const struct bms_config *cfg, const char *section,
 		     const char *name, const char *key);
+
+/*
+ * Where the value a lookup finds was set: returns 1 with *line and *col
+ * (of the value's first byte, from 1) when it was set in the file, 0 when
+ * it is the default.
+ */
+int bms_config_where(const struct bms_config *cfg, const char *section,
+		     const char *name, const char *key, unsigned *line, unsigned *col);
+
+/* The file name positions are reported under ("" before any load). */
+const char *bms_config_file(const struct bms_config *cfg);
 
 /*
  * Parse a duration as a DURATION value of a file is read (500ms, 30s,

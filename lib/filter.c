@@ -60,6 +60,11 @@ void bms_filter_release(struct bms_filter *f)
 	bms_buf_reset(&f->held);
 }
 
+void bms_filter_tick(struct bms_filter *f, int ms)
+{
+	f->in.tick_ms = ms;
+}
+
 void bms_filter_flush(struct bms_filter *f)
 {
 	bms_ndjson_flush(&f->out);

@@ -123,6 +123,10 @@ size_t bms_filter_held(const struct bms_filter *f);
 /* Write the held records out, in order. */
 void bms_filter_release(struct bms_filter *f);
 
+/* While the input is idle, run the drained hook every ms milliseconds
+ * (0: only when the input goes idle); a stage may change it any time. */
+void bms_filter_tick(struct bms_filter *f, int ms);
+
 /* Write out what is buffered now (a stage that just made records final,
  * as the store does at a commit). */
 void bms_filter_flush(struct bms_filter *f);

@@ -86,13 +86,17 @@ static int fill(struct bms_ndjson_in *in)
 	if (r == 0) {
 		/* Nothing is waiting: flush, then wait where a stop signal
 		 * can reach us. */
-		if (in->drained && in->drained(in->ctx))
-			return -3;
-		/* The hook may have let a stop signal in (a wait of its own). */
-		if (bms_sig_stopping())
-			return -2;
-		if (bms_sig_poll(&p, 1, -1) < 0 && errno == EINTR)
-			return -2;
+		do {
+			if (in->drained && in->drained(in->ctx))
+				return -3;
+			/* The hook may have let a stop signal in (a wait of
+			 * its own). */
+			if (bms_sig_stopping())
+				return -2;
+			r = bms_sig_poll(&p, 1, in->tick_ms > 0 ? in->tick_ms : -1);
+			if (r < 0 && errno == EINTR)
+				return -2;
+		} while (r == 0);
 	}
 	n = read(in->fd, in->buf + in->end, READ_CHUNK);
 	if (n < 0 && errno == EINTR)

@@ -58,6 +58,9 @@ struct bms_ndjson_in {
 	 * return makes bms_ndjson_next return BMS_NDJSON_STOP at once. */
 	int (*drained)(void *ctx);
 	void *ctx;
+	/* While nothing is waiting, call drained again every tick_ms (a
+	 * stage with timers of its own); 0: wait without limit. */
+	int tick_ms;
 	struct bms_ndjson_long longline;	/* the last BMS_NDJSON_LONG line */
 	char errbuf[256];	/* text of the last error */
 };
