@@ -764,7 +764,12 @@ static void on_reading(struct bms_alert *a, struct battery *b, const struct bms_
 	if (b->reading_ms != NONE && t > b->reading_ms) {
 		double gap = (double)(t - b->reading_ms);
 
-		b->gap_ms = b->gap_ms > 0 ? 0.8 * b->gap_ms + 0.2 * gap : gap;
+		/* An outage is not the interval: a gap more than three times
+		 * the usual one teaches nothing. */
+		if (b->gap_ms <= 0)
+			b->gap_ms = gap;
+		else if (gap <= 3 * b->gap_ms)
+			b->gap_ms = 0.8 * b->gap_ms + 0.2 * gap;
 	}
 	if (b->reading_ms == NONE || t >= b->reading_ms)
 		b->reading_ms = t;

@@ -34,31 +34,6 @@ noagg() {
 	grep -Ev '^\{"type":"(aggregate|health|anomaly)"' || true
 }
 
-# agen ID N STEP_MS BODY: N readings of a 16-cell battery ID from
-# 2026-11-27T00:00:00Z, one every STEP_MS; BODY (awk) sets, for reading k
-# at t seconds, I (pack_current, default 0), cell[1..16] (V, default 3.3),
-# V (pack_voltage, default the cells' sum) and, when np is set, np
-# probes p[1..np] (degC).  Cells are written with 4 decimals, probes 1.
-agen() {
-	awk -v id="$1" -v n="$2" -v step="$3" 'BEGIN {
-		for (k = 0; k < n; k++) {
-			ms = k * step; t = ms / 1000
-			I = 0; V = ""; np = 0
-			for (c = 1; c <= 16; c++) cell[c] = 3.3
-			'"$4"'
-			sum = 0; cs = ""
-			for (c = 1; c <= 16; c++) { x = sprintf("%.4f", cell[c]) + 0; sum += x; cs = cs (c > 1 ? "," : "") x }
-			if (V == "") V = sprintf("%.3f", sum) + 0
-			ps = ""
-			for (j = 1; j <= np; j++) ps = ps (j > 1 ? "," : "") (sprintf("%.1f", p[j]) + 0)
-			d = int(ms / 86400000); r = ms - d * 86400000
-			printf "{\"type\":\"reading\",\"bms_id\":\"%s\",\"timestamp\":\"2026-11-%02dT%02d:%02d:%02d.%03dZ\",\"pack_voltage\":%s,\"pack_current\":%s,\"pack_power\":%s%s,\"cell_voltages\":[%s]}\n",
-				id, 27 + d, int(r / 3600000), int(r / 60000) % 60, int(r / 1000) % 60, r % 1000,
-				V, I, sprintf("%.2f", V * I) + 0, np ? ",\"temperatures\":[" ps "]" : "", cs
-		}
-	}'
-}
-
 # recs TYPE FILE: the records of TYPE in FILE.
 recs() {
 	grep "^{\"type\":\"$1\"" "$2" || true
