@@ -217,6 +217,17 @@ static const char *const tenant_mig[] = {
 	");\n"
 	"CREATE UNIQUE INDEX anomalies_battery_ts_doc ON anomalies (battery, ts, doc);\n"
 	"CREATE INDEX anomalies_ts ON anomalies (ts);\n",
+
+	/* 6: an alert's alert_id (stable per rule and battery, so that a
+	 * raise and its clear pair up) beside it, taken from the records
+	 * stored before as ingest takes it (a string, else NULL); and the
+	 * acknowledged alerts by the time of their acknowledgement, for a
+	 * stage that polls for new ones */
+	"ALTER TABLE alerts ADD COLUMN alert_id TEXT;\n"
+	"UPDATE alerts SET alert_id = json_extract(doc, '$.alert_id')\n"
+	"\tWHERE json_valid(doc) AND json_type(doc, '$.alert_id') = 'text';\n"
+	"CREATE INDEX alerts_alert_id_ts ON alerts (alert_id, ts);\n"
+	"CREATE INDEX alerts_ack_at ON alerts (ack_at) WHERE ack_at IS NOT NULL;\n",
 };
 
 /* Control database migrations. */

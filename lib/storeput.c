@@ -303,8 +303,8 @@ static const char *const ingest_sql[] = {
 	"INSERT OR IGNORE INTO readings (battery, ts, body) VALUES (?1, ?2, ?3)",
 	"INSERT OR IGNORE INTO status (battery, ts, state, reason, quality, doc)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	"INSERT OR IGNORE INTO alerts (battery, ts, severity, code, state, message, doc)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	"INSERT OR IGNORE INTO alerts (battery, ts, severity, code, state, message, doc,"
+	" alert_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	"INSERT OR IGNORE INTO aggregates (battery, ts, doc) VALUES (?1, ?2, ?3)",
 	"INSERT OR IGNORE INTO health (battery, ts, doc) VALUES (?1, ?2, ?3)",
 	"INSERT OR IGNORE INTO anomalies (battery, ts, code, state, doc)"
@@ -559,7 +559,7 @@ static int put_reading(struct bms_store *st, const char *line, size_t len,
 /* Fields of a status, alert or aggregate record the store looks at. */
 enum {
 	D_TYPE = BMS_RECORD_TYPE, D_STATE = BMS_RECORD_NKEYS, D_REASON, D_QUALITY,
-	D_SEVERITY, D_CODE, D_RULE, D_MESSAGE, D_COUNT
+	D_SEVERITY, D_CODE, D_RULE, D_MESSAGE, D_ALERT_ID, D_COUNT
 };
 
 /*
@@ -665,6 +665,7 @@ static int put_doc(struct bms_store *st, int kind, const char *line, size_t len,
 		bind_str(st, s, 5, off[D_STATE]);
 		bind_str(st, s, 6, off[D_MESSAGE]);
 		sqlite3_bind_text(s, 7, line, (int)len, SQLITE_STATIC);
+		bind_str(st, s, 8, off[D_ALERT_ID]);
 		break;
 	case K_ANOMALY:
 		s = st->ins_anomaly;
@@ -694,7 +695,7 @@ int bms_store_put(struct bms_store *st, const char *line, size_t len,
 		[D_STATE] = { .key = "state" }, [D_REASON] = { .key = "reason" },
 		[D_QUALITY] = { .key = "quality" }, [D_SEVERITY] = { .key = "severity" },
 		[D_CODE] = { .key = "code" }, [D_RULE] = { .key = "rule" },
-		[D_MESSAGE] = { .key = "message" },
+		[D_MESSAGE] = { .key = "message" }, [D_ALERT_ID] = { .key = "alert_id" },
 	};
 	int kind;
 

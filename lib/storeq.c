@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Store queries (see store.h, bms_store_query): readings at the raw,
- * per-minute or per-hour tier, and the status, alert and aggregate
- * records, as NDJSON or CSV.
+ * per-minute or per-hour tier, and the status, alert, aggregate, health
+ * and anomaly records, as NDJSON or CSV.
  *
  * Invariants.  One statement walks the rows in (bms_id, time) order along
  * the primary key or the (battery, ts) indexes (a CROSS JOIN keeps the
@@ -11,8 +11,8 @@
  * output buffer and goes to the caller's callback at once.  Memory is
  * constant in the size of the result.  Raw readings come back byte for
  * byte as they were stored (lib/readpack), tier points as the aggregate
- * records lib/agg writes, status, alert and aggregate records as their
- * stored text.
+ * records lib/agg writes, the other records as their stored text; an
+ * alert's with its row's id and acknowledgement added (alert_line).
  *
  * CSV follows RFC 4180: a field holding a comma, a quote or a line break
  * is quoted, with its quotes doubled.
@@ -301,7 +301,8 @@ static const char *const doc_table[] = {
 
 static const char *const doc_header[] = {
 	[BMS_Q_STATUS] = "timestamp,bms_id,state,reason,quality,message",
-	[BMS_Q_ALERTS] = "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at",
+	[BMS_Q_ALERTS] = "id,timestamp,bms_id,alert_id,severity,code,state,message,ack_by,"
+		"ack_at",
 	[BMS_Q_AGGREGATES] = "timestamp,bms_id,doc",
 	[BMS_Q_HEALTH] = "timestamp,bms_id,doc",
 	[BMS_Q_ANOMALIES] = "timestamp,bms_id,code,state,message",
@@ -328,6 +329,160 @@ static void fields_csv(struct bms_store *st, struct bms_buf *b, enum bms_store_w
 	}
 }
 
+/* ==== Alerts as NDJSON ==== */
+
+/* The members an alert query adds to a stored alert line. */
+static const char *const added_key[] = { "id", "ack_by", "ack_at" };
+#define N_ADDED ((int)(sizeof added_key / sizeof added_key[0]))
+
+/* The walk below runs on a line bms_json_scan accepted (so well-formed),
+ * and stays inside s[0..n) whatever it is given. */
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The end of the string that starts at s[i] (a quote): past its closing quote. */
+static size_t skip_str(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n && s[i] != '"'; i++)
+		if (s[i] == '\\')
+			i++;
+	return i < n ? i + 1 : n;
+}
+
+/* The end of the value that starts at s[i]. */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+	int depth = 0;
+
+	if (i < n && s[i] == '"')
+		return skip_str(s, n, i);
+	if (i < n && s[i] != '{' && s[i] != '[') {	/* a number, true, false, null */
+		while (i < n && !memchr(",}] \t\r\n", s[i], 7))
+			i++;
+		return i;
+	}
+	while (i < n) {
+		if (s[i] == '"') {
+			i = skip_str(s, n, i);
+			continue;
+		}
+		if (s[i] == '{' || s[i] == '[')
+			depth++;
+		else if ((s[i] == '}' || s[i] == ']') && --depth == 0)
+			return i + 1;
+		i++;
+	}
+	return n;
+}
+
+/* Is the key string s[0..n) (as written, quotes included) one of added_key? */
+static int is_added(const char *s, size_t n)
+{
+	char key[8];
+	long k = bms_json_str_get(s, n, key, sizeof key);
+
+	for (int j = 0; k > 0 && j < N_ADDED; j++)
+		if ((size_t)k == strlen(added_key[j]) && memcmp(key, added_key[j], (size_t)k) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Append the members of the object s[0..close) (its text up to the
+ * closing brace at s[close]) to b, leaving out those added_key names, the
+ * rest byte for byte: a member left out goes with the comma before it,
+ * or, when no member before it stays, with the comma after it.  Returns
+ * whether a member stays.
+ */
+static int strip_added(struct bms_buf *b, const char *s, size_t close)
+{
+	size_t i = skip_ws(s, close, 0) + 1, from = 0, last = 0;
+	int kept = 0;
+
+	for (;;) {
+		size_t ks, ke, ve;
+		int out;
+
+		i = skip_ws(s, close, i);
+		if (i >= close || s[i] != '"')
+			break;
+		ks = i;
+		ke = skip_str(s, close, ks);
+		i = skip_ws(s, close, ke) + 1;		/* past the colon */
+		ve = skip_value(s, close, skip_ws(s, close, i));
+		out = is_added(s + ks, ke - ks);
+		i = skip_ws(s, close, ve);
+		if (out && kept) {		/* from the end of the member before */
+			bms_buf_add(b, s + from, last - from);
+			from = ve;
+		} else if (out) {		/* through the comma after it */
+			bms_buf_add(b, s + from, ks - from);
+			from = i < close && s[i] == ',' ? skip_ws(s, close, i + 1) : ve;
+		} else {
+			kept = 1;
+		}
+		last = ve;
+		if (i >= close || s[i] != ',')
+			break;
+		i++;
+	}
+	bms_buf_add(b, s + from, close - from);
+	return kept;
+}
+
+/*
+ * A stored alert line as a query prints it: the line with the row's
+ * "id" added before its closing brace, and, once the alert is
+ * acknowledged, "ack_by" and "ack_at" (RFC 3339); each of them once,
+ * whatever the line held under those keys (a line of an earlier query,
+ * stored again, holds them), the rest byte for byte.  Row s of
+ * query_docs; a line that is not a JSON object (only a hand-edited
+ * database holds one) comes back as it is.
+ */
+static void alert_line(struct bms_buf *b, sqlite3_stmt *s, const char *doc, size_t n)
+{
+	struct bms_json_field f[N_ADDED];
+	size_t close = n;
+	int kept, has = 0;
+
+	for (int j = 0; j < N_ADDED; j++)
+		f[j] = (struct bms_json_field){ .key = added_key[j] };
+	while (close > 0 && doc[close - 1] != '}')
+		close--;
+	if (close == 0 || bms_json_scan(doc, n, f, N_ADDED, NULL) < 0) {
+		bms_buf_add(b, doc, n);
+		return;
+	}
+	close--;			/* the closing brace */
+	for (int j = 0; j < N_ADDED; j++)
+		has |= f[j].val != NULL;
+	if (has) {
+		kept = strip_added(b, doc, close);
+	} else {
+		kept = skip_ws(doc, close, skip_ws(doc, close, 0) + 1) < close;
+		bms_buf_add(b, doc, close);
+	}
+	bms_buf_printf(b, "%s\"id\":%lld", kept ? "," : "",
+		       (long long)sqlite3_column_int64(s, 3));
+	if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+		const char *by = (const char *)sqlite3_column_text(s, 8);
+
+		bms_buf_puts(b, ",\"ack_by\":");
+		if (by)
+			bms_buf_json_str(b, by, (size_t)sqlite3_column_bytes(s, 8));
+		else
+			bms_buf_puts(b, "null");
+		bms_buf_puts(b, ",\"ack_at\":\"");
+		put_time(b, sqlite3_column_int64(s, 9));
+		bms_buf_putc(b, '"');
+	}
+	bms_buf_add(b, doc + close, n - close);
+}
+
 static int query_docs(struct bms_store *st, const struct bms_store_query *q,
 		      int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
 {
@@ -340,8 +495,8 @@ static int query_docs(struct bms_store *st, const struct bms_store_query *q,
 		       " CROSS JOIN %s x ON x.battery = b.id"
 		       " WHERE (?1 IS NULL OR b.bms_id = ?1) AND x.ts >= ?2 AND x.ts < ?3"
 		       " ORDER BY b.bms_id, x.ts, x.id",
-		       q->what == BMS_Q_ALERTS ?
-		       ", x.id, x.severity, x.code, x.state, x.message, x.ack_by, x.ack_at" : "",
+		       q->what == BMS_Q_ALERTS ? ", x.id, x.severity, x.code, x.state,"
+		       " x.message, x.ack_by, x.ack_at, x.alert_id" : "",
 		       doc_table[q->what]);
 	if (b->oom)
 		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
@@ -357,13 +512,17 @@ static int query_docs(struct bms_store *st, const struct bms_store_query *q,
 		size_t n = (size_t)sqlite3_column_bytes(s, 2);
 
 		bms_buf_reset(b);
-		if (!q->csv) {
+		if (!q->csv && q->what == BMS_Q_ALERTS) {
+			alert_line(b, s, doc, n);
+		} else if (!q->csv) {
 			bms_buf_add(b, doc, n);
 		} else if (q->what == BMS_Q_ALERTS) {
 			bms_buf_printf(b, "%lld,", (long long)sqlite3_column_int64(s, 3));
 			put_time(b, ts);
 			bms_buf_putc(b, ',');
 			csv_cstr(b, id);
+			bms_buf_putc(b, ',');
+			csv_cstr(b, (const char *)sqlite3_column_text(s, 10));
 			for (int c = 4; c <= 8; c++) {
 				bms_buf_putc(b, ',');
 				csv_cstr(b, (const char *)sqlite3_column_text(s, c));

@@ -47,6 +47,17 @@ rows() {
 	sqlite3 "$1" "$2"
 }
 
+# with_ids ID...: the alert lines of standard input as a query gives them
+# back, each with the id of its row (the next ID) added before its
+# closing brace.
+with_ids() {
+	local l
+	while IFS= read -r l; do
+		printf '%s,"id":%s}\n' "${l%\}}" "$1"
+		shift
+	done
+}
+
 # The day of the fixtures, and the span of $GEN at the raw tier.
 DAY=(--since 2026-11-27 --until 2026-11-28)
 GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
@@ -159,7 +170,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	store_new t
 	ingest t "$FIX/reading-16s.ndjson"
 	sqlite3 "$STORE/tenants/t.db" 'PRAGMA user_version = 99'
-	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (5); use a newer bms-store"
+	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (6); use a newer bms-store"
 	run --separate-stderr q t "${DAY[@]}"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
@@ -251,7 +262,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	q t --type status "${DAY[@]}" >"$T/out"
 	diff "$T/out" <(sed -n '1p;5p;6p' "$FIX/store-records.ndjson")
 	q t --type alerts "${DAY[@]}" >"$T/out"
-	diff "$T/out" <(sed -n '3p;4p;8p' "$FIX/store-records.ndjson")
+	diff "$T/out" <(sed -n '3p;4p;8p' "$FIX/store-records.ndjson" | with_ids 1 2 3)
 	q t --type aggregates "${DAY[@]}" >"$T/out"
 	diff "$T/out" <(sed -n '2p;7p' "$FIX/store-records.ndjson")
 	run --separate-stderr q t "${DAY[@]}"
@@ -266,9 +277,9 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	q t --type status --battery p2 "${DAY[@]}" >"$T/out"
 	diff "$T/out" <(sed -n '6p' "$FIX/store-records.ndjson")
 	q t --type alerts --since 2026-11-27T14:31:00Z --until 2026-11-27T14:46:00.500Z >"$T/out"
-	diff "$T/out" <(sed -n '3p;4p' "$FIX/store-records.ndjson")
+	diff "$T/out" <(sed -n '3p;4p' "$FIX/store-records.ndjson" | with_ids 1 2)
 	q t --type alerts --since 2026-11-27T15:31:00.001+01:00 --until 2026-11-27T14:46:00.501Z >"$T/out"
-	diff "$T/out" <(sed -n '4p;8p' "$FIX/store-records.ndjson")
+	diff "$T/out" <(sed -n '4p;8p' "$FIX/store-records.ndjson" | with_ids 2 3)
 	run --separate-stderr q t --type alerts --battery nosuch "${DAY[@]}"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -311,10 +322,10 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	diff <(echo "$output") - <<-'END'
-	id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at
-	1,2026-11-27T14:31:00.000Z,p1,warning,cell_voltage_high,firing,"cell 12 at 3.652 V, above 3.65 V",,
-	2,2026-11-27T14:33:00.000Z,p1,warning,cell_voltage_high,resolved,cell 12 back at 3.601 V,,
-	3,2026-11-27T14:46:00.500Z,p2,critical,temperature_high,firing,"probe 2 at 61 degC
+	id,timestamp,bms_id,alert_id,severity,code,state,message,ack_by,ack_at
+	1,2026-11-27T14:31:00.000Z,p1,,warning,cell_voltage_high,firing,"cell 12 at 3.652 V, above 3.65 V",,
+	2,2026-11-27T14:33:00.000Z,p1,,warning,cell_voltage_high,resolved,cell 12 back at 3.601 V,,
+	3,2026-11-27T14:46:00.500Z,p2,,critical,temperature_high,firing,"probe 2 at 61 degC
 	above 60 degC",,
 	END
 	run --separate-stderr q t --type aggregates --csv "${DAY[@]}"
@@ -357,7 +368,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	q acme --type aggregates "${DAY[@]}" >"$T/out"
 	diff "$T/out" <(sed -n 2p "$FIX/passthrough.ndjson")
 	q acme --type alerts "${DAY[@]}" >"$T/out"
-	diff "$T/out" <(sed -n 3p "$FIX/passthrough.ndjson")
+	diff "$T/out" <(sed -n 3p "$FIX/passthrough.ndjson" | with_ids 1)
 	# Frames are not stored: nothing but the readings' rows.
 	[ "$(rows "$STORE/tenants/acme.db" 'select count(*) from readings')" = 2 ]
 }
@@ -511,7 +522,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	q t --type status "${DAY[@]}" >"$T/out"
 	diff "$T/out" <(sed -n 6p "$FIX/store-records.ndjson")
 	q t --type alerts "${DAY[@]}" >"$T/out"
-	diff "$T/out" <(sed -n 8p "$FIX/store-records.ndjson")
+	diff "$T/out" <(sed -n 8p "$FIX/store-records.ndjson" | with_ids 3)
 	q t --type aggregates "${DAY[@]}" >"$T/out"
 	diff "$T/out" <(sed -n 7p "$FIX/store-records.ndjson")
 	[ "$(q t --tier minute "${DAY[@]}" | jq -r .bms_id | sort -u)" = p2 ]
@@ -620,7 +631,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	q a "${DAY[@]}" >"$T/out"
 	diff "$T/out" "$FIX/reading-d2.ndjson"
 	q a --type alerts "${DAY[@]}" >"$T/out"
-	diff "$T/out" <(sed -n 4p "$T/in")
+	diff "$T/out" <(sed -n 4p "$T/in" | with_ids 1)
 	for what in status aggregates; do
 		run --separate-stderr q a --type $what "${DAY[@]}"
 		[ "$status" -eq 0 ]
@@ -894,13 +905,15 @@ in_mount_ns() {
 	run --separate-stderr bms-store --db "$STORE" --tenant t batteries list
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[ "$(rows "$db" 'PRAGMA user_version')" = 5 ]
+	[ "$(rows "$db" 'PRAGMA user_version')" = 6 ]
 	diff <(echo "$output") - <<-'END'
 	{"bms_id":"p1","name":"House bank","chemistry":"lifepo4","nominal_capacity_ah":280,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"/dev/ttyUSB0","baud":9600,"timeout_ms":500,"auto_added":false,"created":"2026-11-01T08:00:00.000Z"}
 	{"bms_id":"p2","auto_added":true,"created":"2026-11-27T14:29:11.200Z"}
 	END
 	counts | diff "$T/before" -
 	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('tiers', 'users', 'tokens', 'audit', 'health', 'anomalies')")" = 6 ]
+	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('alerts_alert_id_ts', 'alerts_ack_at')")" = 2 ]
+	[ "$(rows "$db" "select count(*) from alerts where alert_id is null")" = 1 ]
 	run --separate-stderr bms-store --db "$STORE" check
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
@@ -916,7 +929,7 @@ in_mount_ns() {
 	{"bms_id":"p2","type":"reading","timestamp":"2026-11-27T14:29:12.500Z","pack_voltage":53.25}
 	END
 	q t --type status "${DAY[@]}" | diff - <(echo '{"type":"status","bms_id":"p1","timestamp":"2026-11-27T14:29:20.000Z","state":"disconnected","reason":"no_reply","quality":80,"message":"no reply, 3 polls"}')
-	q t --type alerts "${DAY[@]}" | diff - <(echo '{"type":"alert","bms_id":"p2","timestamp":"2026-11-27T14:29:30.000Z","severity":"warning","rule":"cell_high","state":"open","message":"cell 12 at 3.65 V"}')
+	q t --type alerts "${DAY[@]}" | diff - <(echo '{"type":"alert","bms_id":"p2","timestamp":"2026-11-27T14:29:30.000Z","severity":"warning","rule":"cell_high","state":"open","message":"cell 12 at 3.65 V","id":1}')
 	q t --type aggregates "${DAY[@]}" | diff - <(echo '{"type":"aggregate","bms_id":"p1","timestamp":"2026-11-27T14:29:00.000Z","period":"1m","n":2}')
 	# compact builds the tiers of the readings stored before there were tiers.
 	bms-store --db "$STORE" --tenant t compact

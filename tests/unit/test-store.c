@@ -341,8 +341,8 @@ static void test_names(void)
 	CHECK_INT(bms_store_role_parse("root"), -1);
 
 	CHECK(bms_store_migration(1, 1) != NULL);
-	CHECK(bms_store_migration(1, 5) != NULL);
-	CHECK(bms_store_migration(1, 6) == NULL);
+	CHECK(bms_store_migration(1, 6) != NULL);
+	CHECK(bms_store_migration(1, 7) == NULL);
 	CHECK(bms_store_migration(1, 0) == NULL);
 	CHECK(bms_store_migration(0, 1) != NULL);
 	CHECK(bms_store_migration(0, 2) == NULL);
@@ -417,7 +417,7 @@ static void test_init_open(void)
 	CHECK_INT(bms_store_tenant_set(st, "beta", &forever), 0);
 	bms_store_close(st);
 
-	CHECK_INT(sql_int(tdb("acme"), "PRAGMA user_version"), 5);
+	CHECK_INT(sql_int(tdb("acme"), "PRAGMA user_version"), 6);
 	CHECK_STR(sql_dump(tdb("acme"), "PRAGMA journal_mode"), "wal\n");
 	st = open_t("acme");
 	CHECK(st != NULL);
@@ -441,9 +441,9 @@ static void test_newer(void)
 	CHECK_INT(bms_store_open(&st, store, "beta", NULL, err, sizeof err), BMS_STORE_ECONFIG);
 	CHECK(st == NULL);
 	snprintf(want, sizeof want, "%s/tenants/beta.db: schema version 9 is newer than"
-		 " this bms-store knows (5); use a newer bms-store", store);
+		 " this bms-store knows (6); use a newer bms-store", store);
 	CHECK_STR(err, want);
-	CHECK_INT(sql_exec(tdb("beta"), "PRAGMA user_version = 5"), SQLITE_OK);
+	CHECK_INT(sql_exec(tdb("beta"), "PRAGMA user_version = 6"), SQLITE_OK);
 
 	CHECK_INT(sql_exec(path("store/control.db", NULL), "PRAGMA user_version = 2"), SQLITE_OK);
 	CHECK_INT(bms_store_open(&st, store, NULL, NULL, err, sizeof err), BMS_STORE_ECONFIG);
@@ -494,19 +494,30 @@ static void test_upgrade(void)
 			   " (1, 1795789760000, 'connected', 100, '{\"type\":\"status\","
 			   "\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:20.000Z\","
 			   "\"state\":\"connected\",\"quality\":100}')"), SQLITE_OK);
+	/* Alerts stored before version 6: an alert_id that is a string, one
+	 * that is not, and a line a hand put there that is no JSON. */
+	CHECK_INT(sql_exec(tdb("old"), "INSERT INTO alerts (battery, ts, code, state, doc)"
+			   " VALUES (2, 1795795200000, 'cell_high', 'raised', '{\"type\":"
+			   "\"alert\",\"bms_id\":\"p2\",\"timestamp\":\"2026-11-27T16:00:00.000Z\","
+			   "\"alert_id\":\"p2/cell_high\",\"rule\":\"cell_high\","
+			   "\"state\":\"raised\"}'),"
+			   " (2, 1795795260000, NULL, NULL, '{\"type\":\"alert\",\"bms_id\":"
+			   "\"p2\",\"timestamp\":\"2026-11-27T16:01:00.000Z\",\"alert_id\":5}'),"
+			   " (2, 1795795320000, NULL, NULL, 'not json')"), SQLITE_OK);
 
 	st = open_t("old");
 	CHECK(st != NULL);
 	if (!st)
 		return;
-	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), 5);
+	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), 6);
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM readings"), 5);
 	/* Copies are gone, the first of each kept (2026-11-27: a replay
 	 * stored status, alerts and aggregates twice). */
 	CHECK_STR(sql_dump(tdb("old"), "SELECT 's', id, state FROM status UNION ALL"
 			   " SELECT 'a', id, ack_by || ' ' || ack_at FROM alerts UNION ALL"
 			   " SELECT 'g', id, ts FROM aggregates"),
-		  "s|1|disconnected\ns|3|connected\na|1|ops 1795790400000\ng|1|1795789740000\n");
+		  "s|1|disconnected\ns|3|connected\na|1|ops 1795790400000\na|3|NULL\na|4|NULL\n"
+		  "a|5|NULL\ng|1|1795789740000\n");
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
 			  " AND name LIKE '%_battery_ts_doc'"), 5);
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM tiers"), 0);
@@ -534,12 +545,28 @@ static void test_upgrade(void)
 		  "{\"type\":\"status\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:20.000Z\","
 		  "\"state\":\"connected\",\"quality\":100}\n");
 	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, t0, t1, BMS_TIER_AUTO, 1, NULL),
-		  "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at\n"
-		  "1,2026-11-27T14:29:30.000Z,p2,warning,cell_high,open,cell 12 at 3.65 V,"
+		  "id,timestamp,bms_id,alert_id,severity,code,state,message,ack_by,ack_at\n"
+		  "1,2026-11-27T14:29:30.000Z,p2,,warning,cell_high,open,cell 12 at 3.65 V,"
 		  "ops,2026-11-27T14:40:00.000Z\n");
 	CHECK_STR(query(st, BMS_Q_AGGREGATES, "p1", t0, t1, BMS_TIER_AUTO, 0, NULL),
 		  "{\"type\":\"aggregate\",\"bms_id\":\"p1\",\"timestamp\":\"2026-11-27T14:29:00.000Z\","
 		  "\"period\":\"1m\",\"n\":2}\n");
+	/* Version 6 took each alert's alert_id from its line, where it is a
+	 * string; the line that is no JSON comes back as it is. */
+	CHECK_STR(sql_dump(tdb("old"), "SELECT id, alert_id FROM alerts ORDER BY id"),
+		  "1|NULL\n3|p2/cell_high\n4|NULL\n5|NULL\n");
+	CHECK_STR(sql_dump(tdb("old"), "SELECT name, sql FROM sqlite_schema WHERE name IN"
+			   " ('alerts_alert_id_ts', 'alerts_ack_at') ORDER BY name"),
+		  "alerts_ack_at|CREATE INDEX alerts_ack_at ON alerts (ack_at)"
+		  " WHERE ack_at IS NOT NULL\n"
+		  "alerts_alert_id_ts|CREATE INDEX alerts_alert_id_ts ON alerts (alert_id, ts)\n");
+	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, t1, t1 + 7200000, BMS_TIER_AUTO, 0, NULL),
+		  "{\"type\":\"alert\",\"bms_id\":\"p2\",\"timestamp\":\"2026-11-27T16:00:00.000Z\","
+		  "\"alert_id\":\"p2/cell_high\",\"rule\":\"cell_high\",\"state\":\"raised\","
+		  "\"id\":3}\n"
+		  "{\"type\":\"alert\",\"bms_id\":\"p2\",\"timestamp\":\"2026-11-27T16:01:00.000Z\","
+		  "\"alert_id\":5,\"id\":4}\n"
+		  "not json\n");
 
 	/* No tiers were kept at version 1: compact makes them. */
 	CHECK_INT(bms_store_compact(st, t1), 0);
@@ -618,8 +645,9 @@ static void test_roundtrip(void)
 	bms_buf_reset(&want);
 	bms_buf_printf(&want, "%s\n", STATUS);
 	CHECK_STR(query(st, BMS_Q_STATUS, NULL, t0, t1, BMS_TIER_AUTO, 0, NULL), want.p);
+	/* An alert with its row's id added. */
 	bms_buf_reset(&want);
-	bms_buf_printf(&want, "%s\n", ALERT);
+	bms_buf_printf(&want, "%.*s,\"id\":1}\n", (int)strlen(ALERT) - 1, ALERT);
 	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, t0, t1, BMS_TIER_AUTO, 0, NULL), want.p);
 	bms_buf_reset(&want);
 	bms_buf_printf(&want, "%s\n", AGG);
@@ -1115,8 +1143,8 @@ static void test_csv(void)
 		  "timestamp,bms_id,state,reason,quality,message\n"
 		  "2026-11-27T14:29:20.000Z,p1,disconnected,no_reply,80,\"no reply, 3 polls\"\n");
 	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, t0, t1, BMS_TIER_AUTO, 1, NULL),
-		  "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at\n"
-		  "1,2026-11-27T14:29:30.000Z,p2,warning,cell_high,open,"
+		  "id,timestamp,bms_id,alert_id,severity,code,state,message,ack_by,ack_at\n"
+		  "1,2026-11-27T14:29:30.000Z,p2,,warning,cell_high,open,"
 		  "\"cell 12 at \"\"3.65\"\" V\",,\n");
 	CHECK_STR(query(st, BMS_Q_AGGREGATES, NULL, t0, t1, BMS_TIER_AUTO, 1, NULL),
 		  "timestamp,bms_id,doc\n"
@@ -1403,8 +1431,8 @@ static void test_users(void)
 	CHECK_INT(bms_store_alert_ack(st, 99, "alice", 0), BMS_STORE_ECONFIG);
 	CHECK_STR(bms_store_error(st), "no alert 99");
 	CHECK_STR(query(st, BMS_Q_ALERTS, "p2", 0, INT64_MAX, BMS_TIER_AUTO, 1, NULL),
-		  "id,timestamp,bms_id,severity,code,state,message,ack_by,ack_at\n"
-		  "1,2026-11-27T14:29:30.000Z,p2,warning,cell_high,open,"
+		  "id,timestamp,bms_id,alert_id,severity,code,state,message,ack_by,ack_at\n"
+		  "1,2026-11-27T14:29:30.000Z,p2,,warning,cell_high,open,"
 		  "\"cell 12 at \"\"3.65\"\" V\",alice,2026-11-27T15:00:00.000Z\n");
 	bms_store_close(st);
 }
