@@ -91,6 +91,11 @@ struct bms_store {
 
 	/* Queries: one reused output buffer. */
 	struct bms_buf out;
+
+	/* The polls of a long-running reader (bms_store_alert_acks,
+	 * bms_store_data_version), prepared at their first call and reset
+	 * after each. */
+	sqlite3_stmt *acks, *data_version;
 };
 
 /* Set the error text; returns code. */

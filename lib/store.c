@@ -837,6 +837,8 @@ void bms_store_close(struct bms_store *st)
 	if (!st)
 		return;
 	bms_store_ingest_close(st);
+	sqlite3_finalize(st->acks);
+	sqlite3_finalize(st->data_version);
 	sqlite3_close(st->db);
 	sqlite3_close(st->ctl);
 	bms_buf_free(&st->out);

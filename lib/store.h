@@ -284,11 +284,64 @@ int bms_store_battery_list(struct bms_store *st,
 
 /* ==== Alerts (tenant handle) ==== */
 
-/* Acknowledge stored alert number id (the id column of CSV alert
- * queries) by user at at_ms.  BMS_STORE_ECONFIG if there is no such
- * alert. */
-int bms_store_alert_ack(struct bms_store *st, int64_t id, const char *user,
-			int64_t at_ms);
+#define BMS_STORE_BY_MAX 127	/* bytes of who acknowledged an alert */
+
+/* An alert's acknowledgement. */
+struct bms_alert_ack {
+	char by[BMS_STORE_BY_MAX + 1];	/* who acknowledged it */
+	int64_t at_ms;			/* when, ms since the epoch */
+};
+
+/*
+ * Acknowledge stored alert number id (the "id" of alert queries) as user
+ * by (1 to BMS_STORE_BY_MAX bytes of UTF-8 without control characters;
+ * any name, not only a user of the store) at at_ms, and append to the
+ * audit log in the same transaction an entry by that user: action
+ * "alert_ack", object the id in decimal, detail note (NULL for none;
+ * UTF-8).  An acknowledgement stays: an alert acknowledged already keeps
+ * its first one.
+ * Returns
+ *   0  acknowledged now,
+ *   1  acknowledged already: nothing changed or logged; *first (may be
+ *      NULL) says by whom and when,
+ *   BMS_STORE_ECONFIG  no alert id in this tenant ("no alert 7 in tenant
+ *      'acme'"), or by or note is bad,
+ *   BMS_STORE_EFAIL  the database failed.
+ */
+int bms_store_alert_ack(struct bms_store *st, int64_t id, const char *by,
+			int64_t at_ms, const char *note, struct bms_alert_ack *first);
+
+/*
+ * For a stage that keeps a handle open and polls for acknowledgements:
+ * call fn for each acknowledged alert whose ack_at >= ack_after_ms and
+ * whose record time ts >= since_ms, in order of ack_at (then of id);
+ * fn's non-zero value stops the walk and is returned, else 0 or
+ * BMS_STORE_E*.  alert_id is the record's "alert_id", NULL for a record
+ * without one; by is "" if the row has no name.  The walk follows an
+ * index of the acknowledged alerts by ack_at, so its cost grows with the
+ * acknowledgements from ack_after_ms on, not with the alerts stored.  It
+ * reads in one read transaction (a batch open on this handle: in it),
+ * which is over when the call returns, so a writer is never kept waiting
+ * and the WAL can be checkpointed between calls.  A caller that passes
+ * the last ack_at it saw as ack_after_ms sees the acknowledgements of
+ * that millisecond again.  fn may not call this function on the same
+ * handle.
+ */
+int bms_store_alert_acks(struct bms_store *st, int64_t ack_after_ms, int64_t since_ms,
+			 int (*fn)(void *ctx, const char *alert_id, int64_t ts_ms,
+				   const char *by, int64_t ack_at_ms),
+			 void *ctx);
+
+/*
+ * The tenant database's PRAGMA data_version in *v: a value that changes
+ * whenever another connection (this process's or another's) committed to
+ * it since the last call; this handle's own commits do not change it.
+ * Another connection's checkpoint of the WAL may change it too, so a
+ * change means "look again", not that something is new.  A cheap test
+ * of whether a poll such as bms_store_alert_acks has anything to find;
+ * it holds no read transaction after it returns.  0 or BMS_STORE_E*.
+ */
+int bms_store_data_version(struct bms_store *st, int64_t *v);
 
 /* ==== Users, tokens, audit (tenant handle) ==== */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The registries of a tenant's store (see store.h): batteries, alert
- * acknowledgements, users with their password hashes, refresh tokens and
- * the audit log.
+ * acknowledgements (and the polls of them), users with their password
+ * hashes, refresh tokens and the audit log.
  *
  * Invariants.  Every function works on the handle's one tenant database,
  * so a name that exists only in another tenant's store is simply not
@@ -14,6 +14,9 @@
  *
  * Workload: administration and logins, a few calls a second at most;
  * clarity wins over speed here, so statements are prepared per call.
+ * The exception is the two polls of a long-running reader
+ * (bms_store_alert_acks, bms_store_data_version), whose statements the
+ * handle keeps.
  */
 #include <crypt.h>
 #include <errno.h>
@@ -310,24 +313,153 @@ int bms_store_battery_list(struct bms_store *st,
 
 /* ==== Alerts ==== */
 
-int bms_store_alert_ack(struct bms_store *st, int64_t id, const char *user,
-			int64_t at_ms)
+/* Who acknowledges: a name that prints on one line wherever it is shown. */
+static int by_ok(struct bms_store *st, const char *by)
+{
+	const unsigned char *p = (const unsigned char *)by;
+	size_t n = by ? strlen(by) : 0;
+	int ok = n > 0 && n <= BMS_STORE_BY_MAX && bms_json_utf8_valid(by, n);
+	char e[160];
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = p[i] >= 0x20 && p[i] != 0x7f &&
+			!(p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f);
+	if (!ok)
+		return bms_store_fail(st, BMS_STORE_ECONFIG,
+				      "bad name '%s' for an acknowledgement: 1 to %d bytes"
+				      " of UTF-8 without control characters",
+				      bms_store_esc(e, sizeof e, by ? by : ""), BMS_STORE_BY_MAX);
+	return 0;
+}
+
+/* The acknowledgement of alert id, which has one or no row: 1 with it in
+ * *first (may be NULL), ECONFIG if there is no such alert, or EFAIL. */
+static int ack_of(struct bms_store *st, int64_t id, struct bms_alert_ack *first)
+{
+	sqlite3_stmt *s = bms_store_prep(st, "SELECT ack_by, ack_at FROM alerts WHERE id = ?1");
+	int rc;
+
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *by = (const char *)sqlite3_column_text(s, 0);
+
+		if (first) {
+			snprintf(first->by, sizeof first->by, "%s", by ? by : "");
+			first->at_ms = sqlite3_column_int64(s, 1);
+		}
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG, "no alert %lld in tenant '%s'",
+				    (long long)id, st->tenant);
+	} else {
+		rc = bms_store_tdberr(st);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int bms_store_alert_ack(struct bms_store *st, int64_t id, const char *by,
+			int64_t at_ms, const char *note, struct bms_alert_ack *first)
+{
+	char object[24];
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = by_ok(st, by)) < 0)
+		return rc;
+	if (note && !bms_json_utf8_valid(note, strlen(note)))
+		return bms_store_fail(st, BMS_STORE_ECONFIG,
+				      "the note of an acknowledgement is not UTF-8");
+	if ((rc = bms_store_tx_begin(st)) < 0)
+		return rc;
+	/* Only an alert not acknowledged yet: the first acknowledgement stays. */
+	s = bms_store_prep(st, "UPDATE alerts SET ack_by = ?2, ack_at = ?3"
+			   " WHERE id = ?1 AND ack_at IS NULL");
+	if (!s) {
+		rc = BMS_STORE_EFAIL;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, by, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, at_ms);
+	if ((rc = done(st, s)) < 0)
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		rc = ack_of(st, id, first);
+		goto out;
+	}
+	snprintf(object, sizeof object, "%lld", (long long)id);
+	rc = bms_store_audit(st, by, "alert_ack", object, note);
+out:
+	if (rc < 0) {
+		bms_store_tx_end(st, 0);
+		return rc;
+	}
+	return bms_store_tx_end(st, 1) < 0 ? BMS_STORE_EFAIL : rc;
+}
+
+/*
+ * The polls below run on statements kept in the handle: a long-running
+ * reader calls them every second or so.  Each is reset before it
+ * returns, which ends the read transaction its step began.
+ */
+
+int bms_store_alert_acks(struct bms_store *st, int64_t ack_after_ms, int64_t since_ms,
+			 int (*fn)(void *ctx, const char *alert_id, int64_t ts_ms,
+				   const char *by, int64_t ack_at_ms),
+			 void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	/* INDEXED BY: the walk is along the acknowledged alerts, never the
+	 * table (preparing fails rather than scan it). */
+	if (!st->acks &&
+	    !(st->acks = bms_store_prep(st, "SELECT alert_id, ts, ack_by, ack_at"
+					" FROM alerts INDEXED BY alerts_ack_at"
+					" WHERE ack_at IS NOT NULL AND ack_at >= ?1"
+					" AND ts >= ?2 ORDER BY ack_at, id")))
+		return BMS_STORE_EFAIL;
+	s = st->acks;
+	sqlite3_bind_int64(s, 1, ack_after_ms);
+	sqlite3_bind_int64(s, 2, since_ms);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *by = (const char *)sqlite3_column_text(s, 2);
+
+		stop = fn(ctx, (const char *)sqlite3_column_text(s, 0),
+			  sqlite3_column_int64(s, 1), by ? by : "",
+			  sqlite3_column_int64(s, 3));
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_reset(s);
+	return stop;
+}
+
+int bms_store_data_version(struct bms_store *st, int64_t *v)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	if ((rc = bms_store_need_tenant(st)) < 0)
 		return rc;
-	if (!(s = bms_store_prep(st, "UPDATE alerts SET ack_by = ?2, ack_at = ?3 WHERE id = ?1")))
+	if (!st->data_version &&
+	    !(st->data_version = bms_store_prep(st, "PRAGMA data_version")))
 		return BMS_STORE_EFAIL;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, at_ms);
-	if ((rc = done(st, s)) < 0)
-		return rc;
-	if (sqlite3_changes(st->db) == 0)
-		return bms_store_fail(st, BMS_STORE_ECONFIG, "no alert %lld", (long long)id);
-	return 0;
+	s = st->data_version;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*v = sqlite3_column_int64(s, 0);
+		rc = 0;
+	} else {
+		rc = bms_store_tdberr(st);
+	}
+	sqlite3_reset(s);
+	return rc;
 }
 
 /* ==== Users ==== */

@@ -7,8 +7,10 @@
  * compaction, retention and records too old for it, the tier choice, CSV
  * text, tenant isolation through every call, messages that stay one
  * line, the registries, a busy database, a full disk, symbolic links
- * planted in a store, backup under a concurrent writer and check of a
- * damaged copy.
+ * planted in a store, backup under a concurrent writer, check of a
+ * damaged copy, and alerts: their alert_id, the id and acknowledgement
+ * a query adds, acknowledging, and the polls a long-running reader makes
+ * without holding the log.
  *
  * Records with fixed times go to tenants that keep raw records for ever
  * (acme, beta, full), so that no test depends on the day it runs;
@@ -1426,15 +1428,279 @@ static void test_users(void)
 			   " FROM audit ORDER BY id"),
 		  "alice|battery.edit|house|name=House|1\nNULL|login.failed|NULL|NULL|1\n");
 
-	/* Alert acknowledgement. */
-	CHECK_INT(bms_store_alert_ack(st, 1, "alice", ts_of("2026-11-27T15:00:00Z")), 0);
-	CHECK_INT(bms_store_alert_ack(st, 99, "alice", 0), BMS_STORE_ECONFIG);
-	CHECK_STR(bms_store_error(st), "no alert 99");
+	/* Alert acknowledgement (test_alerts has the rest). */
+	CHECK_INT(bms_store_alert_ack(st, 1, "alice", ts_of("2026-11-27T15:00:00Z"), NULL, NULL), 0);
+	CHECK_INT(bms_store_alert_ack(st, 99, "alice", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no alert 99 in tenant 'acme'");
 	CHECK_STR(query(st, BMS_Q_ALERTS, "p2", 0, INT64_MAX, BMS_TIER_AUTO, 1, NULL),
 		  "id,timestamp,bms_id,alert_id,severity,code,state,message,ack_by,ack_at\n"
 		  "1,2026-11-27T14:29:30.000Z,p2,,warning,cell_high,open,"
 		  "\"cell 12 at \"\"3.65\"\" V\",alice,2026-11-27T15:00:00.000Z\n");
 	bms_store_close(st);
+}
+
+/* ==== Alerts ==== */
+
+/* One line per acknowledgement a poll gives: "alert_id ts by ack_at". */
+static int ack_line(void *ctx, const char *alert_id, int64_t ts_ms, const char *by,
+		    int64_t ack_at_ms)
+{
+	bms_buf_printf(ctx, "%s %lld %s %lld\n", alert_id ? alert_id : "(none)",
+		       (long long)ts_ms, by, (long long)ack_at_ms);
+	return 0;
+}
+
+/* The same, stopping the walk after the first. */
+static int ack_first(void *ctx, const char *alert_id, int64_t ts_ms, const char *by,
+		     int64_t ack_at_ms)
+{
+	ack_line(ctx, alert_id, ts_ms, by, ack_at_ms);
+	return 7;
+}
+
+static const char *acks(struct bms_store *st, int64_t after, int64_t since)
+{
+	int rc;
+
+	bms_buf_reset(&out);
+	bms_buf_puts(&out, "");
+	rc = bms_store_alert_acks(st, after, since, ack_line, &out);
+	if (rc != 0)
+		fprintf(stderr, "  acks: %d %s\n", rc, bms_store_error(st));
+	return out.p;
+}
+
+/* PRAGMA wal_checkpoint(TRUNCATE) of db on a connection of its own, not
+ * waiting: "busy|log|checkpointed", "0|0|0" when no reader held on to the
+ * log and it was emptied. */
+static const char *checkpoint(const char *db)
+{
+	static char r[64];
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+
+	snprintf(r, sizeof r, "failed");
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		snprintf(r, sizeof r, "%d|%d|%d", sqlite3_column_int(s, 0),
+			 sqlite3_column_int(s, 1), sqlite3_column_int(s, 2));
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return r;
+}
+
+/* The records of bms-alert, raised and cleared; others of no alert_id or
+ * of one that is not a string; lines of an earlier query stored again,
+ * which hold the members a query adds (one written with an escape, one
+ * twice), one with white space about. */
+static const char *const ALERTS[] = {
+	"{\"type\":\"alert\",\"bms_id\":\"house\",\"timestamp\":\"2026-12-07T10:00:05.000Z\","
+	"\"alert_id\":\"house/cell_overvoltage\",\"rule\":\"cell_overvoltage\","
+	"\"state\":\"raised\",\"severity\":\"warning\",\"since\":\"2026-12-07T10:00:05.000Z\","
+	"\"count\":1,\"value\":3.712,\"threshold\":3.65,\"message\":\"cell 5 at 3.712 V\"}",
+	"{\"type\":\"alert\",\"bms_id\":\"house\",\"timestamp\":\"2026-12-07T10:05:05.000Z\","
+	"\"alert_id\":\"house/cell_overvoltage\",\"rule\":\"cell_overvoltage\","
+	"\"state\":\"cleared\",\"severity\":\"warning\",\"since\":\"2026-12-07T10:00:05.000Z\","
+	"\"count\":1,\"value\":3.641,\"threshold\":3.65,\"message\":\"cell 5 at 3.641 V\"}",
+	"{\"type\":\"alert\",\"bms_id\":\"house\",\"timestamp\":\"2026-12-07T10:01:00.000Z\","
+	"\"rule\":\"soc_low\",\"state\":\"raised\",\"severity\":\"info\"}",
+	"{\"type\":\"alert\",\"bms_id\":\"house\",\"timestamp\":\"2026-12-07T10:02:00.000Z\","
+	"\"alert_id\":[\"x\"],\"state\":\"raised\"}",
+	"{\"id\":12,\"type\":\"alert\",\"bms_id\":\"shed\",\"timestamp\":\"2026-12-07T09:00:00.000Z\","
+	"\"alert_id\":\"shed/t\",\"ack_by\":\"bob\",\"state\":\"raised\","
+	"\"ack_at\":\"2026-12-07T09:30:00.000Z\",\"i\\u0064\":13}",
+	"{ \"type\" : \"alert\" , \"bms_id\":\"shed\", \"timestamp\":\"2026-12-07T09:10:00.000Z\""
+	" , \"id\" : 3 } ",
+};
+
+static void test_alerts(void)
+{
+	struct bms_store *c = open_t(NULL), *st, *w;
+	struct bms_retention forever = { 0, -1, -1 };
+	struct bms_alert_ack first;
+	int64_t day = ts_of("2026-12-07T00:00:00Z"), v[3];
+	struct bms_buf want = BMS_BUF_INIT;
+	sqlite3 *h = NULL;
+	char big[129];
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(bms_store_tenant_add(c, "alerts", &forever), 0);
+	/* Acknowledging and polling need a tenant. */
+	CHECK_INT(bms_store_alert_ack(c, 1, "alice", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_alert_acks(c, 0, 0, ack_line, &out), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_data_version(c, &v[0]), BMS_STORE_ECONFIG);
+	bms_store_close(c);
+	st = open_t("alerts");
+	w = open_t("alerts");
+	CHECK(st && w);
+	if (!st || !w)
+		return;
+	for (size_t i = 0; i < sizeof ALERTS / sizeof ALERTS[0]; i++)
+		CHECK_INT(put(w, ALERTS[i]), 1);
+	CHECK_INT(bms_store_commit(w), 0);
+	/* alert_id is stored where it is a string. */
+	CHECK_STR(sql_dump(tdb("alerts"), "SELECT id, alert_id FROM alerts ORDER BY id"),
+		  "1|house/cell_overvoltage\n2|house/cell_overvoltage\n3|NULL\n4|NULL\n"
+		  "5|shed/t\n6|NULL\n");
+
+	/* Acknowledgements: the first one stays, and each goes to the audit
+	 * log with its note. */
+	CHECK_INT(bms_store_alert_ack(st, 1, "alice", ts_of("2026-12-07T10:03:00Z"),
+				      "cell 5 rebalanced", NULL), 0);
+	memset(&first, 0, sizeof first);
+	CHECK_INT(bms_store_alert_ack(st, 1, "bob", ts_of("2026-12-07T10:04:00Z"), "again",
+				      &first), 1);
+	CHECK_STR(first.by, "alice");
+	CHECK_INT(first.at_ms, ts_of("2026-12-07T10:03:00Z"));
+	CHECK_INT(bms_store_alert_ack(st, 3, "bob", ts_of("2026-12-07T10:02:30Z"), NULL, NULL), 0);
+	CHECK_INT(bms_store_alert_ack(st, 5, "carol \xc3\xa9", ts_of("2026-12-07T10:03:00Z"),
+				      NULL, &first), 0);
+	CHECK_INT(bms_store_alert_ack(st, 99, "alice", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no alert 99 in tenant 'alerts'");
+	CHECK_INT(bms_store_alert_ack(st, 0, "alice", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no alert 0 in tenant 'alerts'");
+	/* Who acknowledges is a name that prints on one line. */
+	CHECK_INT(bms_store_alert_ack(st, 2, "", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad name '' for an acknowledgement: 1 to 127 bytes"
+		  " of UTF-8 without control characters");
+	CHECK_INT(bms_store_alert_ack(st, 2, NULL, 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_alert_ack(st, 2, "a\nb", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad name 'a\\nb' for an acknowledgement: 1 to 127"
+		  " bytes of UTF-8 without control characters");
+	CHECK_INT(bms_store_alert_ack(st, 2, "a\xc2\x85", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_alert_ack(st, 2, "\xff", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	memset(big, 'x', 128);
+	big[128] = '\0';
+	CHECK_INT(bms_store_alert_ack(st, 2, big, 0, NULL, NULL), BMS_STORE_ECONFIG);
+	big[127] = '\0';	/* BMS_STORE_BY_MAX bytes */
+	CHECK_INT(bms_store_alert_ack(st, 6, big, ts_of("2026-12-07T11:00:00Z"), NULL, NULL), 0);
+	CHECK_INT(bms_store_alert_ack(st, 2, "alice", 0, "\xc3", NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "the note of an acknowledgement is not UTF-8");
+	CHECK_STR(sql_dump(tdb("alerts"), "SELECT user, action, object, detail FROM audit"
+			   " WHERE length(user) < 100 ORDER BY id"),
+		  "alice|alert_ack|1|cell 5 rebalanced\nbob|alert_ack|3|NULL\n"
+		  "carol \xc3\xa9|alert_ack|5|NULL\n");
+	CHECK_INT(sql_int(tdb("alerts"), "SELECT count(*) FROM audit"), 4);
+	CHECK_INT(sql_int(tdb("alerts"), "SELECT count(*) FROM alerts WHERE id = 2"
+			  " AND ack_by IS NULL AND ack_at IS NULL"), 1);
+
+	/* A query gives each line with its row's id and, once acknowledged,
+	 * who and when, each once; the rest of the line as it came. */
+	bms_buf_printf(&want, "%s%s\",\"ack_at\":\"2026-12-07T11:00:00.000Z\"} \n",
+		  "{\"type\":\"alert\",\"bms_id\":\"house\",\"timestamp\":\"2026-12-07T10:00:05.000Z\","
+		  "\"alert_id\":\"house/cell_overvoltage\",\"rule\":\"cell_overvoltage\","
+		  "\"state\":\"raised\",\"severity\":\"warning\",\"since\":\"2026-12-07T10:00:05.000Z\","
+		  "\"count\":1,\"value\":3.712,\"threshold\":3.65,\"message\":\"cell 5 at 3.712 V\","
+		  "\"id\":1,\"ack_by\":\"alice\",\"ack_at\":\"2026-12-07T10:03:00.000Z\"}\n"
+		  "{\"type\":\"alert\",\"bms_id\":\"house\",\"timestamp\":\"2026-12-07T10:01:00.000Z\","
+		  "\"rule\":\"soc_low\",\"state\":\"raised\",\"severity\":\"info\",\"id\":3,"
+		  "\"ack_by\":\"bob\",\"ack_at\":\"2026-12-07T10:02:30.000Z\"}\n"
+		  "{\"type\":\"alert\",\"bms_id\":\"house\",\"timestamp\":\"2026-12-07T10:02:00.000Z\","
+		  "\"alert_id\":[\"x\"],\"state\":\"raised\",\"id\":4}\n"
+		  "{\"type\":\"alert\",\"bms_id\":\"house\",\"timestamp\":\"2026-12-07T10:05:05.000Z\","
+		  "\"alert_id\":\"house/cell_overvoltage\",\"rule\":\"cell_overvoltage\","
+		  "\"state\":\"cleared\",\"severity\":\"warning\",\"since\":\"2026-12-07T10:00:05.000Z\","
+		  "\"count\":1,\"value\":3.641,\"threshold\":3.65,\"message\":\"cell 5 at 3.641 V\","
+		  "\"id\":2}\n"
+		  "{\"type\":\"alert\",\"bms_id\":\"shed\",\"timestamp\":\"2026-12-07T09:00:00.000Z\","
+		  "\"alert_id\":\"shed/t\",\"state\":\"raised\",\"id\":5,"
+		  "\"ack_by\":\"carol \xc3\xa9\",\"ack_at\":\"2026-12-07T10:03:00.000Z\"}\n"
+		  "{ \"type\" : \"alert\" , \"bms_id\":\"shed\", \"timestamp\":\"2026-12-07T09:10:00.000Z\""
+		  " ,\"id\":6,\"ack_by\":\"", big);
+	CHECK_STR(query(st, BMS_Q_ALERTS, NULL, day, day + 86400000, BMS_TIER_AUTO, 0, NULL),
+		  want.p);
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "id,timestamp,bms_id,alert_id,severity,code,state,message,ack_by,"
+		       "ack_at\n"
+		       "5,2026-12-07T09:00:00.000Z,shed,shed/t,,,raised,,carol \xc3\xa9,"
+		       "2026-12-07T10:03:00.000Z\n"
+		       "6,2026-12-07T09:10:00.000Z,shed,,,,,,%s,2026-12-07T11:00:00.000Z\n", big);
+	CHECK_STR(query(st, BMS_Q_ALERTS, "shed", day, day + 86400000, BMS_TIER_AUTO, 1, NULL),
+		  want.p);
+	/* Other records stay as they came. */
+	CHECK_INT(put(w, STATUS), 1);
+	CHECK_INT(bms_store_commit(w), 0);
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "%s\n", STATUS);
+	CHECK_STR(query(st, BMS_Q_STATUS, NULL, 0, INT64_MAX, BMS_TIER_AUTO, 0, NULL), want.p);
+
+	/* The poll: by ack_at, then id; from ack_after_ms on, of records
+	 * from since_ms on; fn's value stops it. */
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "(none) 1796637660000 bob 1796637750000\n"
+		       "house/cell_overvoltage 1796637605000 alice 1796637780000\n"
+		       "shed/t 1796634000000 carol \xc3\xa9 1796637780000\n"
+		       "(none) 1796634600000 %s 1796641200000\n", big);
+	CHECK_STR(acks(st, INT64_MIN, INT64_MIN), want.p);
+	bms_buf_reset(&want);
+	bms_buf_printf(&want, "house/cell_overvoltage 1796637605000 alice 1796637780000\n"
+		       "(none) 1796634600000 %s 1796641200000\n", big);
+	CHECK_STR(acks(st, ts_of("2026-12-07T10:03:00Z"), ts_of("2026-12-07T09:10:00Z")), want.p);
+	CHECK_STR(acks(st, ts_of("2026-12-07T11:00:00.001Z"), INT64_MIN), "");
+	bms_buf_reset(&out);
+	CHECK_INT(bms_store_alert_acks(st, INT64_MIN, ts_of("2026-12-07T10:00:05Z"),
+				       ack_first, &out), 7);
+	CHECK_STR(out.p, "(none) 1796637660000 bob 1796637750000\n");
+
+	/* Neither call keeps a read transaction open: the log can be emptied
+	 * right after (as it cannot while a reader holds on to it). */
+	CHECK_INT(bms_store_alert_ack(w, 2, "dave", ts_of("2026-12-07T12:00:00Z"), NULL, NULL), 0);
+	CHECK_INT(sqlite3_open_v2(tdb("alerts"), &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(h, "BEGIN; SELECT count(*) FROM alerts", NULL, NULL, NULL),
+		  SQLITE_OK);
+	CHECK(checkpoint(tdb("alerts"))[0] == '1');
+	sqlite3_close(h);	/* rolls its read back */
+	CHECK_STR(checkpoint(tdb("alerts")), "0|0|0");
+	CHECK_INT(bms_store_data_version(st, &v[0]), 0);
+	CHECK_INT(bms_store_alert_ack(w, 4, "dave", ts_of("2026-12-07T12:00:00Z"), NULL, NULL), 0);
+	bms_buf_reset(&out);
+	CHECK_INT(bms_store_alert_acks(st, INT64_MIN, INT64_MIN, ack_first, &out), 7);
+	CHECK_STR(checkpoint(tdb("alerts")), "0|0|0");
+	CHECK_INT(bms_store_alert_ack(w, 2, "dave", 0, NULL, NULL), 1);
+	CHECK_STR(acks(st, ts_of("2026-12-07T12:00:00Z"), INT64_MIN),
+		  "house/cell_overvoltage 1796637905000 dave 1796644800000\n"
+		  "(none) 1796637720000 dave 1796644800000\n");
+	CHECK_STR(checkpoint(tdb("alerts")), "0|0|0");
+
+	/* data_version changes with another connection's commit (or its
+	 * checkpoint, as above), not with this handle's own. */
+	CHECK_INT(bms_store_data_version(st, &v[1]), 0);
+	CHECK(v[1] != v[0]);
+	CHECK_INT(bms_store_data_version(st, &v[2]), 0);
+	CHECK_INT(v[2], v[1]);
+	CHECK_INT(bms_store_alert_ack(st, 6, "erin", 0, NULL, NULL), 1);	/* no write */
+	CHECK_INT(put(st, retime(STATUS, "2026-12-07T10:00:00.000Z", NULL)), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_INT(bms_store_data_version(st, &v[2]), 0);
+	CHECK_INT(v[2], v[1]);
+	CHECK_INT(put(w, retime(STATUS, "2026-12-07T10:00:01.000Z", NULL)), 1);
+	CHECK_INT(bms_store_commit(w), 0);
+	CHECK_INT(bms_store_data_version(st, &v[2]), 0);
+	CHECK(v[2] != v[1]);
+
+	/* An acknowledgement joins a batch open on the handle; one refused
+	 * there leaves the batch as it was. */
+	CHECK_INT(put(st, retime(STATUS, "2026-12-07T10:00:02.000Z", NULL)), 1);
+	CHECK_INT(bms_store_alert_ack(st, 99, "frank", 0, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_alert_acks(st, INT64_MIN, INT64_MIN, ack_first, &out), 7);
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_INT(sql_int(tdb("alerts"), "SELECT count(*) FROM status"), 4);
+
+	/* The poll walks its index, never the table: without the index it
+	 * fails rather than scan. */
+	CHECK_INT(sql_exec(tdb("alerts"), "DROP INDEX alerts_ack_at"), SQLITE_OK);
+	CHECK_INT(bms_store_alert_acks(st, INT64_MIN, INT64_MIN, ack_line, &out),
+		  BMS_STORE_EFAIL);
+	CHECK(strstr(bms_store_error(st), "no such index: alerts_ack_at") != NULL);
+	CHECK_INT(sql_exec(tdb("alerts"), "CREATE INDEX alerts_ack_at ON alerts (ack_at)"
+			   " WHERE ack_at IS NOT NULL"), SQLITE_OK);
+	CHECK_INT(bms_store_alert_acks(st, INT64_MIN, INT64_MIN, ack_first, &out), 7);
+	bms_store_close(st);
+	bms_store_close(w);
+	bms_buf_free(&want);
 }
 
 /* ==== Isolation ==== */
@@ -1510,8 +1776,13 @@ static void test_isolation(void)
 	CHECK_INT(bms_store_token_check(a, "tok-bea", 0, user, sizeof user), 0);
 	CHECK_INT(bms_store_token_add(a, "bea", "tok-x", INT64_MAX), BMS_STORE_ECONFIG);
 	CHECK_INT(bms_store_token_revoke(a, "tok-bea"), 0);
-	/* Alerts: beta's ids go past acme's. */
-	CHECK_INT(bms_store_alert_ack(a, 5, "alice", 1), BMS_STORE_ECONFIG);
+	/* Alerts: beta's ids go past acme's; acme's poll sees its own
+	 * acknowledgement only (beta's alerts have none, and keep none). */
+	CHECK_INT(bms_store_alert_ack(a, 5, "alice", 1, "mine", NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(a), "no alert 5 in tenant 'acme'");
+	bms_buf_reset(&out);
+	CHECK_INT(bms_store_alert_acks(a, INT64_MIN, INT64_MIN, ack_line, &out), 0);
+	CHECK_STR(out.p, "(none) 1795789770000 alice 1795791600000\n");
 	/* Tenant settings (2026-11-27: acme's handle could set beta's raw
 	 * retention to a day, and so have beta's records deleted). */
 	CHECK_INT(bms_store_tenant_set(a, "beta", &one_day), BMS_STORE_ECONFIG);
@@ -2205,6 +2476,7 @@ int main(void)
 	test_links();
 	test_backup();
 	test_agg_same();
+	test_alerts();
 	test_modes();
 	bms_buf_free(&out);
 	rm_tree(dir);
