@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@
 	"bms-store -d dir -T tenant users list"
 #define SYN_QUERY "bms-store -d dir -T tenant query [--type what] [--battery id] " \
 	"[--since time] [--until time] [--tier tier] [--csv]"
+#define SYN_ACK "bms-store -d dir -T tenant ack id [--by user] [--note text]"
 #define SYN_COMPACT "bms-store -d dir -T tenant compact"
 #define SYN_BACKUP "bms-store -d dir [-T tenant] backup dest"
 #define SYN_CHECK "bms-store -d dir [-T tenant] check"
@@ -56,6 +58,7 @@ enum {
 	OPT_PROTOCOL, OPT_DEVICE, OPT_BAUD, OPT_TIMEOUT, OPT_NOTES, OPT_PURGE,
 	OPT_ROLE,
 	OPT_TYPE, OPT_BATTERY, OPT_SINCE, OPT_UNTIL, OPT_TIER, OPT_CSV,
+	OPT_BY, OPT_NOTE,
 };
 
 static const struct option longopts[] = {
@@ -73,7 +76,8 @@ static const struct option longopts[] = {
 
 static const struct bms_cmd cmd = {
 	.synopsis = SYN_INGEST "\n" SYN_INIT "\n" SYN_TENANTS "\n" SYN_BATTERIES "\n"
-		SYN_USERS "\n" SYN_QUERY "\n" SYN_COMPACT "\n" SYN_BACKUP "\n" SYN_CHECK,
+		SYN_USERS "\n" SYN_QUERY "\n" SYN_ACK "\n" SYN_COMPACT "\n" SYN_BACKUP "\n"
+		SYN_CHECK,
 	.help =
 	"Store pipeline records in SQLite, one database per tenant, and look\n"
 	"after the store.  With no subcommand, store the records of the files\n"
@@ -83,6 +87,7 @@ static const struct bms_cmd cmd = {
 	"  batteries            add, edit, remove or list batteries\n"
 	"  users                add users, set passwords, disable, enable, list\n"
 	"  query                print stored records as NDJSON (or CSV)\n"
+	"  ack                  acknowledge a stored alert\n"
 	"  compact              rebuild the tiers, drop expired records\n"
 	"  backup               copy the store, or one tenant, to a new directory\n"
 	"  check                check the integrity of every database\n\n"
@@ -121,6 +126,7 @@ struct args {
 	struct bms_store_query q;	/* query */
 	const char *since, *until;
 	int tier_set;
+	const char *by, *note;		/* ack */
 };
 
 /* A subcommand: its word, its usage, whether it needs --tenant, its action
@@ -540,6 +546,65 @@ static int run_query(struct global *g, struct args *a, const struct sub *s, int 
 	return end_list(st, bms_store_query(st, q, put_line, NULL, NULL));
 }
 
+/* ==== ack ==== */
+
+static const struct option ack_opts[] = {
+	{ "by", required_argument, 0, OPT_BY },
+	{ "note", required_argument, 0, OPT_NOTE },
+	BMS_OPT_COMMON
+};
+
+static void ack_opt(struct args *a, const struct bms_cmd *sub, int c)
+{
+	if (c == OPT_BY)
+		a->by = optarg;
+	else
+		a->note = optarg;
+}
+
+/* The login name: $USER, else the password database's name of the real
+ * user; NULL if neither is known. */
+static const char *login_name(void)
+{
+	const char *u = getenv("USER");
+	struct passwd *pw;
+
+	if (u && *u)
+		return u;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
+}
+
+static int run_ack(struct global *g, struct args *a, const struct sub *s, int verb,
+		   int argc, char **argv)
+{
+	struct bms_alert_ack first;
+	struct bms_store *st;
+	char *end, at[BMS_TS_LEN + 1];
+	long long id;
+	int rc;
+
+	if (argc != 1)
+		bms_opt_usage(&s->cmd, "ack: give one alert id");
+	errno = 0;
+	id = strtoll(argv[0], &end, 10);
+	if (argv[0][0] < '0' || argv[0][0] > '9' || *end || errno || id < 1)
+		bms_die(BMS_EXIT_USAGE, "ack: '%s' is not an alert id (the \"id\" of"
+			" query --type alerts)", argv[0]);
+	if (!a->by && !(a->by = login_name()))
+		bms_die(BMS_EXIT_USAGE, "ack: no login name known; say who acknowledges"
+			" with --by");
+	st = open_store(g, g->tenant);
+	rc = bms_store_alert_ack(st, id, a->by, bms_ts_now_ms(), a->note, &first);
+	if (rc == 1) {
+		bms_ts_format_ms(first.at_ms, at);
+		bms_warn("alert %lld in tenant '%s' was acknowledged already, by '%s' at %s;"
+			 " that acknowledgement is kept", id, g->tenant, first.by, at);
+		rc = 0;
+	}
+	return finish(st, rc);
+}
+
 /* ==== Ingest ==== */
 
 static void warn(void *ctx, const char *msg)
@@ -625,6 +690,12 @@ static const struct sub subs[] = {
 	    "      --csv            CSV with a header line instead of NDJSON\n"
 	    "TIME is RFC 3339, YYYY-MM-DD, now, or back from now: -90s, -30m, -24h, -7d.\n",
 	    "", query_opts }, query_opt, run_query },
+	{ "ack", 1, NULL,
+	  { SYN_ACK,
+	    "      --by USER        who acknowledges (default: the login name)\n"
+	    "      --note TEXT      a note for the audit log\n"
+	    "ID is the \"id\" of the alert in query --type alerts.\n",
+	    "", ack_opts }, ack_opt, run_ack },
 	{ "compact", 1, NULL, { SYN_COMPACT, "", "", no_opts }, NULL, run_compact },
 	{ "backup", 0, NULL, { SYN_BACKUP, "", "", no_opts }, NULL, run_backup },
 	{ "check", 0, NULL, { SYN_CHECK, "", "", no_opts }, NULL, run_check },

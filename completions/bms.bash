@@ -104,7 +104,7 @@ _bms_store() {
 	--baud) COMPREPLY=($(compgen -W '9600 19200 38400 57600 115200' -- "$cur")); return ;;
 	-T|--tenant|-b|--batch|-t|--batch-ms|--busy-timeout|--raw-days|--minute-days|\
 	--hour-days|--name|--capacity|--cells|--bms-type|--timeout|--notes|--battery|\
-	--since|--until) return ;;
+	--since|--until|--by|--note) return ;;
 	esac
 	# The subcommand is the first operand after the global options.
 	for ((i = 1; i < cword; i++)); do
@@ -120,7 +120,7 @@ _bms_store() {
 			COMPREPLY=($(compgen -W '--db --tenant --passthrough --rejects --strict
 				--batch --batch-ms --sync --busy-timeout --help --version' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'init tenants batteries users query compact
+			COMPREPLY=($(compgen -W 'init tenants batteries users query ack compact
 				backup check' -- "$cur"))
 			_filedir
 		fi
@@ -134,6 +134,7 @@ _bms_store() {
 		verbs='add edit remove list' ;;
 	users) opts='--role' verbs='add passwd disable enable list' ;;
 	query) opts='--type --battery --since --until --tier --csv' ;;
+	ack) opts='--by --note' ;;
 	backup) _filedir -d; return ;;
 	init|compact|check) return ;;
 	*) _filedir; return ;;
