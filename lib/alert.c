@@ -38,6 +38,7 @@
 #define MAX_ANOMALIES 16
 #define DOC_STR_MAX 63
 #define CLOCK_STEP_MS 1000	/* clock rules run at most once a stream second */
+#define CLOCK_WALK 120		/* steps of a gap walked a second apart */
 #define STATE_VERSION 1
 
 enum phase { IDLE, PENDING, RAISED, CLEARING };
@@ -89,7 +90,10 @@ struct battery {
 	double st_quality;
 	int64_t status_ms;
 	int nanom;
-	char anom[MAX_ANOMALIES][BMS_RULES_CODE_MAX + 1];	/* open anomalies */
+	struct {
+		char code[BMS_RULES_CODE_MAX + 1];
+		int cell, probe;	/* the channel, 0 none */
+	} anom[MAX_ANOMALIES];	/* open anomalies */
 	char anom_event[BMS_RULES_CODE_MAX + 1];	/* of the record in hand */
 	struct rate *rates;	/* rs->nrates */
 	struct docval *docs;	/* rs->ndocs */
@@ -439,7 +443,7 @@ static void get(void *ctx, int id, struct bms_expr_val *v)
 		int found = strcmp(b->anom_event, var->code) == 0;
 
 		for (int i = 0; i < b->nanom; i++)
-			found |= strcmp(b->anom[i], var->code) == 0;
+			found |= strcmp(b->anom[i].code, var->code) == 0;
 		boolean(v, found);
 		break;
 	}
@@ -626,7 +630,7 @@ static void step(struct eval *e, struct slot *s)
 				s->esc_true = t;
 			else if (x == 0)
 				s->esc_true = NONE;
-			esc = x == 1 && t - s->esc_true >= r->delay_ms;
+			esc = x == 1 && t - s->esc_true >= r->escalate_delay_ms;
 		}
 		if (r->escalate_after_ms > 0 && t - s->sev_at >= r->escalate_after_ms)
 			esc = 1;
@@ -666,15 +670,36 @@ static void evaluate(struct bms_alert *a, struct battery *b, int64_t now, int cl
 	}
 }
 
-static void clock_rules(struct bms_alert *a)
+/*
+ * The rules that watch the time, for every battery, up to the stream's
+ * clock.  A gap in the stream (a replay of a battery that went silent,
+ * or a record after a long pause) is walked through as a live run would
+ * have lived it: once a second for CLOCK_WALK steps, then at gaps that
+ * double, so that a silence is seen when it began to count, not only
+ * when the next record ends it.
+ */
+static void clock_rules(struct bms_alert *a, int64_t upto)
 {
-	if (!a->rs->uses_clock || a->clock == NONE)
+	int64_t t, step = CLOCK_STEP_MS;
+	int n = 0;
+
+	if (!a->rs->uses_clock || upto == NONE)
 		return;
-	if (a->clock_eval != NONE && a->clock - a->clock_eval < CLOCK_STEP_MS)
+	if (a->clock_eval == NONE) {
+		a->clock_eval = upto;
 		return;
-	a->clock_eval = a->clock;
-	for (int i = 0; i < a->nbats; i++)
-		evaluate(a, a->bats[i], a->clock, 1);
+	}
+	/* Whole seconds of the stream's clock. */
+	t = a->clock_eval - a->clock_eval % step + step;
+	if (a->clock_eval < 0 && a->clock_eval % step)
+		t -= step;
+	for (; t <= upto; t += step) {
+		for (int i = 0; i < a->nbats; i++)
+			evaluate(a, a->bats[i], t, 1);
+		a->clock_eval = t;
+		if (++n >= CLOCK_WALK && step < INT64_MAX / 4)
+			step *= 2;
+	}
 }
 
 /* ==== Records ==== */
@@ -771,8 +796,10 @@ static void on_reading(struct bms_alert *a, struct battery *b, const struct bms_
 		else if (gap <= 3 * b->gap_ms)
 			b->gap_ms = 0.8 * b->gap_ms + 0.2 * gap;
 	}
-	if (b->reading_ms == NONE || t >= b->reading_ms)
-		b->reading_ms = t;
+	/* A reading older than the latest says nothing of now. */
+	if (b->reading_ms != NONE && t < b->reading_ms)
+		return;
+	b->reading_ms = t;
 	b->has_quality = (d->r.have & BMS_R_QUALITY) != 0;
 	b->quality = d->r.quality;
 	b->nfind = 0;
@@ -834,26 +861,40 @@ static void doc_fill(struct bms_alert *a, struct battery *b, int which, const ch
 	}
 }
 
+/* An integer member of an anomaly record (cell, probe), 0 if none. */
+static int channel(const struct bms_json_field *f)
+{
+	return f->val && *f->val >= '1' && *f->val <= '9' ? atoi(f->val) : 0;
+}
+
+/* Open anomalies are kept per code and channel: one cell's end leaves
+ * another's of the same code open. */
 static int on_anomaly(struct battery *b, const char *line, size_t len, char *why, size_t whysz)
 {
-	struct bms_json_field f[2] = { { .key = "code" }, { .key = "state" } };
+	struct bms_json_field f[4] = { { .key = "code" }, { .key = "state" }, { .key = "cell" },
+				       { .key = "probe" } };
 	char code[BMS_RULES_CODE_MAX + 1];
-	int i;
+	int i, cell, probe;
 
-	if (bms_json_scan(line, len, f, 2, NULL) < 0 || !f[0].val || !f[1].val ||
+	if (bms_json_scan(line, len, f, 4, NULL) < 0 || !f[0].val || !f[1].val ||
 	    bms_json_str_copy(f[0].val, f[0].len, code, sizeof code) <= 0)
 		return bms_err_set(why, whysz, "anomaly: no code or state");
+	cell = channel(&f[2]);
+	probe = channel(&f[3]);
 	for (i = 0; i < b->nanom; i++)
-		if (strcmp(b->anom[i], code) == 0)
+		if (strcmp(b->anom[i].code, code) == 0 && b->anom[i].cell == cell &&
+		    b->anom[i].probe == probe)
 			break;
 	if (bms_json_str_eq(f[1].val, f[1].len, "start")) {
-		if (i == b->nanom && b->nanom < MAX_ANOMALIES)
-			memcpy(b->anom[b->nanom++], code, sizeof code);
+		if (i == b->nanom && b->nanom < MAX_ANOMALIES) {
+			memcpy(b->anom[i].code, code, sizeof code);
+			b->anom[i].cell = cell;
+			b->anom[i].probe = probe;
+			b->nanom++;
+		}
 	} else if (bms_json_str_eq(f[1].val, f[1].len, "end")) {
-		/* Another cell's of the same code may still be open: an end
-		 * closes the code only when the record says nothing else. */
 		if (i < b->nanom) {
-			memmove(b->anom[i], b->anom[i + 1],
+			memmove(&b->anom[i], &b->anom[i + 1],
 				(size_t)(b->nanom - i - 1) * sizeof b->anom[0]);
 			b->nanom--;
 		}
@@ -909,6 +950,11 @@ int bms_alert_line(struct bms_alert *a, const char *line, size_t len, char *why,
 			return BMS_ALERT_REJECT;
 		break;
 	}
+	/* The time up to the record first, then the record. */
+	if (a->clock == NONE || ep->ts_ms > a->clock) {
+		clock_rules(a, ep->ts_ms - 1);
+		a->clock = ep->ts_ms;
+	}
 	if (!(b = bat_find(a, ep->bms_id, ep->has_tenant ? ep->tenant : NULL)))
 		return BMS_ALERT_READ;	/* over the cap or out of memory: not watched */
 	switch (kind) {
@@ -935,12 +981,9 @@ int bms_alert_line(struct bms_alert *a, const char *line, size_t len, char *why,
 	/* A record older than the battery's latest is known, not judged. */
 	if (b->last_ms == NONE || ep->ts_ms >= b->last_ms) {
 		b->last_ms = ep->ts_ms;
-		if (a->clock == NONE || ep->ts_ms > a->clock)
-			a->clock = ep->ts_ms;
 		evaluate(a, b, ep->ts_ms, 0);
 	}
 	b->anom_event[0] = '\0';
-	clock_rules(a);
 	return BMS_ALERT_READ;
 }
 
@@ -949,7 +992,7 @@ void bms_alert_tick(struct bms_alert *a, int64_t now_ms)
 	if (a->clock == NONE || now_ms <= a->clock)
 		return;
 	a->clock = now_ms;
-	clock_rules(a);
+	clock_rules(a, now_ms);
 }
 
 int64_t bms_alert_clock(const struct bms_alert *a)
@@ -959,7 +1002,7 @@ int64_t bms_alert_clock(const struct bms_alert *a)
 
 /* ==== Acknowledgements ==== */
 
-int bms_alert_ack(struct bms_alert *a, const char *alert_id, int64_t ts_ms)
+int bms_alert_ack(struct bms_alert *a, const char *tenant, const char *alert_id, int64_t ts_ms)
 {
 	const char *slash = strrchr(alert_id, '/');
 	size_t idlen;
@@ -972,7 +1015,8 @@ int bms_alert_ack(struct bms_alert *a, const char *alert_id, int64_t ts_ms)
 		struct battery *b = a->bats[i];
 		struct slot *s = &b->slots[ri];
 
-		if (strlen(b->id) != idlen || memcmp(b->id, alert_id, idlen) != 0)
+		if (strlen(b->id) != idlen || memcmp(b->id, alert_id, idlen) != 0 ||
+		    (tenant && b->has_tenant && strcmp(b->tenant, tenant) != 0))
 			continue;
 		if ((s->phase == RAISED || s->phase == CLEARING) && !s->acked && s->since <= ts_ms) {
 			s->acked = 1;
@@ -1048,34 +1092,43 @@ void bms_alert_free(struct bms_alert *a)
 	free(a);
 }
 
-void bms_alert_set_rules(struct bms_alert *a, struct bms_rules *rs)
+int bms_alert_set_rules(struct bms_alert *a, struct bms_rules *rs)
 {
 	struct bms_rules *old = a->rs;
+	struct battery **fresh = calloc((size_t)a->nbats + 1, sizeof *fresh);
+	int i;
 
-	for (int i = 0; i < a->nbats; i++) {
+	/* Every battery's new memory first: a failure changes nothing. */
+	for (i = 0; fresh && i < a->nbats; i++)
+		if (!(fresh[i] = calloc(1, sizeof **fresh)) || bat_fit(fresh[i], rs) < 0)
+			break;
+	if (!fresh || i < a->nbats) {
+		for (int k = 0; fresh && k <= i && k < a->nbats; k++)
+			bat_free(fresh[k]);
+		free(fresh);
+		bms_rules_free(rs);
+		return -1;
+	}
+	for (i = 0; i < a->nbats; i++) {
 		struct battery *b = a->bats[i];
-		struct slot *prev = b->slots;
 
-		b->slots = NULL;
-		a->rs = rs;
-		if (bat_fit(b, rs) < 0) {
-			/* No memory: the battery starts over with no slots kept. */
-			b->slots = prev;
-			a->rs = old;
-			continue;
-		}
 		for (int r = 0; r < old->n; r++) {
 			int k = bms_rules_find(rs, old->rules[r].name);
 
 			if (k >= 0)
-				b->slots[k] = prev[r];
+				fresh[i]->slots[k] = b->slots[r];
 		}
-		free(prev);
+		free(b->rates), free(b->docs), free(b->slots);
+		b->rates = fresh[i]->rates;
+		b->docs = fresh[i]->docs;
+		b->slots = fresh[i]->slots;
+		free(fresh[i]);
 	}
+	free(fresh);
 	a->rs = rs;
-	a->clock_eval = NONE;
 	a->dirty = 1;
 	bms_rules_free(old);
+	return 0;
 }
 
 void bms_alert_registry(struct bms_alert *a, const char *bms_id, int chem)
@@ -1167,7 +1220,13 @@ int bms_alert_state_save(struct bms_alert *a, const char *path, char *err, size_
 		bms_buf_json_str(o, b->st_state, strlen(b->st_state));
 		bms_buf_puts(o, ",\"status_reason\":");
 		bms_buf_json_str(o, b->st_reason, strlen(b->st_reason));
-		bms_buf_putc(o, ',');
+		bms_buf_puts(o, ",\"anomalies\":[");
+		for (int n = 0; n < b->nanom; n++) {
+			bms_buf_puts(o, n ? ",[" : "[");
+			bms_buf_json_str(o, b->anom[n].code, strlen(b->anom[n].code));
+			bms_buf_printf(o, ",%d,%d]", b->anom[n].cell, b->anom[n].probe);
+		}
+		bms_buf_puts(o, "],");
 		bat_keys(b, k);
 		bms_state_keys_write(k, BAT_NKEYS, o);
 		bms_buf_putc(o, '}');
@@ -1193,6 +1252,35 @@ int bms_alert_state_save(struct bms_alert *a, const char *path, char *err, size_
 	if (bms_state_save_commit(&sv, err, errsz) < 0)
 		return -1;
 	a->dirty = 0;
+	return 0;
+}
+
+/* The open anomalies of a battery record: [["code",cell,probe],...]. */
+static int load_anomalies(struct battery *b, const char *rec, size_t len)
+{
+	struct bms_json_field f = { .key = "anomalies" };
+	const char *pos = NULL, *el;
+	size_t elen;
+
+	b->nanom = 0;
+	if (bms_json_scan(rec, len, &f, 1, NULL) < 0 || !f.val || *f.val != '[')
+		return -1;
+	while (bms_json_array_next(f.val, f.len, &pos, &el, &elen) == 1) {
+		const char *p2 = NULL, *x[3];
+		size_t xl[3];
+		int n = 0;
+
+		if (b->nanom == MAX_ANOMALIES || *el != '[')
+			return -1;
+		while (n < 3 && bms_json_array_next(el, elen, &p2, &x[n], &xl[n]) == 1)
+			n++;
+		if (n != 3 || bms_json_str_copy(x[0], xl[0], b->anom[b->nanom].code,
+						 sizeof b->anom[0].code) <= 0)
+			return -1;
+		b->anom[b->nanom].cell = atoi(x[1]);
+		b->anom[b->nanom].probe = atoi(x[2]);
+		b->nanom++;
+	}
 	return 0;
 }
 
@@ -1227,6 +1315,8 @@ static int load_rec(void *ctx, const struct bms_state_info *info, const char *re
 		    bms_json_str_copy(f[4].val, f[4].len, b->st_state, sizeof b->st_state) < 0 ||
 		    bms_json_str_copy(f[5].val, f[5].len, b->st_reason, sizeof b->st_reason) < 0)
 			return bms_err_set(err, errsz, "alert state: bad status of '%s'", id);
+		if (load_anomalies(b, rec, len) < 0)
+			return bms_err_set(err, errsz, "alert state: bad anomalies of '%s'", id);
 		bat_keys(b, k);
 		return bms_state_keys_read(k, BAT_NKEYS, rec, len, "alert state", err, errsz);
 	}

@@ -64,10 +64,12 @@ void bms_alert_free(struct bms_alert *a);
 
 /*
  * Replace the rules (on SIGHUP): alerts of rules kept under the same name
- * keep their state; those of rules gone are dropped without a record.
- * Takes rs.
+ * keep their state; those of rules gone are dropped without a record;
+ * what rate() and the health and aggregate names remembered starts over.
+ * Takes rs.  Returns 0, or -1 when out of memory: then the old rules
+ * stay, whole, and rs is freed.
  */
-void bms_alert_set_rules(struct bms_alert *a, struct bms_rules *rs);
+int bms_alert_set_rules(struct bms_alert *a, struct bms_rules *rs);
 
 /* A battery's chemistry from the store's registry (before the file's
  * [battery] sections, which win); chem -1 forgets it. */
@@ -91,11 +93,14 @@ void bms_alert_tick(struct bms_alert *a, int64_t now_ms);
 int64_t bms_alert_clock(const struct bms_alert *a);
 
 /*
- * An acknowledgement of a record of alert alert_id written at ts_ms: if
- * that alert is raised and was raised at or before ts_ms, it repeats and
- * escalates no more until it clears.  Returns 1 if it took, else 0.
+ * An acknowledgement of a record of alert alert_id written at ts_ms, in
+ * the store of tenant (NULL: any): if that alert, of a battery of that
+ * tenant or of none, is raised and was raised at or before ts_ms, it
+ * repeats and escalates no more until it clears.  Returns 1 if it took,
+ * else 0.
  */
-int bms_alert_ack(struct bms_alert *a, const char *alert_id, int64_t ts_ms);
+int bms_alert_ack(struct bms_alert *a, const char *tenant, const char *alert_id,
+		  int64_t ts_ms);
 
 /* The earliest raise time of an open alert, INT64_MAX when none is. */
 int64_t bms_alert_oldest_open(const struct bms_alert *a);

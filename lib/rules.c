@@ -446,6 +446,7 @@ static const struct bms_config_key keys[] = {
 	RULE_KEY("hysteresis", BMS_CONFIG_NUMBER, .min = 0, .max = 1e9),
 	RULE_KEY("severity", BMS_CONFIG_ENUM, .words = bms_rules_sev_words, .def = "warning"),
 	RULE_KEY("escalate", BMS_CONFIG_STRING, .check = check_cond),
+	RULE_KEY("escalate_delay", BMS_CONFIG_DURATION, .min = 0, .max = 365 * 86400000.0),
 	RULE_KEY("escalate_after", BMS_CONFIG_DURATION, .min = 0, .max = 365 * 86400000.0),
 	RULE_KEY("delay", BMS_CONFIG_DURATION, .min = 0, .max = 365 * 86400000.0),
 	RULE_KEY("clear_delay", BMS_CONFIG_DURATION, .min = 0, .max = 365 * 86400000.0),
@@ -524,6 +525,8 @@ static int build_rule(struct bms_rules *rs, struct bms_rule *r, const char *name
 	r->clear_delay_ms = bms_config_ms(cfg, "rule", name, "clear_delay");
 	r->repeat_ms = bms_config_ms(cfg, "rule", name, "repeat");
 	r->escalate_after_ms = bms_config_ms(cfg, "rule", name, "escalate_after");
+	r->escalate_delay_ms = bms_config_isset(cfg, "rule", name, "escalate_delay") ?
+		bms_config_ms(cfg, "rule", name, "escalate_delay") : r->delay_ms;
 	if ((r->escalate || r->escalate_after_ms) && r->severity == BMS_SEV_CRITICAL)
 		return rule_err(cfg, name, r->escalate ? "escalate" : "escalate_after", err, errsz,
 				"a critical rule has nothing to escalate to");

@@ -120,6 +120,7 @@ struct bms_rule {
 	double hysteresis;	/* in the units of the condition's comparison */
 	int severity;		/* enum bms_rules_sev */
 	int64_t delay_ms, clear_delay_ms, repeat_ms, escalate_after_ms;
+	int64_t escalate_delay_ms;	/* escalate holds this long; default delay */
 	char *tmpl;		/* the template text, owned */
 	struct bms_rules_piece *pieces;
 	int npieces;
