@@ -40,7 +40,7 @@ SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite
 CRYPT_LIBS := $(shell $(PKG_CONFIG) --libs libxcrypt 2>/dev/null || echo -lcrypt)
 STORE_LIBS = $(SQLITE_LIBS) $(CRYPT_LIBS) -lm
 
-PROGS = bms-sim bms-read bms-decode bms-validate bms-agg bms-store
+PROGS = bms-sim bms-read bms-decode bms-validate bms-agg bms-alert bms-store
 BINS = $(PROGS:%=$(O)/bin/%)
 LIB_SRCS = $(wildcard lib/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
@@ -79,8 +79,11 @@ $(O)/bin/bms-sim: LDLIBS += -lm
 $(O)/bin/bms-decode: LDLIBS += -lm
 $(O)/bin/bms-agg: LDLIBS += -lm
 $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
-# bms-validate reads the store's battery registry (--db).
-$(O)/bin/bms-validate: LDLIBS += $(STORE_LIBS)
+# bms-validate reads the store's battery registry (--db); bms-alert its
+# registry and acknowledgements.
+$(O)/bin/bms-validate $(O)/bin/bms-alert: LDLIBS += $(STORE_LIBS)
+# Where bms-alert finds its default rules once installed.
+$(O)/cmd/bms-alert.o: override CFLAGS += -DBMS_DATADIR='"$(DATADIR)"'
 
 $(O)/tests/%: tests/unit/%.c $(O)/libbms.a
 	@mkdir -p $(@D)
@@ -130,7 +133,7 @@ bench: all
 
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
 	bats jq mandoc bash-completion time socat clang libclang-rt-dev \
-	libsqlite3-dev sqlite3 libcrypt-dev
+	libsqlite3-dev sqlite3 libcrypt-dev curl
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
@@ -149,12 +152,14 @@ demo: all
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+		$(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/rules \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 0644 share/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 share/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 share/man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 share/schema/*.json $(DESTDIR)$(DATADIR)/schema
+	install -m 0644 share/rules/*.rules $(DESTDIR)$(DATADIR)/rules
 	for p in $(PROGS); do \
 		install -m 0644 completions/bms.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 	install -m 0644 completions/_bms $(DESTDIR)$(ZSHCOMPDIR)/_bms

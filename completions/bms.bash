@@ -1,5 +1,5 @@
 # bash completion for the TrackingBMS programs (bms-sim, bms-read, bms-decode,
-# bms-validate, bms-agg, bms-store).
+# bms-validate, bms-agg, bms-alert, bms-store).
 
 _bms_read() {
 	local cur prev
@@ -64,6 +64,27 @@ _bms_agg() {
 		COMPREPLY=($(compgen -W '--window --max-gap --merge --parallel --series
 			--merge-window --config --state --save-interval --max-batteries
 			--chemistry --health-interval --rejects --strict --help --version' -- "$cur"))
+		return
+	fi
+	_filedir
+}
+
+_bms_alert() {
+	local cur prev
+	_init_completion || return
+	case $prev in
+	-R|--rules|-r|--rejects|--state) _filedir; return ;;
+	--chemistry) COMPREPLY=($(compgen -W 'lfp nmc lto' -- "$cur")); return ;;
+	--db) _filedir -d; return ;;
+	--exec) COMPREPLY=($(compgen -c -- "$cur")); return ;;
+	--exec-timeout) COMPREPLY=($(compgen -W '10s 30s 1m 0' -- "$cur")); return ;;
+	--exec-rate) COMPREPLY=($(compgen -W '20/1h 5/10m 0/1h' -- "$cur")); return ;;
+	--exec-jobs|-T|--tenant) return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W '--rules --rejects --strict --chemistry --state --exec
+			--exec-jobs --exec-timeout --exec-rate --db --tenant --check
+			--help --version' -- "$cur"))
 		return
 	fi
 	_filedir
@@ -153,5 +174,6 @@ complete -F _bms_read bms-read
 complete -F _bms_decode bms-decode
 complete -F _bms_validate bms-validate
 complete -F _bms_agg bms-agg
+complete -F _bms_alert bms-alert
 complete -F _bms_sim bms-sim
 complete -F _bms_store bms-store

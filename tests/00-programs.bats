@@ -4,7 +4,7 @@
 
 load helper
 
-PROGS="bms-sim bms-read bms-decode bms-validate bms-agg bms-store"
+PROGS="bms-sim bms-read bms-decode bms-validate bms-agg bms-alert bms-store"
 MAN="$BATS_TEST_DIRNAME/../share/man"
 
 # The SYNOPSIS of a page, one form per line, white space folded.
@@ -113,26 +113,34 @@ help_synopsis() {
 	(cd "$BATS_TEST_TMPDIR/root" && find . -type f | sort) >"$BATS_TEST_TMPDIR/got"
 	cat >"$BATS_TEST_TMPDIR/want" <<-'END'
 	./usr/bin/bms-agg
+	./usr/bin/bms-alert
 	./usr/bin/bms-decode
 	./usr/bin/bms-read
 	./usr/bin/bms-sim
 	./usr/bin/bms-store
 	./usr/bin/bms-validate
 	./usr/share/bash-completion/completions/bms-agg
+	./usr/share/bash-completion/completions/bms-alert
 	./usr/share/bash-completion/completions/bms-decode
 	./usr/share/bash-completion/completions/bms-read
 	./usr/share/bash-completion/completions/bms-sim
 	./usr/share/bash-completion/completions/bms-store
 	./usr/share/bash-completion/completions/bms-validate
 	./usr/share/man/man1/bms-agg.1
+	./usr/share/man/man1/bms-alert.1
 	./usr/share/man/man1/bms-decode.1
 	./usr/share/man/man1/bms-read.1
 	./usr/share/man/man1/bms-sim.1
 	./usr/share/man/man1/bms-store.1
 	./usr/share/man/man1/bms-validate.1
+	./usr/share/man/man5/bms-alert.rules.5
 	./usr/share/man/man5/bms.conf.5
 	./usr/share/man/man7/bms.7
+	./usr/share/trackingbms/rules/lfp.rules
+	./usr/share/trackingbms/rules/lto.rules
+	./usr/share/trackingbms/rules/nmc.rules
 	./usr/share/trackingbms/schema/aggregate.schema.json
+	./usr/share/trackingbms/schema/alert.schema.json
 	./usr/share/trackingbms/schema/anomaly.schema.json
 	./usr/share/trackingbms/schema/frames.schema.json
 	./usr/share/trackingbms/schema/health.schema.json
