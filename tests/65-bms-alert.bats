@@ -411,3 +411,31 @@ b1/hot_cell cleared warning 3.3|cell 1 at 3.300 V" ]
 	exec 7>&-
 	wait "${bg[0]}"
 }
+
+# ==== Acknowledgements ====
+
+@test "an acknowledgement made with bms-store stops the repeats and escalation until the alert clears" {
+	rules_hot "escalate_after = 5m"
+	store_new home
+	mkfifo "$T/fifo"
+	bms-alert -R "$T/hot.rules" --db "$STORE" -T home <"$T/fifo" 2>"$T/err" |
+		bms-store --passthrough -d "$STORE" -T home >"$T/out" &
+	bg+=($!)
+	exec 7>"$T/fifo"
+	agen b1 14 10000 'if (t >= 50) cell[3] = 3.70' >&7
+	wait_line "$T/out" '"state":"repeated"'
+	id=$(bms-store -d "$STORE" -T home query --type alerts --since 2026-11-27 |
+		jq -r 'select(.state == "raised") | .id')
+	bms-store -d "$STORE" -T home ack "$id" --by alice --note "on it"
+	wait_line "$T/err" "^bms-alert: alert 'b1/hot_cell' acknowledged by alice: no more repeats or escalation$"
+	# An hour more above the limit: no repeat, no escalation; then it clears.
+	agen b1 400 10000 'if (t >= 50 && t < 3900) cell[3] = 3.70' | tail -n +15 >&7
+	exec 7>&-
+	wait "${bg[0]}"
+	run ev <"$T/out"
+	[ "$output" = "00:01:10 b1 hot_cell raised warning
+00:02:10 b1 hot_cell repeated warning
+01:05:30 b1 hot_cell cleared warning" ]
+	run jq -c 'select(.state == "cleared") | .acknowledged' "$T/out"
+	[ "$output" = true ]
+}
