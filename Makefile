@@ -52,7 +52,7 @@ DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(wildcard b
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all check test-all fuzz bench deps install uninstall clean demo
+.PHONY: all check test-all fuzz bench deps install uninstall clean demo FORCE
 
 all: $(BINS)
 
@@ -82,8 +82,14 @@ $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
 # bms-validate reads the store's battery registry (--db); bms-alert its
 # registry and acknowledgements.
 $(O)/bin/bms-validate $(O)/bin/bms-alert: LDLIBS += $(STORE_LIBS)
-# Where bms-alert finds its default rules once installed.
+# Where bms-alert finds its default rules once installed; rebuilt when
+# DATADIR changes.
 $(O)/cmd/bms-alert.o: override CFLAGS += -DBMS_DATADIR='"$(DATADIR)"'
+$(O)/cmd/bms-alert.o: $(O)/datadir
+$(O)/datadir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
+FORCE:
 
 $(O)/tests/%: tests/unit/%.c $(O)/libbms.a
 	@mkdir -p $(@D)

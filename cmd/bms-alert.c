@@ -376,8 +376,12 @@ int main(int argc, char **argv)
 			 bms_chem_profile(chem >= 0 ? (enum bms_chem)chem : BMS_CHEM_LFP)->name);
 		d.rules_path = defpath;
 	}
-	if (bms_rules_load(d.rules_path, &rs, err, sizeof err) < 0)
+	if (bms_rules_load(d.rules_path, &rs, err, sizeof err) < 0) {
+		if (d.rules_path == defpath && access(defpath, F_OK) < 0)
+			bms_die(BMS_EXIT_USAGE, "%s (the default rules are installed by "
+				"make install; or give --rules FILE)", err);
 		bms_die(BMS_EXIT_USAGE, "%s", err);
+	}
 	if (only_check) {
 		check(rs, d.rules_path);
 		bms_rules_free(rs);

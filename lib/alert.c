@@ -35,10 +35,10 @@
 
 #define NONE INT64_MIN
 #define MAX_FINDINGS 16
-#define MAX_ANOMALIES 16
+#define MAX_ANOMALIES 64
 #define DOC_STR_MAX 63
 #define CLOCK_STEP_MS 1000	/* clock rules run at most once a stream second */
-#define CLOCK_WALK 120		/* steps of a gap walked a second apart */
+#define CLOCK_WALK 3600		/* steps of a gap walked a second apart */
 #define STATE_VERSION 1
 
 enum phase { IDLE, PENDING, RAISED, CLEARING };
@@ -674,8 +674,8 @@ static void evaluate(struct bms_alert *a, struct battery *b, int64_t now, int cl
  * The rules that watch the time, for every battery, up to the stream's
  * clock.  A gap in the stream (a replay of a battery that went silent,
  * or a record after a long pause) is walked through as a live run would
- * have lived it: once a second for CLOCK_WALK steps, then at gaps that
- * double, so that a silence is seen when it began to count, not only
+ * have lived it: once a second for an hour (CLOCK_WALK steps), then at
+ * gaps that double, so that a silence is seen when it began to count, not only
  * when the next record ends it.
  */
 static void clock_rules(struct bms_alert *a, int64_t upto)
@@ -962,12 +962,14 @@ int bms_alert_line(struct bms_alert *a, const char *line, size_t len, char *why,
 		on_reading(a, b, &a->doc, line, len);
 		break;
 	case K_STATUS:
+		/* A status older than the latest says nothing of now. */
+		if (b->status_ms != NONE && ep->ts_ms < b->status_ms)
+			break;
 		b->have_status = 1;
 		snprintf(b->st_state, sizeof b->st_state, "%s", bms_status_state_name(a->st.state));
 		snprintf(b->st_reason, sizeof b->st_reason, "%s", a->st.reason);
 		b->st_quality = a->st.quality;
-		if (b->status_ms == NONE || ep->ts_ms >= b->status_ms)
-			b->status_ms = ep->ts_ms;
+		b->status_ms = ep->ts_ms;
 		a->dirty = 1;
 		break;
 	case K_ANOMALY:
