@@ -519,7 +519,7 @@ static void emit(struct eval *e, struct slot *s, int ev)
 	bms_ts_format_ms(e->now, ts);
 	bms_ts_format_ms(s->since, since);
 	bms_buf_reset(&a->msg);
-	bms_rules_render(a->rs, e->rule, get, e, &a->msg);
+	bms_rules_render(a->rs, e->rule, ev == EV_CLEARED, get, e, &a->msg);
 	bms_buf_reset(o);
 	bms_record_head(o, "alert", b->id, ts, b->has_tenant ? b->tenant : NULL);
 	bms_buf_puts(o, ",\"alert_id\":");

@@ -355,11 +355,14 @@ static void lit_put(struct bms_buf *out, const char *s, size_t n)
 	}
 }
 
-void bms_rules_render(const struct bms_rules *rs, const struct bms_rule *r,
+void bms_rules_render(const struct bms_rules *rs, const struct bms_rule *r, int cleared,
 		      bms_expr_get_fn get, void *ctx, struct bms_buf *out)
 {
-	for (int i = 0; i < r->npieces; i++) {
-		const struct bms_rules_piece *p = &r->pieces[i];
+	const struct bms_rules_piece *pieces = cleared && r->ctmpl ? r->cpieces : r->pieces;
+	int n = cleared && r->ctmpl ? r->ncpieces : r->npieces;
+
+	for (int i = 0; i < n; i++) {
+		const struct bms_rules_piece *p = &pieces[i];
 		struct bms_expr_val v;
 
 		lit_put(out, p->text, p->len);
@@ -452,6 +455,7 @@ static const struct bms_config_key keys[] = {
 	RULE_KEY("clear_delay", BMS_CONFIG_DURATION, .min = 0, .max = 365 * 86400000.0),
 	RULE_KEY("repeat", BMS_CONFIG_DURATION, .min = 0, .max = 365 * 86400000.0),
 	RULE_KEY("message", BMS_CONFIG_STRING, .check = check_tmpl),
+	RULE_KEY("clear_message", BMS_CONFIG_STRING, .check = check_tmpl),
 	RULE_KEY("batteries", BMS_CONFIG_STRING),
 	RULE_KEY("chemistry", BMS_CONFIG_STRING, .check = check_chems),
 	RULE_KEY("enabled", BMS_CONFIG_BOOLEAN, .def = "true"),
@@ -485,6 +489,24 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+/* A template of the rule: its own copy of text s and its pieces. */
+static int template(struct table *t, const char *s, char **text,
+		    struct bms_rules_piece **pieces, int *n, char *why, size_t whysz)
+{
+	size_t at;
+	int np;
+
+	if (!(*text = strdup(s)))
+		return bms_err_set(why, whysz, "out of memory");
+	np = tmpl_parse(t, *text, strlen(*text), NULL, &at, why, whysz);
+	if (np < 0)
+		return -1;
+	if (!(*pieces = calloc((size_t)np, sizeof **pieces)))
+		return bms_err_set(why, whysz, "out of memory");
+	*n = tmpl_parse(t, *text, strlen(*text), *pieces, &at, why, whysz);
+	return 0;
+}
+
 static int build_rule(struct bms_rules *rs, struct bms_rule *r, const char *name,
 		      char *err, size_t errsz)
 {
@@ -493,7 +515,6 @@ static int build_rule(struct bms_rules *rs, struct bms_rule *r, const char *name
 	const char *s;
 	char why[256];
 	size_t at;
-	int np;
 
 	if (!valid_name(name))
 		return rule_err(cfg, name, "condition", err, errsz,
@@ -540,14 +561,12 @@ static int build_rule(struct bms_rules *rs, struct bms_rule *r, const char *name
 	s = bms_config_str(cfg, "rule", name, "message");
 	if (!s)
 		s = "{rule} on {bms_id}";
-	if (!(r->tmpl = strdup(s)))
-		return bms_err_set(err, errsz, "out of memory");
 	t.templates = 1;
-	np = tmpl_parse(&t, r->tmpl, strlen(r->tmpl), NULL, &at, why, sizeof why);
-	if (np < 0 || !(r->pieces = calloc((size_t)np, sizeof *r->pieces)))
-		return np < 0 ? rule_err(cfg, name, "message", err, errsz, why) :
-			bms_err_set(err, errsz, "out of memory");
-	r->npieces = tmpl_parse(&t, r->tmpl, strlen(r->tmpl), r->pieces, &at, why, sizeof why);
+	if (template(&t, s, &r->tmpl, &r->pieces, &r->npieces, why, sizeof why) < 0)
+		return rule_err(cfg, name, "message", err, errsz, why);
+	if ((s = bms_config_str(cfg, "rule", name, "clear_message")) &&
+	    template(&t, s, &r->ctmpl, &r->cpieces, &r->ncpieces, why, sizeof why) < 0)
+		return rule_err(cfg, name, "clear_message", err, errsz, why);
 	r->uses_clock = t.clock;
 	rs->uses_clock |= t.clock;
 	if (t.oom)
@@ -563,6 +582,8 @@ static void rule_free(struct bms_rule *r)
 	free(r->batteries);
 	free(r->tmpl);
 	free(r->pieces);
+	free(r->ctmpl);
+	free(r->cpieces);
 }
 
 void bms_rules_free(struct bms_rules *rs)

@@ -124,6 +124,9 @@ struct bms_rule {
 	char *tmpl;		/* the template text, owned */
 	struct bms_rules_piece *pieces;
 	int npieces;
+	char *ctmpl;		/* clear_message's text, NULL: the message's */
+	struct bms_rules_piece *cpieces;
+	int ncpieces;
 	int uses_clock;		/* reads since_reading or since_status */
 };
 
@@ -161,11 +164,12 @@ int bms_rules_applies(const struct bms_rule *r, const char *bms_id, int chem);
 int bms_rules_find(const struct bms_rules *rs, const char *name);
 
 /*
- * Append rule r's message with the values get gives (as expr.h's get)
- * to out: numbers with the template's decimals, strings as they are,
- * booleans as true or false, a missing value as '?'.
+ * Append rule r's message (cleared: its clear_message, when it has one)
+ * with the values get gives (as expr.h's get) to out: numbers with the
+ * template's decimals, strings as they are, booleans as true or false, a
+ * missing value as '?'.
  */
-void bms_rules_render(const struct bms_rules *rs, const struct bms_rule *r,
+void bms_rules_render(const struct bms_rules *rs, const struct bms_rule *r, int cleared,
 		      bms_expr_get_fn get, void *ctx, struct bms_buf *out);
 
 #endif

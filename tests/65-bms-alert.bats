@@ -174,6 +174,28 @@ prot() {
 00:01:20 b1 sensor_stuck cleared info" ]
 }
 
+@test "the NMC and LTO sets hold their chemistry's limits" {
+	local share="$BATS_TEST_DIRNAME/../share/rules"
+	agen b1 20 5000 'for (c = 1; c <= 16; c++) cell[c] = 3.7; if (t >= 20 && t < 40) cell[2] = 4.25' |
+		bms-alert -R "$share/nmc.rules" >"$T/nmc"
+	run ev <"$T/nmc"
+	[ "$output" = "00:00:25 b1 cell_overvoltage raised warning
+00:01:10 b1 cell_overvoltage cleared warning" ]
+	run jq -r 'select(.type == "alert") | .message' "$T/nmc"
+	[ "$output" = "cell 2 at 4.250 V, above 4.2 V
+cells back under 4.2 V: highest is cell 1 at 3.700 V" ]
+	agen b1 20 5000 'for (c = 1; c <= 16; c++) cell[c] = 2.4; if (t >= 20 && t < 40) cell[2] = 2.82' |
+		bms-alert -R "$share/lto.rules" >"$T/lto"
+	run ev <"$T/lto"
+	[ "$output" = "00:00:25 b1 cell_overvoltage raised warning
+00:01:10 b1 cell_overvoltage cleared warning" ]
+	# Charging an LTO pack at -20 degC is no fault.
+	agen b1 20 5000 'for (c = 1; c <= 16; c++) cell[c] = 2.4; I = 5; np = 1; p[1] = -20' |
+		bms-alert -R "$share/lto.rules" >"$T/cold"
+	run ev <"$T/cold"
+	[ "$output" = "" ]
+}
+
 @test "a healthy day raises nothing, and every record passes through byte for byte" {
 	tests_gen="$BATS_TEST_DIRNAME/gen-readings"
 	"$tests_gen" 3000 g1 >"$T/in"

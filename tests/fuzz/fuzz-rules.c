@@ -166,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int c = -1; c < 3; c++)
 			(void)bms_rules_applies(r, c & 1 ? "house" : "rack-1", c);
 		bms_buf_reset(&out);
-		bms_rules_render(rs, r, get, &run, &out);
+		bms_rules_render(rs, r, 0, get, &run, &out);
 		if (out.oom || (out.len && strlen(out.p) > out.len))
 			abort();
 	}
