@@ -5,11 +5,11 @@
  * one non-empty line that names the text and leaves nothing behind, or
  * loads a rule set whose every part is in bounds: each rule named as a
  * rules file allows and found by that name, its variables ids of the
- * set's table, its template's pieces covering it.  Every loaded rule's
- * conditions are then evaluated and its message rendered with values
- * taken from the input's own bytes (numbers, huge and not finite ones
- * too, strings, booleans, missing, and values of another type than the
- * name's), and the set is freed.
+ * set's table, its templates' pieces covering them.  Every loaded rule's
+ * conditions are then evaluated and its messages (raised and cleared)
+ * rendered with values taken from the input's own bytes (numbers, huge
+ * and not finite ones too, strings, booleans, missing, and values of
+ * another type than the name's), and the set is freed.
  */
 #include <math.h>
 #include <stdint.h>
@@ -72,6 +72,28 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+/* A template's pieces cover its text in order, each variable one of the
+ * set's, the last one literal only. */
+static void check_pieces(const struct bms_rules *rs, const char *tmpl,
+			 const struct bms_rules_piece *pieces, int n)
+{
+	size_t len = strlen(tmpl), covered = 0;
+
+	if (n < 1 || !pieces)
+		abort();
+	for (int p = 0; p < n; p++) {
+		const struct bms_rules_piece *pc = &pieces[p];
+
+		if (pc->var < -1 || pc->var >= rs->nvars || pc->dec < -1 || pc->dec > 9 ||
+		    pc->text < tmpl || pc->text + pc->len > tmpl + len ||
+		    (p == n - 1) != (pc->var < 0))
+			abort();
+		covered += pc->len;
+	}
+	if (covered > len)
+		abort();
+}
+
 static void check_set(const struct bms_rules *rs)
 {
 	int rates = 0, docs = 0;
@@ -104,28 +126,21 @@ static void check_set(const struct bms_rules *rs)
 		abort();
 	for (int i = 0; i < rs->n; i++) {
 		const struct bms_rule *r = &rs->rules[i];
-		size_t covered = 0;
 		int k;
 
-		if (!valid_name(r->name) || !r->cond || !r->tmpl || r->npieces < 1 ||
-		    r->severity < BMS_SEV_INFO || r->severity > BMS_SEV_CRITICAL ||
-		    r->delay_ms < 0 || r->clear_delay_ms < 0 || r->repeat_ms < 0 ||
-		    r->escalate_after_ms < 0 || (r->has_hysteresis && r->clear))
+		if (!valid_name(r->name) || !r->cond || r->severity < BMS_SEV_INFO ||
+		    r->severity > BMS_SEV_CRITICAL || r->delay_ms < 0 || r->clear_delay_ms < 0 ||
+		    r->repeat_ms < 0 || r->escalate_after_ms < 0 || r->escalate_delay_ms < 0 ||
+		    (r->has_hysteresis && r->clear))
 			abort();
 		k = bms_rules_find(rs, r->name);
 		if (k < 0 || k > i || strcmp(rs->rules[k].name, r->name) != 0)
 			abort();
-		for (int p = 0; p < r->npieces; p++) {
-			const struct bms_rules_piece *pc = &r->pieces[p];
-
-			if (pc->var < -1 || pc->var >= rs->nvars || pc->dec < -1 || pc->dec > 9 ||
-			    pc->text < r->tmpl || pc->text + pc->len > r->tmpl + strlen(r->tmpl) ||
-			    (p == r->npieces - 1) != (pc->var < 0))
-				abort();
-			covered += pc->len;
-		}
-		if (covered > strlen(r->tmpl))
+		if (!r->tmpl)
 			abort();
+		check_pieces(rs, r->tmpl, r->pieces, r->npieces);
+		if (r->ctmpl)
+			check_pieces(rs, r->ctmpl, r->cpieces, r->ncpieces);
 	}
 }
 
@@ -165,10 +180,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		for (int c = -1; c < 3; c++)
 			(void)bms_rules_applies(r, c & 1 ? "house" : "rack-1", c);
-		bms_buf_reset(&out);
-		bms_rules_render(rs, r, 0, get, &run, &out);
-		if (out.oom || (out.len && strlen(out.p) > out.len))
-			abort();
+		for (int cleared = 0; cleared < 2; cleared++) {
+			bms_buf_reset(&out);
+			bms_rules_render(rs, r, cleared, get, &run, &out);
+			if (out.oom || (out.len && strlen(out.p) > out.len))
+				abort();
+		}
 	}
 	bms_buf_free(&out);
 	bms_rules_free(rs);
