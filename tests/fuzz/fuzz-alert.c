@@ -8,6 +8,7 @@
  *
  *	!t<ms>		bms_alert_tick at the stream's clock plus ms
  *	!a<alert id>	bms_alert_ack of that alert at the stream's clock
+ *	!A<tenant> <alert id>	the same in the store of that tenant
  *	!r<c><bms_id>	bms_alert_registry, chemistry c ('0' lfp .. '2' lto,
  *			else unknown)
  *	!u		bms_alert_set_rules: the other of two rule sets
@@ -311,7 +312,7 @@ static int64_t digits(const char *s, size_t n)
 
 static void command(struct fz *z, const char *s, size_t n)
 {
-	char id[256];
+	char id[256], *sp;
 	int64_t clock = bms_alert_clock(z->a), d;
 	size_t k;
 
@@ -322,10 +323,14 @@ static void command(struct fz *z, const char *s, size_t n)
 			bms_alert_tick(z->a, clock + d);
 		break;
 	case 'a':
+	case 'A':
 		k = n - 2 < sizeof id - 1 ? n - 2 : sizeof id - 1;
 		memcpy(id, s + 2, k);
 		id[k] = '\0';
-		(void)bms_alert_ack(z->a, id, clock);
+		sp = s[1] == 'A' ? strchr(id, ' ') : NULL;
+		if (sp)
+			*sp = '\0';
+		(void)bms_alert_ack(z->a, sp ? id : NULL, sp ? sp + 1 : id, clock);
 		break;
 	case 'r':
 		if (n < 3)
@@ -336,8 +341,9 @@ static void command(struct fz *z, const char *s, size_t n)
 		bms_alert_registry(z->a, id, s[2] >= '0' && s[2] <= '2' ? s[2] - '0' : -1);
 		break;
 	case 'u':
-		z->which = !z->which;
-		bms_alert_set_rules(z->a, rules(z->which));
+		/* -1: out of memory, the old rules kept. */
+		if (bms_alert_set_rules(z->a, rules(!z->which)) == 0)
+			z->which = !z->which;
 		break;
 	case 's':
 		if (z->trips++ < 2)
