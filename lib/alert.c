@@ -79,7 +79,7 @@ struct battery {
 	int have_reading;
 	struct bms_reading r;	/* the latest believed reading (codes copied) */
 	char codes[2048];	/* r's fault and warning codes point here */
-	int64_t reading_ms, prev_reading_ms;	/* NONE before any */
+	int64_t reading_ms;	/* NONE before any */
 	double gap_ms;		/* learned reading interval, 0 unknown */
 	int has_quality;
 	int quality;		/* enum bms_quality */
@@ -99,6 +99,10 @@ struct battery {
 	struct docval *docs;	/* rs->ndocs */
 	struct slot *slots;	/* rs->n */
 	int64_t last_ms;	/* the latest record's time */
+	int64_t eval_ms;	/* the latest time its rules ran at */
+	unsigned conf_gen;	/* the facts below are of this generation */
+	int chem;		/* enum bms_chem, -1 unknown */
+	int64_t interval_ms;	/* configured reading interval, 0 unknown */
 };
 
 struct bms_alert {
@@ -111,6 +115,7 @@ struct bms_alert {
 	int over_cap, cap_told;
 	int64_t clock;		/* ms, NONE before any record */
 	int64_t clock_eval;	/* ms: the clock rules last ran */
+	unsigned conf_gen;	/* counts changes of the rules and the registry */
 	int dirty;
 	struct bms_reading_doc doc;
 	struct bms_status st;
@@ -189,21 +194,28 @@ static struct battery *bat_find(struct bms_alert *a, const char *id, const char 
 		b->has_tenant = 1;
 		snprintf(b->tenant, sizeof b->tenant, "%s", tenant);
 	}
-	b->reading_ms = b->prev_reading_ms = b->status_ms = b->last_ms = NONE;
+	b->reading_ms = b->status_ms = b->last_ms = b->eval_ms = NONE;
 	b->reg_chem = reg_chem(a, id);
+	b->conf_gen = a->conf_gen - 1;	/* looked up at first use */
 	a->bats = nb;
 	a->bats[a->nbats++] = b;
 	return b;
 }
 
-static int bat_chem(const struct bms_alert *a, const struct battery *b)
+/* What the rules file's [battery] sections and the registry say of b,
+ * looked up once per change of either. */
+static void bat_conf(const struct bms_alert *a, struct battery *b)
 {
 	struct bms_batconf c;
 
+	if (b->conf_gen == a->conf_gen)
+		return;
 	bms_batconf_clear(&c);
 	c.chem = b->reg_chem >= 0 ? b->reg_chem : a->def_chem;
 	bms_batconf_get(a->rs->cfg, b->id, &c);
-	return c.chem;
+	b->chem = c.chem;
+	b->interval_ms = c.interval_ms;
+	b->conf_gen = a->conf_gen;
 }
 
 /* ==== Values ==== */
@@ -359,25 +371,17 @@ static void field(const struct eval *e, int f, struct bms_expr_val *v)
 		if (b->status_ms != NONE && e->now >= b->status_ms)
 			num(v, (double)(e->now - b->status_ms) / 1000);
 		break;
-	case BMS_RF_INTERVAL: {
-		struct bms_batconf c;
-
-		bms_batconf_clear(&c);
-		bms_batconf_get(e->a->rs->cfg, b->id, &c);
-		if (c.interval_ms > 0)
-			num(v, (double)c.interval_ms / 1000);
+	case BMS_RF_INTERVAL:
+		if (b->interval_ms > 0)
+			num(v, (double)b->interval_ms / 1000);
 		else if (b->gap_ms > 0)
 			num(v, b->gap_ms / 1000);
 		break;
-	}
 	case BMS_RF_BMS_ID: str(v, b->id); break;
-	case BMS_RF_CHEMISTRY: {
-		int c = bat_chem(e->a, b);
-
-		if (c >= 0)
-			str(v, bms_chem_profile((enum bms_chem)c)->name);
+	case BMS_RF_CHEMISTRY:
+		if (b->chem >= 0)
+			str(v, bms_chem_profile((enum bms_chem)b->chem)->name);
 		break;
-	}
 	}
 }
 
@@ -654,16 +658,19 @@ static void step(struct eval *e, struct slot *s)
 static void evaluate(struct bms_alert *a, struct battery *b, int64_t now, int clock_only)
 {
 	struct eval e = { a, b, now, NULL, NULL };
-	int chem = -2;
 
+	/* A battery's time never runs back: a record a little older than
+	 * the clock its rules last ran at is judged at that time. */
+	if (b->eval_ms != NONE && now < b->eval_ms)
+		e.now = now = b->eval_ms;
+	b->eval_ms = now;
+	bat_conf(a, b);
 	for (int i = 0; i < a->rs->n; i++) {
 		const struct bms_rule *r = &a->rs->rules[i];
 
 		if (clock_only && !r->uses_clock)
 			continue;
-		if (chem == -2)
-			chem = bat_chem(a, b);
-		if (!bms_rules_applies(r, b->id, chem))
+		if (!bms_rules_applies(r, b->id, b->chem))
 			continue;
 		e.rule = r;
 		step(&e, &b->slots[i]);
@@ -1128,6 +1135,7 @@ int bms_alert_set_rules(struct bms_alert *a, struct bms_rules *rs)
 	}
 	free(fresh);
 	a->rs = rs;
+	a->conf_gen++;
 	a->dirty = 1;
 	bms_rules_free(old);
 	return 0;
@@ -1149,6 +1157,7 @@ void bms_alert_registry(struct bms_alert *a, const char *bms_id, int chem)
 		snprintf(a->reg[a->nreg++].id, sizeof a->reg[0].id, "%s", bms_id);
 	}
 	a->reg[i].chem = chem;
+	a->conf_gen++;
 	for (int k = 0; k < a->nbats; k++)
 		if (strcmp(a->bats[k]->id, bms_id) == 0)
 			a->bats[k]->reg_chem = chem;

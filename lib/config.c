@@ -104,8 +104,7 @@ static int perr(struct parser *p, const char *at, const char *fmt, ...)
 			   (size_t)(at - p->lp) + 1, msg);
 }
 
-/* Text for a message, quoted by the caller with '': escaped, cut short. */
-static const char *shown(const char *s, size_t n, char *out, size_t cap)
+const char *bms_config_shown(const char *s, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
 
@@ -255,7 +254,7 @@ static int header(struct parser *p, const char *s, const char *end)
 	ne = s;
 	if (!section_known(p->cfg, ns, (size_t)(ne - ns), &text, &named))
 		return perr(p, ns, "unknown section '%s'",
-			    shown(ns, (size_t)(ne - ns), b, sizeof b));
+			    bms_config_shown(ns, (size_t)(ne - ns), b, sizeof b));
 	p->section = text;
 	p->name = NULL;
 	s = skip_ws(s, end);
@@ -400,7 +399,7 @@ static int convert(const struct bms_config_key *k, const char *s, size_t n,
 	int ranged = k->min != 0 || k->max != 0;
 
 	memset(v, 0, sizeof *v);
-	shown(s, n, b, sizeof b);
+	bms_config_shown(s, n, b, sizeof b);
 	switch (k->type) {
 	case BMS_CONFIG_STRING:
 		v->s = strndup(s, n);
@@ -492,7 +491,7 @@ static int setting(struct parser *p, const char *s, const char *end)
 	klen = (size_t)(ke - ks);
 	s = skip_ws(s, end);
 	if (s >= end || *s != '=')
-		return perr(p, s, "expected '=' after key '%s'", shown(ks, klen, b, sizeof b));
+		return perr(p, s, "expected '=' after key '%s'", bms_config_shown(ks, klen, b, sizeof b));
 	for (ki = 0; ki < cfg->nkeys; ki++)
 		if (cfg->keys[ki].section == p->section ||
 		    strcmp(cfg->keys[ki].section, p->section) == 0)
@@ -502,8 +501,8 @@ static int setting(struct parser *p, const char *s, const char *end)
 	if (ki == cfg->nkeys) {
 		if (p->section[0])
 			return perr(p, ks, "unknown key '%s' in [%s]",
-				    shown(ks, klen, b, sizeof b), p->section);
-		return perr(p, ks, "unknown key '%s'", shown(ks, klen, b, sizeof b));
+				    bms_config_shown(ks, klen, b, sizeof b), p->section);
+		return perr(p, ks, "unknown key '%s'", bms_config_shown(ks, klen, b, sizeof b));
 	}
 	if (p->name && !(cfg->keys[ki].flags & BMS_CONFIG_NAMED))
 		return perr(p, ks, "key '%s' belongs in [%s], not in a named [%s \"...\"]",

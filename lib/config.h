@@ -143,6 +143,13 @@ int bms_config_isset(const struct bms_config *cfg, const char *section,
 int bms_config_where(const struct bms_config *cfg, const char *section,
 		     const char *name, const char *key, unsigned *line, unsigned *col);
 
+/*
+ * Text s[0..n) from a file for a one-line message, to be quoted with '':
+ * quotes, backslashes and control characters escaped, cut short with
+ * "..." to fit cap bytes.  Returns out.
+ */
+const char *bms_config_shown(const char *s, size_t n, char *out, size_t cap);
+
 /* The file name positions are reported under ("" before any load). */
 const char *bms_config_file(const struct bms_config *cfg);
 

@@ -146,7 +146,12 @@ static int resolve_name(const char *s, size_t n, int templates, struct bms_rules
 		*type = BMS_EXPR_ANY;
 		return 0;
 	}
-	return bms_err_set(why, whysz, "unknown name '%.*s'", (int)(n > 64 ? 64 : n), s);
+	{
+		char b[80];
+
+		return bms_err_set(why, whysz, "unknown name '%s'",
+				   bms_config_shown(s, n, b, sizeof b));
+	}
 }
 
 /* The variable table a rule set collects while it compiles. */
@@ -424,9 +429,11 @@ static int chem_list(const char *val, size_t len, unsigned *bits, size_t *at,
 		if (i == s)
 			break;
 		if ((c = bms_chem_find(val + s, i - s)) < 0) {
+			char b[48];
+
 			*at = s;
-			return bms_err_set(why, whysz, "'%.*s' is not lfp, nmc or lto",
-					   (int)(i - s > 32 ? 32 : i - s), val + s);
+			return bms_err_set(why, whysz, "'%s' is not lfp, nmc or lto",
+					   bms_config_shown(val + s, i - s, b, sizeof b));
 		}
 		*bits |= 1u << c;
 	}
@@ -468,12 +475,13 @@ static int rule_err(const struct bms_config *cfg, const char *name, const char *
 		    char *err, size_t errsz, const char *what)
 {
 	unsigned line, col;
+	char b[96];
 
+	bms_config_shown(name ? name : "", name ? strlen(name) : 0, b, sizeof b);
 	if (bms_config_where(cfg, "rule", name, key, &line, &col))
 		return bms_err_set(err, errsz, "%s:%u:%u: rule '%s': %s", bms_config_file(cfg),
-				   line, col, name ? name : "", what);
-	return bms_err_set(err, errsz, "%s: rule '%s': %s", bms_config_file(cfg),
-			   name ? name : "", what);
+				   line, col, b, what);
+	return bms_err_set(err, errsz, "%s: rule '%s': %s", bms_config_file(cfg), b, what);
 }
 
 static int valid_name(const char *s)
