@@ -925,16 +925,8 @@ int bms_alert_line(struct bms_alert *a, const char *line, size_t len, char *why,
 
 	if (len < sizeof start - 1 || memcmp(line, start, sizeof start - 1) != 0) {
 		bms_record_keys(f);
-		if (bms_record_scan(line, len, f, BMS_RECORD_NKEYS, why, whysz) < 0)
+		if (bms_record_scan_typed(line, len, f, BMS_RECORD_NKEYS, why, whysz) < 0)
 			return BMS_ALERT_REJECT;
-		if (!f[BMS_RECORD_TYPE].val) {
-			bms_err_set(why, whysz, "no type");
-			return BMS_ALERT_REJECT;
-		}
-		if (f[BMS_RECORD_TYPE].dup) {
-			bms_err_set(why, whysz, "type: more than once");
-			return BMS_ALERT_REJECT;
-		}
 		for (kind = 0; kind < 5; kind++)
 			if (bms_json_str_eq(f[0].val, f[0].len, types[kind]))
 				break;

@@ -34,6 +34,24 @@ int bms_record_scan(const char *s, size_t n, struct bms_json_field *f, size_t nf
 	return 0;
 }
 
+int bms_record_scan_typed(const char *s, size_t n, struct bms_json_field *f, size_t nf,
+			  char *err, size_t errsz)
+{
+	int rc = bms_record_scan(s, n, f, nf, err, errsz);
+
+	if (rc < 0)
+		return rc;
+	if (!f[BMS_RECORD_TYPE].val) {
+		bms_err_set(err, errsz, "no type");
+		return BMS_RECORD_ENOTYPE;
+	}
+	if (f[BMS_RECORD_TYPE].dup) {
+		bms_err_set(err, errsz, "type: more than once");
+		return BMS_RECORD_EDUP;
+	}
+	return 0;
+}
+
 /* A string field of the envelope into out; 0, or the code with err set. */
 static int get_name(const struct bms_json_field *f, char *out, size_t cap,
 		    int code, char *err, size_t errsz)

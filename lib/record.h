@@ -85,6 +85,15 @@ int bms_record_scan(const char *s, size_t n, struct bms_json_field *f, size_t nf
 		    char *err, size_t errsz);
 
 /*
+ * bms_record_scan, and the type there, once: what the type says decides
+ * what a line is, so a stage that dispatches on it reads it first.
+ * Returns 0, BMS_RECORD_EJSON, BMS_RECORD_ENOTYPE ("no type") or
+ * BMS_RECORD_EDUP ("type: more than once") with the reason in err.
+ */
+int bms_record_scan_typed(const char *s, size_t n, struct bms_json_field *f, size_t nf,
+			  char *err, size_t errsz);
+
+/*
  * The envelope of a scanned line (f as bms_record_scan left it) into
  * *r.  The type is only required to be a string (what it must be is the
  * caller's); bms_id, tenant and duplicate keys are checked in that

@@ -484,7 +484,7 @@ static int rule_err(const struct bms_config *cfg, const char *name, const char *
 	return bms_err_set(err, errsz, "%s: rule '%s': %s", bms_config_file(cfg), b, what);
 }
 
-static int valid_name(const char *s)
+int bms_rules_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -524,7 +524,7 @@ static int build_rule(struct bms_rules *rs, struct bms_rule *r, const char *name
 	char why[256];
 	size_t at;
 
-	if (!valid_name(name))
+	if (!bms_rules_name_valid(name))
 		return rule_err(cfg, name, "condition", err, errsz,
 				"a name is 1 to 63 letters, digits, '_' and '-'");
 	snprintf(r->name, sizeof r->name, "%s", name);

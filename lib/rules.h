@@ -160,6 +160,10 @@ void bms_rules_free(struct bms_rules *rs);
 /* Does rule r apply to battery bms_id of chemistry chem (-1 unknown)? */
 int bms_rules_applies(const struct bms_rule *r, const char *bms_id, int chem);
 
+/* True if s is a rule's name: 1 to BMS_RULES_NAME_MAX letters, digits,
+ * '_' and '-'. */
+int bms_rules_name_valid(const char *s);
+
 /* The index of the rule named name, or -1. */
 int bms_rules_find(const struct bms_rules *rs, const char *name);
 

@@ -711,16 +711,8 @@ int bms_store_put(struct bms_store *st, const char *line, size_t len,
 	if (len >= sizeof fast - 1 && memcmp(line, fast, sizeof fast - 1) == 0)
 		return put_reading(st, line, len, why, whysz);
 	bms_record_keys(f);
-	if (bms_record_scan(line, len, f, D_COUNT, why, whysz) < 0)
+	if (bms_record_scan_typed(line, len, f, D_COUNT, why, whysz) < 0)
 		return BMS_STORE_EREJECT;
-	if (!f[D_TYPE].val) {
-		bms_err_set(why, whysz, "no type");
-		return BMS_STORE_EREJECT;
-	}
-	if (f[D_TYPE].dup) {
-		bms_err_set(why, whysz, "type: more than once");
-		return BMS_STORE_EREJECT;
-	}
 	if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "reading"))
 		return put_reading(st, line, len, why, whysz);
 	if (bms_json_str_eq(f[D_TYPE].val, f[D_TYPE].len, "status"))

@@ -59,19 +59,6 @@ static void get(void *ctx, int id, struct bms_expr_val *v)
 	}
 }
 
-static int valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > BMS_RULES_NAME_MAX)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-			return 0;
-	return 1;
-}
-
 /* A template's pieces cover its text in order, each variable one of the
  * set's, the last one literal only. */
 static void check_pieces(const struct bms_rules *rs, const char *tmpl,
@@ -128,7 +115,7 @@ static void check_set(const struct bms_rules *rs)
 		const struct bms_rule *r = &rs->rules[i];
 		int k;
 
-		if (!valid_name(r->name) || !r->cond || r->severity < BMS_SEV_INFO ||
+		if (!bms_rules_name_valid(r->name) || !r->cond || r->severity < BMS_SEV_INFO ||
 		    r->severity > BMS_SEV_CRITICAL || r->delay_ms < 0 || r->clear_delay_ms < 0 ||
 		    r->repeat_ms < 0 || r->escalate_after_ms < 0 || r->escalate_delay_ms < 0 ||
 		    (r->has_hysteresis && r->clear))
