@@ -112,6 +112,8 @@ struct bms_alert {
 	void *ctx;
 	struct battery **bats;
 	int nbats;
+	int *index;		/* open addressing: bats index + 1, 0 empty */
+	size_t index_cap;	/* a power of two, at least twice nbats */
 	int over_cap, cap_told;
 	int64_t clock;		/* ms, NONE before any record */
 	int64_t clock_eval;	/* ms: the clock rules last ran */
@@ -170,19 +172,63 @@ static int reg_chem(const struct bms_alert *a, const char *id)
 	return -1;
 }
 
+static size_t bat_hash(const char *id, const char *tenant)
+{
+	uint64_t h = 1469598103934665603u;
+
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	h = (h ^ 0xff) * 1099511628211u;
+	for (const char *p = tenant ? tenant : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return (size_t)h;
+}
+
+static int bat_is(const struct battery *b, const char *id, const char *tenant)
+{
+	return strcmp(b->id, id) == 0 &&
+	       (tenant ? b->has_tenant && strcmp(b->tenant, tenant) == 0 : !b->has_tenant);
+}
+
+/* Put battery i in the index (which has room). */
+static void index_put(struct bms_alert *a, int i)
+{
+	const struct battery *b = a->bats[i];
+	size_t k = bat_hash(b->id, b->has_tenant ? b->tenant : NULL) & (a->index_cap - 1);
+
+	while (a->index[k])
+		k = (k + 1) & (a->index_cap - 1);
+	a->index[k] = i + 1;
+}
+
+/* The battery of id and tenant (NULL: none), added when new; NULL over
+ * the cap or out of memory. */
 static struct battery *bat_find(struct bms_alert *a, const char *id, const char *tenant)
 {
 	struct battery *b, **nb;
+	size_t k;
 
-	for (int i = 0; i < a->nbats; i++) {
-		b = a->bats[i];
-		if (strcmp(b->id, id) == 0 &&
-		    (tenant ? b->has_tenant && strcmp(b->tenant, tenant) == 0 : !b->has_tenant))
-			return b;
+	if (a->index_cap) {
+		for (k = bat_hash(id, tenant) & (a->index_cap - 1); a->index[k];
+		     k = (k + 1) & (a->index_cap - 1))
+			if (bat_is(a->bats[a->index[k] - 1], id, tenant))
+				return a->bats[a->index[k] - 1];
 	}
 	if (a->nbats >= BMS_ALERT_MAX_BATTERIES) {
 		a->over_cap = 1;
 		return NULL;
+	}
+	if ((size_t)(a->nbats + 1) * 2 > a->index_cap) {
+		size_t cap = a->index_cap ? 2 * a->index_cap : 16;
+		int *ni = calloc(cap, sizeof *ni);
+
+		if (!ni)
+			return NULL;
+		free(a->index);
+		a->index = ni;
+		a->index_cap = cap;
+		for (int i = 0; i < a->nbats; i++)
+			index_put(a, i);
 	}
 	if (!(b = calloc(1, sizeof *b)) || bat_fit(b, a->rs) < 0 ||
 	    !(nb = realloc(a->bats, (size_t)(a->nbats + 1) * sizeof *nb))) {
@@ -199,6 +245,7 @@ static struct battery *bat_find(struct bms_alert *a, const char *id, const char 
 	b->conf_gen = a->conf_gen - 1;	/* looked up at first use */
 	a->bats = nb;
 	a->bats[a->nbats++] = b;
+	index_put(a, a->nbats - 1);
 	return b;
 }
 
@@ -1086,6 +1133,7 @@ void bms_alert_free(struct bms_alert *a)
 	for (int i = 0; i < a->nbats; i++)
 		bat_free(a->bats[i]);
 	free(a->bats);
+	free(a->index);
 	free(a->reg);
 	bms_rules_free(a->rs);
 	bms_buf_free(&a->out);

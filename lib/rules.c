@@ -556,6 +556,9 @@ static int build_rule(struct bms_rules *rs, struct bms_rule *r, const char *name
 	r->escalate_after_ms = bms_config_ms(cfg, "rule", name, "escalate_after");
 	r->escalate_delay_ms = bms_config_isset(cfg, "rule", name, "escalate_delay") ?
 		bms_config_ms(cfg, "rule", name, "escalate_delay") : r->delay_ms;
+	if (bms_config_isset(cfg, "rule", name, "escalate_delay") == 2 && !r->escalate)
+		return rule_err(cfg, name, "escalate_delay", err, errsz,
+				"an escalate_delay without an escalate condition");
 	if ((r->escalate || r->escalate_after_ms) && r->severity == BMS_SEV_CRITICAL)
 		return rule_err(cfg, name, r->escalate ? "escalate" : "escalate_after", err, errsz,
 				"a critical rule has nothing to escalate to");
