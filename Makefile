@@ -39,8 +39,10 @@ SERIAL_LIBS := $(shell $(PKG_CONFIG) --libs libserialport 2>/dev/null || echo -l
 SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 CRYPT_LIBS := $(shell $(PKG_CONFIG) --libs libxcrypt 2>/dev/null || echo -lcrypt)
 STORE_LIBS = $(SQLITE_LIBS) $(CRYPT_LIBS) -lm
+# Debian's civetweb ships no pkg-config file.
+CIVETWEB_LIBS ?= -lcivetweb
 
-PROGS = bms-sim bms-read bms-decode bms-validate bms-agg bms-alert bms-store
+PROGS = bms-sim bms-read bms-decode bms-validate bms-agg bms-alert bms-store bms-serve
 BINS = $(PROGS:%=$(O)/bin/%)
 LIB_SRCS = $(wildcard lib/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
@@ -82,6 +84,7 @@ $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
 # bms-validate reads the store's battery registry (--db); bms-alert its
 # registry and acknowledgements.
 $(O)/bin/bms-validate $(O)/bin/bms-alert: LDLIBS += $(STORE_LIBS)
+$(O)/bin/bms-serve: LDLIBS += $(STORE_LIBS) $(CIVETWEB_LIBS)
 # Where bms-alert finds its default rules once installed; rebuilt when
 # DATADIR changes.
 $(O)/cmd/bms-alert.o: override CFLAGS += -DBMS_DATADIR='"$(DATADIR)"'
@@ -139,7 +142,7 @@ bench: all
 
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
 	bats jq mandoc bash-completion time socat clang libclang-rt-dev \
-	libsqlite3-dev sqlite3 libcrypt-dev curl
+	libsqlite3-dev sqlite3 libcrypt-dev curl libcivetweb-dev
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \

@@ -1,5 +1,5 @@
 # bash completion for the TrackingBMS programs (bms-sim, bms-read, bms-decode,
-# bms-validate, bms-agg, bms-alert, bms-store).
+# bms-validate, bms-agg, bms-alert, bms-store, bms-serve).
 
 _bms_read() {
 	local cur prev
@@ -90,6 +90,19 @@ _bms_alert() {
 	_filedir
 }
 
+_bms_serve() {
+	local cur prev
+	_init_completion || return
+	case $prev in
+	--db) _filedir -d; return ;;
+	--access-log|-c|--config) _filedir; return ;;
+	-l|--listen) COMPREPLY=($(compgen -W '127.0.0.1:8080 0.0.0.0:8080' -- "$cur")); return ;;
+	--threads|--cors-origin) return ;;
+	esac
+	COMPREPLY=($(compgen -W '--db --listen --threads --access-log --cors-origin --config
+		--help --version' -- "$cur"))
+}
+
 _bms_sim() {
 	local cur prev
 	_init_completion || return
@@ -175,5 +188,6 @@ complete -F _bms_decode bms-decode
 complete -F _bms_validate bms-validate
 complete -F _bms_agg bms-agg
 complete -F _bms_alert bms-alert
+complete -F _bms_serve bms-serve
 complete -F _bms_sim bms-sim
 complete -F _bms_store bms-store

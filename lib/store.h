@@ -238,6 +238,17 @@ int bms_store_query(struct bms_store *st, const struct bms_store_query *q,
 		    int (*fn)(void *ctx, const char *line, size_t len), void *ctx,
 		    enum bms_store_tier *tier_used);
 
+/*
+ * Each battery's latest status record (tenant handle): fn gets its
+ * bms_id, time (ms) and state, reason and quality (NULL / -1 when the
+ * record lacks them), by bms_id; fn's non-zero stops and is returned.
+ * Batteries without a status record are left out.
+ */
+int bms_store_status_latest(struct bms_store *st,
+			    int (*fn)(void *ctx, const char *bms_id, int64_t ts_ms,
+				      const char *state, const char *reason, double quality),
+			    void *ctx);
+
 /* ==== Batteries (tenant handle) ==== */
 
 /* A battery in the registry.  Strings NULL and numbers < 0 mean "not set";

@@ -549,6 +549,35 @@ static int query_docs(struct bms_store *st, const struct bms_store_query *q,
 	return stop;
 }
 
+int bms_store_status_latest(struct bms_store *st,
+			    int (*fn)(void *ctx, const char *bms_id, int64_t ts_ms,
+				      const char *state, const char *reason, double quality),
+			    void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	/* One probe of the (battery, ts) index per battery. */
+	if (!(s = bms_store_prep(st,
+			"SELECT b.bms_id, x.ts, x.state, x.reason, x.quality FROM batteries b"
+			" CROSS JOIN status x ON x.id = (SELECT y.id FROM status y"
+			" WHERE y.battery = b.id ORDER BY y.ts DESC, y.id DESC LIMIT 1)"
+			" ORDER BY b.bms_id")))
+		return BMS_STORE_EFAIL;
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		stop = fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+			  (const char *)sqlite3_column_text(s, 2),
+			  (const char *)sqlite3_column_text(s, 3),
+			  sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 :
+			  sqlite3_column_double(s, 4));
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	return stop;
+}
+
 /* ==== The query ==== */
 
 /* Times beyond any record, kept where differences and buckets of them

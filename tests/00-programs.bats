@@ -4,7 +4,7 @@
 
 load helper
 
-PROGS="bms-sim bms-read bms-decode bms-validate bms-agg bms-alert bms-store"
+PROGS="bms-sim bms-read bms-decode bms-validate bms-agg bms-alert bms-store bms-serve"
 MAN="$BATS_TEST_DIRNAME/../share/man"
 
 # The SYNOPSIS of a page, one form per line, white space folded.
@@ -116,6 +116,7 @@ help_synopsis() {
 	./usr/bin/bms-alert
 	./usr/bin/bms-decode
 	./usr/bin/bms-read
+	./usr/bin/bms-serve
 	./usr/bin/bms-sim
 	./usr/bin/bms-store
 	./usr/bin/bms-validate
@@ -123,6 +124,7 @@ help_synopsis() {
 	./usr/share/bash-completion/completions/bms-alert
 	./usr/share/bash-completion/completions/bms-decode
 	./usr/share/bash-completion/completions/bms-read
+	./usr/share/bash-completion/completions/bms-serve
 	./usr/share/bash-completion/completions/bms-sim
 	./usr/share/bash-completion/completions/bms-store
 	./usr/share/bash-completion/completions/bms-validate
@@ -130,6 +132,7 @@ help_synopsis() {
 	./usr/share/man/man1/bms-alert.1
 	./usr/share/man/man1/bms-decode.1
 	./usr/share/man/man1/bms-read.1
+	./usr/share/man/man1/bms-serve.1
 	./usr/share/man/man1/bms-sim.1
 	./usr/share/man/man1/bms-store.1
 	./usr/share/man/man1/bms-validate.1

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bms-serve: the store's API over HTTP (lib/serve.h on lib/http.h),
+ * until SIGINT or SIGTERM.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "exitcode.h"
+#include "http.h"
+#include "msg.h"
+#include "opt.h"
+#include "serve.h"
+#include "sig.h"
+
+static const struct option longopts[] = {
+	{ "db", required_argument, 0, 'd' },
+	{ "listen", required_argument, 0, 'l' },
+	{ "threads", required_argument, 0, 't' },
+	{ "access-log", required_argument, 0, 'a' },
+	{ "cors-origin", required_argument, 0, 'o' },
+	{ "config", required_argument, 0, 'c' },
+	BMS_OPT_COMMON
+};
+
+static const struct bms_cmd cmd = {
+	.synopsis = "bms-serve --db dir [-l host:port ...] [--threads n] [--access-log file] "
+		    "[--cors-origin origin] [-c file]",
+	.help =
+	"Serve the store's API over HTTP until SIGINT or SIGTERM.\n\n"
+	"      --db DIR            the store (bms-store init)\n"
+	"  -l, --listen ADDR       HOST:PORT to listen on, again for more (default\n"
+	"                          127.0.0.1:8080; port 0 picks one)\n"
+	"      --threads N         worker threads (default twice the cores, 4..32)\n"
+	"      --access-log FILE   log each request to FILE\n"
+	"      --cors-origin URL   the one origin browsers may call the API from\n"
+	"  -c, --config FILE       [serve] settings (options win)\n",
+	.shortopts = "l:c:",
+	.longopts = longopts,
+};
+
+static const struct bms_config_key keys[] = {
+	{ .section = "serve", .key = "db", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "listen", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "threads", .type = BMS_CONFIG_INTEGER, .min = 1, .max = 256 },
+	{ .section = "serve", .key = "access_log", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "cors_origin", .type = BMS_CONFIG_STRING },
+};
+
+int main(int argc, char **argv)
+{
+	static const char *listen[BMS_HTTP_MAX_LISTEN];
+	static char lbuf[1024];
+	struct bms_serve sv = { 0 };
+	struct bms_http_opts ho = {
+		.listen = listen, .routes = bms_serve_routes, .nroutes = bms_serve_nroutes,
+		.ctx = &sv, .thread_init = bms_serve_thread_init,
+		.thread_exit = bms_serve_thread_exit,
+	};
+	struct bms_config *cfg = NULL;
+	struct bms_http *h;
+	const char *config = NULL, *where;
+	char err[512];
+	int c;
+
+	bms_msg_prog(argv[0]);
+	while ((c = bms_opt_next(argc, argv, &cmd)) != -1) {
+		switch (c) {
+		case 'd': sv.db = optarg; break;
+		case 'l':
+			if (ho.nlisten == BMS_HTTP_MAX_LISTEN)
+				bms_opt_usage(&cmd, "--listen: at most %d addresses", BMS_HTTP_MAX_LISTEN);
+			listen[ho.nlisten++] = optarg;
+			break;
+		case 't': ho.threads = (int)bms_opt_long(&cmd, "threads", optarg, 1, 256); break;
+		case 'a': ho.access_log = optarg; break;
+		case 'o': ho.cors_origin = optarg; break;
+		case 'c': config = optarg; break;
+		}
+	}
+	if (optind < argc)
+		bms_opt_usage(&cmd, "unexpected argument '%s'", argv[optind]);
+	if (config) {
+		const char *s;
+
+		if (!(cfg = bms_config_new(keys, sizeof keys / sizeof keys[0])))
+			bms_die(BMS_EXIT_FAIL, "out of memory");
+		if (bms_config_load(cfg, config, err, sizeof err) < 0)
+			bms_die(BMS_EXIT_USAGE, "%s", err);
+		if (!sv.db)
+			sv.db = bms_config_str(cfg, "serve", NULL, "db");
+		if (!ho.nlisten && (s = bms_config_str(cfg, "serve", NULL, "listen"))) {
+			snprintf(lbuf, sizeof lbuf, "%s", s);
+			for (char *save = NULL, *t = strtok_r(lbuf, " ,", &save);
+			     t && ho.nlisten < BMS_HTTP_MAX_LISTEN; t = strtok_r(NULL, " ,", &save))
+				listen[ho.nlisten++] = t;
+		}
+		if (!ho.threads)
+			ho.threads = (int)bms_config_int(cfg, "serve", NULL, "threads");
+		if (!ho.access_log)
+			ho.access_log = bms_config_str(cfg, "serve", NULL, "access_log");
+		if (!ho.cors_origin)
+			ho.cors_origin = bms_config_str(cfg, "serve", NULL, "cors_origin");
+	}
+	if (!sv.db)
+		bms_opt_usage(&cmd, "give the store with --db DIR");
+	if (access(sv.db, R_OK | X_OK) < 0)
+		bms_die(BMS_EXIT_FAIL, "cannot read the store '%s': %s", sv.db, strerror(errno));
+	bms_sig_install();
+	if (bms_http_start(&h, &ho, err, sizeof err) < 0)
+		bms_die(strncmp(err, "--listen", 8) == 0 ? BMS_EXIT_USAGE : BMS_EXIT_FAIL, "%s", err);
+	for (int i = 0; (where = bms_http_where(h, i)); i++)
+		bms_warn("listening on %s", where);
+	while (!bms_sig_stopping())
+		bms_sig_poll(NULL, 0, -1);
+	bms_http_stop(h);
+	bms_config_free(cfg);
+	return BMS_EXIT_OK;
+}

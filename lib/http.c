@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The web server (see http.h): civetweb's options built from ours, one
+ * civetweb handler for every URI that finds the route, reads the body and
+ * writes the response with the headers every response carries.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+
+#include "err.h"
+#include "http.h"
+#include "net.h"
+
+/* What every response says besides its own headers (civetweb adds them
+ * to the responses it writes itself, such as a 400 for a request it
+ * cannot read; respond adds them to ours). */
+#define SECURITY_HEADERS \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"Referrer-Policy: no-referrer\r\n" \
+	"X-Frame-Options: DENY\r\n" \
+	"Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+struct bms_http {
+	struct mg_context *mg;
+	struct bms_http_opts o;
+	int nwhere;
+	char where[BMS_HTTP_MAX_LISTEN][288];
+};
+
+/* ==== Responses ==== */
+
+void bms_http_error(struct bms_http_resp *rs, int status, const char *error,
+		    const char *message, const char *details)
+{
+	rs->status = status;
+	bms_buf_reset(&rs->body);
+	bms_buf_puts(&rs->body, "{\"error\":");
+	bms_buf_json_str(&rs->body, error, strlen(error));
+	bms_buf_puts(&rs->body, ",\"message\":");
+	bms_buf_json_str(&rs->body, message, strlen(message));
+	if (details) {
+		bms_buf_puts(&rs->body, ",\"details\":");
+		bms_buf_puts(&rs->body, details);
+	}
+	bms_buf_putc(&rs->body, '}');
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return status >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+static void respond(struct mg_connection *c, const struct bms_http *h,
+		 const struct bms_http_resp *rs)
+{
+	mg_printf(c, "HTTP/1.1 %d %s\r\n"
+		  "Content-Type: application/json\r\n"
+		  "Content-Length: %zu\r\n"
+		  "Cache-Control: no-store\r\n"
+		  "Connection: close\r\n"
+		  SECURITY_HEADERS "\r\n",
+		  rs->status, reason(rs->status), rs->body.len);
+	if (h->o.cors_origin)
+		mg_printf(c, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+			  h->o.cors_origin);
+	mg_printf(c, "%s\r\n", rs->headers);
+	if (rs->body.len)
+		mg_write(c, rs->body.p, rs->body.len);
+}
+
+/* ==== Routes ==== */
+
+/* Does path match pattern?  Fills rq's params with pointers into seg
+ * (path split at '/', NUL-terminated pieces). */
+static int match(const char *pattern, char *const *seg, int nseg, struct bms_http_req *rq)
+{
+	int i = 0;
+	const char *p = pattern;
+
+	rq->nparams = 0;
+	while (*p == '/') {
+		const char *e = strchr(p + 1, '/');
+		size_t n = e ? (size_t)(e - p - 1) : strlen(p + 1);
+
+		if (i >= nseg)
+			return 0;
+		if (n >= 2 && p[1] == '{' && p[n] == '}') {
+			if (!seg[i][0] || rq->nparams == BMS_HTTP_MAX_PARAMS)
+				return 0;
+			rq->params[rq->nparams++] = seg[i];
+		} else if (strlen(seg[i]) != n || memcmp(seg[i], p + 1, n) != 0) {
+			return 0;
+		}
+		i++;
+		p += n + 1;
+	}
+	return i == nseg;
+}
+
+#define MAX_SEGS 16
+
+static int handle(struct mg_connection *c, void *data)
+{
+	struct bms_http *h = data;
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	struct bms_http_req rq = { 0 };
+	struct bms_http_resp rs = { .status = 200, .body = BMS_BUF_INIT };
+	char path[2048], *seg[MAX_SEGS], *body = NULL;
+	int nseg = 0, found = -1, path_ok = 0;
+
+	rq.method = ri->request_method;
+	rq.query = ri->query_string;
+	rq.remote = ri->remote_addr;
+	rq.conn = c;
+	rq.thread = mg_get_thread_pointer(c);
+	rq.body = "";
+	rq.path = ri->local_uri ? ri->local_uri : "/";
+	/* Segments: "/a//b/" is "/a/b". */
+	snprintf(path, sizeof path, "%s", rq.path);
+	for (char *save = NULL, *t = strtok_r(path, "/", &save); t && nseg < MAX_SEGS;
+	     t = strtok_r(NULL, "/", &save))
+		seg[nseg++] = t;
+	for (int i = 0; i < h->o.nroutes && found < 0; i++) {
+		if (!match(h->o.routes[i].pattern, seg, nseg, &rq))
+			continue;
+		path_ok = 1;
+		if (strcmp(h->o.routes[i].method, rq.method) == 0)
+			found = i;
+	}
+	if (found < 0) {
+		if (path_ok)
+			bms_http_error(&rs, 405, "method_not_allowed",
+				       "this method is not allowed here", NULL);
+		else
+			bms_http_error(&rs, 404, "not_found", "no such resource", NULL);
+		goto out;
+	}
+	if (ri->content_length > (long long)h->o.max_body) {
+		bms_http_error(&rs, 413, "payload_too_large", "the request body is too large",
+			       NULL);
+		goto out;
+	}
+	if (ri->content_length > 0 || mg_get_header(c, "Transfer-Encoding")) {
+		size_t cap = h->o.max_body + 1, n = 0;
+		int r;
+
+		body = malloc(cap + 1);
+		if (!body) {
+			bms_http_error(&rs, 503, "unavailable", "out of memory", NULL);
+			goto out;
+		}
+		while (n < cap && (r = mg_read(c, body + n, cap - n)) > 0)
+			n += (size_t)r;
+		if (n > h->o.max_body) {
+			bms_http_error(&rs, 413, "payload_too_large",
+				       "the request body is too large", NULL);
+			goto out;
+		}
+		body[n] = '\0';
+		rq.body = body;
+		rq.body_len = n;
+	}
+	h->o.routes[found].fn(h->o.ctx, &rq, &rs);
+	if (rs.body.oom)
+		bms_http_error(&rs, 503, "unavailable", "out of memory", NULL);
+out:
+	respond(c, h, &rs);
+	free(body);
+	bms_buf_free(&rs.body);
+	return rs.status;
+}
+
+const char *bms_http_header(const struct bms_http_req *rq, const char *name)
+{
+	return mg_get_header((const struct mg_connection *)rq->conn, name);
+}
+
+/* ==== The server ==== */
+
+static void *init_thread(const struct mg_context *mg, int type)
+{
+	struct bms_http *h = mg_get_user_data(mg);
+
+	return type == 1 && h->o.thread_init ? h->o.thread_init(h->o.ctx) : NULL;
+}
+
+static void exit_thread(const struct mg_context *mg, int type, void *thread)
+{
+	struct bms_http *h = mg_get_user_data(mg);
+
+	if (type == 1 && h->o.thread_exit)
+		h->o.thread_exit(h->o.ctx, thread);
+}
+
+/* civetweb logs its own errors through this; they stay out of stderr
+ * unless they matter to the operator (a port taken), which start says. */
+static int log_message(const struct mg_connection *c, const char *msg)
+{
+	return 1;
+}
+
+int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *err,
+		   size_t errsz)
+{
+	static const char *const def_listen[] = { "127.0.0.1:8080" };
+	struct bms_http *h = calloc(1, sizeof *h);
+	struct mg_callbacks cb = { 0 };
+	struct mg_init_data init = { 0 };
+	struct mg_error_data ed = { 0 };
+	struct mg_server_port ports[BMS_HTTP_MAX_LISTEN];
+	char listen[BMS_HTTP_MAX_LISTEN * 72] = "", threads[16], maxhdr[24], mgerr[256] = "";
+	const char *opts[32];
+	int k = 0, n;
+
+	if (!h)
+		return bms_err_set(err, errsz, "out of memory");
+	h->o = *o;
+	if (!h->o.nlisten) {
+		h->o.listen = def_listen;
+		h->o.nlisten = 1;
+	}
+	if (h->o.nlisten > BMS_HTTP_MAX_LISTEN) {
+		free(h);
+		return bms_err_set(err, errsz, "--listen: at most %d addresses", BMS_HTTP_MAX_LISTEN);
+	}
+	if (!h->o.max_body)
+		h->o.max_body = 65536;
+	if (!h->o.max_header)
+		h->o.max_header = 16384;
+	if (h->o.threads <= 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		h->o.threads = cores > 0 ? (int)(2 * cores) : 4;
+		h->o.threads = h->o.threads < 4 ? 4 : h->o.threads > 32 ? 32 : h->o.threads;
+	}
+	for (int i = 0; i < h->o.nlisten; i++) {
+		struct bms_net_hostport hp;
+		struct in_addr a;
+		char why[256];
+
+		if (bms_net_parse(h->o.listen[i], BMS_NET_LOOPBACK, 0, &hp, why, sizeof why) < 0) {
+			free(h);
+			return bms_err_set(err, errsz, "--listen: %s", why);
+		}
+		if (strcmp(hp.host, "localhost") == 0)
+			snprintf(hp.host, sizeof hp.host, "127.0.0.1");
+		if (inet_pton(AF_INET, hp.host, &a) != 1) {
+			bms_err_set(err, errsz, "--listen: '%s': give an IPv4 address "
+				    "(127.0.0.1, 0.0.0.0 for every interface)", h->o.listen[i]);
+			free(h);
+			return -1;
+		}
+		snprintf(listen + strlen(listen), sizeof listen - strlen(listen), "%s%s:%s",
+			 i ? "," : "", hp.host, hp.port);
+	}
+	snprintf(threads, sizeof threads, "%d", h->o.threads);
+	snprintf(maxhdr, sizeof maxhdr, "%zu", h->o.max_header);
+	opts[k++] = "listening_ports", opts[k++] = listen;
+	opts[k++] = "num_threads", opts[k++] = threads;
+	opts[k++] = "max_request_size", opts[k++] = maxhdr;
+	opts[k++] = "request_timeout_ms", opts[k++] = "10000";
+	opts[k++] = "additional_header", opts[k++] = SECURITY_HEADERS;
+	if (h->o.access_log)
+		opts[k++] = "access_log_file", opts[k++] = h->o.access_log;
+	opts[k] = NULL;
+	cb.init_thread = init_thread;
+	cb.exit_thread = exit_thread;
+	cb.log_message = log_message;
+	init.callbacks = &cb;
+	init.user_data = h;
+	init.configuration_options = opts;
+	ed.text = mgerr;
+	ed.text_buffer_size = sizeof mgerr;
+	mg_init_library(0);
+	if (!(h->mg = mg_start2(&init, &ed))) {
+		free(h);
+		mg_exit_library();
+		return bms_err_set(err, errsz, "cannot listen on %s: %s", listen,
+				   mgerr[0] ? mgerr : "civetweb did not start");
+	}
+	mg_set_request_handler(h->mg, "/", handle, h);
+	n = mg_get_server_ports(h->mg, BMS_HTTP_MAX_LISTEN, ports);
+	for (int i = 0; i < n; i++) {
+		char host[sizeof ((struct bms_net_hostport *)0)->host] = "127.0.0.1";
+		struct bms_net_hostport hp;
+		char why[256];
+
+		if (i < h->o.nlisten &&
+		    bms_net_parse(h->o.listen[i], BMS_NET_LOOPBACK, 0, &hp, why, sizeof why) == 0 &&
+		    strcmp(hp.host, "localhost") != 0)
+			snprintf(host, sizeof host, "%s", hp.host);
+		snprintf(h->where[h->nwhere++], sizeof h->where[0], "http%s://%s:%d",
+			 ports[i].is_ssl ? "s" : "", host, ports[i].port);
+	}
+	*out = h;
+	return 0;
+}
+
+const char *bms_http_where(const struct bms_http *h, int i)
+{
+	return i >= 0 && i < h->nwhere ? h->where[i] : NULL;
+}
+
+void bms_http_stop(struct bms_http *h)
+{
+	if (!h)
+		return;
+	mg_stop(h->mg);
+	mg_exit_library();
+	free(h);
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The web server under bms-serve: civetweb listening where it is told
+ * (loopback unless told otherwise), a table of routes with {name}
+ * segments, JSON bodies and errors, and the rules every response keeps:
+ *
+ *   - every response carries the security headers (a Content-Security-
+ *     Policy of 'self' with frame-ancestors 'none', nosniff, no
+ *     referrer, no caching of the API) and, with --cors-origin, that
+ *     one origin;
+ *   - an error is JSON {"error":WORD,"message":TEXT,"details":{...}}
+ *     with its status, written by the handler or by this module (404 no
+ *     such route, 405 a method the route does not take, 413 a body over
+ *     the limit); it never holds a path, an SQL message or a trace;
+ *   - a request body is read whole before the handler runs, up to
+ *     max_body bytes; headers are limited by max_header.
+ *
+ * Each worker thread may keep data of its own (a read handle on the
+ * store): thread_init runs once in each worker as it starts, and what it
+ * returns is handed to every request the worker serves; thread_exit runs
+ * as it ends.
+ *
+ * civetweb's types stay in http.c: a handler sees struct bms_http_req.
+ */
+#ifndef BMS_HTTP_H
+#define BMS_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define BMS_HTTP_MAX_LISTEN 8		/* --listen addresses */
+#define BMS_HTTP_MAX_PARAMS 4		/* {name} segments of a route */
+
+struct bms_http_req {
+	const char *method;		/* "GET", ... */
+	const char *path;		/* decoded, without the query */
+	const char *query;		/* after '?', or NULL */
+	const char *remote;		/* the client's address */
+	const char *params[BMS_HTTP_MAX_PARAMS];	/* the route's {name} segments */
+	int nparams;
+	const char *body;		/* the body, NUL-terminated; "" without one */
+	size_t body_len;
+	void *thread;			/* the worker's own data (thread_init) */
+	const void *conn;		/* for bms_http_header */
+};
+
+struct bms_http_resp {
+	int status;			/* 200 unless set */
+	struct bms_buf body;		/* JSON, empty for none */
+	char headers[512];		/* further header lines, each ending "\r\n" */
+};
+
+/* A route: the method and a pattern of segments, "{...}" for any one. */
+struct bms_http_route {
+	const char *method;
+	const char *pattern;		/* "/api/v1/bms/data/{bms_id}" */
+	void (*fn)(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs);
+};
+
+struct bms_http_opts {
+	const char *const *listen;	/* HOST:PORT (net.h), nlisten of them */
+	int nlisten;			/* 0: 127.0.0.1:8080 */
+	int threads;			/* workers; 0: twice the cores, 4..32 */
+	const char *access_log;		/* a file, or NULL */
+	const char *cors_origin;	/* the one origin allowed, or NULL */
+	size_t max_body;		/* bytes; 0: 65536 */
+	size_t max_header;		/* bytes; 0: 16384 */
+	const struct bms_http_route *routes;
+	int nroutes;
+	void *ctx;
+	void *(*thread_init)(void *ctx);
+	void (*thread_exit)(void *ctx, void *thread);
+};
+
+struct bms_http;
+
+/*
+ * Start serving.  Returns 0 with *out, or -1 with a one-line reason in
+ * err ("--listen: 'x' is not HOST:PORT", "cannot listen on
+ * 127.0.0.1:8080: ...").
+ */
+int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *err,
+		   size_t errsz);
+
+/* The i-th address served, "http://127.0.0.1:8080" (the real port after
+ * port 0), or NULL past the last. */
+const char *bms_http_where(const struct bms_http *h, int i);
+
+/* Stop: no new request is taken, those in hand finish, workers end. */
+void bms_http_stop(struct bms_http *h);
+
+/* A request header, or NULL. */
+const char *bms_http_header(const struct bms_http_req *rq, const char *name);
+
+/* Set rs to the error status with {"error":..,"message":..[,"details":..]}:
+ * details is a JSON object's text, or NULL. */
+void bms_http_error(struct bms_http_resp *rs, int status, const char *error,
+		    const char *message, const char *details);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bms-serve's API (bms-serve(1)): the routes under /api/v1 and what each
+ * reads from the store.  Every worker thread keeps its own read handles
+ * on the store (the control database, and each tenant's as it is first
+ * needed), so that requests are served while bms-store writes (WAL
+ * readers) and no two threads share a SQLite connection.
+ *
+ * The store is only read here; a route that fails to read it answers
+ * 503 with a message that names neither a path nor SQL.
+ */
+#ifndef BMS_SERVE_H
+#define BMS_SERVE_H
+
+#include "http.h"
+
+struct bms_serve {
+	const char *db;		/* the store's directory */
+};
+
+/* The routes, for bms_http_opts (ctx: a struct bms_serve). */
+extern const struct bms_http_route bms_serve_routes[];
+extern const int bms_serve_nroutes;
+
+/* A worker's own store handles: thread_init and thread_exit of
+ * bms_http_opts. */
+void *bms_serve_thread_init(void *ctx);
+void bms_serve_thread_exit(void *ctx, void *thread);
+
+#endif
