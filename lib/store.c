@@ -228,6 +228,14 @@ static const char *const tenant_mig[] = {
 	"\tWHERE json_valid(doc) AND json_type(doc, '$.alert_id') = 'text';\n"
 	"CREATE INDEX alerts_alert_id_ts ON alerts (alert_id, ts);\n"
 	"CREATE INDEX alerts_ack_at ON alerts (ack_at) WHERE ack_at IS NOT NULL;\n",
+
+	/* 7: refresh tokens in families, rotated on every use: a token's
+	 * family (the login that began it; each token kept before began one
+	 * of its own) and when it was used (ms; NULL while it is not) */
+	"ALTER TABLE tokens ADD COLUMN family TEXT NOT NULL DEFAULT '';\n"
+	"ALTER TABLE tokens ADD COLUMN used INTEGER;\n"
+	"UPDATE tokens SET family = lower(hex(randomblob(16)));\n"
+	"CREATE INDEX tokens_family ON tokens (family);\n",
 };
 
 /* Control database migrations. */

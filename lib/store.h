@@ -390,17 +390,71 @@ int bms_store_user_list(struct bms_store *st,
 int bms_store_user_verify(struct bms_store *st, const char *name,
 			  const char *password, enum bms_role *role);
 
-/* Refresh tokens: only a SHA-256 of the token is kept.  A token is good
- * while now < expires_ms; BMS_STORE_ECONFIG if there is no such user.
- * Expired tokens are deleted by bms_store_expire. */
+/*
+ * Refresh tokens.  Only a SHA-256 of a token is kept.  Tokens come in
+ * families: a login starts one, and each use of its token
+ * (bms_store_token_use) is followed by the next token of the same
+ * family, so a family holds one unused token at a time.  A token is good
+ * while it is unused, now < its expiry and its user enabled.  A used
+ * token is kept until it expires, so that a use of it again is seen: that
+ * revokes its whole family.  bms_store_expire deletes expired tokens,
+ * used or not.
+ */
+#define BMS_STORE_FAMILY_LEN 32	/* lowercase hex digits of a family's id */
+
+/*
+ * Keep token (not empty, and not known already) for user until
+ * expires_ms, in family: an id that bms_store_token_add_family or
+ * bms_store_token_use gave, or NULL or "" to start a new family (a
+ * login).  The family's id goes to fam (may be NULL).  BMS_STORE_ECONFIG
+ * if there is no such user, the token is known already, or family holds
+ * none of user's tokens (revoked, expired, another user's, or never
+ * made): the user then logs in again.
+ */
+int bms_store_token_add_family(struct bms_store *st, const char *user, const char *token,
+			       int64_t expires_ms, const char *family,
+			       char fam[BMS_STORE_FAMILY_LEN + 1]);
+
+/* The first token of a login: bms_store_token_add_family starting a new
+ * family, whose id is not wanted. */
 int bms_store_token_add(struct bms_store *st, const char *user, const char *token,
 			int64_t expires_ms);
-/* 1 and the user's name in user[0..usersz) if the token is known, unexpired
- * at now_ms and its user enabled; 0 if not; or BMS_STORE_EFAIL. */
+
+/* What bms_store_token_use answers for a token used before. */
+#define BMS_STORE_TOKEN_REUSED 2
+
+/*
+ * Use token at now_ms: all in one transaction (a savepoint in an open
+ * batch), so of two uses of one token only one is the first.
+ * Returns
+ *   1  the token was good: it is used now, and will not answer 1 again;
+ *      its user's name is in user[0..usersz) and its family in fam, for
+ *      the next token (bms_store_token_add_family with that family),
+ *   BMS_STORE_TOKEN_REUSED  the token was used already (and is not
+ *      expired): a copy of it is in someone's hands, so every token of
+ *      its family is revoked, the newest one too; user and fam say whose
+ *      family it was (for the audit log),
+ *   0  the token is unknown or expired, or its user disabled: nothing
+ *      changed; user and fam are empty,
+ *   BMS_STORE_EFAIL  the database failed: nothing changed.
+ * user (with usersz) and fam may be NULL.
+ */
+int bms_store_token_use(struct bms_store *st, const char *token, int64_t now_ms,
+			char *user, size_t usersz, char fam[BMS_STORE_FAMILY_LEN + 1]);
+
+/* 1 and the user's name in user[0..usersz) if the token is known, unused,
+ * unexpired at now_ms and its user enabled; 0 if not; or BMS_STORE_EFAIL.
+ * Nothing changes: a refresh goes through bms_store_token_use. */
 int bms_store_token_check(struct bms_store *st, const char *token, int64_t now_ms,
 			  char *user, size_t usersz);
-/* Forget a token (known or not): 0, or BMS_STORE_EFAIL. */
+
+/* Forget a token (known or not): 0, or BMS_STORE_EFAIL.  Forgetting the
+ * newest token of a family ends it too: what is left of it is used. */
 int bms_store_token_revoke(struct bms_store *st, const char *token);
+
+/* Revoke every token of family (a logout): 0 whether it held any or not,
+ * or BMS_STORE_EFAIL. */
+int bms_store_family_revoke(struct bms_store *st, const char *family);
 
 /* Append to the audit log: who did what to which object. */
 int bms_store_audit(struct bms_store *st, const char *user, const char *action,

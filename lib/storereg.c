@@ -10,7 +10,8 @@
  * and refresh tokens only as SHA-256 digests; a check of either answers
  * the same for an unknown user, a disabled one and a wrong secret, and
  * compares hashes in constant time.  Each change is one transaction (or
- * a savepoint in an open ingest batch).
+ * a savepoint in an open ingest batch); a token's use reads and marks it
+ * (or revokes its family) in one, so a token is used once.
  *
  * Workload: administration and logins, a few calls a second at most;
  * clarity wins over speed here, so statements are prepared per call.
@@ -23,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "hex.h"
 #include "json.h"
 #include "sha256.h"
 #include "store-int.h"
@@ -696,31 +699,202 @@ int bms_store_user_verify(struct bms_store *st, const char *name,
 
 /* ==== Tokens ==== */
 
-int bms_store_token_add(struct bms_store *st, const char *user, const char *token,
-			int64_t expires_ms)
+/* n random bytes into p (getrandom); 0 or EFAIL. */
+static int random_bytes(struct bms_store *st, void *p, size_t n)
 {
-	uint8_t d[BMS_SHA256_LEN];
-	char now[BMS_TS_LEN + 1];
+	unsigned char *b = p;
+	ssize_t got;
+
+	while (n > 0) {
+		got = getrandom(b, n, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return bms_store_fail(st, BMS_STORE_EFAIL, "cannot get random bytes: %s",
+					      strerror(errno));
+		b += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+/* Is f a family's id: BMS_STORE_FAMILY_LEN lowercase hex digits? */
+static int family_ok(const char *f)
+{
+	size_t n = 0;
+
+	for (; f && f[n]; n++)
+		if (!((f[n] >= '0' && f[n] <= '9') || (f[n] >= 'a' && f[n] <= 'f')))
+			return 0;
+	return n == BMS_STORE_FAMILY_LEN;
+}
+
+/* 1 if sql, with ?1 bound to text a and ?2 to text b (NULL: not bound),
+ * gives a row; 0 if not, or EFAIL. */
+static int has_row(struct bms_store *st, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *s = bms_store_prep(st, sql);
+	int rc;
+
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The user and the family are looked up and the token added in one
+ * transaction, so that a family revoked meanwhile gets no token again. */
+int bms_store_token_add_family(struct bms_store *st, const char *user, const char *token,
+			       int64_t expires_ms, const char *family,
+			       char fam[BMS_STORE_FAMILY_LEN + 1])
+{
+	uint8_t d[BMS_SHA256_LEN], r[BMS_STORE_FAMILY_LEN / 2];
+	char f[BMS_STORE_FAMILY_LEN + 1], now[BMS_TS_LEN + 1], e[84];
 	sqlite3_stmt *s;
 	int rc;
 
+	if (fam)
+		fam[0] = '\0';
 	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = user_ok(st, user)) < 0)
 		return rc;
 	if (!token || !*token)
 		return bms_store_fail(st, BMS_STORE_ECONFIG, "empty token");
+	if (family && *family && !family_ok(family))
+		return bms_store_fail(st, BMS_STORE_ECONFIG, "bad token family '%s': %d"
+				      " lowercase hex digits",
+				      bms_store_esc(e, sizeof e, family), BMS_STORE_FAMILY_LEN);
+	if (family && *family) {
+		memcpy(f, family, sizeof f);
+	} else {
+		if ((rc = random_bytes(st, r, sizeof r)) < 0)
+			return rc;
+		bms_hex_encode(r, sizeof r, f);
+	}
 	bms_sha256(token, strlen(token), d);
-	s = bms_store_prep(st, "INSERT OR REPLACE INTO tokens (hash, user, expires, created)"
-			   " SELECT ?1, name, ?3, ?4 FROM users WHERE name = ?2");
-	if (!s)
-		return BMS_STORE_EFAIL;
+	if ((rc = bms_store_tx_begin(st)) < 0)
+		return rc;
+	rc = has_row(st, "SELECT 1 FROM users WHERE name = ?1", user, NULL);
+	if (rc == 0)
+		rc = no_user(st, user);
+	if (rc == 1 && family && *family) {
+		rc = has_row(st, "SELECT 1 FROM tokens WHERE family = ?1 AND user = ?2",
+			     f, user);
+		if (rc == 0)
+			rc = bms_store_fail(st, BMS_STORE_ECONFIG, "no token family '%s' of"
+					    " user '%s': revoked or expired; log in again",
+					    f, user);
+	}
+	if (rc < 0)
+		goto out;
+	s = bms_store_prep(st, "INSERT INTO tokens (hash, user, expires, created, family)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hash) DO NOTHING");
+	if (!s) {
+		rc = BMS_STORE_EFAIL;
+		goto out;
+	}
 	bms_ts_now(now);
 	sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, expires_ms);
 	sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
-	if ((rc = done(st, s)) < 0)
+	sqlite3_bind_text(s, 5, f, -1, SQLITE_STATIC);
+	if ((rc = done(st, s)) == 0 && sqlite3_changes(st->db) == 0)
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG, "token known already; make a new one");
+out:
+	if (rc < 0) {
+		bms_store_tx_end(st, 0);
 		return rc;
-	return sqlite3_changes(st->db) ? 0 : no_user(st, user);
+	}
+	if ((rc = bms_store_tx_end(st, 1)) < 0)
+		return rc;
+	if (fam)
+		memcpy(fam, f, sizeof f);
+	return 0;
+}
+
+int bms_store_token_add(struct bms_store *st, const char *user, const char *token,
+			int64_t expires_ms)
+{
+	return bms_store_token_add_family(st, user, token, expires_ms, NULL, NULL);
+}
+
+int bms_store_token_use(struct bms_store *st, const char *token, int64_t now_ms,
+			char *user, size_t usersz, char fam[BMS_STORE_FAMILY_LEN + 1])
+{
+	uint8_t d[BMS_SHA256_LEN];
+	char u[BMS_STORE_NAME_MAX + 1] = "", f[BMS_STORE_FAMILY_LEN + 1] = "";
+	sqlite3_stmt *s;
+	int rc;
+
+	if (user && usersz)
+		user[0] = '\0';
+	if (fam)
+		fam[0] = '\0';
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	if (!token || !*token)
+		return 0;
+	bms_sha256(token, strlen(token), d);
+	if ((rc = bms_store_tx_begin(st)) < 0)
+		return rc;
+	s = bms_store_prep(st, "SELECT t.user, t.family, t.used IS NOT NULL, u.disabled = 0"
+			   " FROM tokens t JOIN users u ON u.name = t.user"
+			   " WHERE t.hash = ?1 AND t.expires > ?2");
+	if (!s) {
+		rc = BMS_STORE_EFAIL;
+		goto out;
+	}
+	sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now_ms);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *cu = (const char *)sqlite3_column_text(s, 0);
+		const char *cf = (const char *)sqlite3_column_text(s, 1);
+
+		snprintf(u, sizeof u, "%s", cu ? cu : "");
+		snprintf(f, sizeof f, "%s", cf ? cf : "");
+		/* Used before, whoever's it is now: the family goes. */
+		rc = sqlite3_column_int(s, 2) ? BMS_STORE_TOKEN_REUSED :
+			sqlite3_column_int(s, 3) ? 1 : 0;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
+	}
+	sqlite3_finalize(s);
+	if (rc == BMS_STORE_TOKEN_REUSED) {
+		if (!(s = bms_store_prep(st, "DELETE FROM tokens WHERE family = ?1"))) {
+			rc = BMS_STORE_EFAIL;
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, f, -1, SQLITE_STATIC);
+		if (done(st, s) < 0)
+			rc = BMS_STORE_EFAIL;
+	} else if (rc == 1) {
+		if (!(s = bms_store_prep(st, "UPDATE tokens SET used = ?2 WHERE hash = ?1"))) {
+			rc = BMS_STORE_EFAIL;
+			goto out;
+		}
+		sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, now_ms);
+		if (done(st, s) < 0)
+			rc = BMS_STORE_EFAIL;
+	}
+out:
+	if (rc < 0) {
+		bms_store_tx_end(st, 0);
+		return rc;
+	}
+	if (bms_store_tx_end(st, 1) < 0)
+		return BMS_STORE_EFAIL;
+	if (rc > 0 && user && usersz)
+		snprintf(user, usersz, "%s", u);
+	if (rc > 0 && fam)
+		memcpy(fam, f, sizeof f);
+	return rc;
 }
 
 int bms_store_token_check(struct bms_store *st, const char *token, int64_t now_ms,
@@ -738,7 +912,8 @@ int bms_store_token_check(struct bms_store *st, const char *token, int64_t now_m
 		return 0;
 	bms_sha256(token, strlen(token), d);
 	s = bms_store_prep(st, "SELECT t.user FROM tokens t JOIN users u ON u.name = t.user"
-			   " WHERE t.hash = ?1 AND t.expires > ?2 AND u.disabled = 0");
+			   " WHERE t.hash = ?1 AND t.expires > ?2 AND t.used IS NULL"
+			   " AND u.disabled = 0");
 	if (!s)
 		return BMS_STORE_EFAIL;
 	sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
@@ -771,6 +946,21 @@ int bms_store_token_revoke(struct bms_store *st, const char *token)
 	if (!(s = bms_store_prep(st, "DELETE FROM tokens WHERE hash = ?1")))
 		return BMS_STORE_EFAIL;
 	sqlite3_bind_blob(s, 1, d, sizeof d, SQLITE_STATIC);
+	return done(st, s);
+}
+
+int bms_store_family_revoke(struct bms_store *st, const char *family)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	if (!family_ok(family))
+		return 0;
+	if (!(s = bms_store_prep(st, "DELETE FROM tokens WHERE family = ?1")))
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, family, -1, SQLITE_STATIC);
 	return done(st, s);
 }
 

@@ -170,7 +170,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	store_new t
 	ingest t "$FIX/reading-16s.ndjson"
 	sqlite3 "$STORE/tenants/t.db" 'PRAGMA user_version = 99'
-	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (6); use a newer bms-store"
+	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (7); use a newer bms-store"
 	run --separate-stderr q t "${DAY[@]}"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
@@ -1029,14 +1029,15 @@ in_mount_ns() {
 	run --separate-stderr bms-store --db "$STORE" --tenant t batteries list
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[ "$(rows "$db" 'PRAGMA user_version')" = 6 ]
+	[ "$(rows "$db" 'PRAGMA user_version')" = 7 ]
 	diff <(echo "$output") - <<-'END'
 	{"bms_id":"p1","name":"House bank","chemistry":"lifepo4","nominal_capacity_ah":280,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"/dev/ttyUSB0","baud":9600,"timeout_ms":500,"auto_added":false,"created":"2026-11-01T08:00:00.000Z"}
 	{"bms_id":"p2","auto_added":true,"created":"2026-11-27T14:29:11.200Z"}
 	END
 	counts | diff "$T/before" -
 	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('tiers', 'users', 'tokens', 'audit', 'health', 'anomalies')")" = 6 ]
-	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('alerts_alert_id_ts', 'alerts_ack_at')")" = 2 ]
+	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('alerts_alert_id_ts', 'alerts_ack_at', 'tokens_family')")" = 3 ]
+	[ "$(rows "$db" "select group_concat(name) from pragma_table_info('tokens')")" = hash,user,expires,created,family,used ]
 	[ "$(rows "$db" "select count(*) from alerts where alert_id is null")" = 1 ]
 	run --separate-stderr bms-store --db "$STORE" check
 	[ "$status" -eq 0 ]

@@ -32,12 +32,18 @@
 
 #include "agg.h"
 #include "buf.h"
+#include "hex.h"
 #include "reading.h"
+#include "sha256.h"
 #include "store.h"
 #include "ts.h"
 #include "unit.h"
 
 /* ==== Helpers ==== */
+
+/* The schema versions this store writes: its migrations' counts. */
+#define TENANT_V 7
+#define CONTROL_V 1
 
 static char dir[256];	/* a fresh directory under $TMPDIR */
 static char store[300];	/* the store in it */
@@ -343,11 +349,11 @@ static void test_names(void)
 	CHECK_INT(bms_store_role_parse("root"), -1);
 
 	CHECK(bms_store_migration(1, 1) != NULL);
-	CHECK(bms_store_migration(1, 6) != NULL);
-	CHECK(bms_store_migration(1, 7) == NULL);
+	CHECK(bms_store_migration(1, TENANT_V) != NULL);
+	CHECK(bms_store_migration(1, TENANT_V + 1) == NULL);
 	CHECK(bms_store_migration(1, 0) == NULL);
-	CHECK(bms_store_migration(0, 1) != NULL);
-	CHECK(bms_store_migration(0, 2) == NULL);
+	CHECK(bms_store_migration(0, CONTROL_V) != NULL);
+	CHECK(bms_store_migration(0, CONTROL_V + 1) == NULL);
 }
 
 /* ==== Init and open ==== */
@@ -378,7 +384,7 @@ static void test_init_open(void)
 
 	CHECK_INT(bms_store_init(store, err, sizeof err), 0);
 	CHECK_INT(bms_store_init(store, err, sizeof err), 0);	/* idempotent */
-	CHECK_INT(sql_int(path("store/control.db", NULL), "PRAGMA user_version"), 1);
+	CHECK_INT(sql_int(path("store/control.db", NULL), "PRAGMA user_version"), CONTROL_V);
 	CHECK_STR(sql_dump(path("store/control.db", NULL), "PRAGMA journal_mode"), "wal\n");
 
 	CHECK_INT(bms_store_open(&st, store, "acme", NULL, err, sizeof err), BMS_STORE_ECONFIG);
@@ -419,7 +425,7 @@ static void test_init_open(void)
 	CHECK_INT(bms_store_tenant_set(st, "beta", &forever), 0);
 	bms_store_close(st);
 
-	CHECK_INT(sql_int(tdb("acme"), "PRAGMA user_version"), 6);
+	CHECK_INT(sql_int(tdb("acme"), "PRAGMA user_version"), TENANT_V);
 	CHECK_STR(sql_dump(tdb("acme"), "PRAGMA journal_mode"), "wal\n");
 	st = open_t("acme");
 	CHECK(st != NULL);
@@ -443,16 +449,18 @@ static void test_newer(void)
 	CHECK_INT(bms_store_open(&st, store, "beta", NULL, err, sizeof err), BMS_STORE_ECONFIG);
 	CHECK(st == NULL);
 	snprintf(want, sizeof want, "%s/tenants/beta.db: schema version 9 is newer than"
-		 " this bms-store knows (6); use a newer bms-store", store);
+		 " this bms-store knows (%d); use a newer bms-store", store, TENANT_V);
 	CHECK_STR(err, want);
-	CHECK_INT(sql_exec(tdb("beta"), "PRAGMA user_version = 6"), SQLITE_OK);
+	snprintf(want, sizeof want, "PRAGMA user_version = %d", TENANT_V);
+	CHECK_INT(sql_exec(tdb("beta"), want), SQLITE_OK);
 
-	CHECK_INT(sql_exec(path("store/control.db", NULL), "PRAGMA user_version = 2"), SQLITE_OK);
+	CHECK_INT(sql_exec(path("store/control.db", NULL), "PRAGMA user_version = 9"), SQLITE_OK);
 	CHECK_INT(bms_store_open(&st, store, NULL, NULL, err, sizeof err), BMS_STORE_ECONFIG);
-	snprintf(want, sizeof want, "%s/control.db: schema version 2 is newer than"
-		 " this bms-store knows (1); use a newer bms-store", store);
+	snprintf(want, sizeof want, "%s/control.db: schema version 9 is newer than"
+		 " this bms-store knows (%d); use a newer bms-store", store, CONTROL_V);
 	CHECK_STR(err, want);
-	CHECK_INT(sql_exec(path("store/control.db", NULL), "PRAGMA user_version = 1"), SQLITE_OK);
+	snprintf(want, sizeof want, "PRAGMA user_version = %d", CONTROL_V);
+	CHECK_INT(sql_exec(path("store/control.db", NULL), want), SQLITE_OK);
 	st = open_t("beta");
 	CHECK(st != NULL);
 	bms_store_close(st);
@@ -507,11 +515,35 @@ static void test_upgrade(void)
 			   "\"p2\",\"timestamp\":\"2026-11-27T16:01:00.000Z\",\"alert_id\":5}'),"
 			   " (2, 1795795320000, NULL, NULL, 'not json')"), SQLITE_OK);
 
+	/* Refresh tokens kept before they came in families (version 3): each
+	 * was a login's own. */
+	CHECK_INT(sql_exec(tdb("old"), bms_store_migration(1, 2)), SQLITE_OK);
+	CHECK_INT(sql_exec(tdb("old"), bms_store_migration(1, 3)), SQLITE_OK);
+	CHECK_INT(sql_exec(tdb("old"), "PRAGMA user_version = 3"), SQLITE_OK);
+	CHECK_INT(sql_exec(tdb("old"), "INSERT INTO users VALUES ('ann', 'viewer', 'x', 0,"
+			   " '2026-11-01T08:00:00.000Z')"), SQLITE_OK);
+	for (int i = 0; i < 2; i++) {
+		uint8_t d[BMS_SHA256_LEN];
+		char h[2 * BMS_SHA256_LEN + 1], ins[256];
+
+		bms_sha256(i ? "old-b" : "old-a", 5, d);
+		bms_hex_encode(d, sizeof d, h);
+		snprintf(ins, sizeof ins, "INSERT INTO tokens VALUES (X'%s', 'ann', %lld,"
+			 " '2026-11-01T08:00:00.000Z')", h, (long long)INT64_MAX);
+		CHECK_INT(sql_exec(tdb("old"), ins), SQLITE_OK);
+	}
+
 	st = open_t("old");
 	CHECK(st != NULL);
 	if (!st)
 		return;
-	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), 6);
+	CHECK_INT(sql_int(tdb("old"), "PRAGMA user_version"), TENANT_V);
+	CHECK_STR(sql_dump(tdb("old"), "SELECT count(DISTINCT family), count(used),"
+			   " sum(length(family) = 32 AND NOT family GLOB '*[^0-9a-f]*')"
+			   " FROM tokens"), "2|0|2\n");
+	CHECK_INT(bms_store_token_use(st, "old-a", 0, NULL, 0, NULL), 1);
+	CHECK_INT(bms_store_token_use(st, "old-a", 0, NULL, 0, NULL), BMS_STORE_TOKEN_REUSED);
+	CHECK_INT(bms_store_token_check(st, "old-b", 0, NULL, 0), 1);
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM readings"), 5);
 	/* Copies are gone, the first of each kept (2026-11-27: a replay
 	 * stored status, alerts and aggregates twice). */
@@ -523,7 +555,7 @@ static void test_upgrade(void)
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
 			  " AND name LIKE '%_battery_ts_doc'"), 5);
 	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM tiers"), 0);
-	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM users"), 0);
+	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM users"), 1);
 	CHECK_STR(sql_dump(tdb("old"), "SELECT id, bms_id, name, chemistry,"
 			   " nominal_capacity_ah, cell_count, device, baud, auto_added"
 			   " FROM batteries ORDER BY id"),
@@ -1439,6 +1471,167 @@ static void test_users(void)
 	bms_store_close(st);
 }
 
+/* ==== Refresh-token families ==== */
+
+static int is_family(const char *f)
+{
+	size_t n = strspn(f, "0123456789abcdef");
+
+	return n == BMS_STORE_FAMILY_LEN && f[n] == '\0';
+}
+
+/* How many tokens family f holds, and how many of them are used. */
+static const char *family_rows(const char *tenant, const char *f)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof sql, "SELECT count(*), count(used) FROM tokens WHERE family = '%s'",
+		 f);
+	return sql_dump(tdb(tenant), sql);
+}
+
+static void test_tokens(void)
+{
+	struct bms_store *st = open_t("acme"), *c = open_t(NULL);
+	char fam[BMS_STORE_FAMILY_LEN + 1], fam2[BMS_STORE_FAMILY_LEN + 1];
+	char f1[BMS_STORE_FAMILY_LEN + 1], got[BMS_STORE_FAMILY_LEN + 1], user[64], want[160];
+	int64_t now = 1795789751000, exp = now + 86400000;
+
+	CHECK(st && c);
+	if (!st || !c)
+		goto out;
+	CHECK_INT(bms_store_user_add(st, "tina", BMS_ROLE_OPERATOR, "pw"), 0);
+
+	/* A login starts a family; each use is followed by the next token. */
+	CHECK_INT(bms_store_token_add_family(st, "tina", "t1", exp, NULL, f1), 0);
+	CHECK(is_family(f1));
+	CHECK_INT(bms_store_token_check(st, "t1", now, user, sizeof user), 1);
+	CHECK_INT(bms_store_token_use(st, "t1", now, user, sizeof user, got), 1);
+	CHECK_STR(user, "tina");
+	CHECK_STR(got, f1);
+	CHECK_INT(bms_store_token_check(st, "t1", now, user, sizeof user), 0);
+	CHECK_INT(bms_store_token_add_family(st, "tina", "t2", exp, got, fam), 0);
+	CHECK_STR(fam, f1);
+	CHECK_INT(bms_store_token_use(st, "t2", now + 1, NULL, 0, NULL), 1);
+	CHECK_INT(bms_store_token_add_family(st, "tina", "t3", exp, f1, NULL), 0);
+	CHECK_STR(family_rows("acme", f1), "3|2\n");
+	CHECK_INT(sql_int(tdb("acme"), "SELECT used FROM tokens WHERE used IS NOT NULL"
+			  " ORDER BY used DESC"), now + 1);
+	/* Another login of the same user: a family of its own. */
+	CHECK_INT(bms_store_token_add_family(st, "tina", "s1", exp, "", fam2), 0);
+	CHECK(is_family(fam2) && strcmp(fam2, f1) != 0);
+
+	/* A rotated token used again: its whole family goes, the newest
+	 * token too; the other login stays. */
+	CHECK_INT(bms_store_token_use(st, "t1", now + 2, user, sizeof user, got),
+		  BMS_STORE_TOKEN_REUSED);
+	CHECK_STR(user, "tina");
+	CHECK_STR(got, f1);
+	CHECK_STR(family_rows("acme", f1), "0|0\n");
+	CHECK_INT(bms_store_token_check(st, "t3", now + 2, NULL, 0), 0);
+	CHECK_INT(bms_store_token_use(st, "t3", now + 2, user, sizeof user, got), 0);
+	CHECK_STR(user, "");
+	CHECK_STR(got, "");
+	CHECK_INT(bms_store_token_use(st, "t1", now + 2, NULL, 0, NULL), 0);
+	CHECK_INT(bms_store_token_check(st, "s1", now + 2, NULL, 0), 1);
+	/* A revoked family gets no token again. */
+	CHECK_INT(bms_store_token_add_family(st, "tina", "t4", exp, f1, fam), BMS_STORE_ECONFIG);
+	CHECK_STR(fam, "");
+	snprintf(want, sizeof want, "no token family '%s' of user 'tina': revoked or"
+		 " expired; log in again", f1);
+	CHECK_STR(bms_store_error(st), want);
+	CHECK_INT(bms_store_token_check(st, "t4", now, NULL, 0), 0);
+
+	/* Bad families, another user's family, a token known already. */
+	CHECK_INT(bms_store_token_add_family(st, "tina", "t5", exp, "ABC\n", NULL),
+		  BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "bad token family 'ABC\\n': 32 lowercase hex digits");
+	CHECK_INT(bms_store_token_add_family(st, "bob", "b1", exp, NULL, NULL), 0);
+	CHECK_INT(bms_store_token_add_family(st, "bob", "b2", exp, fam2, NULL), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_token_add_family(st, "tina", "s1", exp, fam2, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "token known already; make a new one");
+	CHECK_INT(bms_store_token_add_family(st, "nobody", "n1", exp, NULL, NULL),
+		  BMS_STORE_ECONFIG);
+	CHECK_STR(bms_store_error(st), "no user 'nobody'");
+	CHECK_INT(bms_store_token_add_family(st, "tina", "", exp, NULL, NULL), BMS_STORE_ECONFIG);
+	CHECK_STR(family_rows("acme", fam2), "1|0\n");
+
+	/* An expired token answers 0 and stays unused. */
+	CHECK_INT(bms_store_token_add_family(st, "tina", "e1", now + 10, NULL, fam), 0);
+	CHECK_INT(bms_store_token_use(st, "e1", now + 10, user, sizeof user, got), 0);
+	CHECK_STR(family_rows("acme", fam), "1|0\n");
+	CHECK_INT(bms_store_token_use(st, "e1", now + 9, NULL, 0, NULL), 1);
+	CHECK_INT(bms_store_token_use(st, "e1", now + 10, NULL, 0, NULL), 0);
+	CHECK_STR(family_rows("acme", fam), "1|1\n");
+	CHECK_INT(bms_store_token_use(st, "unknown", now, user, sizeof user, got), 0);
+	CHECK_INT(bms_store_token_use(st, "", now, user, sizeof user, got), 0);
+	CHECK_INT(bms_store_token_use(st, NULL, now, user, sizeof user, got), 0);
+
+	/* A disabled user's token does not work and is not used up; once
+	 * enabled it works.  A copy used while the user is disabled still
+	 * revokes the family. */
+	CHECK_INT(bms_store_token_add_family(st, "tina", "d1", exp, NULL, fam), 0);
+	CHECK_INT(bms_store_user_disable(st, "tina", 1), 0);
+	CHECK_INT(bms_store_token_use(st, "d1", now, user, sizeof user, got), 0);
+	CHECK_STR(family_rows("acme", fam), "1|0\n");
+	CHECK_INT(bms_store_user_disable(st, "tina", 0), 0);
+	CHECK_INT(bms_store_token_use(st, "d1", now, user, sizeof user, got), 1);
+	CHECK_INT(bms_store_token_add_family(st, "tina", "d2", exp, got, NULL), 0);
+	CHECK_INT(bms_store_user_disable(st, "tina", 1), 0);
+	CHECK_INT(bms_store_token_use(st, "d1", now, user, sizeof user, got),
+		  BMS_STORE_TOKEN_REUSED);
+	CHECK_STR(family_rows("acme", fam), "0|0\n");
+	CHECK_INT(bms_store_user_disable(st, "tina", 0), 0);
+	CHECK_INT(bms_store_token_use(st, "d2", now, NULL, 0, NULL), 0);
+
+	/* Logout: the family goes, whatever its tokens' state. */
+	CHECK_INT(bms_store_family_revoke(st, fam2), 0);
+	CHECK_STR(family_rows("acme", fam2), "0|0\n");
+	CHECK_INT(bms_store_token_use(st, "s1", now, NULL, 0, NULL), 0);
+	CHECK_INT(bms_store_family_revoke(st, fam2), 0);
+	CHECK_INT(bms_store_family_revoke(st, "' OR 1 = 1 --"), 0);
+	CHECK_INT(bms_store_family_revoke(st, NULL), 0);
+	CHECK_INT(bms_store_token_check(st, "b1", now, NULL, 0), 1);
+
+	/* Used tokens are kept until they expire, so that a copy is still
+	 * caught; expire then deletes them with the rest. */
+	CHECK_INT(bms_store_token_add_family(st, "tina", "x1", now + 1000, NULL, fam), 0);
+	CHECK_INT(bms_store_token_use(st, "x1", now, NULL, 0, NULL), 1);
+	CHECK_INT(bms_store_token_add_family(st, "tina", "x2", now + 2000, fam, NULL), 0);
+	CHECK_INT(bms_store_expire(st, now + 999), 0);
+	CHECK_STR(family_rows("acme", fam), "2|1\n");
+	CHECK_INT(bms_store_expire(st, now + 1000), 0);
+	CHECK_STR(family_rows("acme", fam), "1|0\n");
+	CHECK_INT(bms_store_token_use(st, "x1", now + 1000, NULL, 0, NULL), 0);
+	CHECK_INT(bms_store_token_use(st, "x2", now + 1000, NULL, 0, NULL), 1);
+	CHECK_INT(bms_store_expire(st, now + 2000), 0);
+	CHECK_STR(family_rows("acme", fam), "0|0\n");
+
+	/* Inside an open batch (as a savepoint), and through a second
+	 * handle: one use only is the first. */
+	CHECK_INT(bms_store_token_add_family(st, "tina", "y1", exp, NULL, fam), 0);
+	CHECK_INT(put(st, treading("tok", "2026-11-27T10:00:00.000Z", "\"pack_voltage\":50")), 1);
+	CHECK_INT(bms_store_token_use(st, "y1", now, NULL, 0, NULL), 1);
+	CHECK_INT(bms_store_commit(st), 0);
+	{
+		struct bms_store *b = open_t("acme");
+
+		CHECK_INT(bms_store_token_use(b, "y1", now, NULL, 0, NULL), BMS_STORE_TOKEN_REUSED);
+		bms_store_close(b);
+	}
+	CHECK_STR(family_rows("acme", fam), "0|0\n");
+
+	/* Only digests are kept; a control handle has no tokens. */
+	CHECK_INT(sql_int(tdb("acme"), "SELECT count(*) FROM tokens WHERE length(hash) != 32"),
+		  0);
+	CHECK_INT(bms_store_token_use(c, "b1", now, NULL, 0, NULL), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_family_revoke(c, fam), BMS_STORE_ECONFIG);
+	CHECK_INT(bms_store_token_add_family(c, "bob", "c1", exp, NULL, NULL), BMS_STORE_ECONFIG);
+out:
+	bms_store_close(st);
+	bms_store_close(c);
+}
+
 /* ==== Alerts ==== */
 
 /* One line per acknowledgement a poll gives: "alert_id ts by ack_at". */
@@ -1716,7 +1909,7 @@ static void test_isolation(void)
 	struct bms_retention one_day = { 1, 1, 1 };
 	struct bms_battery bat;
 	enum bms_role role;
-	char user[64], rec[512];
+	char user[64], rec[512], bea_family[BMS_STORE_FAMILY_LEN + 1];
 	const char *before;
 
 	CHECK(b != NULL);
@@ -1736,6 +1929,8 @@ static void test_isolation(void)
 	CHECK_INT(bms_store_user_add(b, "bea", BMS_ROLE_ADMIN, "beta-pass"), 0);
 	CHECK_INT(bms_store_token_add(b, "bea", "tok-bea", INT64_MAX), 0);
 	bms_store_close(b);
+	snprintf(bea_family, sizeof bea_family, "%s",
+		 sql_dump(tdb("beta"), "SELECT family FROM tokens"));
 	before = strdup(sql_dump(tdb("beta"), "SELECT * FROM batteries ORDER BY id;"));
 	before = before ? before : "";
 
@@ -1776,6 +1971,10 @@ static void test_isolation(void)
 	CHECK_INT(bms_store_token_check(a, "tok-bea", 0, user, sizeof user), 0);
 	CHECK_INT(bms_store_token_add(a, "bea", "tok-x", INT64_MAX), BMS_STORE_ECONFIG);
 	CHECK_INT(bms_store_token_revoke(a, "tok-bea"), 0);
+	CHECK_INT(bms_store_token_use(a, "tok-bea", 0, user, sizeof user, NULL), 0);
+	CHECK_INT(bms_store_family_revoke(a, bea_family), 0);
+	CHECK_INT(bms_store_token_add_family(a, "bea", "tok-y", INT64_MAX, bea_family, NULL),
+		  BMS_STORE_ECONFIG);
 	/* Alerts: beta's ids go past acme's; acme's poll sees its own
 	 * acknowledgement only (beta's alerts have none, and keep none). */
 	CHECK_INT(bms_store_alert_ack(a, 5, "alice", 1, "mine", NULL), BMS_STORE_ECONFIG);
@@ -2470,6 +2669,7 @@ int main(void)
 	test_batteries();
 	test_removed_meanwhile();
 	test_users();
+	test_tokens();
 	test_isolation();
 	test_busy();
 	test_full();
