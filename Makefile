@@ -38,6 +38,7 @@ SERIAL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libserialport 2>/dev/null)
 SERIAL_LIBS := $(shell $(PKG_CONFIG) --libs libserialport 2>/dev/null || echo -lserialport)
 SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 CRYPT_LIBS := $(shell $(PKG_CONFIG) --libs libxcrypt 2>/dev/null || echo -lcrypt)
+JWT_LIBS := $(shell $(PKG_CONFIG) --libs libjwt 2>/dev/null || echo -ljwt)
 STORE_LIBS = $(SQLITE_LIBS) $(CRYPT_LIBS) -lm
 # Debian's civetweb ships no pkg-config file.
 CIVETWEB_LIBS ?= -lcivetweb
@@ -104,6 +105,8 @@ $(O)/tests/test-cycle: LDLIBS += $(SERIAL_LIBS)
 $(O)/tests/test-reading: STORE_LIBS += $(JANSSON_LIBS)
 # So do the tests of the health and anomaly records.
 $(O)/tests/test-health $(O)/tests/test-anomaly: STORE_LIBS += $(JANSSON_LIBS)
+# The token module's test links libjwt.
+$(O)/tests/test-jwt: LDLIBS += $(JWT_LIBS)
 
 check: all $(UNIT_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)
@@ -125,7 +128,7 @@ build/fuzz/libbms.a: $(FUZZ_OBJS)
 	$(AR) rcs $@ $^
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libbms.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d -o $@ $< build/fuzz/libbms.a \
-		$(JANSSON_LIBS) $(STORE_LIBS)
+		$(JANSSON_LIBS) $(STORE_LIBS) $(JWT_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
@@ -142,7 +145,8 @@ bench: all
 
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
 	bats jq mandoc bash-completion time socat clang libclang-rt-dev \
-	libsqlite3-dev sqlite3 libcrypt-dev curl libcivetweb-dev
+	libsqlite3-dev sqlite3 libcrypt-dev curl libcivetweb-dev \
+	libjwt-dev
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
