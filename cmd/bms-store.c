@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bms-store: keep pipeline records in a store of SQLite databases, one per
- * tenant, and administer it (tenants, batteries, users, queries, upkeep).
+ * tenant, and administer it (tenants, batteries, users, super-admins,
+ * queries, upkeep).
  * See bms-store(1).
  */
 #include <errno.h>
@@ -44,6 +45,9 @@
 	"bms-store -d dir -T tenant users passwd name\n" \
 	"bms-store -d dir -T tenant users disable|enable name\n" \
 	"bms-store -d dir -T tenant users list"
+#define SYN_SUPERADMINS "bms-store -d dir superadmins add|passwd name\n" \
+	"bms-store -d dir superadmins disable|enable name\n" \
+	"bms-store -d dir superadmins list"
 #define SYN_QUERY "bms-store -d dir -T tenant query [--type what] [--battery id] " \
 	"[--since time] [--until time] [--tier tier] [--csv]"
 #define SYN_ACK "bms-store -d dir -T tenant ack id [--by user] [--note text]"
@@ -76,7 +80,7 @@ static const struct option longopts[] = {
 
 static const struct bms_cmd cmd = {
 	.synopsis = SYN_INGEST "\n" SYN_INIT "\n" SYN_TENANTS "\n" SYN_BATTERIES "\n"
-		SYN_USERS "\n" SYN_QUERY "\n" SYN_ACK "\n" SYN_COMPACT "\n" SYN_BACKUP "\n"
+		SYN_USERS "\n" SYN_SUPERADMINS "\n" SYN_QUERY "\n" SYN_ACK "\n" SYN_COMPACT "\n" SYN_BACKUP "\n"
 		SYN_CHECK,
 	.help =
 	"Store pipeline records in SQLite, one database per tenant, and look\n"
@@ -86,6 +90,7 @@ static const struct bms_cmd cmd = {
 	"  tenants              add tenants, set their retention, list them\n"
 	"  batteries            add, edit, remove or list batteries\n"
 	"  users                add users, set passwords, disable, enable, list\n"
+	"  superadmins          the same for the super-admins, who manage tenants\n"
 	"  query                print stored records as NDJSON (or CSV)\n"
 	"  ack                  acknowledge a stored alert\n"
 	"  compact              rebuild the tiers, drop expired records\n"
@@ -233,6 +238,12 @@ static int battery_row(void *ctx, const struct bms_battery *b)
 static int user_row(void *ctx, const struct bms_user *u)
 {
 	bms_store_user_json(u, &line);
+	return put_object();
+}
+
+static int superadmin_row(void *ctx, const struct bms_superadmin *a)
+{
+	bms_store_superadmin_json(a, &line);
 	return put_object();
 }
 
@@ -483,6 +494,42 @@ static int run_users(struct global *g, struct args *a, const struct sub *s, int 
 	return finish(st, rc);
 }
 
+/* ==== superadmins ==== */
+
+enum { SUPERADMIN_ADD, SUPERADMIN_PASSWD, SUPERADMIN_DISABLE, SUPERADMIN_ENABLE,
+       SUPERADMIN_LIST };
+
+static int run_superadmins(struct global *g, struct args *a, const struct sub *s, int verb,
+			   int argc, char **argv)
+{
+	struct bms_store *st;
+	char *pw;
+	int rc;
+
+	if (verb == SUPERADMIN_LIST) {
+		if (argc)
+			bms_opt_usage(&s->cmd, "superadmins list takes no operands");
+		st = open_store(g, NULL);
+		return end_list(st, bms_store_superadmin_list(st, superadmin_row, NULL));
+	}
+	if (argc != 1)
+		bms_opt_usage(&s->cmd, "superadmins %s: give one name", argv[-1]);
+	if (verb == SUPERADMIN_DISABLE || verb == SUPERADMIN_ENABLE) {
+		st = open_store(g, NULL);
+		return finish(st, bms_store_superadmin_disable(st, argv[0],
+							       verb == SUPERADMIN_DISABLE));
+	}
+	pw = read_password();
+	st = open_store(g, NULL);
+	if (verb == SUPERADMIN_ADD)
+		rc = bms_store_superadmin_add(st, argv[0], pw);
+	else
+		rc = bms_store_superadmin_passwd(st, argv[0], pw);
+	memset(pw, 0, strlen(pw));
+	free(pw);
+	return finish(st, rc);
+}
+
 /* ==== query ==== */
 
 static const struct option query_opts[] = {
@@ -678,6 +725,11 @@ static const struct sub subs[] = {
 	    "      --role ROLE      viewer, operator or admin\n"
 	    "The password of add and passwd is the first line of standard input.\n",
 	    "", user_opts }, user_opt, run_users },
+	{ "superadmins", 0,
+	  (const char *const[]){ "add", "passwd", "disable", "enable", "list", NULL },
+	  { SYN_SUPERADMINS,
+	    "The password of add and passwd is the first line of standard input.\n",
+	    "", no_opts }, NULL, run_superadmins },
 	{ "query", 1, NULL,
 	  { SYN_QUERY,
 	    "      --type WHAT      readings (default), aggregates, alerts, status,\n"

@@ -95,12 +95,13 @@ _bms_serve() {
 	_init_completion || return
 	case $prev in
 	--db) _filedir -d; return ;;
-	--access-log|-c|--config) _filedir; return ;;
+	--access-log|-c|--config|--jwt-secret) _filedir; return ;;
+	--access-ttl) COMPREPLY=($(compgen -W '5m 15m 1h' -- "$cur")); return ;;
 	-l|--listen) COMPREPLY=($(compgen -W '127.0.0.1:8080 0.0.0.0:8080' -- "$cur")); return ;;
 	--threads|--cors-origin) return ;;
 	esac
 	COMPREPLY=($(compgen -W '--db --listen --threads --access-log --cors-origin --config
-		--help --version' -- "$cur"))
+		--jwt-secret --access-ttl --help --version' -- "$cur"))
 }
 
 _bms_sim() {
@@ -154,8 +155,8 @@ _bms_store() {
 			COMPREPLY=($(compgen -W '--db --tenant --passthrough --rejects --strict
 				--batch --batch-ms --sync --busy-timeout --help --version' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'init tenants batteries users query ack compact
-				backup check' -- "$cur"))
+			COMPREPLY=($(compgen -W 'init tenants batteries users superadmins query ack
+				compact backup check' -- "$cur"))
 			_filedir
 		fi
 		return
@@ -167,6 +168,7 @@ _bms_store() {
 			--baud --timeout --notes --purge'
 		verbs='add edit remove list' ;;
 	users) opts='--role' verbs='add passwd disable enable list' ;;
+	superadmins) verbs='add passwd disable enable list' ;;
 	query) opts='--type --battery --since --until --tier --csv' ;;
 	ack) opts='--by --note' ;;
 	backup) _filedir -d; return ;;

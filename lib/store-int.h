@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Inside the store: the handle and the helpers that the store's four
- * files share: lib/store.c (schema, opening, tenants, backup, check),
- * lib/storeput.c (ingest, tiers, retention, compaction), lib/storeq.c
- * (queries and CSV) and lib/storereg.c (batteries, alerts, users,
- * tokens, audit).  Only they include this header; everything else uses
- * store.h.  The helpers keep the module's bms_store_ prefix but are not
- * part of the contract.  A handle is used by one thread at a time.
+ * files share: lib/store.c (schema, opening, tenants, super-admins,
+ * backup, check), lib/storeput.c (ingest, tiers, retention, compaction),
+ * lib/storeq.c (queries and CSV) and lib/storereg.c (batteries, alerts,
+ * users, tokens, audit, password hashes).  Only they include this
+ * header; everything else uses store.h.  The helpers keep the module's
+ * bms_store_ prefix but are not part of the contract.  A handle is used
+ * by one thread at a time.
  */
 #ifndef BMS_STORE_INT_H
 #define BMS_STORE_INT_H
 
 #include <stdint.h>
 
+#include <crypt.h>
 #include <sqlite3.h>
 
 #include "agg.h"
@@ -144,6 +146,21 @@ int bms_store_keep(struct bms_store *st, struct bms_retention *keep);
 /* Forget a battery in the ingest cache, dropping its open buckets (its
  * rows are about to go). */
 void bms_store_cache_drop(struct bms_store *st, const char *bms_id);
+
+/* The yescrypt hash of password in out: under setting (a stored hash,
+ * whose salt and cost it takes), or with a fresh salt when setting is
+ * NULL.  0 or EFAIL. */
+int bms_store_pwhash(struct bms_store *st, const char *password, const char *setting,
+		     char out[CRYPT_OUTPUT_SIZE]);
+
+/*
+ * 1 if password is the one whose hash is stored, 0 if not.  stored NULL
+ * (a name that has no hash: unknown) matches nothing, but a hash is
+ * computed all the same, with a fresh salt, so that it costs what a
+ * known name does; hashes are compared in constant time.  EFAIL only when
+ * the stored hash's setting cannot be used.
+ */
+int bms_store_pwcheck(struct bms_store *st, const char *password, const char *stored);
 
 /* The time before which retention of days (0: forever) drops a record,
  * seen at now_ms; INT64_MIN when nothing is that old. */

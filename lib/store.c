@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The store (see store.h): its files and schema, opening and migrations,
- * tenants, backup and check.  Ingest and history are in storeput.c,
- * queries in storeq.c, the registries (batteries, alerts, users, tokens,
- * audit) in storereg.c; store-int.h holds the handle they share.
+ * tenants, super-admins, backup and check.  Ingest and history are in
+ * storeput.c, queries in storeq.c, the registries (batteries, alerts,
+ * users, tokens, audit) in storereg.c; store-int.h holds the handle they
+ * share.
  *
  * Invariants.
  *  - A handle holds the control database and at most one tenant
  *    database, fixed at open; nothing later names a tenant, so a handle
  *    cannot reach another tenant's rows.  Tenant names are plain file
  *    names ([a-z0-9][a-z0-9_-]*), checked before any path is built.
- *  - Tenant administration (add, set) needs a control-only handle; a
- *    tenant handle lists its own tenant only.
+ *  - Tenant administration (add, set) and every call on super-admins
+ *    need a control-only handle; a tenant handle lists its own tenant
+ *    only.
  *  - Both databases are in WAL mode with synchronous NORMAL (FULL on
  *    request), foreign keys on, a modest page cache, and every wait for
  *    a lock bounded by busy_timeout.
@@ -247,6 +249,15 @@ static const char *const control_mig[] = {
 	"\traw_days INTEGER NOT NULL DEFAULT 30,\n"
 	"\tminute_days INTEGER NOT NULL DEFAULT 400,\n"
 	"\thour_days INTEGER NOT NULL DEFAULT 0\n"
+	");\n",
+
+	/* 2: the super-admins of bms-serve, who manage the tenants: apart
+	 * from every tenant's users, with their salted yescrypt hashes */
+	"CREATE TABLE superadmins (\n"
+	"\tname TEXT PRIMARY KEY,\n"
+	"\tpwhash TEXT NOT NULL,\n"
+	"\tdisabled INTEGER NOT NULL DEFAULT 0,\n"
+	"\tcreated TEXT NOT NULL\n"
 	");\n",
 };
 
@@ -865,13 +876,13 @@ static void fill_keep(struct bms_retention *k, const struct bms_retention *in)
 }
 
 /* ECONFIG unless st is a control-only handle: a tenant handle may not
- * reach another tenant's settings. */
-static int need_control(struct bms_store *st)
+ * reach another tenant's settings, nor the super-admins (what they are). */
+static int need_control(struct bms_store *st, const char *what)
 {
 	if (!st->db)
 		return 0;
-	return bms_store_fail(st, BMS_STORE_ECONFIG, "tenants are managed on the whole"
-			      " store, not through tenant '%s'", st->tenant);
+	return bms_store_fail(st, BMS_STORE_ECONFIG, "%s are managed on the whole"
+			      " store, not through tenant '%s'", what, st->tenant);
 }
 
 static int no_tenant(struct bms_store *st, const char *name)
@@ -890,7 +901,7 @@ int bms_store_tenant_add(struct bms_store *st, const char *name,
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = need_control(st)) < 0)
+	if ((rc = need_control(st, "tenants")) < 0)
 		return rc;
 	if (!bms_store_name_ok(name))
 		return bad_name(st, "tenant", name);
@@ -952,7 +963,7 @@ int bms_store_tenant_set(struct bms_store *st, const char *name,
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = need_control(st)) < 0)
+	if ((rc = need_control(st, "tenants")) < 0)
 		return rc;
 	if (!bms_store_name_ok(name))
 		return bad_name(st, "tenant", name);
@@ -1005,6 +1016,169 @@ int bms_store_tenant_list(struct bms_store *st,
 	rc = rc == SQLITE_DONE ? 0 : ctlerr(st);
 	sqlite3_finalize(s);
 	return rc;
+}
+
+/* ==== Super-admins ==== */
+
+static int superadmin_ok(struct bms_store *st, const char *name)
+{
+	if (!bms_store_name_ok(name))
+		return bad_name(st, "super-admin", name);
+	return 0;
+}
+
+static int no_superadmin(struct bms_store *st, const char *name)
+{
+	return bms_store_fail(st, BMS_STORE_ECONFIG, "no super-admin '%s'", name);
+}
+
+/* The checks every change of a super-admin makes first. */
+static int superadmin_change(struct bms_store *st, const char *name, const char *password)
+{
+	int rc;
+
+	if ((rc = need_control(st, "super-admins")) < 0 || (rc = superadmin_ok(st, name)) < 0)
+		return rc;
+	if (password && !*password)
+		return bms_store_fail(st, BMS_STORE_ECONFIG,
+				      "empty password for super-admin '%s'", name);
+	return 0;
+}
+
+int bms_store_superadmin_add(struct bms_store *st, const char *name, const char *password)
+{
+	char h[CRYPT_OUTPUT_SIZE], now[BMS_TS_LEN + 1];
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = superadmin_change(st, name, password ? password : "")) < 0)
+		return rc;
+	if ((rc = bms_store_pwhash(st, password, NULL, h)) < 0)
+		return rc;
+	s = ctlprep(st, "INSERT INTO superadmins (name, pwhash, disabled, created)"
+		    " VALUES (?1, ?2, 0, ?3) ON CONFLICT (name) DO NOTHING");
+	if (s) {
+		bms_ts_now(now);
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, h, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ctlerr(st);
+		sqlite3_finalize(s);
+	} else {
+		rc = BMS_STORE_EFAIL;
+	}
+	explicit_bzero(h, sizeof h);
+	if (rc == 0 && sqlite3_changes(st->ctl) == 0)
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG, "super-admin '%s' exists already",
+				    name);
+	return rc;
+}
+
+/* Run an UPDATE of superadmins WHERE name = ?1 with ?2 bound to text, or
+ * to num when text is NULL. */
+static int superadmin_update(struct bms_store *st, const char *sql, const char *name,
+			     const char *text, int64_t num)
+{
+	sqlite3_stmt *s = ctlprep(st, sql);
+	int rc;
+
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (text)
+		sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(s, 2, num);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ctlerr(st);
+	sqlite3_finalize(s);
+	if (rc == 0 && sqlite3_changes(st->ctl) == 0)
+		rc = no_superadmin(st, name);
+	return rc;
+}
+
+int bms_store_superadmin_passwd(struct bms_store *st, const char *name,
+				const char *password)
+{
+	char h[CRYPT_OUTPUT_SIZE];
+	int rc;
+
+	if ((rc = superadmin_change(st, name, password ? password : "")) < 0)
+		return rc;
+	if ((rc = bms_store_pwhash(st, password, NULL, h)) < 0)
+		return rc;
+	rc = superadmin_update(st, "UPDATE superadmins SET pwhash = ?2 WHERE name = ?1",
+			       name, h, 0);
+	explicit_bzero(h, sizeof h);
+	return rc;
+}
+
+int bms_store_superadmin_disable(struct bms_store *st, const char *name, int disabled)
+{
+	int rc;
+
+	if ((rc = superadmin_change(st, name, NULL)) < 0)
+		return rc;
+	return superadmin_update(st, "UPDATE superadmins SET disabled = ?2 WHERE name = ?1",
+				 name, NULL, disabled ? 1 : 0);
+}
+
+int bms_store_superadmin_list(struct bms_store *st,
+			      int (*fn)(void *ctx, const struct bms_superadmin *a), void *ctx)
+{
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	if ((rc = need_control(st, "super-admins")) < 0)
+		return rc;
+	s = ctlprep(st, "SELECT name, disabled, created FROM superadmins ORDER BY name");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct bms_superadmin a = {
+			.name = (const char *)sqlite3_column_text(s, 0),
+			.disabled = sqlite3_column_int(s, 1) != 0,
+			.created = (const char *)sqlite3_column_text(s, 2),
+		};
+
+		stop = fn(ctx, &a);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = ctlerr(st);
+	sqlite3_finalize(s);
+	return stop;
+}
+
+int bms_store_superadmin_verify(struct bms_store *st, const char *name,
+				const char *password)
+{
+	char stored[CRYPT_OUTPUT_SIZE];
+	sqlite3_stmt *s;
+	int rc, known = 0, disabled = 1;
+
+	if ((rc = need_control(st, "super-admins")) < 0)
+		return rc;
+	if (!password)
+		return 0;
+	/* As bms_store_user_verify: every name costs a hash. */
+	if (!(s = ctlprep(st, "SELECT pwhash, disabled FROM superadmins WHERE name = ?1")))
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, name ? name : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(s, 0);
+
+		known = p && strlen(p) < sizeof stored;
+		if (known)
+			memcpy(stored, p, strlen(p) + 1);
+		disabled = sqlite3_column_int(s, 1) != 0;
+	} else if (rc != SQLITE_DONE) {
+		rc = ctlerr(st);
+		sqlite3_finalize(s);
+		return rc;
+	}
+	sqlite3_finalize(s);
+	rc = bms_store_pwcheck(st, password, known ? stored : NULL);
+	return rc < 0 ? rc : rc && !disabled;
 }
 
 int bms_store_keep(struct bms_store *st, struct bms_retention *keep)

@@ -5,7 +5,7 @@
  * bms-serve needs (batteries, users, refresh tokens, audit log).
  *
  * Layout.  A store is a directory:
- *     DIR/control.db          tenants and their retention settings
+ *     DIR/control.db          tenants and their retention settings, super-admins
  *     DIR/tenants/NAME.db     everything of tenant NAME
  * Tenant isolation holds by construction: a handle opened for a tenant
  * has that tenant's file open and no other, and no function here takes a
@@ -138,6 +138,38 @@ int bms_store_tenant_set(struct bms_store *st, const char *name,
  * only); fn returning non-zero stops the walk and is returned. */
 int bms_store_tenant_list(struct bms_store *st,
 			  int (*fn)(void *ctx, const struct bms_tenant *t), void *ctx);
+
+/* ==== Super-admins (control-only handle) ==== */
+
+/*
+ * The accounts that manage the tenants through bms-serve, kept in
+ * control.db apart from every tenant's users; names as a user's, and
+ * passwords only as salted yescrypt hashes.  Each call needs a
+ * control-only handle: on a tenant handle BMS_STORE_ECONFIG.
+ */
+struct bms_superadmin {
+	const char *name;
+	int disabled;
+	const char *created;		/* RFC 3339 */
+};
+
+/* Add a super-admin with a password (not empty); BMS_STORE_ECONFIG for a
+ * bad or taken name. */
+int bms_store_superadmin_add(struct bms_store *st, const char *name, const char *password);
+/* Change a super-admin's password, or disabled flag; BMS_STORE_ECONFIG
+ * if there is no such super-admin. */
+int bms_store_superadmin_passwd(struct bms_store *st, const char *name,
+				const char *password);
+int bms_store_superadmin_disable(struct bms_store *st, const char *name, int disabled);
+/* Call fn for each super-admin, by name; fn returning non-zero stops the
+ * walk and is returned. */
+int bms_store_superadmin_list(struct bms_store *st,
+			      int (*fn)(void *ctx, const struct bms_superadmin *a), void *ctx);
+/* 1 if name is an enabled super-admin with this password, 0 if not
+ * (unknown, disabled or wrong password: the same answer, and in the same
+ * time, as of bms_store_user_verify), or BMS_STORE_EFAIL. */
+int bms_store_superadmin_verify(struct bms_store *st, const char *name,
+				const char *password);
 
 /* ==== Ingest (tenant handle) ==== */
 
@@ -386,7 +418,9 @@ int bms_store_user_list(struct bms_store *st,
 
 /* 1 if name is an enabled user with this password (role in *role), 0 if
  * not (unknown, disabled or wrong password: the same answer), or
- * BMS_STORE_EFAIL. */
+ * BMS_STORE_EFAIL.  Every name costs a hash, an unknown one too, and
+ * hashes are compared in constant time: how long the answer takes does
+ * not tell a user's name. */
 int bms_store_user_verify(struct bms_store *st, const char *name,
 			  const char *password, enum bms_role *role);
 
@@ -470,6 +504,7 @@ int bms_store_audit(struct bms_store *st, const char *user, const char *action,
 void bms_store_tenant_json(const struct bms_tenant *t, struct bms_buf *b);
 void bms_store_battery_json(const struct bms_battery *bat, struct bms_buf *b);
 void bms_store_user_json(const struct bms_user *u, struct bms_buf *b);
+void bms_store_superadmin_json(const struct bms_superadmin *a, struct bms_buf *b);
 
 /* ==== Maintenance (any handle) ==== */
 

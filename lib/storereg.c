@@ -19,7 +19,6 @@
  * (bms_store_alert_acks, bms_store_data_version), whose statements the
  * handle keeps.
  */
-#include <crypt.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -485,10 +484,8 @@ int bms_store_role_parse(const char *s)
 	return -1;
 }
 
-/* The yescrypt hash of password with a fresh salt, in out[CRYPT_OUTPUT_SIZE];
- * 0 or EFAIL.  With setting non-NULL, the hash under that setting instead. */
-static int pwhash(struct bms_store *st, const char *password, const char *setting,
-		  char out[CRYPT_OUTPUT_SIZE])
+int bms_store_pwhash(struct bms_store *st, const char *password, const char *setting,
+		     char out[CRYPT_OUTPUT_SIZE])
 {
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data *cd;
@@ -512,6 +509,31 @@ static int pwhash(struct bms_store *st, const char *password, const char *settin
 		memcpy(out, h, strlen(h) + 1);
 	explicit_bzero(cd, sizeof *cd);
 	free(cd);
+	return rc;
+}
+
+/* Equal strings, in time that depends on their lengths only. */
+static int same(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	unsigned char d = na != nb;
+
+	for (size_t i = 0; i < na && i < nb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+int bms_store_pwcheck(struct bms_store *st, const char *password, const char *stored)
+{
+	char h[CRYPT_OUTPUT_SIZE];
+	int rc;
+
+	/* No hash stored: one with a fresh salt costs what checking one does. */
+	rc = bms_store_pwhash(st, password, stored, h);
+	if (rc < 0)
+		return stored ? rc : 0;
+	rc = stored && same(h, stored);
+	explicit_bzero(h, sizeof h);
 	return rc;
 }
 
@@ -547,7 +569,7 @@ int bms_store_user_add(struct bms_store *st, const char *name, enum bms_role rol
 	if (!password || !*password)
 		return bms_store_fail(st, BMS_STORE_ECONFIG, "empty password for user '%s'",
 				      name);
-	if ((rc = pwhash(st, password, NULL, h)) < 0)
+	if ((rc = bms_store_pwhash(st, password, NULL, h)) < 0)
 		return rc;
 	s = bms_store_prep(st, "INSERT INTO users (name, role, pwhash, disabled, created)"
 			   " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (name) DO NOTHING");
@@ -596,7 +618,7 @@ int bms_store_user_passwd(struct bms_store *st, const char *name, const char *pa
 	if (!password || !*password)
 		return bms_store_fail(st, BMS_STORE_ECONFIG, "empty password for user '%s'",
 				      name);
-	if ((rc = pwhash(st, password, NULL, h)) < 0)
+	if ((rc = bms_store_pwhash(st, password, NULL, h)) < 0)
 		return rc;
 	rc = user_update(st, "UPDATE users SET pwhash = ?2 WHERE name = ?1", name, h, 0);
 	explicit_bzero(h, sizeof h);
@@ -645,32 +667,23 @@ int bms_store_user_list(struct bms_store *st,
 	return stop;
 }
 
-/* Equal strings, in time that depends on their lengths only. */
-static int same(const char *a, const char *b)
-{
-	size_t na = strlen(a), nb = strlen(b);
-	unsigned char d = na != nb;
-
-	for (size_t i = 0; i < na && i < nb; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
 int bms_store_user_verify(struct bms_store *st, const char *name,
 			  const char *password, enum bms_role *role)
 {
-	char stored[CRYPT_OUTPUT_SIZE], h[CRYPT_OUTPUT_SIZE];
+	char stored[CRYPT_OUTPUT_SIZE];
 	sqlite3_stmt *s;
 	int rc, known = 0, disabled = 1, r = BMS_ROLE_VIEWER;
 
 	if ((rc = bms_store_need_tenant(st)) < 0)
 		return rc;
-	if (!bms_store_name_ok(name) || !password)
+	if (!password)
 		return 0;
+	/* Every name is looked up, one that cannot be a user's too, and
+	 * costs a hash: an unknown name answers as slowly as a known one. */
 	s = bms_store_prep(st, "SELECT pwhash, role, disabled FROM users WHERE name = ?1");
 	if (!s)
 		return BMS_STORE_EFAIL;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, name ? name : "", -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		const char *p = (const char *)sqlite3_column_text(s, 0);
@@ -686,12 +699,10 @@ int bms_store_user_verify(struct bms_store *st, const char *name,
 		return rc;
 	}
 	sqlite3_finalize(s);
-	/* An unknown user costs a hash all the same. */
-	rc = pwhash(st, password, known ? stored : NULL, h);
+	rc = bms_store_pwcheck(st, password, known ? stored : NULL);
 	if (rc < 0)
-		return known ? rc : 0;
-	rc = known && !disabled && same(h, stored);
-	explicit_bzero(h, sizeof h);
+		return rc;
+	rc = rc && !disabled;
 	if (rc && role)
 		*role = r < 0 ? BMS_ROLE_VIEWER : (enum bms_role)r;
 	return rc;
@@ -1035,6 +1046,15 @@ void bms_store_user_json(const struct bms_user *u, struct bms_buf *b)
 	json_str(b, "role", bms_store_role_name(u->role));
 	json_bool(b, "disabled", u->disabled);
 	json_str(b, "created", u->created);
+	bms_buf_putc(b, '}');
+}
+
+void bms_store_superadmin_json(const struct bms_superadmin *a, struct bms_buf *b)
+{
+	bms_buf_reset(b);
+	json_str(b, "name", a->name);
+	json_bool(b, "disabled", a->disabled);
+	json_str(b, "created", a->created);
 	bms_buf_putc(b, '}');
 }
 

@@ -733,6 +733,120 @@ mask_ack() {
 	diff "$T/before" <(bms-store --db "$STORE" --tenant t users list)
 }
 
+# ==== Super-admins ====
+
+@test "superadmins add (password on stdin), passwd, disable, enable, list: in control.db, apart from the tenants' users" {
+	store_new t
+	run --separate-stderr bms-store --db "$STORE" superadmins add root <<<"root pass"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	printf 'ops pass\nignored\n' | bms-store --db "$STORE" superadmins add ops
+	run --separate-stderr bms-store --db "$STORE" superadmins list
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	diff <(mask_created <<<"$output") - <<-'END'
+	{"name":"ops","disabled":false,"created":"T"}
+	{"name":"root","disabled":false,"created":"T"}
+	END
+	# Only a salted yescrypt hash is kept, never the password.
+	ctl=$STORE/control.db
+	h1=$(rows "$ctl" "select pwhash from superadmins where name = 'root'")
+	[[ "$h1" == '$y$'* ]]
+	[ "$(rows "$ctl" "select count(*) from superadmins where pwhash like '%pass%' or pwhash like '%ignored%'")" = 0 ]
+	run --separate-stderr bms-store --db "$STORE" superadmins passwd root <<<"new secret"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	h2=$(rows "$ctl" "select pwhash from superadmins where name = 'root'")
+	[[ "$h2" == '$y$'* ]]
+	[ "$h2" != "$h1" ]
+	run --separate-stderr bms-store --db "$STORE" superadmins disable ops
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	bms-store --db "$STORE" superadmins disable root
+	bms-store --db "$STORE" superadmins enable root
+	diff <(bms-store --db "$STORE" superadmins list | mask_created) - <<-'END'
+	{"name":"ops","disabled":true,"created":"T"}
+	{"name":"root","disabled":false,"created":"T"}
+	END
+	# No tenant's user; --tenant changes nothing.
+	[ -z "$(bms-store --db "$STORE" --tenant t users list)" ]
+	[ "$(rows "$STORE/tenants/t.db" "select count(*) from users")" = 0 ]
+	diff <(bms-store --db "$STORE" --tenant t superadmins list | mask_created) - <<-'END'
+	{"name":"ops","disabled":true,"created":"T"}
+	{"name":"root","disabled":false,"created":"T"}
+	END
+}
+
+@test "superadmins: a taken, unknown or bad name, no password and a stray operand are refused" {
+	store_new
+	echo pw | bms-store --db "$STORE" superadmins add root
+	bms-store --db "$STORE" superadmins list >"$T/before"
+	run --separate-stderr bms-store --db "$STORE" superadmins add root <<<"pw"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-store: super-admin 'root' exists already" ]
+	for stdin in /dev/null "$T/nl"; do
+		echo >"$T/nl"
+		run --separate-stderr bms-store --db "$STORE" superadmins add eve <"$stdin"
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		[ "$stderr" = "bms-store: empty password on standard input" ]
+	done
+	run --separate-stderr bms-store --db "$STORE" superadmins passwd zed <<<"pw"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-store: no super-admin 'zed'" ]
+	run --separate-stderr bms-store --db "$STORE" superadmins enable zed
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-store: no super-admin 'zed'" ]
+	run --separate-stderr bms-store --db "$STORE" superadmins add "Ro'ot" <<<"pw"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "bms-store: bad super-admin name 'Ro\\'ot': use a-z, 0-9, '_' and '-', at most 63 bytes, starting with a letter or digit" ]
+	run --separate-stderr bms-store --db "$STORE" superadmins list root
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "${stderr_lines[0]}" = "bms-store: superadmins list takes no operands" ]
+	run --separate-stderr bms-store --db "$STORE" superadmins disable
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "bms-store: superadmins disable: give one name" ]
+	run --separate-stderr bms-store --db "$STORE" superadmins
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "bms-store: superadmins: say add, passwd, disable, enable or list" ]
+	diff "$T/before" <(bms-store --db "$STORE" superadmins list)
+}
+
+@test "a control database of the first schema is upgraded in place by the next command" {
+	S=$T/s
+	mkdir -p "$S/tenants"
+	sqlite3 "$S/control.db" <<-'END'
+	CREATE TABLE tenants (
+		name TEXT PRIMARY KEY,
+		created TEXT NOT NULL,
+		raw_days INTEGER NOT NULL DEFAULT 30,
+		minute_days INTEGER NOT NULL DEFAULT 400,
+		hour_days INTEGER NOT NULL DEFAULT 0
+	);
+	INSERT INTO tenants (name, created, raw_days) VALUES ('home', '2026-11-01T08:00:00.000Z', 7);
+	PRAGMA user_version = 1;
+	END
+	run --separate-stderr bms-store --db "$S" superadmins add root <<<"pw"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	[ "$(rows "$S/control.db" 'PRAGMA user_version')" = 2 ]
+	diff <(bms-store --db "$S" tenants list) - <<-'END'
+	{"name":"home","created":"2026-11-01T08:00:00.000Z","raw_days":7,"minute_days":400,"hour_days":0}
+	END
+	diff <(bms-store --db "$S" superadmins list | mask_created) - <<-'END'
+	{"name":"root","disabled":false,"created":"T"}
+	END
+}
+
 # ==== Tenant isolation ====
 
 @test "a record of another tenant is rejected and nothing of it is written anywhere" {
