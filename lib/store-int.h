@@ -147,6 +147,9 @@ int bms_store_keep(struct bms_store *st, struct bms_retention *keep);
  * rows are about to go). */
 void bms_store_cache_drop(struct bms_store *st, const char *bms_id);
 
+/* A new random (version 4) UUID, lowercase, in out; 0 or EFAIL. */
+int bms_store_uuid(struct bms_store *st, char out[BMS_STORE_UUID_LEN + 1]);
+
 /* The yescrypt hash of password in out: under setting (a stored hash,
  * whose salt and cost it takes), or with a fresh salt when setting is
  * NULL.  0 or EFAIL. */

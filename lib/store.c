@@ -238,6 +238,19 @@ static const char *const tenant_mig[] = {
 	"ALTER TABLE tokens ADD COLUMN used INTEGER;\n"
 	"UPDATE tokens SET family = lower(hex(randomblob(16)));\n"
 	"CREATE INDEX tokens_family ON tokens (family);\n",
+
+	/* 8: a UUID per battery (random, version 4, lowercase), by which
+	 * bms-serve's API names it as well as by its bms_id: the batteries
+	 * registered before get theirs here, from SQLite's randomness with
+	 * the version and variant bits set, the others when they are
+	 * registered (ALTER TABLE cannot add a UNIQUE column: the index
+	 * makes it one) */
+	"ALTER TABLE batteries ADD COLUMN uuid TEXT;\n"
+	"UPDATE batteries SET uuid = lower(hex(randomblob(4))) || '-'\n"
+	"\t|| lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2)\n"
+	"\t|| '-' || substr('89ab', 1 + (random() & 3), 1)\n"
+	"\t|| substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)));\n"
+	"CREATE UNIQUE INDEX batteries_uuid ON batteries (uuid);\n",
 };
 
 /* Control database migrations. */

@@ -59,6 +59,7 @@ enum {
 
 #define BMS_STORE_NAME_MAX 63	/* tenant, user names */
 #define BMS_STORE_ID_MAX 127	/* bms_id */
+#define BMS_STORE_UUID_LEN 36	/* a battery's UUID: 8-4-4-4-12 hex digits */
 
 struct bms_store;		/* opaque */
 
@@ -287,6 +288,9 @@ int bms_store_status_latest(struct bms_store *st,
  * for bms_store_battery_edit they mean "leave as it is". */
 struct bms_battery {
 	const char *bms_id;
+	const char *uuid;		/* random (version 4), lowercase, given when
+					 * the battery is registered and kept;
+					 * output only */
 	const char *name;
 	const char *chemistry;		/* lifepo4, nmc, lto, ... */
 	double nominal_capacity_ah;	/* Ah */
@@ -305,9 +309,10 @@ struct bms_battery {
 void bms_store_battery_clear(struct bms_battery *b);
 
 /*
- * Register a battery (bms_id of 1 to 127 bytes of UTF-8).  One that ingest
- * registered on its own is filled in and counts as added by hand from
- * then on; one added by hand before is BMS_STORE_ECONFIG.
+ * Register a battery (bms_id of 1 to 127 bytes of UTF-8), with a new
+ * UUID.  One that ingest registered on its own (with its UUID) is filled
+ * in and counts as added by hand from then on; one added by hand before
+ * is BMS_STORE_ECONFIG.
  */
 int bms_store_battery_add(struct bms_store *st, const struct bms_battery *b);
 
@@ -324,6 +329,16 @@ int bms_store_battery_remove(struct bms_store *st, const char *bms_id, int purge
  * walk and is returned. */
 int bms_store_battery_list(struct bms_store *st,
 			   int (*fn)(void *ctx, const struct bms_battery *b), void *ctx);
+
+/*
+ * Call fn for the battery whose bms_id or UUID (in either case) is
+ * id_or_uuid; a battery whose bms_id it is comes first, should another
+ * have it as its UUID.  Returns 0 (fn's value when not 0),
+ * BMS_STORE_ECONFIG when there is no such battery ("no battery 'x'"), or
+ * BMS_STORE_EFAIL.
+ */
+int bms_store_battery_get(struct bms_store *st, const char *id_or_uuid,
+			  int (*fn)(void *ctx, const struct bms_battery *b), void *ctx);
 
 /* ==== Alerts (tenant handle) ==== */
 

@@ -310,7 +310,7 @@ static const char *const ingest_sql[] = {
 	"INSERT OR IGNORE INTO anomalies (battery, ts, code, state, doc)"
 	" VALUES (?1, ?2, ?3, ?4, ?5)",
 	"SELECT id FROM batteries WHERE bms_id = ?1",
-	"INSERT INTO batteries (bms_id, created, auto_added) VALUES (?1, ?2, 1)",
+	"INSERT INTO batteries (bms_id, created, auto_added, uuid) VALUES (?1, ?2, 1, ?3)",
 };
 
 static sqlite3_stmt **ingest_stmt(struct bms_store *st, int i)
@@ -405,7 +405,7 @@ static int flush_bat(struct bms_store *st, int i)
 static int battery(struct bms_store *st, const char *bms_id)
 {
 	struct store_bat *b;
-	char now[BMS_TS_LEN + 1];
+	char now[BMS_TS_LEN + 1], uuid[BMS_STORE_UUID_LEN + 1];
 	int64_t id;
 	int i, rc;
 
@@ -424,9 +424,14 @@ static int battery(struct bms_store *st, const char *bms_id)
 		return batch_fail(st);
 	sqlite3_reset(st->bat_find);
 	if (rc == SQLITE_DONE) {
+		if (bms_store_uuid(st, uuid) < 0) {
+			batch_abort(st);
+			return BMS_STORE_EFAIL;
+		}
 		bms_ts_now(now);
 		sqlite3_bind_text(st->bat_add, 1, bms_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st->bat_add, 2, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st->bat_add, 3, uuid, -1, SQLITE_STATIC);
 		if (sqlite3_step(st->bat_add) != SQLITE_DONE)
 			return batch_fail(st);
 		sqlite3_reset(st->bat_add);

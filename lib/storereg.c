@@ -42,6 +42,41 @@ static int done(struct bms_store *st, sqlite3_stmt *s)
 	return rc;
 }
 
+/* n random bytes into p (getrandom); 0 or EFAIL. */
+static int random_bytes(struct bms_store *st, void *p, size_t n)
+{
+	unsigned char *b = p;
+	ssize_t got;
+
+	while (n > 0) {
+		got = getrandom(b, n, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return bms_store_fail(st, BMS_STORE_EFAIL, "cannot get random bytes: %s",
+					      strerror(errno));
+		b += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+int bms_store_uuid(struct bms_store *st, char out[BMS_STORE_UUID_LEN + 1])
+{
+	uint8_t r[16];
+	char h[33];
+	int rc;
+
+	if ((rc = random_bytes(st, r, sizeof r)) < 0)
+		return rc;
+	r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);	/* version 4: random */
+	r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);	/* variant 10: RFC 4122 */
+	bms_hex_encode(r, sizeof r, h);
+	snprintf(out, BMS_STORE_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12,
+		 h + 16, h + 20);
+	return 0;
+}
+
 static int id_ok(struct bms_store *st, const char *bms_id)
 {
 	size_t n = bms_id ? strlen(bms_id) : 0;
@@ -136,7 +171,7 @@ static const char edit_sql[] =
 
 int bms_store_battery_add(struct bms_store *st, const struct bms_battery *b)
 {
-	char now[BMS_TS_LEN + 1];
+	char now[BMS_TS_LEN + 1], uuid[BMS_STORE_UUID_LEN + 1];
 	sqlite3_stmt *s;
 	int auto_added = 0, rc;
 	int64_t id;
@@ -163,19 +198,22 @@ int bms_store_battery_add(struct bms_store *st, const struct bms_battery *b)
 			bind_battery(s, b);
 			rc = done(st, s);
 		}
+	} else if ((rc = bms_store_uuid(st, uuid)) < 0) {
+		;
 	} else if (!(s = bms_store_prep(st, "INSERT INTO batteries (bms_id, name,"
 					" chemistry, nominal_capacity_ah, cell_count,"
 					" bms_type, protocol, device, baud, timeout_ms,"
-					" notes, created, auto_added) VALUES (?1,"
+					" notes, created, auto_added, uuid) VALUES (?1,"
 					" nullif(?2, ''), nullif(?3, ''), ?4, ?5,"
 					" nullif(?6, ''), nullif(?7, ''), nullif(?8, ''),"
-					" ?9, ?10, nullif(?11, ''), ?12, 0)"))) {
+					" ?9, ?10, nullif(?11, ''), ?12, 0, ?13)"))) {
 		rc = BMS_STORE_EFAIL;
 	} else {
 		bms_ts_now(now);
 		sqlite3_bind_text(s, 1, b->bms_id, -1, SQLITE_STATIC);
 		bind_battery(s, b);
 		sqlite3_bind_text(s, 12, now, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 13, uuid, -1, SQLITE_STATIC);
 		rc = done(st, s);
 	}
 	if (rc < 0) {
@@ -271,6 +309,35 @@ out:
 	return bms_store_tx_end(st, 1);
 }
 
+/* The columns battery_row reads, for a statement's text. */
+#define BATTERY_COLS "bms_id, name, chemistry, nominal_capacity_ah, cell_count," \
+	" bms_type, protocol, device, baud, timeout_ms, notes, created, auto_added, uuid"
+
+/* b from the BATTERY_COLS of s's row; its strings are s's, valid until
+ * the next step. */
+static void battery_row(sqlite3_stmt *s, struct bms_battery *b)
+{
+	bms_store_battery_clear(b);
+	b->bms_id = (const char *)sqlite3_column_text(s, 0);
+	b->name = (const char *)sqlite3_column_text(s, 1);
+	b->chemistry = (const char *)sqlite3_column_text(s, 2);
+	if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+		b->nominal_capacity_ah = sqlite3_column_double(s, 3);
+	if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+		b->cell_count = (long)sqlite3_column_int64(s, 4);
+	b->bms_type = (const char *)sqlite3_column_text(s, 5);
+	b->protocol = (const char *)sqlite3_column_text(s, 6);
+	b->device = (const char *)sqlite3_column_text(s, 7);
+	if (sqlite3_column_type(s, 8) != SQLITE_NULL)
+		b->baud = (long)sqlite3_column_int64(s, 8);
+	if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+		b->timeout_ms = (long)sqlite3_column_int64(s, 9);
+	b->notes = (const char *)sqlite3_column_text(s, 10);
+	b->created = (const char *)sqlite3_column_text(s, 11);
+	b->auto_added = sqlite3_column_int(s, 12);
+	b->uuid = (const char *)sqlite3_column_text(s, 13);
+}
+
 int bms_store_battery_list(struct bms_store *st,
 			   int (*fn)(void *ctx, const struct bms_battery *b), void *ctx)
 {
@@ -279,38 +346,46 @@ int bms_store_battery_list(struct bms_store *st,
 
 	if ((rc = bms_store_need_tenant(st)) < 0)
 		return rc;
-	s = bms_store_prep(st, "SELECT bms_id, name, chemistry, nominal_capacity_ah,"
-			   " cell_count, bms_type, protocol, device, baud, timeout_ms,"
-			   " notes, created, auto_added FROM batteries ORDER BY bms_id");
+	s = bms_store_prep(st, "SELECT " BATTERY_COLS " FROM batteries ORDER BY bms_id");
 	if (!s)
 		return BMS_STORE_EFAIL;
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct bms_battery b;
 
-		bms_store_battery_clear(&b);
-		b.bms_id = (const char *)sqlite3_column_text(s, 0);
-		b.name = (const char *)sqlite3_column_text(s, 1);
-		b.chemistry = (const char *)sqlite3_column_text(s, 2);
-		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-			b.nominal_capacity_ah = sqlite3_column_double(s, 3);
-		if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-			b.cell_count = (long)sqlite3_column_int64(s, 4);
-		b.bms_type = (const char *)sqlite3_column_text(s, 5);
-		b.protocol = (const char *)sqlite3_column_text(s, 6);
-		b.device = (const char *)sqlite3_column_text(s, 7);
-		if (sqlite3_column_type(s, 8) != SQLITE_NULL)
-			b.baud = (long)sqlite3_column_int64(s, 8);
-		if (sqlite3_column_type(s, 9) != SQLITE_NULL)
-			b.timeout_ms = (long)sqlite3_column_int64(s, 9);
-		b.notes = (const char *)sqlite3_column_text(s, 10);
-		b.created = (const char *)sqlite3_column_text(s, 11);
-		b.auto_added = sqlite3_column_int(s, 12);
+		battery_row(s, &b);
 		stop = fn(ctx, &b);
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
 	sqlite3_finalize(s);
 	return stop;
+}
+
+int bms_store_battery_get(struct bms_store *st, const char *id_or_uuid,
+			  int (*fn)(void *ctx, const struct bms_battery *b), void *ctx)
+{
+	struct bms_battery b;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0 || (rc = id_ok(st, id_or_uuid)) < 0)
+		return rc;
+	/* One probe of each unique index; the bms_id first. */
+	s = bms_store_prep(st, "SELECT " BATTERY_COLS " FROM batteries"
+			   " WHERE bms_id = ?1 OR uuid = lower(?1)"
+			   " ORDER BY bms_id = ?1 DESC LIMIT 1");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, id_or_uuid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		battery_row(s, &b);
+		rc = fn(ctx, &b);
+	} else {
+		rc = rc == SQLITE_DONE ? no_battery(st, id_or_uuid) : bms_store_tdberr(st);
+	}
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* ==== Alerts ==== */
@@ -710,25 +785,6 @@ int bms_store_user_verify(struct bms_store *st, const char *name,
 
 /* ==== Tokens ==== */
 
-/* n random bytes into p (getrandom); 0 or EFAIL. */
-static int random_bytes(struct bms_store *st, void *p, size_t n)
-{
-	unsigned char *b = p;
-	ssize_t got;
-
-	while (n > 0) {
-		got = getrandom(b, n, 0);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return bms_store_fail(st, BMS_STORE_EFAIL, "cannot get random bytes: %s",
-					      strerror(errno));
-		b += got;
-		n -= (size_t)got;
-	}
-	return 0;
-}
-
 /* Is f a family's id: BMS_STORE_FAMILY_LEN lowercase hex digits? */
 static int family_ok(const char *f)
 {
@@ -1021,6 +1077,7 @@ void bms_store_battery_json(const struct bms_battery *bat, struct bms_buf *b)
 {
 	bms_buf_reset(b);
 	json_str(b, "bms_id", bat->bms_id);
+	json_str(b, "uuid", bat->uuid);
 	json_str(b, "name", bat->name);
 	json_str(b, "chemistry", bat->chemistry);
 	if (bat->nominal_capacity_ah >= 0) {

@@ -58,6 +58,13 @@ with_ids() {
 	done
 }
 
+# mask_uuid: blank every "uuid" value that is a random (version 4) UUID,
+# lowercase, 8-4-4-4-12, as the store gives each battery; any other
+# value stays as it is, and fails the comparison.
+mask_uuid() {
+	sed -E 's/"uuid":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"/"uuid":"U"/g'
+}
+
 # The day of the fixtures, and the span of $GEN at the raw tier.
 DAY=(--since 2026-11-27 --until 2026-11-28)
 GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
@@ -170,7 +177,7 @@ GENSPAN=(--tier raw --since 2026-11-27 --until 2026-11-29)
 	store_new t
 	ingest t "$FIX/reading-16s.ndjson"
 	sqlite3 "$STORE/tenants/t.db" 'PRAGMA user_version = 99'
-	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (7); use a newer bms-store"
+	want="bms-store: $STORE/tenants/t.db: schema version 99 is newer than this bms-store knows (8); use a newer bms-store"
 	run --separate-stderr q t "${DAY[@]}"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
@@ -573,13 +580,19 @@ mask_ack() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[ "${#lines[@]}" -eq 1 ]
-	[ "$(jq -c '[.bms_id, .auto_added, .name, .chemistry]' <<<"$output")" = '["p1",true,null,null]' ]
-	diff <(mask_created <<<"$output" | jq -c '{bms_id, auto_added, created}') - <<-'END'
-	{"bms_id":"p1","auto_added":true,"created":"T"}
+	diff <(mask_created <<<"$output" | mask_uuid) - <<-'END'
+	{"bms_id":"p1","uuid":"U","auto_added":true,"created":"T"}
 	END
-	# A later record of a known battery adds nothing.
+	# A later record of a known battery adds nothing; each battery has a
+	# UUID of its own, the one of its row.
 	ingest t "$FIX/store-records.ndjson"
-	[ "$(bms-store --db "$STORE" --tenant t batteries list | jq -c '[.bms_id, .auto_added]' | tr '\n' ,)" = '["p1",true],["p2",true],' ]
+	bms-store --db "$STORE" --tenant t batteries list >"$T/list"
+	diff <(mask_created <"$T/list" | mask_uuid) - <<-'END'
+	{"bms_id":"p1","uuid":"U","auto_added":true,"created":"T"}
+	{"bms_id":"p2","uuid":"U","auto_added":true,"created":"T"}
+	END
+	diff <(jq -r '"\(.bms_id)|\(.uuid)"' "$T/list") <(rows "$STORE/tenants/t.db" 'select bms_id, uuid from batteries order by bms_id')
+	[ "$(jq -r .uuid "$T/list" | sort -u | wc -l)" -eq 2 ]
 }
 
 @test "batteries add, edit and list" {
@@ -594,19 +607,24 @@ mask_ack() {
 	run --separate-stderr bms-store --db "$STORE" --tenant t batteries list
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	diff <(mask_created <<<"$output") - <<-'END'
-	{"bms_id":"p1","name":"Shed pack","chemistry":"lifepo4","nominal_capacity_ah":280,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"/dev/ttyUSB0","baud":9600,"timeout_ms":500,"notes":"left rack, \"top\" shelf","auto_added":false,"created":"T"}
-	{"bms_id":"p2","auto_added":false,"created":"T"}
+	diff <(mask_created <<<"$output" | mask_uuid) - <<-'END'
+	{"bms_id":"p1","uuid":"U","name":"Shed pack","chemistry":"lifepo4","nominal_capacity_ah":280,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"/dev/ttyUSB0","baud":9600,"timeout_ms":500,"notes":"left rack, \"top\" shelf","auto_added":false,"created":"T"}
+	{"bms_id":"p2","uuid":"U","auto_added":false,"created":"T"}
 	END
+	uuids=$(jq -r .uuid <<<"$output")
 	run --separate-stderr bms-store --db "$STORE" --tenant t batteries edit p1 --notes moved --capacity 302.5 --device tcp://10.0.0.7:4001
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ -z "$stderr" ]
 	bms-store --db "$STORE" --tenant t batteries edit p2 --chemistry nmc --cells 14
-	diff <(bms-store --db "$STORE" --tenant t batteries list | mask_created) - <<-'END'
-	{"bms_id":"p1","name":"Shed pack","chemistry":"lifepo4","nominal_capacity_ah":302.5,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"tcp://10.0.0.7:4001","baud":9600,"timeout_ms":500,"notes":"moved","auto_added":false,"created":"T"}
-	{"bms_id":"p2","chemistry":"nmc","cell_count":14,"auto_added":false,"created":"T"}
+	bms-store --db "$STORE" --tenant t batteries list >"$T/list"
+	diff <(mask_created <"$T/list" | mask_uuid) - <<-'END'
+	{"bms_id":"p1","uuid":"U","name":"Shed pack","chemistry":"lifepo4","nominal_capacity_ah":302.5,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"tcp://10.0.0.7:4001","baud":9600,"timeout_ms":500,"notes":"moved","auto_added":false,"created":"T"}
+	{"bms_id":"p2","uuid":"U","chemistry":"nmc","cell_count":14,"auto_added":false,"created":"T"}
 	END
+	# Edits keep each battery's UUID; the two differ.
+	[ "$(jq -r .uuid "$T/list")" = "$uuids" ]
+	[ "$(sort -u <<<"$uuids" | wc -l)" -eq 2 ]
 	# An existing battery cannot be added again, an unknown one not edited.
 	run --separate-stderr bms-store --db "$STORE" --tenant t batteries add p1
 	[ "$status" -eq 2 ]
@@ -620,6 +638,7 @@ mask_ack() {
 	# A battery registered before its first record keeps what was given.
 	ingest t "$FIX/reading-16s.ndjson"
 	[ "$(bms-store --db "$STORE" --tenant t batteries list | jq -c 'select(.bms_id == "p1") | [.name, .auto_added]')" = '["Shed pack",false]' ]
+	[ "$(bms-store --db "$STORE" --tenant t batteries list | jq -r .uuid)" = "$uuids" ]
 }
 
 @test "batteries remove refuses a battery with stored records unless --purge" {
@@ -1137,17 +1156,21 @@ in_mount_ns() {
 		for tb in batteries readings status alerts aggregates; do
 			echo "$tb $(rows "$db" "select count(*) from $tb")"
 		done
-		sqlite3 "$db" 'select * from batteries order by id; select battery, ts, hex(body) from readings'
+		# The columns of the first schema.
+		sqlite3 "$db" 'select id, bms_id, name, chemistry, nominal_capacity_ah, cell_count, bms_type, protocol, device, baud, timeout_ms, notes, created, auto_added from batteries order by id; select battery, ts, hex(body) from readings'
 	}
 	counts >"$T/before"
 	run --separate-stderr bms-store --db "$STORE" --tenant t batteries list
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[ "$(rows "$db" 'PRAGMA user_version')" = 7 ]
-	diff <(echo "$output") - <<-'END'
-	{"bms_id":"p1","name":"House bank","chemistry":"lifepo4","nominal_capacity_ah":280,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"/dev/ttyUSB0","baud":9600,"timeout_ms":500,"auto_added":false,"created":"2026-11-01T08:00:00.000Z"}
-	{"bms_id":"p2","auto_added":true,"created":"2026-11-27T14:29:11.200Z"}
+	[ "$(rows "$db" 'PRAGMA user_version')" = 8 ]
+	diff <(mask_uuid <<<"$output") - <<-'END'
+	{"bms_id":"p1","uuid":"U","name":"House bank","chemistry":"lifepo4","nominal_capacity_ah":280,"cell_count":16,"bms_type":"daly","protocol":"daly","device":"/dev/ttyUSB0","baud":9600,"timeout_ms":500,"auto_added":false,"created":"2026-11-01T08:00:00.000Z"}
+	{"bms_id":"p2","uuid":"U","auto_added":true,"created":"2026-11-27T14:29:11.200Z"}
 	END
+	# Each battery got a UUID of its own, and every other column is as it was.
+	[ "$(jq -r .uuid <<<"$output" | sort -u | wc -l)" -eq 2 ]
+	[ "$(rows "$db" "select count(*) from sqlite_master where name = 'batteries_uuid'")" = 1 ]
 	counts | diff "$T/before" -
 	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('tiers', 'users', 'tokens', 'audit', 'health', 'anomalies')")" = 6 ]
 	[ "$(rows "$db" "select count(*) from sqlite_master where name in ('alerts_alert_id_ts', 'alerts_ack_at', 'tokens_family')")" = 3 ]

@@ -17,6 +17,7 @@
  * (acme, beta, full), so that no test depends on the day it runs;
  * retention is tested with times taken from the clock.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +45,7 @@
 /* ==== Helpers ==== */
 
 /* The schema versions this store writes: its migrations' counts. */
-#define TENANT_V 7
+#define TENANT_V 8
 #define CONTROL_V 2
 
 static char dir[256];	/* a fresh directory under $TMPDIR */
@@ -301,6 +302,69 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 static void rm_tree(const char *p)
 {
 	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Is u a UUID of version 4 (random), lowercase, as 8-4-4-4-12 digits? */
+static int is_uuid4(const char *u)
+{
+	static const char form[] = "xxxxxxxx-xxxx-4xxx-vxxx-xxxxxxxxxxxx";
+
+	for (size_t i = 0; i < sizeof form; i++) {
+		char c = u ? u[i] : '\0', f = form[i];
+
+		if (f == 'x' ? !strchr("0123456789abcdef", c) || !c :
+		    f == 'v' ? !strchr("89ab", c) || !c : c != f)
+			return 0;
+	}
+	return 1;
+}
+
+/* A battery as one line; its UUID only as whether it is one. */
+static int battery_line(void *ctx, const struct bms_battery *b)
+{
+	struct bms_buf *o = ctx;
+
+	bms_buf_printf(o, "%s|%s|%s|%g|%ld|%s|%s|%s|%ld|%ld|%s|%d|%d|%d\n", b->bms_id,
+		       b->name ? b->name : "-", b->chemistry ? b->chemistry : "-",
+		       b->nominal_capacity_ah, b->cell_count, b->bms_type ? b->bms_type : "-",
+		       b->protocol ? b->protocol : "-", b->device ? b->device : "-", b->baud,
+		       b->timeout_ms, b->notes ? b->notes : "-", b->auto_added,
+		       b->created && strlen(b->created) == BMS_TS_LEN, is_uuid4(b->uuid));
+	return 0;
+}
+
+/* The bms_id and UUID of the battery bms_store_battery_get gives. */
+static int battery_ids(void *ctx, const struct bms_battery *b)
+{
+	bms_buf_printf(ctx, "%s %s", b->bms_id, b->uuid);
+	return 0;
+}
+
+static int battery_stop(void *ctx, const struct bms_battery *b)
+{
+	return 7;
+}
+
+/* What bms_store_battery_get(id) gives to battery_ids, or "rc N". */
+static const char *battery_get(struct bms_store *st, const char *id)
+{
+	static struct bms_buf b = BMS_BUF_INIT;
+	int rc;
+
+	bms_buf_reset(&b);
+	bms_buf_puts(&b, "");
+	rc = bms_store_battery_get(st, id, battery_ids, &b);
+	if (rc != 0)
+		bms_buf_printf(&b, "rc %d", rc);
+	return b.p;
+}
+
+static const char *battery_list(struct bms_store *st)
+{
+	bms_buf_reset(&out);
+	bms_buf_puts(&out, "");
+	CHECK_INT(bms_store_battery_list(st, battery_line, &out), 0);
+	return out.p;
 }
 
 /* ==== Records used throughout ==== */
@@ -588,6 +652,19 @@ static void test_upgrade(void)
 			   " FROM batteries ORDER BY id"),
 		  "1|p1|House bank|lifepo4|280.0|16|/dev/ttyUSB0|9600|0\n"
 		  "2|p2|NULL|NULL|NULL|NULL|NULL|NULL|1\n");
+	/* Version 8 gave each battery registered before a UUID of its own. */
+	CHECK_STR(battery_list(st),
+		  "p1|House bank|lifepo4|280|16|daly|daly|/dev/ttyUSB0|9600|500|-|0|1|1\n"
+		  "p2|-|-|-1|-1|-|-|-|-1|-1|-|1|1|1\n");
+	CHECK_INT(sql_int(tdb("old"), "SELECT count(DISTINCT uuid) FROM batteries"), 2);
+	CHECK_INT(sql_int(tdb("old"), "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+			  " AND name = 'batteries_uuid' AND sql LIKE 'CREATE UNIQUE INDEX%'"), 1);
+	{
+		char p1[8 + BMS_STORE_UUID_LEN];
+
+		snprintf(p1, sizeof p1, "%s", battery_get(st, "p1"));
+		CHECK_STR(battery_get(st, p1 + 3), p1);
+	}
 
 	/* The readings read back exactly, the handle giving the tenant. */
 	bms_buf_printf(&want, "%s\n%s\n%s\n",
@@ -1268,31 +1345,13 @@ static void test_bad_query(void)
 
 /* ==== Registries ==== */
 
-static int battery_line(void *ctx, const struct bms_battery *b)
-{
-	struct bms_buf *o = ctx;
-
-	bms_buf_printf(o, "%s|%s|%s|%g|%ld|%s|%s|%s|%ld|%ld|%s|%d|%d\n", b->bms_id,
-		       b->name ? b->name : "-", b->chemistry ? b->chemistry : "-",
-		       b->nominal_capacity_ah, b->cell_count, b->bms_type ? b->bms_type : "-",
-		       b->protocol ? b->protocol : "-", b->device ? b->device : "-", b->baud,
-		       b->timeout_ms, b->notes ? b->notes : "-", b->auto_added,
-		       b->created && strlen(b->created) == BMS_TS_LEN);
-	return 0;
-}
-
-static const char *battery_list(struct bms_store *st)
-{
-	bms_buf_reset(&out);
-	bms_buf_puts(&out, "");
-	CHECK_INT(bms_store_battery_list(st, battery_line, &out), 0);
-	return out.p;
-}
-
 static void test_batteries(void)
 {
 	struct bms_store *st = open_t("beta");
 	struct bms_battery b;
+	char house[8 + BMS_STORE_UUID_LEN], upper[BMS_STORE_UUID_LEN + 1], auto1[128];
+	const char *uuid;
+	struct bms_buf j = BMS_BUF_INIT;
 
 	CHECK(st != NULL);
 	if (!st)
@@ -1322,8 +1381,25 @@ static void test_batteries(void)
 	b.bms_id = "";
 	CHECK_INT(bms_store_battery_add(st, &b), BMS_STORE_ECONFIG);
 	CHECK_STR(battery_list(st),
-		  "house|House bank|lifepo4|280|16|daly|daly|/dev/ttyUSB0|9600|500|shed|0|1\n"
-		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1\n");
+		  "house|House bank|lifepo4|280|16|daly|daly|/dev/ttyUSB0|9600|500|shed|0|1|1\n"
+		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1|1\n");
+
+	/* Each has a UUID of its own; either names it. */
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(DISTINCT uuid) FROM batteries"), 2);
+	snprintf(house, sizeof house, "%s", battery_get(st, "house"));
+	CHECK_INT(strlen(house), 6 + BMS_STORE_UUID_LEN);
+	uuid = house + 6;
+	CHECK(is_uuid4(uuid));
+	CHECK_STR(battery_get(st, uuid), house);
+	for (size_t i = 0; i < sizeof upper; i++)
+		upper[i] = (char)toupper((unsigned char)uuid[i]);
+	CHECK_STR(battery_get(st, upper), house);
+	CHECK_STR(battery_get(st, "ghost"), "rc -2");
+	CHECK_STR(bms_store_error(st), "no battery 'ghost'");
+	CHECK_STR(battery_get(st, ""), "rc -2");
+	CHECK_STR(bms_store_error(st), "bad battery id '': 1 to 127 bytes of UTF-8");
+	CHECK_STR(battery_get(st, "' OR 1 = 1 --"), "rc -2");
+	CHECK_INT(bms_store_battery_get(st, "spare", battery_stop, NULL), 7);
 
 	/* Edit: given fields change, "" clears one, the rest stay. */
 	bms_store_battery_clear(&b);
@@ -1345,23 +1421,49 @@ static void test_batteries(void)
 	CHECK_INT(bms_store_battery_edit(st, &b), BMS_STORE_ECONFIG);
 	CHECK_STR(bms_store_error(st), "bad battery id '\xff\\r': 1 to 127 bytes of UTF-8");
 	CHECK_STR(battery_list(st),
-		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1\n"
-		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1\n");
+		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1|1\n"
+		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1|1\n");
+	/* An edit keeps the UUID. */
+	CHECK_STR(battery_get(st, uuid), house);
 
 	/* Auto-registration, then adding it by hand fills it in. */
 	CHECK_INT(put(st, treading("auto1", "2026-11-27T10:00:00.000Z", "\"pack_voltage\":50")), 1);
 	CHECK_INT(put(st, STATUS), 1);	/* p1 */
 	CHECK_INT(bms_store_commit(st), 0);
 	CHECK_STR(battery_list(st),
-		  "auto1|-|-|-1|-1|-|-|-|-1|-1|-|1|1\n"
-		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1\n"
-		  "p1|-|-|-1|-1|-|-|-|-1|-1|-|1|1\n"
-		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1\n");
+		  "auto1|-|-|-1|-1|-|-|-|-1|-1|-|1|1|1\n"
+		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1|1\n"
+		  "p1|-|-|-1|-1|-|-|-|-1|-1|-|1|1|1\n"
+		  "spare|-|-|-1|-1|-|-|-|-1|-1|-|0|1|1\n");
+	snprintf(auto1, sizeof auto1, "%s", battery_get(st, "auto1"));
+	CHECK(is_uuid4(auto1 + 6));
+	CHECK_STR(battery_get(st, auto1 + 6), auto1);
 	bms_store_battery_clear(&b);
 	b.bms_id = "auto1";
 	b.chemistry = "nmc";
 	CHECK_INT(bms_store_battery_add(st, &b), 0);
 	CHECK_INT(bms_store_battery_add(st, &b), BMS_STORE_ECONFIG);
+	CHECK_STR(battery_get(st, "auto1"), auto1);
+	CHECK_INT(sql_int(tdb("beta"), "SELECT count(DISTINCT uuid) FROM batteries"), 4);
+
+	/* A bms_id that is another battery's UUID names its own battery. */
+	bms_store_battery_clear(&b);
+	b.bms_id = uuid;
+	CHECK_INT(bms_store_battery_add(st, &b), 0);
+	CHECK(strncmp(battery_get(st, uuid), uuid, BMS_STORE_UUID_LEN) == 0);
+	CHECK_STR(battery_get(st, "house"), house);
+	CHECK_INT(bms_store_battery_remove(st, uuid, 0), 0);
+	CHECK_STR(battery_get(st, uuid), house);
+
+	/* The JSON of a row: the UUID after the bms_id. */
+	bms_store_battery_clear(&b);
+	b.bms_id = "x";
+	b.uuid = "0b9d2c3e-6f5a-4e1b-9c8d-7a6b5c4d3e2f";
+	b.created = "2026-11-27T14:29:11.123Z";
+	bms_store_battery_json(&b, &j);
+	CHECK_STR(j.p, "{\"bms_id\":\"x\",\"uuid\":\"0b9d2c3e-6f5a-4e1b-9c8d-7a6b5c4d3e2f\","
+		  "\"auto_added\":false,\"created\":\"2026-11-27T14:29:11.123Z\"}");
+	bms_buf_free(&j);
 
 	/* Remove: refused with records unless purged. */
 	CHECK_INT(bms_store_battery_remove(st, "spare", 0), 0);
@@ -1377,7 +1479,7 @@ static void test_batteries(void)
 	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM tiers"), 0);
 	CHECK_INT(sql_int(tdb("beta"), "SELECT count(*) FROM status"), 0);
 	CHECK_STR(battery_list(st),
-		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1\n");
+		  "house|House|lifepo4|280|16|daly|daly|/dev/ttyUSB0|115200|500|-|0|1|1\n");
 	bms_store_close(st);
 }
 
