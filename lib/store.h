@@ -272,6 +272,16 @@ int bms_store_query(struct bms_store *st, const struct bms_store_query *q,
 		    enum bms_store_tier *tier_used);
 
 /*
+ * The latest reading of battery bms_id (tenant handle): fn gets its line
+ * (no newline) exactly as it was stored, as a query of the raw tier
+ * gives it back, once.  Returns 0 (fn's value when not 0),
+ * BMS_STORE_ECONFIG when the battery has no reading or there is no such
+ * battery ("no reading of battery 'x'"), or BMS_STORE_EFAIL.
+ */
+int bms_store_reading_latest(struct bms_store *st, const char *bms_id,
+			     int (*fn)(void *ctx, const char *line, size_t len), void *ctx);
+
+/*
  * Each battery's latest status record (tenant handle): fn gets its
  * bms_id, time (ms) and state, reason and quality (NULL / -1 when the
  * record lacks them), by bms_id; fn's non-zero stops and is returned.

@@ -2,7 +2,8 @@
 /*
  * Store queries (see store.h, bms_store_query): readings at the raw,
  * per-minute or per-hour tier, and the status, alert, aggregate, health
- * and anomaly records, as NDJSON or CSV.
+ * and anomaly records, as NDJSON or CSV; and the latest status and
+ * reading of batteries, for the web dashboard.
  *
  * Invariants.  One statement walks the rows in (bms_id, time) order along
  * the primary key or the (battery, ts) indexes (a CROSS JOIN keeps the
@@ -186,10 +187,39 @@ static void raw_csv(struct bms_store *st, struct bms_buf *b, const char *bms_id,
 	csv_codes(st, b, h & BMS_R_CODES, r->warnings, r->nwarnings);
 }
 
+/*
+ * The line of raw reading row s (bms_id, ts, body) in st->out: the
+ * reading exactly as it was stored, or as CSV.  0, or EFAIL for a blob
+ * that is damaged.
+ */
+static int raw_line(struct bms_store *st, sqlite3_stmt *s, int csv)
+{
+	struct bms_buf *b = &st->out;
+	const char *id = (const char *)sqlite3_column_text(s, 0);
+	int64_t ts = sqlite3_column_int64(s, 1);
+	const void *blob = sqlite3_column_blob(s, 2);
+	size_t n = (size_t)sqlite3_column_bytes(s, 2);
+	char e[140];
+	int bad;
+
+	bms_buf_reset(b);
+	if (csv) {
+		bad = bms_readpack_unpack(blob, n, st->rp);
+		if (!bad)
+			raw_csv(st, b, id, ts, &st->rp->r);
+	} else {
+		bad = bms_readpack_json(blob, n, id, ts, st->tenant, b);
+	}
+	if (!bad)
+		return 0;
+	return bms_store_fail(st, BMS_STORE_EFAIL, "damaged reading of '%s' at %lld ms ('%s')",
+			      bms_store_esc(e, sizeof e, id ? id : ""), (long long)ts,
+			      st->db_path);
+}
+
 static int query_raw(struct bms_store *st, const struct bms_store_query *q,
 		     int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
 {
-	struct bms_buf *b = &st->out;
 	sqlite3_stmt *s;
 	int rc, stop = 0;
 
@@ -202,36 +232,43 @@ static int query_raw(struct bms_store *st, const struct bms_store_query *q,
 	sqlite3_bind_text(s, 1, q->bms_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, q->since_ms);
 	sqlite3_bind_int64(s, 3, q->until_ms);
-	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(s, 0);
-		int64_t ts = sqlite3_column_int64(s, 1);
-		const void *blob = sqlite3_column_blob(s, 2);
-		size_t n = (size_t)sqlite3_column_bytes(s, 2);
-		int bad;
-
-		bms_buf_reset(b);
-		if (q->csv) {
-			bad = bms_readpack_unpack(blob, n, st->rp);
-			if (!bad)
-				raw_csv(st, b, id, ts, &st->rp->r);
-		} else {
-			bad = bms_readpack_json(blob, n, id, ts, st->tenant, b);
-		}
-		if (bad) {
-			char e[140];
-
-			stop = bms_store_fail(st, BMS_STORE_EFAIL,
-					      "damaged reading of '%s' at %lld ms ('%s')",
-					      bms_store_esc(e, sizeof e, id ? id : ""),
-					      (long long)ts, st->db_path);
-		} else {
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (!(stop = raw_line(st, s, q->csv)))
 			stop = emit(st, fn, ctx);
-		}
-	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
 	sqlite3_finalize(s);
 	return stop;
+}
+
+int bms_store_reading_latest(struct bms_store *st, const char *bms_id,
+			     int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+	sqlite3_stmt *s;
+	char e[140];
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	/* One probe: the last row of the battery's stretch of the primary key. */
+	s = bms_store_prep(st, "SELECT b.bms_id, r.ts, r.body FROM batteries b"
+			   " CROSS JOIN readings r ON r.battery = b.id"
+			   " WHERE b.bms_id = ?1 ORDER BY r.ts DESC LIMIT 1");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_text(s, 1, bms_id ? bms_id : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if ((rc = raw_line(st, s, 0)) == 0)
+			rc = emit(st, fn, ctx);
+	} else if (rc == SQLITE_DONE) {
+		rc = bms_store_fail(st, BMS_STORE_ECONFIG, "no reading of battery '%s'",
+				    bms_store_esc(e, sizeof e, bms_id ? bms_id : ""));
+	} else {
+		rc = bms_store_tdberr(st);
+	}
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* ==== Tier points ==== */

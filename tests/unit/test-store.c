@@ -6,8 +6,9 @@
  * byte for byte, duplicates and replays, tier values worked out by hand,
  * compaction, retention and records too old for it, the tier choice, CSV
  * text, tenant isolation through every call, messages that stay one
- * line, the registries (refresh tokens rotated in families, super-admins
- * and what their password checks cost), a busy database, a full disk,
+ * line, the registries (batteries by bms_id or UUID, refresh tokens
+ * rotated in families, super-admins and what their password checks
+ * cost), the latest reading of a battery, a busy database, a full disk,
  * symbolic links planted in a store, backup under a concurrent writer,
  * check of a damaged copy, and alerts: their alert_id, the id and
  * acknowledgement a query adds, acknowledging, and the polls a
@@ -1600,6 +1601,105 @@ static void test_users(void)
 	bms_store_close(st);
 }
 
+/* ==== The latest reading ==== */
+
+static int stop9(void *ctx, const char *line, size_t len)
+{
+	collect(ctx, line, len);
+	return 9;
+}
+
+/* line (of battery p1) as a reading of battery lat1; a ring of four. */
+static const char *as_lat1(const char *line)
+{
+	static char buf[4][8192];
+	static int k;
+	const char *p = strstr(line, "\"bms_id\":\"p1\"");
+
+	k = (k + 1) % 4;
+	if (!p)
+		return line;
+	snprintf(buf[k], sizeof buf[k], "%.*s\"bms_id\":\"lat1\"%s", (int)(p - line), line,
+		 p + 13);
+	return buf[k];
+}
+
+/* What bms_store_reading_latest gives for bms_id, or "rc N: error". */
+static const char *latest(struct bms_store *st, const char *bms_id)
+{
+	int rc;
+
+	bms_buf_reset(&out);
+	bms_buf_puts(&out, "");
+	rc = bms_store_reading_latest(st, bms_id, collect, &out);
+	if (rc != 0)
+		bms_buf_printf(&out, "rc %d: %s", rc, bms_store_error(st));
+	return out.p;
+}
+
+static void test_latest(void)
+{
+	const char *l16 = fixture_line("reading-16s.ndjson");
+	struct bms_store *st = open_t("acme"), *c = open_t(NULL);
+	struct bms_buf want = BMS_BUF_INIT;
+	char *all;
+	const char *last;
+
+	CHECK(st && c);
+	if (!st || !c)
+		goto out;
+	/* Packed readings and one kept as text, out of order: the latest in
+	 * time comes back as it was stored, the tenant field with it. */
+	CHECK_INT(put(st, as_lat1(retime(l16, "2026-11-28T10:00:01.000Z", NULL))), 1);
+	CHECK_INT(put(st, as_lat1(retime(l16, "2026-11-28T10:00:03.000Z",
+					 ",\"tenant\":\"acme\""))), 1);
+	CHECK_INT(put(st, as_lat1(retime(l16, "2026-11-28T10:00:02.000Z", NULL))), 1);
+	CHECK_INT(put(st, treading("lat2", "2026-11-28T10:00:00.000Z",
+				   "\"pack_voltage\":50,\"zz\":[1]")), 1);
+	CHECK_INT(put(st, treading("lat2", "2026-11-28T09:00:00.000Z", "\"pack_voltage\":49")), 1);
+	CHECK_INT(put(st, "{\"type\":\"status\",\"bms_id\":\"sonly\",\"timestamp\":"
+		      "\"2026-11-28T10:00:00.000Z\",\"state\":\"connected\"}"), 1);
+	/* Not committed yet: the handle's own batch is seen. */
+	bms_buf_printf(&want, "%s\n", as_lat1(retime(l16, "2026-11-28T10:00:03.000Z",
+						     ",\"tenant\":\"acme\"")));
+	CHECK_STR(latest(st, "lat1"), want.p);
+	CHECK_INT(bms_store_commit(st), 0);
+	CHECK_STR(latest(st, "lat1"), want.p);
+	/* The same line as the last of a query of the raw tier. */
+	all = strdup(readings(st, "lat1", BMS_TIER_RAW));
+	CHECK_INT(lines(all), 3);
+	last = all ? strrchr(all, '\n') : NULL;
+	while (last && last > all && last[-1] != '\n')
+		last--;
+	CHECK_STR(last, want.p);
+	free(all);
+	CHECK_STR(latest(st, "lat2"), "{\"type\":\"reading\",\"bms_id\":\"lat2\",\"timestamp\":"
+		  "\"2026-11-28T10:00:00.000Z\",\"pack_voltage\":50,\"zz\":[1]}\n");
+
+	/* No reading, no battery: a configuration error that says which. */
+	CHECK_STR(latest(st, "sonly"), "rc -2: no reading of battery 'sonly'");
+	CHECK_STR(latest(st, "gh\nost"), "rc -2: no reading of battery 'gh\\nost'");
+	CHECK_STR(latest(st, NULL), "rc -2: no reading of battery ''");
+	bms_buf_reset(&out);
+	CHECK_INT(bms_store_reading_latest(st, "lat2", stop9, &out), 9);
+	CHECK_INT(lines(out.p), 1);
+	CHECK_INT(bms_store_reading_latest(c, "p1", collect, &out), BMS_STORE_ECONFIG);
+
+	/* A damaged blob is a failure that names the reading. */
+	CHECK_INT(sql_exec(tdb("acme"), "UPDATE readings SET body = X'01FF' WHERE battery ="
+			   " (SELECT id FROM batteries WHERE bms_id = 'lat2')"
+			   " AND ts = 1795860000000"), SQLITE_OK);
+	CHECK(strstr(latest(st, "lat2"), "rc -1: damaged reading of 'lat2' at 1795860000000 ms")
+	      == out.p);
+	CHECK_INT(bms_store_battery_remove(st, "lat1", 1), 0);
+	CHECK_INT(bms_store_battery_remove(st, "lat2", 1), 0);
+	CHECK_INT(bms_store_battery_remove(st, "sonly", 1), 0);
+out:
+	bms_buf_free(&want);
+	bms_store_close(st);
+	bms_store_close(c);
+}
+
 /* ==== Refresh-token families ==== */
 
 static int is_family(const char *f)
@@ -2177,6 +2277,7 @@ static void test_isolation(void)
 	struct bms_battery bat;
 	enum bms_role role;
 	char user[64], rec[512], bea_family[BMS_STORE_FAMILY_LEN + 1];
+	char bonly_uuid[BMS_STORE_UUID_LEN + 1];
 	const char *before;
 
 	CHECK(b != NULL);
@@ -2198,6 +2299,8 @@ static void test_isolation(void)
 	bms_store_close(b);
 	snprintf(bea_family, sizeof bea_family, "%s",
 		 sql_dump(tdb("beta"), "SELECT family FROM tokens"));
+	snprintf(bonly_uuid, sizeof bonly_uuid, "%s",
+		 sql_dump(tdb("beta"), "SELECT uuid FROM batteries WHERE bms_id = 'bonly'"));
 	before = strdup(sql_dump(tdb("beta"), "SELECT * FROM batteries ORDER BY id;"));
 	before = before ? before : "";
 
@@ -2230,6 +2333,9 @@ static void test_isolation(void)
 	CHECK_INT(bms_store_battery_edit(a, &bat), BMS_STORE_ECONFIG);
 	CHECK_INT(bms_store_battery_remove(a, "bonly", 1), BMS_STORE_ECONFIG);
 	CHECK_INT(bms_store_battery_remove(a, "bonly", 0), BMS_STORE_ECONFIG);
+	CHECK_STR(battery_get(a, "bonly"), "rc -2");
+	CHECK_STR(battery_get(a, bonly_uuid), "rc -2");
+	CHECK_STR(latest(a, "bonly"), "rc -2: no reading of battery 'bonly'");
 	/* Users and tokens. */
 	CHECK_INT(bms_store_user_verify(a, "bea", "beta-pass", &role), 0);
 	CHECK_INT(bms_store_user_passwd(a, "bea", "mine now"), BMS_STORE_ECONFIG);
@@ -2937,6 +3043,7 @@ int main(void)
 	test_too_old();
 	test_csv();
 	test_bad_query();
+	test_latest();
 	test_batteries();
 	test_removed_meanwhile();
 	test_users();
