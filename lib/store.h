@@ -2,7 +2,8 @@
 /*
  * The store: SQLite databases (WAL) holding every record of the pipeline,
  * per tenant, with history tiers, retention, queries and the registries
- * bms-serve needs (batteries, users, refresh tokens, audit log).
+ * bms-serve needs (batteries, users, super-admins, refresh tokens, audit
+ * log).
  *
  * Layout.  A store is a directory:
  *     DIR/control.db          tenants and their retention settings, super-admins
@@ -167,8 +168,8 @@ int bms_store_superadmin_disable(struct bms_store *st, const char *name, int dis
 int bms_store_superadmin_list(struct bms_store *st,
 			      int (*fn)(void *ctx, const struct bms_superadmin *a), void *ctx);
 /* 1 if name is an enabled super-admin with this password, 0 if not
- * (unknown, disabled or wrong password: the same answer, and in the same
- * time, as of bms_store_user_verify), or BMS_STORE_EFAIL. */
+ * (unknown, disabled or wrong password: the same answer in the same time,
+ * as bms_store_user_verify gives), or BMS_STORE_EFAIL. */
 int bms_store_superadmin_verify(struct bms_store *st, const char *name,
 				const char *password);
 
