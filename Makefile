@@ -85,7 +85,7 @@ $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
 # bms-validate reads the store's battery registry (--db); bms-alert its
 # registry and acknowledgements.
 $(O)/bin/bms-validate $(O)/bin/bms-alert: LDLIBS += $(STORE_LIBS)
-$(O)/bin/bms-serve: LDLIBS += $(STORE_LIBS) $(CIVETWEB_LIBS)
+$(O)/bin/bms-serve: LDLIBS += $(STORE_LIBS) $(CIVETWEB_LIBS) $(JWT_LIBS) $(JANSSON_LIBS)
 # Where bms-alert finds its default rules once installed; rebuilt when
 # DATADIR changes.
 $(O)/cmd/bms-alert.o: override CFLAGS += -DBMS_DATADIR='"$(DATADIR)"'
@@ -105,8 +105,9 @@ $(O)/tests/test-cycle: LDLIBS += $(SERIAL_LIBS)
 $(O)/tests/test-reading: STORE_LIBS += $(JANSSON_LIBS)
 # So do the tests of the health and anomaly records.
 $(O)/tests/test-health $(O)/tests/test-anomaly: STORE_LIBS += $(JANSSON_LIBS)
-# The token module's test links libjwt.
+# The token module's test links libjwt; the contract's, jansson.
 $(O)/tests/test-jwt: LDLIBS += $(JWT_LIBS)
+$(O)/tests/test-contract: LDLIBS += $(JANSSON_LIBS)
 
 check: all $(UNIT_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)

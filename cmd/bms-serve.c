@@ -11,6 +11,7 @@
 #include "config.h"
 #include "exitcode.h"
 #include "http.h"
+#include "jwt.h"
 #include "msg.h"
 #include "opt.h"
 #include "serve.h"
@@ -23,12 +24,14 @@ static const struct option longopts[] = {
 	{ "access-log", required_argument, 0, 'a' },
 	{ "cors-origin", required_argument, 0, 'o' },
 	{ "config", required_argument, 0, 'c' },
+	{ "jwt-secret", required_argument, 0, 's' },
+	{ "access-ttl", required_argument, 0, 'A' },
 	BMS_OPT_COMMON
 };
 
 static const struct bms_cmd cmd = {
 	.synopsis = "bms-serve --db dir [-l host:port ...] [--threads n] [--access-log file] "
-		    "[--cors-origin origin] [-c file]",
+		    "[--cors-origin origin] [--jwt-secret file] [--access-ttl dur] [-c file]",
 	.help =
 	"Serve the store's API over HTTP until SIGINT or SIGTERM.\n\n"
 	"      --db DIR            the store (bms-store init)\n"
@@ -37,6 +40,9 @@ static const struct bms_cmd cmd = {
 	"      --threads N         worker threads (default twice the cores, 4..32)\n"
 	"      --access-log FILE   log each request to FILE\n"
 	"      --cors-origin URL   the one origin browsers may call the API from\n"
+	"      --jwt-secret FILE   the key of the access tokens (default DIR/jwt.secret,\n"
+	"                          made on first run)\n"
+	"      --access-ttl DUR    an access token's life (default 15m)\n"
 	"  -c, --config FILE       [serve] settings (options win)\n",
 	.shortopts = "l:c:",
 	.longopts = longopts,
@@ -48,6 +54,7 @@ static const struct bms_config_key keys[] = {
 	{ .section = "serve", .key = "threads", .type = BMS_CONFIG_INTEGER, .min = 1, .max = 256 },
 	{ .section = "serve", .key = "access_log", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "cors_origin", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "jwt_secret", .type = BMS_CONFIG_STRING },
 };
 
 int main(int argc, char **argv)
@@ -62,8 +69,8 @@ int main(int argc, char **argv)
 	};
 	struct bms_config *cfg = NULL;
 	struct bms_http *h;
-	const char *config = NULL, *where;
-	char err[512];
+	const char *config = NULL, *where, *secret = NULL;
+	char err[512], defsecret[4096];
 	int c;
 
 	bms_msg_prog(argv[0]);
@@ -79,6 +86,16 @@ int main(int argc, char **argv)
 		case 'a': ho.access_log = optarg; break;
 		case 'o': ho.cors_origin = optarg; break;
 		case 'c': config = optarg; break;
+		case 's': secret = optarg; break;
+		case 'A': {
+			int64_t ms;
+
+			if (bms_config_duration(optarg, &ms) < 0 || ms < 1000 || ms > 86400000)
+				bms_opt_usage(&cmd, "--access-ttl: '%s' is not a duration from 1s to 1d",
+					      optarg);
+			sv.access_ttl_s = ms / 1000;
+			break;
+		}
 		}
 	}
 	if (optind < argc)
@@ -104,11 +121,24 @@ int main(int argc, char **argv)
 			ho.access_log = bms_config_str(cfg, "serve", NULL, "access_log");
 		if (!ho.cors_origin)
 			ho.cors_origin = bms_config_str(cfg, "serve", NULL, "cors_origin");
+		if (!secret)
+			secret = bms_config_str(cfg, "serve", NULL, "jwt_secret");
 	}
 	if (!sv.db)
 		bms_opt_usage(&cmd, "give the store with --db DIR");
 	if (access(sv.db, R_OK | X_OK) < 0)
 		bms_die(BMS_EXIT_FAIL, "cannot read the store '%s': %s", sv.db, strerror(errno));
+	if (!secret) {
+		snprintf(defsecret, sizeof defsecret, "%s/jwt.secret", sv.db);
+		secret = defsecret;
+	}
+	if (bms_jwt_secret_load(secret, sv.secret, sizeof sv.secret, &sv.secret_len, err,
+				sizeof err) < 0)
+		bms_die(BMS_EXIT_FAIL, "%s", err);
+	sv.by_addr = bms_backoff_new(1024);
+	sv.by_account = bms_backoff_new(1024);
+	if (!sv.by_addr || !sv.by_account)
+		bms_die(BMS_EXIT_FAIL, "out of memory");
 	bms_sig_install();
 	if (bms_http_start(&h, &ho, err, sizeof err) < 0)
 		bms_die(strncmp(err, "--listen", 8) == 0 ? BMS_EXIT_USAGE : BMS_EXIT_FAIL, "%s", err);
@@ -117,6 +147,8 @@ int main(int argc, char **argv)
 	while (!bms_sig_stopping())
 		bms_sig_poll(NULL, 0, -1);
 	bms_http_stop(h);
+	bms_backoff_free(sv.by_addr);
+	bms_backoff_free(sv.by_account);
 	bms_config_free(cfg);
 	return BMS_EXIT_OK;
 }

@@ -12,10 +12,20 @@
 #ifndef BMS_SERVE_H
 #define BMS_SERVE_H
 
+#include <stdint.h>
+
+#include "backoff.h"
 #include "http.h"
+#include "jwt.h"
 
 struct bms_serve {
 	const char *db;		/* the store's directory */
+	unsigned char secret[BMS_JWT_SECRET_MAX];	/* signs the access tokens */
+	size_t secret_len;
+	int64_t access_ttl_s;	/* an access token's life; 0: BMS_JWT_TTL */
+	int64_t refresh_ttl_s;	/* a refresh token's; 0: 30 days */
+	struct bms_backoff *by_addr;	/* failed logins per client address */
+	struct bms_backoff *by_account;	/* and per tenant/user */
 };
 
 /* The routes, for bms_http_opts (ctx: a struct bms_serve). */

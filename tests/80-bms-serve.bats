@@ -122,3 +122,142 @@ status_rec() {
 	[ "$status" -eq 1 ]
 	[ "$output" = "bms-serve: cannot read the store '$T/none': No such file or directory" ]
 }
+
+# ==== Accounts and tokens ====
+
+# login TENANT USER PASSWORD: POST the sign-in; the body in $T/login, the
+# status code on stdout.
+login() {
+	curl -sS -o "$T/login" -w '%{http_code}' -X POST "$URL/api/v1/auth/login" \
+		-d "{\"tenant\":\"$1\",\"username\":\"$2\",\"password\":\"$3\"}"
+}
+
+# b64url: standard input as unpadded base64url.
+b64url() {
+	base64 -w0 | tr '+/' '-_' | tr -d '='
+}
+
+# sign HEADER PAYLOAD [KEYHEX]: a JWT signed with HMAC-SHA256 by the
+# server's secret (or KEYHEX).
+sign() {
+	local key=${3:-$(cat "$STORE/jwt.secret")} h p
+	h=$(printf '%s' "$1" | b64url)
+	p=$(printf '%s' "$2" | b64url)
+	printf '%s.%s.%s' "$h" "$p" "$(printf '%s.%s' "$h" "$p" |
+		openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" -binary | b64url)"
+}
+
+users_new() {
+	store_new home shed
+	printf 'pass-of-alice\npass-of-alice\n' | bms-store -d "$STORE" -T home users add alice --role operator >/dev/null
+	printf 'pass-of-bob\npass-of-bob\n' | bms-store -d "$STORE" -T shed users add bob --role viewer >/dev/null
+}
+
+@test "sign in: a token that says who, in which tenant, with which role; the secret made private" {
+	users_new
+	serve_start
+	[ "$(stat -c %a "$STORE/jwt.secret")" = 600 ]
+	[ "$(login home alice pass-of-alice)" = 200 ]
+	run jq -c '[.token_type, .expires_in, .user, (.refresh_token | test("^home\\.[0-9a-f]{64}$"))]' "$T/login"
+	[ "$output" = '["Bearer",900,{"name":"alice","tenant":"home","role":"operator"},true]' ]
+	tok=$(jq -r .access_token "$T/login")
+	run curl -sS "$URL/api/v1/auth/me" -H "Authorization: Bearer $tok"
+	[[ "$output" =~ ^\{\"name\":\"alice\",\"tenant\":\"home\",\"role\":\"operator\",\"expires_at\":\"[0-9T:.-]+Z\"\}$ ]]
+	# The same answer for every wrong guess.
+	[ "$(login home alice wrong)" = 401 ]
+	[ "$(cat "$T/login")" = '{"error":"unauthorized","message":"wrong tenant, user name or password"}' ]
+	[ "$(login home nobody pass-of-alice)" = 401 ]
+	[ "$(cat "$T/login")" = '{"error":"unauthorized","message":"wrong tenant, user name or password"}' ]
+	[ "$(login shed alice pass-of-alice)" = 401 ]
+	[ "$(login nowhere alice pass-of-alice)" = 401 ]
+	[ "$(login "../../etc" alice pass-of-alice)" = 401 ]
+}
+
+@test "sign in: bad bodies are 400 naming the field" {
+	users_new
+	serve_start
+	run curl -sS -X POST "$URL/api/v1/auth/login" -d '{"tenant":"home","username":"alice"}'
+	[ "$output" = '{"error":"bad_request","message":"password: required","details":{"field":"password"}}' ]
+	run curl -sS -X POST "$URL/api/v1/auth/login" -d '{"tenant":"home","username":7,"password":"x"}'
+	[ "$output" = '{"error":"bad_request","message":"username: not a string","details":{"field":"username"}}' ]
+	run curl -sS -X POST "$URL/api/v1/auth/login" -d '{"tenant":'
+	[[ "$output" == '{"error":"bad_request","message":"the body is not a JSON object: '* ]]
+	run curl -sS -o /dev/null -w '%{http_code}' -X POST "$URL/api/v1/auth/login" \
+		--data-binary @<(head -c 70000 /dev/zero | tr '\0' ' ')
+	[ "$output" = 413 ]
+}
+
+@test "a brute force meets 429 with Retry-After, for that address" {
+	users_new
+	serve_start
+	for i in 1 2 3 4 5 6; do
+		[ "$(login home alice guess$i)" = 401 ]
+	done
+	run curl -sS -D "$T/h" -X POST "$URL/api/v1/auth/login" \
+		-d '{"tenant":"home","username":"alice","password":"pass-of-alice"}'
+	[ "$output" = '{"error":"too_many_requests","message":"too many failed sign-ins: wait and try again"}' ]
+	grep -q '^HTTP/1.1 429' "$T/h"
+	grep -Eq '^Retry-After: [0-9]+' "$T/h"
+}
+
+@test "tokens that are refused: none, tampered, another algorithm, another key, expired, another tenant" {
+	users_new
+	serve_start --access-ttl 1s
+	now=$(date +%s)
+	claims="{\"sub\":\"alice\",\"tenant\":\"home\",\"role\":\"admin\",\"iat\":$now,\"exp\":$((now + 600)),\"jti\":\"00112233445566778899aabbccddeeff\"}"
+	me() {
+		curl -sS -o /dev/null -w '%{http_code}' "$URL/api/v1/auth/me" ${1:+-H "Authorization: Bearer $1"}
+	}
+	# A token the test signs with the server's key is good...
+	[ "$(me "$(sign '{"alg":"HS256","typ":"JWT"}' "$claims")")" = 200 ]
+	# ...and every variation is not.
+	[ "$(me)" = 401 ]
+	[ "$(me "$(printf '{"alg":"none","typ":"JWT"}' | b64url).$(printf '%s' "$claims" | b64url).")" = 401 ]
+	[ "$(me "$(sign '{"alg":"HS512","typ":"JWT"}' "$claims")")" = 401 ]
+	[ "$(me "$(sign '{"alg":"HS256","typ":"JWT"}' "$claims" 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff)")" = 401 ]
+	tok=$(sign '{"alg":"HS256","typ":"JWT"}' "$claims")
+	sig=${tok##*.}
+	[ "$(me "${tok%.*}.${sig:0:10}$([ "${sig:10:1}" = A ] && echo B || echo A)${sig:11}")" = 401 ]
+	[ "$(me "$(printf '%s' '{"alg":"HS256","typ":"JWT"}' | b64url).$(printf '%s' "${claims/alice/mallory}" | b64url).${tok##*.}")" = 401 ]
+	[ "$(me "$(sign '{"alg":"HS256","typ":"JWT"}' "${claims/\"home\"/\"nowhere\"}")")" = 401 ]
+	[ "$(me "$(sign '{"alg":"HS256","typ":"JWT"}' "${claims/$((now + 600))/$((now - 1))}")")" = 401 ]
+	# A token of the server's own, past its second of life.
+	[ "$(login home alice pass-of-alice)" = 200 ]
+	tok=$(jq -r .access_token "$T/login")
+	for _ in $(seq 100); do
+		[ "$(me "$tok")" = 401 ] && break
+		sleep 0.1
+	done
+	[ "$(me "$tok")" = 401 ]
+}
+
+@test "refresh tokens rotate on every use; a reused one ends its family; logout ends it too" {
+	users_new
+	serve_start
+	refresh() {
+		curl -sS -o "$T/refresh" -w '%{http_code}' -X POST "$URL/api/v1/auth/$2" \
+			-d "{\"refresh_token\":\"$1\"}"
+	}
+	[ "$(login home alice pass-of-alice)" = 200 ]
+	r1=$(jq -r .refresh_token "$T/login")
+	[ "$(refresh "$r1" refresh)" = 200 ]
+	r2=$(jq -r .refresh_token "$T/refresh")
+	[ "$r2" != "$r1" ]
+	[ "$(jq -c .user "$T/refresh")" = '{"name":"alice","tenant":"home","role":"operator"}' ]
+	tok=$(jq -r .access_token "$T/refresh")
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' "$URL/api/v1/auth/me" -H "Authorization: Bearer $tok")" = 200 ]
+	# r1 again: someone kept a copy.  The whole family ends, r2 with it.
+	[ "$(refresh "$r1" refresh)" = 401 ]
+	[ "$(cat "$T/refresh")" = '{"error":"unauthorized","message":"this refresh token was used before: every session it began is ended, sign in again"}' ]
+	[ "$(refresh "$r2" refresh)" = 401 ]
+	[ "$(cat "$T/refresh")" = '{"error":"unauthorized","message":"the refresh token is not valid: sign in again"}' ]
+	[ "$(sqlite3 "$STORE/tenants/home.db" "SELECT user, action FROM audit")" = "alice|token_reused" ]
+	# Logout: 204, and the token is done.
+	[ "$(login home alice pass-of-alice)" = 200 ]
+	r3=$(jq -r .refresh_token "$T/login")
+	[ "$(refresh "$r3" logout)" = 204 ]
+	[ "$(refresh "$r3" refresh)" = 401 ]
+	# Garbage is refused the same way.
+	[ "$(refresh "home.00" refresh)" = 401 ]
+	[ "$(refresh "../x.00" refresh)" = 401 ]
+}
