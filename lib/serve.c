@@ -33,6 +33,8 @@
 
 #include <jansson.h>
 
+#include "contract.h"
+#include "json.h"
 #include "serve.h"
 #include "store.h"
 #include "ts.h"
@@ -382,11 +384,255 @@ static void me(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *r
 		       c.tenant, c.role, exp);
 }
 
+
+/* ==== Batteries: the contract's connections and data ==== */
+
+/* The level of a role: viewer 0, operator 1, admin 2; -1 unknown. */
+static int level(const char *role)
+{
+	int r = bms_store_role_parse(role);
+
+	return r < 0 ? -1 : r;
+}
+
+/* The caller's claims and tenant store, wanting at least role min; NULL
+ * with rs set (401, 403) when not. */
+static struct bms_store *caller(struct bms_serve *sv, const struct bms_http_req *rq,
+				struct bms_http_resp *rs, int min, struct bms_jwt_claims *c)
+{
+	if (authenticate(sv, rq, rs, c) < 0)
+		return NULL;
+	if (level(c->role) < min) {
+		bms_http_error(rs, 403, "forbidden", min >= BMS_ROLE_ADMIN ?
+			       "this needs an admin of the tenant" :
+			       "this needs an operator or an admin", NULL);
+		return NULL;
+	}
+	return tenant(sv, rq->thread, c->tenant);
+}
+
+/* A battery as the registry keeps it, with its strings copied. */
+struct bat {
+	int found;
+	char bms_id[128], uuid[40], name[128], bms_type[32], protocol[32], device[256];
+	char created[40];
+	long baud, timeout_ms;
+	int auto_added;
+};
+
+static void cp(char *d, size_t n, const char *s)
+{
+	snprintf(d, n, "%s", s ? s : "");
+}
+
+static int copy_battery(void *ctx, const struct bms_battery *b)
+{
+	struct bat *x = ctx;
+
+	x->found = 1;
+	cp(x->bms_id, sizeof x->bms_id, b->bms_id);
+	cp(x->uuid, sizeof x->uuid, b->uuid);
+	cp(x->name, sizeof x->name, b->name);
+	cp(x->bms_type, sizeof x->bms_type, b->bms_type);
+	cp(x->protocol, sizeof x->protocol, b->protocol);
+	cp(x->device, sizeof x->device, b->device);
+	cp(x->created, sizeof x->created, b->created);
+	x->baud = b->baud;
+	x->timeout_ms = b->timeout_ms;
+	x->auto_added = b->auto_added;
+	return 0;
+}
+
+/* The latest status of one battery. */
+struct link {
+	const char *bms_id;
+	int found;
+	char state[16];
+	double quality;
+};
+
+static int link_fn(void *ctx, const char *bms_id, int64_t ts_ms, const char *state,
+		   const char *reason, double quality)
+{
+	struct link *l = ctx;
+
+	if (strcmp(bms_id, l->bms_id) != 0)
+		return 0;
+	l->found = 1;
+	cp(l->state, sizeof l->state, state);
+	l->quality = quality;
+	return 1;
+}
+
+/* The timestamp of the latest reading's line. */
+static int last_fn(void *ctx, const char *line, size_t len)
+{
+	struct bms_json_field f = { .key = "timestamp" };
+
+	if (bms_json_scan(line, len, &f, 1, NULL) == 0 && f.val && *f.val == '"' && f.len < 64)
+		snprintf(ctx, 64, "%.*s", (int)f.len - 2, f.val + 1);
+	return 0;
+}
+
+static void json_str_member(struct bms_buf *o, const char *key, const char *v, int comma)
+{
+	bms_buf_printf(o, "%s\"%s\":", comma ? "," : "", key);
+	if (v && *v)
+		bms_buf_json_str(o, v, strlen(v));
+	else
+		bms_buf_puts(o, "null");
+}
+
+/* A registered battery in the BMSConnection shape. */
+static void connection_json(struct bms_store *st, const struct bat *x, struct bms_buf *o)
+{
+	struct link l = { x->bms_id, 0, "", -1 };
+	char last[64] = "";
+	int bt = strcmp(x->protocol, "bluetooth") == 0;
+
+	bms_store_status_latest(st, link_fn, &l);
+	bms_store_reading_latest(st, x->bms_id, last_fn, last);
+	bms_buf_putc(o, '{');
+	json_str_member(o, "id", x->uuid, 0);
+	json_str_member(o, "bms_id", x->bms_id, 1);
+	json_str_member(o, "name", x->name, 1);
+	json_str_member(o, "bms_type", x->bms_type, 1);
+	bms_buf_puts(o, ",\"connection_config\":{");
+	json_str_member(o, "protocol", x->protocol, 0);
+	json_str_member(o, bt ? "mac_address" : "device_path", x->device, 1);
+	if (x->baud > 0)
+		bms_buf_printf(o, ",\"baud_rate\":%ld", x->baud);
+	if (x->timeout_ms > 0)
+		bms_buf_printf(o, ",\"timeout\":%g", (double)x->timeout_ms / 1000);
+	bms_buf_putc(o, '}');
+	json_str_member(o, "status", l.found && l.state[0] ? l.state : "disconnected", 1);
+	json_str_member(o, "last_data_received", last, 1);
+	if (l.found && l.quality >= 0)
+		bms_buf_printf(o, ",\"connection_quality\":%g", l.quality);
+	else
+		bms_buf_puts(o, ",\"connection_quality\":null");
+	json_str_member(o, "created_at", x->created, 1);
+	bms_buf_putc(o, '}');
+}
+
+/* POST /api/v1/bms/connect: register a battery (operator and up). */
+static void connect_bms(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_serve *sv = ctx;
+	struct bms_jwt_claims c;
+	struct bms_contract_conn cc;
+	struct bms_battery b;
+	struct bat x = { 0 };
+	char field[64], why[256], details[128], msg[400];
+	struct bms_store *st = caller(sv, rq, rs, BMS_ROLE_OPERATOR, &c);
+
+	if (!st)
+		return;
+	if (bms_contract_conn_parse(rq->body, rq->body_len, &cc, field, sizeof field, why,
+				    sizeof why) < 0) {
+		snprintf(details, sizeof details, "{\"field\":\"%s\"}", field);
+		snprintf(msg, sizeof msg, "%s%s%s", field, field[0] ? ": " : "", why);
+		bms_http_error(rs, 400, "bad_request", msg, field[0] ? details : NULL);
+		return;
+	}
+	if (bms_store_battery_get(st, cc.bms_id, copy_battery, &x) == 0 && x.found &&
+	    !x.auto_added) {
+		bms_http_error(rs, 409, "conflict", "this battery is registered already",
+			       "{\"field\":\"bms_id\"}");
+		return;
+	}
+	bms_store_battery_clear(&b);
+	b.bms_id = cc.bms_id;
+	b.name = cc.name[0] ? cc.name : NULL;
+	b.bms_type = cc.bms_type;
+	b.protocol = cc.protocol;
+	b.device = bms_contract_conn_device(&cc);
+	b.baud = cc.baud_rate > 0 ? cc.baud_rate : -1;
+	b.timeout_ms = cc.timeout > 0 ? (long)(cc.timeout * 1000 + 0.5) : -1;
+	x.found = 0;
+	if (bms_store_battery_add(st, &b) < 0 ||
+	    bms_store_battery_get(st, cc.bms_id, copy_battery, &x) != 0 || !x.found) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
+		return;
+	}
+	snprintf(msg, sizeof msg, "from %s", rq->remote);
+	bms_store_audit(st, c.user, "battery_connect", cc.bms_id, msg);
+	rs->status = 201;
+	connection_json(st, &x, &rs->body);
+}
+
+/* GET /api/v1/bms: every registered battery as a connection. */
+struct conns {
+	struct bms_store *st;
+	struct bms_buf *o;
+	int n;
+};
+
+static int conn_each(void *ctx, const struct bms_battery *b)
+{
+	struct conns *k = ctx;
+	struct bat x = { 0 };
+
+	copy_battery(&x, b);
+	bms_buf_puts(k->o, k->n++ ? "," : "");
+	connection_json(k->st, &x, k->o);
+	return 0;
+}
+
+static void connections(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
+	struct conns k = { st, &rs->body, 0 };
+
+	if (!st)
+		return;
+	bms_buf_putc(&rs->body, '[');
+	if (bms_store_battery_list(st, conn_each, &k) < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+		return;
+	}
+	bms_buf_putc(&rs->body, ']');
+}
+
+/* GET /api/v1/bms/data/{bms_id}: the latest reading, by bms_id or UUID. */
+struct realtime {
+	struct bms_buf *o;
+	int ok;
+};
+
+static int realtime_fn(void *ctx, const char *line, size_t len)
+{
+	struct realtime *r = ctx;
+
+	r->ok = bms_contract_realtime(line, len, r->o) == 0;
+	return 0;
+}
+
+static void data(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
+	struct bat x = { 0 };
+	struct realtime r = { &rs->body, 0 };
+
+	if (!st)
+		return;
+	if (bms_store_battery_get(st, rq->params[0], copy_battery, &x) != 0 || !x.found ||
+	    bms_store_reading_latest(st, x.bms_id, realtime_fn, &r) != 0 || !r.ok) {
+		bms_buf_reset(&rs->body);
+		bms_http_error(rs, 404, "not_found", "no such battery, or no reading of it yet", NULL);
+	}
+}
+
 const struct bms_http_route bms_serve_routes[] = {
 	{ "GET", "/api/v1/health", health },
 	{ "POST", "/api/v1/auth/login", login },
 	{ "GET", "/api/v1/auth/me", me },
 	{ "POST", "/api/v1/auth/refresh", refresh },
 	{ "POST", "/api/v1/auth/logout", logout },
+	{ "POST", "/api/v1/bms/connect", connect_bms },
+	{ "GET", "/api/v1/bms", connections },
+	{ "GET", "/api/v1/bms/data/{bms_id}", data },
 };
 const int bms_serve_nroutes = sizeof bms_serve_routes / sizeof bms_serve_routes[0];

@@ -261,3 +261,82 @@ users_new() {
 	[ "$(refresh "home.00" refresh)" = 401 ]
 	[ "$(refresh "../x.00" refresh)" = 401 ]
 }
+
+# ==== Batteries: the contract's connection and data ====
+
+# token TENANT USER PASSWORD: an access token.
+token() {
+	[ "$(login "$1" "$2" "$3")" = 200 ] && jq -r .access_token "$T/login"
+}
+
+# api METHOD PATH TOKEN [BODY]: the body on stdout, the status in $T/code.
+api() {
+	curl -sS -o "$T/body" -w '%{http_code}' -X "$1" "$URL$2" -H "Authorization: Bearer $3" \
+		${4:+-d "$4"} >"$T/code"
+	cat "$T/body"
+}
+
+@test "POST /bms/connect registers a battery: 201 with its UUID, 409 again, 400 naming the field, 403 for a viewer" {
+	users_new
+	printf 'pass-of-vic\npass-of-vic\n' | bms-store -d "$STORE" -T home users add vic --role viewer >/dev/null
+	serve_start
+	op=$(token home alice pass-of-alice)
+	req='{"bms_id":"van","name":"Van bank","bms_type":"daly_bms","connection_config":{"protocol":"uart","device_path":"/dev/ttyUSB0","baud_rate":9600,"timeout":1.5}}'
+	run api POST /api/v1/bms/connect "$op" "$req"
+	[ "$(cat "$T/code")" = 201 ]
+	run jq -c 'del(.id, .created_at)' <<<"$output"
+	[ "$output" = '{"bms_id":"van","name":"Van bank","bms_type":"daly_bms","connection_config":{"protocol":"uart","device_path":"/dev/ttyUSB0","baud_rate":9600,"timeout":1.5},"status":"disconnected","last_data_received":null,"connection_quality":null}' ]
+	uuid=$(jq -r .id "$T/body")
+	[[ "$uuid" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
+	# Kept in the registry with that UUID, and audited.
+	bms-store -d "$STORE" -T home batteries list | grep -q "\"bms_id\":\"van\",\"uuid\":\"$uuid\""
+	[ "$(sqlite3 "$STORE/tenants/home.db" "SELECT user, action, object FROM audit")" = "alice|battery_connect|van" ]
+	run api POST /api/v1/bms/connect "$op" "$req"
+	[ "$(cat "$T/code")" = 409 ]
+	[ "$output" = '{"error":"conflict","message":"this battery is registered already","details":{"field":"bms_id"}}' ]
+	run api POST /api/v1/bms/connect "$op" '{"bms_type":"daly_bms","connection_config":{"protocol":"bluetooth","mac_address":"AA:BB:CC:DD:EE"}}'
+	[ "$(cat "$T/code")" = 400 ]
+	[ "$output" = '{"error":"bad_request","message":"connection_config.mac_address: not a MAC address such as AA:BB:CC:DD:EE:FF","details":{"field":"connection_config.mac_address"}}' ]
+	run api POST /api/v1/bms/connect "$op" '{"bms_type":"daly_bms","connection_config":{"protocol":"uart","device_path":"/dev/x","timeout":11}}'
+	[ "$output" = '{"error":"bad_request","message":"connection_config.timeout: not from 0.1 to 10 (seconds)","details":{"field":"connection_config.timeout"}}' ]
+	run api POST /api/v1/bms/connect "$op" 'not json'
+	[ "$(cat "$T/code")" = 400 ]
+	run api POST /api/v1/bms/connect "$(token home vic pass-of-vic)" "$req"
+	[ "$(cat "$T/code")" = 403 ]
+	[ "$output" = '{"error":"forbidden","message":"this needs an operator or an admin"}' ]
+	run api POST /api/v1/bms/connect "" "$req"
+	[ "$(cat "$T/code")" = 401 ]
+}
+
+@test "GET /bms/data/{id}: the latest reading by bms_id or UUID; another tenant's battery is 404, never its data" {
+	users_new
+	"$BATS_TEST_DIRNAME/gen-readings" 3 house | bms-store -d "$STORE" -T home
+	"$BATS_TEST_DIRNAME/gen-readings" 2 shedpack | bms-store -d "$STORE" -T shed
+	serve_start
+	a=$(token home alice pass-of-alice)
+	b=$(token shed bob pass-of-bob)
+	want=$("$BATS_TEST_DIRNAME/gen-readings" 3 house | tail -n 1 | jq -c 'del(.type)')
+	run api GET /api/v1/bms/data/house "$a"
+	[ "$(cat "$T/code")" = 200 ]
+	[ "$(jq -c . <<<"$output")" = "$want" ]
+	uuid=$(api GET /api/v1/bms "$a" | jq -r '.[] | select(.bms_id == "house") | .id')
+	run api GET "/api/v1/bms/data/$uuid" "$a"
+	[ "$(jq -c . <<<"$output")" = "$want" ]
+	run api GET /api/v1/bms "$a"
+	[ "$(jq -r '[.[] | .bms_id] | join(",")' <<<"$output")" = house ]
+	[ "$(jq -r '.[0].last_data_received' <<<"$output")" = 2026-11-27T00:00:02.250Z ]
+	# The other tenant's battery, by name or UUID: not found.
+	uuid_b=$(api GET /api/v1/bms "$b" | jq -r '.[0].id')
+	for id in shedpack "$uuid_b" nothing; do
+		run api GET "/api/v1/bms/data/$id" "$a"
+		[ "$(cat "$T/code")" = 404 ]
+		[ "$output" = '{"error":"not_found","message":"no such battery, or no reading of it yet"}' ]
+	done
+	# SQL in the path is a name like any other.
+	for id in "x'%20OR%20'1'='1" "house'--" "%22%3B%20DROP%20TABLE%20readings%3B"; do
+		run api GET "/api/v1/bms/data/$id" "$a"
+		[ "$(cat "$T/code")" = 404 ]
+	done
+	run api GET /api/v1/bms/data/house "$a"
+	[ "$(cat "$T/code")" = 200 ]
+}
