@@ -93,7 +93,7 @@ int bms_contract_conn_parse(const char *body, size_t len, struct bms_contract_co
 		field[0] = '\0';
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		snprintf(e, sizeof e, "not JSON: %s", je.text);
+		snprintf(e, sizeof e, "not JSON: %s", bms_err_oneline(je.text));
 		return bad(field, fieldsz, "", why, whysz, e);
 	}
 	if (!json_is_object(root)) {
@@ -205,54 +205,60 @@ const char *bms_contract_conn_device(const struct bms_contract_conn *c)
 	return c->device_path[0] ? c->device_path : c->mac_address;
 }
 
-/* The member whose value starts at val: from its key to its value's end,
- * with the comma that joins it to the others; [*from, *to). */
-static void member_span(const char *line, const struct bms_json_field *f,
-			const char **from, const char **to)
+/*
+ * Remove the top-level member key from the object in b (if there), with
+ * one comma that joined it to the others: the one after it, or else the
+ * one before.  b stays one JSON object.
+ */
+static void drop_member(struct bms_buf *b, const char *key)
 {
-	const char *p = f->val, *end = f->val + f->len;
+	struct bms_json_field f = { .key = key };
+	char *from, *to, *end;
 
-	/* Back over ':' and the key, to the comma or brace before it. */
-	while (p > line && *p != ',' && *p != '{')
-		p--;
-	if (*p == ',') {
-		*from = p;
-		*to = end;
+	if (bms_json_scan(b->p, b->len, &f, 1, NULL) < 0 || !f.val)
+		return;
+	end = b->p + b->len;
+	/* Back from the value over ':' and the key to its opening quote. */
+	from = (char *)f.val - 1;
+	while (*from != ':')
+		from--;
+	from--;
+	while (*from != '"')
+		from--;
+	do
+		from--;
+	while (*from != '"' || from[-1] == '\\');
+	to = (char *)f.val + f.len;
+	while (to < end && (*to == ' ' || *to == '\t' || *to == '\n' || *to == '\r'))
+		to++;
+	if (to < end && *to == ',') {
+		to++;
 	} else {
-		*from = p + 1;
-		*to = end;
-		while (**to == ' ' || **to == '\t')
-			(*to)++;
-		if (**to == ',')
-			(*to)++;
+		to = (char *)f.val + f.len;
+		while (from > b->p && from[-1] != ',' && from[-1] != '{')
+			from--;
+		if (from > b->p && from[-1] == ',')
+			from--;
 	}
+	memmove(from, to, (size_t)(end - to));
+	b->len -= (size_t)(to - from);
+	b->p[b->len] = '\0';
 }
 
 int bms_contract_realtime(const char *line, size_t len, struct bms_buf *out)
 {
-	struct bms_json_field f[2] = { { .key = "type" }, { .key = "tenant" } };
-	const char *cut[2][2];
-	int n = 0;
+	struct bms_buf b = BMS_BUF_INIT;
 
-	if (bms_json_scan(line, len, f, 2, NULL) < 0)
+	if (bms_json_scan(line, len, NULL, 0, NULL) < 0)
 		return -1;
-	for (int i = 0; i < 2; i++)
-		if (f[i].val)
-			member_span(line, &f[i], &cut[n][0], &cut[n][1]), n++;
-	if (n == 2 && cut[1][0] < cut[0][0]) {
-		const char *a = cut[0][0], *b = cut[0][1];
-
-		cut[0][0] = cut[1][0], cut[0][1] = cut[1][1];
-		cut[1][0] = a, cut[1][1] = b;
+	bms_buf_add(&b, line, len);
+	if (b.oom) {
+		bms_buf_free(&b);
+		return -1;
 	}
-	{
-		const char *p = line;
-
-		for (int i = 0; i < n; i++) {
-			bms_buf_add(out, p, (size_t)(cut[i][0] - p));
-			p = cut[i][1];
-		}
-		bms_buf_add(out, p, (size_t)(line + len - p));
-	}
+	drop_member(&b, "type");
+	drop_member(&b, "tenant");
+	bms_buf_add(out, b.p, b.len);
+	bms_buf_free(&b);
 	return 0;
 }

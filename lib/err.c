@@ -18,3 +18,11 @@ int bms_err_set(char *err, size_t errsz, const char *fmt, ...)
 	}
 	return -1;
 }
+
+char *bms_err_oneline(char *s)
+{
+	for (char *p = s; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}

@@ -16,4 +16,8 @@
 int bms_err_set(char *err, size_t errsz, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Turn every control character of s (a message quoting its input, such
+ * as a JSON parser's) into a space, so that it stays one line.  Returns s. */
+char *bms_err_oneline(char *s);
+
 #endif

@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "contract.h"
+#include "err.h"
 #include "json.h"
 #include "serve.h"
 #include "store.h"
@@ -178,7 +179,7 @@ static json_t *body_object(const struct bms_http_req *rq, struct bms_http_resp *
 
 	if (!o || !json_is_object(o)) {
 		snprintf(msg, sizeof msg, "the body is not a JSON object%s%s", o ? "" : ": ",
-			 o ? "" : je.text);
+			 o ? "" : bms_err_oneline(je.text));
 		bms_http_error(rs, 400, "bad_request", msg, NULL);
 		json_decref(o);
 		return NULL;

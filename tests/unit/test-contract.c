@@ -107,6 +107,22 @@ static void test_realtime(void)
 	bms_buf_reset(&b);
 	CHECK_INT(bms_contract_realtime("{\"type\":\"reading\"}", 18, &b), 0);
 	CHECK_STR(b.p, "{}");
+	/* Side by side, last, or the only ones. */
+	{
+		static const char *const cases[][2] = {
+			{ "{\"a\":1,\"type\":\"x\",\"tenant\":\"t\"}", "{\"a\":1}" },
+			{ "{\"type\":\"x\",\"tenant\":\"t\",\"a\":1}", "{\"a\":1}" },
+			{ "{\"tenant\":\"t\", \"a\":[1,2], \"type\":\"x\"}", "{ \"a\":[1,2]}" },
+			{ "{\"type\":\"x\",\"tenant\":\"t\"}", "{}" },
+			{ "{\"a\":\"type\",\"b\":{\"type\":1}}", "{\"a\":\"type\",\"b\":{\"type\":1}}" },
+		};
+
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			bms_buf_reset(&b);
+			CHECK_INT(bms_contract_realtime(cases[i][0], strlen(cases[i][0]), &b), 0);
+			CHECK_STR(b.p, cases[i][1]);
+		}
+	}
 	CHECK_INT(bms_contract_realtime("{\"type\":", 8, &b), -1);
 	bms_buf_free(&b);
 }
