@@ -189,6 +189,16 @@ out:
 	return rs.status;
 }
 
+int bms_http_query(const struct bms_http_req *rq, const char *name, char *out, size_t outsz)
+{
+	int n;
+
+	if (!rq->query)
+		return -1;
+	n = mg_get_var(rq->query, strlen(rq->query), name, out, outsz);
+	return n >= 0 ? n : n == -1 ? -1 : -2;
+}
+
 const char *bms_http_header(const struct bms_http_req *rq, const char *name)
 {
 	return mg_get_header((const struct mg_connection *)rq->conn, name);

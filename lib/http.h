@@ -90,6 +90,12 @@ const char *bms_http_where(const struct bms_http *h, int i);
 /* Stop: no new request is taken, those in hand finish, workers end. */
 void bms_http_stop(struct bms_http *h);
 
+/*
+ * The query parameter name, URL-decoded, into out (outsz bytes, NUL
+ * included).  Returns its length, -1 when absent, -2 when it does not fit.
+ */
+int bms_http_query(const struct bms_http_req *rq, const char *name, char *out, size_t outsz);
+
 /* A request header, or NULL. */
 const char *bms_http_header(const struct bms_http_req *rq, const char *name);
 

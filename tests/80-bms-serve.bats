@@ -340,3 +340,58 @@ api() {
 	run api GET /api/v1/bms/data/house "$a"
 	[ "$(cat "$T/code")" = 200 ]
 }
+
+# ==== Alerts ====
+
+@test "alerts: filtered by battery, severity, state and whether open; acknowledged with a note by an operator" {
+	users_new
+	printf 'pass-of-vic\npass-of-vic\n' | bms-store -d "$STORE" -T home users add vic --role viewer >/dev/null
+	# Two alerts of bms-alert's default rules: one raised and cleared, one still open.
+	{
+		agen a1 40 5000 'if (t >= 20 && t < 60) cell[3] = 3.70'
+		agen a2 40 5000 'if (t >= 20) cell[9] = 2.7'
+	} | sort -s -t'"' -k12,12 | bms-alert -R "$BATS_TEST_DIRNAME/../share/rules/lfp.rules" |
+		bms-store -d "$STORE" -T home
+	serve_start
+	a=$(token home alice pass-of-alice)
+	v=$(token home vic pass-of-vic)
+	q() {
+		api GET "/api/v1/alerts?since=2026-11-27$1" "$v" |
+			jq -r '.[] | "\(.bms_id) \(.rule) \(.state) \(.severity)"'
+	}
+	[ "$(q)" = "a1 cell_overvoltage raised warning
+a1 cell_overvoltage cleared warning
+a2 cell_undervoltage raised warning" ]
+	[ "$(q '&open=true')" = "a2 cell_undervoltage raised warning" ]
+	[ "$(q '&open=false')" = "a1 cell_overvoltage raised warning
+a1 cell_overvoltage cleared warning" ]
+	[ "$(q '&bms_id=a1&state=cleared')" = "a1 cell_overvoltage cleared warning" ]
+	[ "$(q '&severity=critical')" = "" ]
+	[ "$(q '&limit=1')" = "a1 cell_overvoltage raised warning" ]
+	run api GET "/api/v1/alerts?severity=loud" "$v"
+	[ "$output" = '{"error":"bad_request","message":"severity: not info, warning or critical","details":{"field":"severity"}}' ]
+	run api GET "/api/v1/alerts?since=yesterday" "$v"
+	[ "$output" = '{"error":"bad_request","message":"since: not a time (RFC 3339, YYYY-MM-DD, now, -24h, -7d)","details":{"field":"since"}}' ]
+	# Acknowledge the open one: a viewer may not, an operator may, once.
+	id=$(api GET "/api/v1/alerts?since=2026-11-27&open=true" "$v" | jq -r '.[0].id')
+	run api POST "/api/v1/alerts/$id/ack" "$v" '{"note":"seen"}'
+	[ "$(cat "$T/code")" = 403 ]
+	run api POST "/api/v1/alerts/$id/ack" "$a" '{"note":"topping the cell up"}'
+	[ "$(cat "$T/code")" = 200 ]
+	[[ "$output" =~ ^\{\"id\":$id,\"ack_by\":\"alice\",\"ack_at\":\"[0-9T:.-]+Z\"\}$ ]]
+	run api POST "/api/v1/alerts/$id/ack" "$a"
+	[ "$(cat "$T/code")" = 409 ]
+	[[ "$output" == *'"error":"conflict","message":"acknowledged already"}' ]]
+	[ "$(api GET "/api/v1/alerts?since=2026-11-27&open=true" "$v" | jq -r '.[0].ack_by')" = alice ]
+	[ "$(sqlite3 "$STORE/tenants/home.db" "SELECT user, action, detail FROM audit WHERE action = 'alert_ack'")" = "alice|alert_ack|topping the cell up" ]
+	# Another tenant's alert, or none: 404.
+	printf 'pass-of-carol\npass-of-carol\n' | bms-store -d "$STORE" -T shed users add carol --role operator >/dev/null
+	c=$(token shed carol pass-of-carol)
+	for x in "$((id - 1))" 999 abc "1%3BDROP"; do
+		run api POST "/api/v1/alerts/$x/ack" "$c"
+		[ "$(cat "$T/code")" = 404 ]
+		[ "$output" = '{"error":"not_found","message":"no such alert"}' ]
+	done
+	run api GET "/api/v1/alerts?since=2026-11-27" "$c"
+	[ "$output" = "[]" ]
+}
