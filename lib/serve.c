@@ -33,6 +33,7 @@
 
 #include <jansson.h>
 
+#include "chem.h"
 #include "contract.h"
 #include "err.h"
 #include "json.h"
@@ -862,6 +863,330 @@ out:
 	json_decref(o);
 }
 
+/* ==== Users (admin) and passwords ==== */
+
+/* Append a user's JSON to o (the store's writer starts its buffer over). */
+static void user_json(const struct bms_user *u, struct bms_buf *o)
+{
+	struct bms_buf t = BMS_BUF_INIT;
+
+	bms_store_user_json(u, &t);
+	bms_buf_add(o, t.p ? t.p : "", t.len);
+	if (t.oom)
+		o->oom = 1;
+	bms_buf_free(&t);
+}
+
+/* A JSON array being written: its buffer, and the items so far. */
+struct list {
+	struct bms_buf *o;
+	int n;
+};
+
+static int user_each(void *ctx, const struct bms_user *u)
+{
+	struct list *l = ctx;
+
+	bms_buf_puts(l->o, l->n++ ? "," : "");
+	user_json(u, l->o);
+	return 0;
+}
+
+/* The user named name, as JSON, into rs's body; 0, or -1 if none. */
+struct one_user {
+	const char *name;
+	struct bms_buf *o;
+	int found;
+};
+
+static int one_user_fn(void *ctx, const struct bms_user *u)
+{
+	struct one_user *x = ctx;
+
+	if (strcmp(u->name, x->name) != 0)
+		return 0;
+	x->found = 1;
+	user_json(u, x->o);
+	return 1;
+}
+
+/* GET /api/v1/users */
+static void users(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_ADMIN, &c);
+	struct list l = { &rs->body, 0 };
+
+	if (!st)
+		return;
+	bms_buf_putc(&rs->body, '[');
+	if (bms_store_user_list(st, user_each, &l) < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+		return;
+	}
+	bms_buf_putc(&rs->body, ']');
+}
+
+/* A role member: 1 set (*role), 0 absent, -1 refused (rs set). */
+static int role_member(json_t *o, struct bms_http_resp *rs, enum bms_role *role)
+{
+	json_t *v = json_object_get(o, "role");
+	int r;
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || (r = bms_store_role_parse(json_string_value(v))) < 0) {
+		bms_http_error(rs, 400, "bad_request", "role: not viewer, operator or admin",
+			       "{\"field\":\"role\"}");
+		return -1;
+	}
+	*role = (enum bms_role)r;
+	return 1;
+}
+
+/* POST /api/v1/users {"username","password","role"} */
+static void user_add(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_ADMIN, &c);
+	enum bms_role role = BMS_ROLE_VIEWER;
+	struct one_user x = { NULL, &rs->body, 0 };
+	const char *name, *pass;
+	json_t *o;
+
+	if (!st || !(o = body_object(rq, rs)))
+		return;
+	if (!(name = want_str(o, "username", 63, rs)) || !(pass = want_str(o, "password", 1024, rs)) ||
+	    role_member(o, rs, &role) < 0)
+		goto out;
+	if (!bms_store_name_ok(name)) {
+		bms_http_error(rs, 400, "bad_request", "username: use a-z, 0-9, '_' and '-', "
+			       "starting with a letter or digit", "{\"field\":\"username\"}");
+		goto out;
+	}
+	if (strlen(pass) < 8) {
+		bms_http_error(rs, 400, "bad_request", "password: at least 8 characters",
+			       "{\"field\":\"password\"}");
+		goto out;
+	}
+	switch (bms_store_user_add(st, name, role, pass)) {
+	case 0:
+		break;
+	case BMS_STORE_ECONFIG:
+		bms_http_error(rs, 409, "conflict", "this user exists already",
+			       "{\"field\":\"username\"}");
+		goto out;
+	default:
+		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
+		goto out;
+	}
+	bms_store_audit(st, c.user, "user_add", name, rq->remote);
+	rs->status = 201;
+	x.name = name;
+	bms_store_user_list(st, one_user_fn, &x);
+out:
+	json_decref(o);
+}
+
+/* PATCH /api/v1/users/{name} {"role","disabled","password"} */
+static void user_edit(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_ADMIN, &c);
+	struct one_user x = { rq->params[0], &rs->body, 0 };
+	enum bms_role role;
+	json_t *o, *v;
+	const char *pass = NULL;
+	int has_role, rc = 0;
+
+	if (!st || !(o = body_object(rq, rs)))
+		return;
+	if ((has_role = role_member(o, rs, &role)) < 0)
+		goto out;
+	if ((v = json_object_get(o, "disabled")) && !json_is_boolean(v)) {
+		bms_http_error(rs, 400, "bad_request", "disabled: not true or false",
+			       "{\"field\":\"disabled\"}");
+		goto out;
+	}
+	if (json_object_get(o, "password") && !(pass = want_str(o, "password", 1024, rs)))
+		goto out;
+	if (pass && strlen(pass) < 8) {
+		bms_http_error(rs, 400, "bad_request", "password: at least 8 characters",
+			       "{\"field\":\"password\"}");
+		goto out;
+	}
+	if (has_role)
+		rc = bms_store_user_role(st, x.name, role);
+	if (rc == 0 && v)
+		rc = bms_store_user_disable(st, x.name, json_is_true(v));
+	if (rc == 0 && pass)
+		rc = bms_store_user_passwd(st, x.name, pass);
+	if (rc == BMS_STORE_ECONFIG) {
+		bms_http_error(rs, 404, "not_found", "no such user", NULL);
+		goto out;
+	}
+	if (rc < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
+		goto out;
+	}
+	bms_store_audit(st, c.user, "user_edit", x.name, rq->remote);
+	if (bms_store_user_list(st, one_user_fn, &x) < 0 || !x.found) {
+		bms_buf_reset(&rs->body);
+		bms_http_error(rs, 404, "not_found", "no such user", NULL);
+	}
+out:
+	json_decref(o);
+}
+
+/* POST /api/v1/auth/password {"current_password","new_password"}: 204. */
+static void password(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_serve *sv = ctx;
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(sv, rq, rs, BMS_ROLE_VIEWER, &c);
+	const char *cur, *neu;
+	enum bms_role role;
+	json_t *o;
+	int rc;
+
+	if (!st || !(o = body_object(rq, rs)))
+		return;
+	if (!(cur = want_str(o, "current_password", 1024, rs)) ||
+	    !(neu = want_str(o, "new_password", 1024, rs)))
+		goto out;
+	if (strlen(neu) < 8) {
+		bms_http_error(rs, 400, "bad_request", "new_password: at least 8 characters",
+			       "{\"field\":\"new_password\"}");
+		goto out;
+	}
+	if (bms_backoff_wait(sv->by_addr, rq->remote, bms_ts_now_ms()) > 0) {
+		bms_http_error(rs, 429, "too_many_requests",
+			       "too many failed sign-ins: wait and try again", NULL);
+		goto out;
+	}
+	rc = bms_store_user_verify(st, c.user, cur, &role);
+	if (rc != 1) {
+		if (rc == 0)
+			bms_backoff_fail(sv->by_addr, rq->remote, bms_ts_now_ms());
+		bms_http_error(rs, rc == 0 ? 403 : 503, rc == 0 ? "forbidden" : "unavailable",
+			       rc == 0 ? "the current password is wrong" : "the store cannot be read now",
+			       rc == 0 ? "{\"field\":\"current_password\"}" : NULL);
+		goto out;
+	}
+	if (bms_store_user_passwd(st, c.user, neu) < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
+		goto out;
+	}
+	bms_store_audit(st, c.user, "password_change", c.user, rq->remote);
+	rs->status = 204;
+out:
+	json_decref(o);
+}
+
+/* ==== Batteries: edit and remove ==== */
+
+/* PATCH /api/v1/bms/{id} {"name","chemistry","nominal_capacity_ah","cell_count","notes"} */
+static void battery_edit(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_OPERATOR, &c);
+	struct bms_battery b;
+	struct bat x = { 0 };
+	json_t *o, *v;
+	static const char *const texts[] = { "name", "notes", "chemistry" };
+
+	if (!st)
+		return;
+	if (bms_store_battery_get(st, rq->params[0], copy_battery, &x) != 0 || !x.found) {
+		bms_http_error(rs, 404, "not_found", "no such battery", NULL);
+		return;
+	}
+	if (!(o = body_object(rq, rs)))
+		return;
+	bms_store_battery_clear(&b);
+	b.bms_id = x.bms_id;
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		const char *t;
+
+		if (!json_object_get(o, texts[i]))
+			continue;
+		if (!(t = want_str(o, texts[i], 1000, rs)))
+			goto out;
+		if (i == 2 && bms_chem_find(t, strlen(t)) < 0) {
+			bms_http_error(rs, 400, "bad_request", "chemistry: not lfp, nmc or lto",
+				       "{\"field\":\"chemistry\"}");
+			goto out;
+		}
+		*(i == 0 ? &b.name : i == 1 ? &b.notes : &b.chemistry) = t;
+	}
+	if ((v = json_object_get(o, "nominal_capacity_ah"))) {
+		if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 1e6) {
+			bms_http_error(rs, 400, "bad_request", "nominal_capacity_ah: not a number "
+				       "from 0 to 1000000", "{\"field\":\"nominal_capacity_ah\"}");
+			goto out;
+		}
+		b.nominal_capacity_ah = json_number_value(v);
+	}
+	if ((v = json_object_get(o, "cell_count"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 48) {
+			bms_http_error(rs, 400, "bad_request", "cell_count: not a whole number from 1 to 48",
+				       "{\"field\":\"cell_count\"}");
+			goto out;
+		}
+		b.cell_count = (long)json_integer_value(v);
+	}
+	if (bms_store_battery_edit(st, &b) < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
+		goto out;
+	}
+	bms_store_audit(st, c.user, "battery_edit", x.bms_id, rq->remote);
+	x.found = 0;
+	bms_store_battery_get(st, x.bms_id, copy_battery, &x);
+	connection_json(st, &x, &rs->body);
+out:
+	json_decref(o);
+}
+
+/* DELETE /api/v1/bms/{id}[?purge=true]: operator; with its records, admin. */
+static void battery_remove(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_OPERATOR, &c);
+	struct bat x = { 0 };
+	char purge[8] = "";
+	int rc;
+
+	if (!st)
+		return;
+	if (bms_http_query(rq, "purge", purge, sizeof purge) >= 0 && strcmp(purge, "true") &&
+	    strcmp(purge, "false")) {
+		bms_http_error(rs, 400, "bad_request", "purge: not true or false",
+			       "{\"field\":\"purge\"}");
+		return;
+	}
+	if (strcmp(purge, "true") == 0 && level(c.role) < BMS_ROLE_ADMIN) {
+		bms_http_error(rs, 403, "forbidden", "this needs an admin of the tenant", NULL);
+		return;
+	}
+	if (bms_store_battery_get(st, rq->params[0], copy_battery, &x) != 0 || !x.found) {
+		bms_http_error(rs, 404, "not_found", "no such battery", NULL);
+		return;
+	}
+	rc = bms_store_battery_remove(st, x.bms_id, strcmp(purge, "true") == 0);
+	if (rc == BMS_STORE_ECONFIG) {
+		bms_http_error(rs, 409, "conflict", "the battery has stored records: "
+			       "purge=true removes them with it", NULL);
+		return;
+	}
+	if (rc < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
+		return;
+	}
+	bms_store_audit(st, c.user, strcmp(purge, "true") == 0 ? "battery_purge" : "battery_remove",
+			x.bms_id, rq->remote);
+	rs->status = 204;
+}
+
 const struct bms_http_route bms_serve_routes[] = {
 	{ "GET", "/api/v1/health", health },
 	{ "POST", "/api/v1/auth/login", login },
@@ -873,5 +1198,11 @@ const struct bms_http_route bms_serve_routes[] = {
 	{ "GET", "/api/v1/bms/data/{bms_id}", data },
 	{ "GET", "/api/v1/alerts", alerts },
 	{ "POST", "/api/v1/alerts/{id}/ack", alert_ack },
+	{ "PATCH", "/api/v1/bms/{bms_id}", battery_edit },
+	{ "DELETE", "/api/v1/bms/{bms_id}", battery_remove },
+	{ "GET", "/api/v1/users", users },
+	{ "POST", "/api/v1/users", user_add },
+	{ "PATCH", "/api/v1/users/{name}", user_edit },
+	{ "POST", "/api/v1/auth/password", password },
 };
 const int bms_serve_nroutes = sizeof bms_serve_routes / sizeof bms_serve_routes[0];

@@ -395,3 +395,68 @@ a1 cell_overvoltage cleared warning" ]
 	run api GET "/api/v1/alerts?since=2026-11-27" "$c"
 	[ "$output" = "[]" ]
 }
+
+# ==== Users, passwords, batteries edited and removed ====
+
+@test "users: an admin lists, adds and edits them; nobody else may; a changed password signs in" {
+	users_new
+	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
+	serve_start
+	ad=$(token home ada pass-of-ada1)
+	op=$(token home alice pass-of-alice)
+	run api GET /api/v1/users "$op"
+	[ "$(cat "$T/code")" = 403 ]
+	[ "$output" = '{"error":"forbidden","message":"this needs an admin of the tenant"}' ]
+	run api GET /api/v1/users "$ad"
+	[ "$(jq -r '[.[] | "\(.name):\(.role)"] | join(" ")' <<<"$output")" = "ada:admin alice:operator" ]
+	run api POST /api/v1/users "$ad" '{"username":"dan","password":"dans-pass","role":"operator"}'
+	[ "$(cat "$T/code")" = 201 ]
+	[ "$(jq -c 'del(.created)' <<<"$output")" = '{"name":"dan","role":"operator","disabled":false}' ]
+	run api POST /api/v1/users "$ad" '{"username":"dan","password":"dans-pass"}'
+	[ "$(cat "$T/code")" = 409 ]
+	run api POST /api/v1/users "$ad" '{"username":"Dan Smith","password":"dans-pass"}'
+	[ "$output" = '{"error":"bad_request","message":"username: use a-z, 0-9, '"'"'_'"'"' and '"'"'-'"'"', starting with a letter or digit","details":{"field":"username"}}' ]
+	run api POST /api/v1/users "$ad" '{"username":"eve","password":"short"}'
+	[ "$output" = '{"error":"bad_request","message":"password: at least 8 characters","details":{"field":"password"}}' ]
+	run api POST /api/v1/users "$ad" '{"username":"eve","password":"long enough","role":"root"}'
+	[ "$output" = '{"error":"bad_request","message":"role: not viewer, operator or admin","details":{"field":"role"}}' ]
+	run api PATCH /api/v1/users/dan "$ad" '{"role":"viewer","disabled":true}'
+	[ "$(jq -c 'del(.created)' <<<"$output")" = '{"name":"dan","role":"viewer","disabled":true}' ]
+	[ "$(login home dan dans-pass)" = 401 ]
+	run api PATCH /api/v1/users/nobody "$ad" '{"disabled":true}'
+	[ "$(cat "$T/code")" = 404 ]
+	[ "$(sqlite3 "$STORE/tenants/home.db" "SELECT user || ' ' || action || ' ' || object FROM audit")" = "ada user_add dan
+ada user_edit dan" ]
+	# Alice changes her own password.
+	run api POST /api/v1/auth/password "$op" '{"current_password":"wrong one","new_password":"a new pass"}'
+	[ "$(cat "$T/code")" = 403 ]
+	run api POST /api/v1/auth/password "$op" '{"current_password":"pass-of-alice","new_password":"a new pass"}'
+	[ "$(cat "$T/code")" = 204 ]
+	[ "$(login home alice pass-of-alice)" = 401 ]
+	[ "$(login home alice 'a new pass')" = 200 ]
+}
+
+@test "batteries: an operator edits one; removing one with records wants purge, and an admin for it" {
+	users_new
+	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
+	"$BATS_TEST_DIRNAME/gen-readings" 2 house | bms-store -d "$STORE" -T home
+	serve_start
+	op=$(token home alice pass-of-alice)
+	ad=$(token home ada pass-of-ada1)
+	run api PATCH /api/v1/bms/house "$op" '{"name":"House bank","chemistry":"lfp","nominal_capacity_ah":280,"cell_count":16}'
+	[ "$(cat "$T/code")" = 200 ]
+	[ "$(jq -r '"\(.bms_id) \(.name)"' <<<"$output")" = "house House bank" ]
+	bms-store -d "$STORE" -T home batteries list | grep '"bms_id":"house"' | grep -q '"chemistry":"lfp","nominal_capacity_ah":280,"cell_count":16'
+	run api PATCH /api/v1/bms/house "$op" '{"cell_count":99}'
+	[ "$output" = '{"error":"bad_request","message":"cell_count: not a whole number from 1 to 48","details":{"field":"cell_count"}}' ]
+	run api PATCH /api/v1/bms/nothing "$op" '{"name":"x"}'
+	[ "$(cat "$T/code")" = 404 ]
+	run api DELETE /api/v1/bms/house "$op"
+	[ "$(cat "$T/code")" = 409 ]
+	run api DELETE "/api/v1/bms/house?purge=true" "$op"
+	[ "$(cat "$T/code")" = 403 ]
+	run api DELETE "/api/v1/bms/house?purge=true" "$ad"
+	[ "$(cat "$T/code")" = 204 ]
+	run api GET /api/v1/bms/data/house "$ad"
+	[ "$(cat "$T/code")" = 404 ]
+}
