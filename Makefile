@@ -86,6 +86,18 @@ $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
 # registry and acknowledgements.
 $(O)/bin/bms-validate $(O)/bin/bms-alert: LDLIBS += $(STORE_LIBS)
 $(O)/bin/bms-serve: LDLIBS += $(STORE_LIBS) $(CIVETWEB_LIBS) $(JWT_LIBS) $(JANSSON_LIBS)
+# bms-serve carries its OpenAPI document, share/openapi.json, as a string.
+$(O)/bin/bms-serve: $(O)/openapi.o
+$(O)/openapi.c: share/openapi.json
+	@mkdir -p $(@D)
+	{ echo '/* share/openapi.json, made into a string by make. */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const char bms_openapi[]; extern const size_t bms_openapi_len;'; \
+	  echo 'const char bms_openapi[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; echo 'const size_t bms_openapi_len = sizeof bms_openapi - 1;'; } >$@
+$(O)/openapi.o: $(O)/openapi.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 # Where bms-alert finds its default rules once installed; rebuilt when
 # DATADIR changes.
 $(O)/cmd/bms-alert.o: override CFLAGS += -DBMS_DATADIR='"$(DATADIR)"'
@@ -108,6 +120,10 @@ $(O)/tests/test-health $(O)/tests/test-anomaly: STORE_LIBS += $(JANSSON_LIBS)
 # The token module's test links libjwt; the contract's, jansson.
 $(O)/tests/test-jwt: LDLIBS += $(JWT_LIBS)
 $(O)/tests/test-contract: LDLIBS += $(JANSSON_LIBS)
+# The API's route table against its OpenAPI document.
+$(O)/tests/test-serve: LDLIBS += $(CIVETWEB_LIBS) $(JWT_LIBS) $(JANSSON_LIBS)
+$(O)/tests/test-serve: override CFLAGS += -DSRCDIR='"$(CURDIR)"'
+$(O)/tests/test-serve: share/openapi.json
 
 check: all $(UNIT_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)

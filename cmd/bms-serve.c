@@ -48,6 +48,10 @@ static const struct bms_cmd cmd = {
 	.longopts = longopts,
 };
 
+/* share/openapi.json, made into a string by make. */
+extern const char bms_openapi[];
+extern const size_t bms_openapi_len;
+
 static const struct bms_config_key keys[] = {
 	{ .section = "serve", .key = "db", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "listen", .type = BMS_CONFIG_STRING },
@@ -74,6 +78,8 @@ int main(int argc, char **argv)
 	int c;
 
 	bms_msg_prog(argv[0]);
+	sv.openapi = bms_openapi;
+	sv.openapi_len = bms_openapi_len;
 	while ((c = bms_opt_next(argc, argv, &cmd)) != -1) {
 		switch (c) {
 		case 'd': sv.db = optarg; break;

@@ -202,7 +202,9 @@ out:
 
 const char *bms_contract_conn_device(const struct bms_contract_conn *c)
 {
-	return c->device_path[0] ? c->device_path : c->mac_address;
+	if (strcmp(c->protocol, "bluetooth") == 0)
+		return c->mac_address;
+	return c->device_path;
 }
 
 /*

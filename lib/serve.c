@@ -147,11 +147,26 @@ static void health(void *ctx, const struct bms_http_req *rq, struct bms_http_res
 
 /* ==== Authentication ==== */
 
+/* The role of user in st, or -1. */
+struct role_of { const char *user; int role; };
+
+static int role_fn(void *ctx, const struct bms_user *u)
+{
+	struct role_of *r = ctx;
+
+	if (strcmp(u->name, r->user) != 0)
+		return 0;
+	r->role = u->disabled ? -1 : (int)u->role;
+	return 1;
+}
+
 /* The claims of the request's bearer token, or -1 with rs set to 401. */
 static int authenticate(const struct bms_serve *sv, const struct bms_http_req *rq,
 			struct bms_http_resp *rs, struct bms_jwt_claims *c)
 {
 	const char *h = bms_http_header(rq, "Authorization");
+	struct role_of ro = { c->user, -1 };
+	struct bms_store *st;
 	char why[256];
 
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -161,13 +176,16 @@ static int authenticate(const struct bms_serve *sv, const struct bms_http_req *r
 	}
 	if (bms_jwt_verify(sv->secret, sv->secret_len, h + 7, bms_ts_now_ms() / 1000, c, why,
 			   sizeof why) != BMS_JWT_OK ||
-	    !tenant((struct bms_serve *)sv, rq->thread, c->tenant)) {
+	    !(st = tenant((struct bms_serve *)sv, rq->thread, c->tenant)) ||
+	    bms_store_user_list(st, role_fn, &ro) < 0 || ro.role < 0) {
 		snprintf(rs->headers, sizeof rs->headers,
 			 "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n");
 		bms_http_error(rs, 401, "unauthorized", "the token is not valid: sign in again",
 			       NULL);
 		return -1;
 	}
+	/* The user's role now, not when the token was made. */
+	snprintf(c->role, sizeof c->role, "%s", bms_store_role_name((enum bms_role)ro.role));
 	return 0;
 }
 
@@ -288,19 +306,6 @@ static void login(void *ctx, const struct bms_http_req *rq, struct bms_http_resp
 	grant(sv, st, t, user, role, NULL, rs);
 out:
 	json_decref(o);
-}
-
-/* The role of user in st, or -1. */
-struct role_of { const char *user; int role; };
-
-static int role_fn(void *ctx, const struct bms_user *u)
-{
-	struct role_of *r = ctx;
-
-	if (strcmp(u->name, r->user) != 0)
-		return 0;
-	r->role = u->disabled ? -1 : (int)u->role;
-	return 1;
 }
 
 /* The tenant a refresh token names ("TENANT.HEX"), into t; 0 or -1. */
@@ -1046,6 +1051,7 @@ static void password(void *ctx, const struct bms_http_req *rq, struct bms_http_r
 	struct bms_store *st = caller(sv, rq, rs, BMS_ROLE_VIEWER, &c);
 	const char *cur, *neu;
 	enum bms_role role;
+	int64_t wait;
 	json_t *o;
 	int rc;
 
@@ -1059,7 +1065,9 @@ static void password(void *ctx, const struct bms_http_req *rq, struct bms_http_r
 			       "{\"field\":\"new_password\"}");
 		goto out;
 	}
-	if (bms_backoff_wait(sv->by_addr, rq->remote, bms_ts_now_ms()) > 0) {
+	if ((wait = bms_backoff_wait(sv->by_addr, rq->remote, bms_ts_now_ms())) > 0) {
+		snprintf(rs->headers, sizeof rs->headers, "Retry-After: %lld\r\n",
+			 (long long)((wait + 999) / 1000));
 		bms_http_error(rs, 429, "too_many_requests",
 			       "too many failed sign-ins: wait and try again", NULL);
 		goto out;
@@ -1112,10 +1120,15 @@ static void battery_edit(void *ctx, const struct bms_http_req *rq, struct bms_ht
 			continue;
 		if (!(t = want_str(o, texts[i], 1000, rs)))
 			goto out;
-		if (i == 2 && bms_chem_find(t, strlen(t)) < 0) {
-			bms_http_error(rs, 400, "bad_request", "chemistry: not lfp, nmc or lto",
-				       "{\"field\":\"chemistry\"}");
-			goto out;
+		if (i == 2) {
+			int ch = bms_chem_find(t, strlen(t));
+
+			if (ch < 0) {
+				bms_http_error(rs, 400, "bad_request", "chemistry: not lfp, nmc or lto",
+					       "{\"field\":\"chemistry\"}");
+				goto out;
+			}
+			t = bms_chem_profile((enum bms_chem)ch)->name;
 		}
 		*(i == 0 ? &b.name : i == 1 ? &b.notes : &b.chemistry) = t;
 	}
@@ -1187,7 +1200,16 @@ static void battery_remove(void *ctx, const struct bms_http_req *rq, struct bms_
 	rs->status = 204;
 }
 
+/* GET /api/v1/openapi.json: what this server does, in OpenAPI 3.1. */
+static void openapi(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	const struct bms_serve *sv = ctx;
+
+	bms_buf_add(&rs->body, sv->openapi, sv->openapi_len);
+}
+
 const struct bms_http_route bms_serve_routes[] = {
+	{ "GET", "/api/v1/openapi.json", openapi },
 	{ "GET", "/api/v1/health", health },
 	{ "POST", "/api/v1/auth/login", login },
 	{ "GET", "/api/v1/auth/me", me },

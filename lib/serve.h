@@ -26,6 +26,8 @@ struct bms_serve {
 	int64_t refresh_ttl_s;	/* a refresh token's; 0: 30 days */
 	struct bms_backoff *by_addr;	/* failed logins per client address */
 	struct bms_backoff *by_account;	/* and per tenant/user */
+	const char *openapi;	/* the OpenAPI document GET /api/v1/openapi.json answers */
+	size_t openapi_len;
 };
 
 /* The routes, for bms_http_opts (ctx: a struct bms_serve). */

@@ -220,6 +220,8 @@ users_new() {
 	[ "$(me "${tok%.*}.${sig:0:10}$([ "${sig:10:1}" = A ] && echo B || echo A)${sig:11}")" = 401 ]
 	[ "$(me "$(printf '%s' '{"alg":"HS256","typ":"JWT"}' | b64url).$(printf '%s' "${claims/alice/mallory}" | b64url).${tok##*.}")" = 401 ]
 	[ "$(me "$(sign '{"alg":"HS256","typ":"JWT"}' "${claims/\"home\"/\"nowhere\"}")")" = 401 ]
+	[ "$(me "$(sign '{"alg":"HS256","typ":"JWT"}' "${claims/alice/ghost}")")" = 401 ]
+	[ "$(me "$(sign '{"alg":"HS256","typ":"JWT"}' "${claims/\"home\"/\"shed\"}")")" = 401 ]
 	[ "$(me "$(sign '{"alg":"HS256","typ":"JWT"}' "${claims/$((now + 600))/$((now - 1))}")")" = 401 ]
 	# A token of the server's own, past its second of life.
 	[ "$(login home alice pass-of-alice)" = 200 ]
@@ -420,12 +422,21 @@ a1 cell_overvoltage cleared warning" ]
 	[ "$output" = '{"error":"bad_request","message":"password: at least 8 characters","details":{"field":"password"}}' ]
 	run api POST /api/v1/users "$ad" '{"username":"eve","password":"long enough","role":"root"}'
 	[ "$output" = '{"error":"bad_request","message":"role: not viewer, operator or admin","details":{"field":"role"}}' ]
+	dt=$(token home dan dans-pass)
+	[ "$(api GET /api/v1/auth/me "$dt" | jq -r .role)" = operator ]
+	run api PATCH /api/v1/users/dan "$ad" '{"role":"viewer"}'
+	# A role taken away counts at once, not when the token expires...
+	[ "$(api GET /api/v1/auth/me "$dt" | jq -r .role)" = viewer ]
 	run api PATCH /api/v1/users/dan "$ad" '{"role":"viewer","disabled":true}'
 	[ "$(jq -c 'del(.created)' <<<"$output")" = '{"name":"dan","role":"viewer","disabled":true}' ]
 	[ "$(login home dan dans-pass)" = 401 ]
+	# ...and so does a user disabled.
+	run api GET /api/v1/auth/me "$dt"
+	[ "$(cat "$T/code")" = 401 ]
 	run api PATCH /api/v1/users/nobody "$ad" '{"disabled":true}'
 	[ "$(cat "$T/code")" = 404 ]
 	[ "$(sqlite3 "$STORE/tenants/home.db" "SELECT user || ' ' || action || ' ' || object FROM audit")" = "ada user_add dan
+ada user_edit dan
 ada user_edit dan" ]
 	# Alice changes her own password.
 	run api POST /api/v1/auth/password "$op" '{"current_password":"wrong one","new_password":"a new pass"}'
@@ -459,4 +470,31 @@ ada user_edit dan" ]
 	[ "$(cat "$T/code")" = 204 ]
 	run api GET /api/v1/bms/data/house "$ad"
 	[ "$(cat "$T/code")" = 404 ]
+}
+
+# ==== The OpenAPI document ====
+
+@test "openapi.json: every operation of the document answers on the server, with a status the document gives" {
+	users_new
+	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
+	"$BATS_TEST_DIRNAME/gen-readings" 2 house | bms-store -d "$STORE" -T home
+	serve_start
+	ad=$(token home ada pass-of-ada1)
+	run curl -sS -D "$T/h" "$URL/api/v1/openapi.json"
+	[ "$status" -eq 0 ]
+	cmp <(jq -S . <<<"$output") <(jq -S . "$BATS_TEST_DIRNAME/../share/openapi.json")
+	jq -r '.paths | to_entries[] | .key as $p | .value | to_entries[] |
+		select(.key | test("^(get|post|put|patch|delete)$")) |
+		"\(.key) \($p) \(.value.responses | keys | join(","))"' <<<"$output" >"$T/ops"
+	[ "$(wc -l <"$T/ops")" -ge 17 ]
+	while read -r method path codes; do
+		p=$(sed -e 's/{bms_id}/house/; s/{id}/1/; s/{name}/ada/' <<<"$path")
+		code=$(curl -sS -o "$T/resp" -w '%{http_code}' -X "${method^^}" "$URL/api/v1$p" \
+			-H "Authorization: Bearer $ad" -H 'Content-Type: application/json' -d '{}')
+		if [ "$(cat "$T/resp")" = '{"error":"not_found","message":"no such resource"}' ] ||
+			[ "$code" = 405 ] || [[ ",$codes," != *",$code,"* && ",$codes," != *",default,"* ]]; then
+			echo "$method $path answered $code, the document says $codes: $(cat "$T/resp")" >&2
+			false
+		fi
+	done <"$T/ops"
 }
