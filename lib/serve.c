@@ -1208,6 +1208,183 @@ static void openapi(void *ctx, const struct bms_http_req *rq, struct bms_http_re
 	bms_buf_add(&rs->body, sv->openapi, sv->openapi_len);
 }
 
+/* ==== History, analytics and status of one battery ==== */
+
+/* The bms_id of path parameter id (a bms_id or UUID) in st, into out;
+ * 0, or -1 with rs set to 404. */
+static int battery_of(struct bms_store *st, const char *id, struct bat *x,
+		      struct bms_http_resp *rs)
+{
+	if (bms_store_battery_get(st, id, copy_battery, x) != 0 || !x->found) {
+		bms_http_error(rs, 404, "not_found", "no such battery", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+struct points {
+	struct bms_buf *o;
+	int n, limit;
+	int over;		/* more than limit */
+};
+
+static int point_each(void *ctx, const char *line, size_t len)
+{
+	struct points *p = ctx;
+
+	if (p->n == p->limit) {
+		p->over = 1;
+		return 1;
+	}
+	bms_buf_puts(p->o, p->n++ ? "," : "");
+	bms_buf_add(p->o, line, len);
+	return 0;
+}
+
+static const char *const tier_words[] = { "auto", "raw", "minute", "hour", NULL };
+
+/* GET /api/v1/bms/{id}/history?since=&until=&tier=&limit=: readings at
+ * the raw tier, aggregate records at the minute and hour tiers; the tier
+ * the range picks, or a coarser one when the points would pass limit. */
+static void history(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
+	struct bms_store_query q = { .what = BMS_Q_READINGS, .tier = BMS_TIER_AUTO };
+	enum bms_store_tier used = BMS_TIER_RAW;
+	struct points p = { NULL, 0, 2000, 0 };
+	struct bms_buf pts = BMS_BUF_INIT;
+	struct bat x = { 0 };
+	char tier[16], lim[16];
+	int rc, t = 0;
+
+	if (!st || battery_of(st, rq->params[0], &x, rs) < 0)
+		return;
+	q.bms_id = x.bms_id;
+	q.until_ms = bms_ts_now_ms();
+	q.since_ms = q.until_ms - 86400000;
+	if (time_param(rq, rs, "since", &q.since_ms) < 0 ||
+	    time_param(rq, rs, "until", &q.until_ms) < 0 ||
+	    (rc = param(rq, rs, "tier", tier, sizeof tier)) < 0)
+		return;
+	if (rc) {
+		for (t = 0; tier_words[t] && strcmp(tier_words[t], tier); t++)
+			;
+		if (!tier_words[t]) {
+			bms_http_error(rs, 400, "bad_request", "tier: not auto, raw, minute or hour",
+				       "{\"field\":\"tier\"}");
+			return;
+		}
+		q.tier = (enum bms_store_tier)t;
+	}
+	if ((rc = param(rq, rs, "limit", lim, sizeof lim)) < 0)
+		return;
+	if (rc) {
+		char *end;
+		long v = strtol(lim, &end, 10);
+
+		if (*end || end == lim || v < 1 || v > 100000) {
+			bms_http_error(rs, 400, "bad_request",
+				       "limit: not a whole number from 1 to 100000", "{\"field\":\"limit\"}");
+			return;
+		}
+		p.limit = (int)v;
+	}
+	if (q.since_ms >= q.until_ms) {
+		bms_http_error(rs, 400, "bad_request", "since: not before until", "{\"field\":\"since\"}");
+		return;
+	}
+	/* A tier asked for is kept; the one the range picks gives way to a
+	 * coarser one while the points would pass the limit. */
+	for (;;) {
+		bms_buf_reset(&pts);
+		p.o = &pts;
+		p.n = p.over = 0;
+		rc = bms_store_query(st, &q, point_each, &p, &used);
+		if (rc < 0 || !p.over || t != 0 || used == BMS_TIER_HOUR)
+			break;
+		q.tier = used == BMS_TIER_RAW ? BMS_TIER_MINUTE : BMS_TIER_HOUR;
+	}
+	if (rc < 0) {
+		bms_buf_free(&pts);
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+		return;
+	}
+	bms_buf_puts(&rs->body, "{\"bms_id\":");
+	bms_buf_json_str(&rs->body, x.bms_id, strlen(x.bms_id));
+	bms_buf_printf(&rs->body, ",\"tier\":\"%s\",\"truncated\":%s,\"points\":[",
+		       tier_words[used], p.over ? "true" : "false");
+	bms_buf_add(&rs->body, pts.p ? pts.p : "", pts.len);
+	bms_buf_puts(&rs->body, "]}");
+	bms_buf_free(&pts);
+}
+
+/* The last line a query gives. */
+static int last_line(void *ctx, const char *line, size_t len)
+{
+	struct bms_buf *b = ctx;
+
+	bms_buf_reset(b);
+	bms_buf_add(b, line, len);
+	return 0;
+}
+
+/* GET /api/v1/bms/{id}/analytics: bms-agg's latest health record and the
+ * anomalies of the last 30 days. */
+static void analytics(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
+	struct bms_store_query q = { .what = BMS_Q_HEALTH, .since_ms = 0 };
+	struct bms_buf h = BMS_BUF_INIT, an = BMS_BUF_INIT;
+	struct points p = { &an, 0, 1000, 0 };
+	struct bat x = { 0 };
+	int rc;
+
+	if (!st || battery_of(st, rq->params[0], &x, rs) < 0)
+		return;
+	q.bms_id = x.bms_id;
+	q.until_ms = INT64_MAX / 2;
+	rc = bms_store_query(st, &q, last_line, &h, NULL);
+	q.what = BMS_Q_ANOMALIES;
+	q.since_ms = bms_ts_now_ms() - 30LL * 86400000;
+	if (rc < 0 || bms_store_query(st, &q, point_each, &p, NULL) < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+	} else {
+		bms_buf_puts(&rs->body, "{\"bms_id\":");
+		bms_buf_json_str(&rs->body, x.bms_id, strlen(x.bms_id));
+		bms_buf_puts(&rs->body, ",\"health\":");
+		bms_buf_add(&rs->body, h.len ? h.p : "null", h.len ? h.len : 4);
+		bms_buf_puts(&rs->body, ",\"anomalies\":[");
+		bms_buf_add(&rs->body, an.p ? an.p : "", an.len);
+		bms_buf_puts(&rs->body, "]}");
+	}
+	bms_buf_free(&h);
+	bms_buf_free(&an);
+}
+
+/* GET /api/v1/bms/{id}/status: the link's latest status record. */
+static void battery_status(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_jwt_claims c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
+	struct bms_store_query q = { .what = BMS_Q_STATUS, .since_ms = 0 };
+	struct bms_buf b = BMS_BUF_INIT;
+	struct bat x = { 0 };
+
+	if (!st || battery_of(st, rq->params[0], &x, rs) < 0)
+		return;
+	q.bms_id = x.bms_id;
+	q.until_ms = INT64_MAX / 2;
+	if (bms_store_query(st, &q, last_line, &b, NULL) < 0)
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+	else if (!b.len)
+		bms_http_error(rs, 404, "not_found", "no status of this battery yet", NULL);
+	else
+		bms_contract_realtime(b.p, b.len, &rs->body);
+	bms_buf_free(&b);
+}
+
 const struct bms_http_route bms_serve_routes[] = {
 	{ "GET", "/api/v1/openapi.json", openapi },
 	{ "GET", "/api/v1/health", health },
@@ -1222,6 +1399,9 @@ const struct bms_http_route bms_serve_routes[] = {
 	{ "POST", "/api/v1/alerts/{id}/ack", alert_ack },
 	{ "PATCH", "/api/v1/bms/{bms_id}", battery_edit },
 	{ "DELETE", "/api/v1/bms/{bms_id}", battery_remove },
+	{ "GET", "/api/v1/bms/{bms_id}/history", history },
+	{ "GET", "/api/v1/bms/{bms_id}/analytics", analytics },
+	{ "GET", "/api/v1/bms/{bms_id}/status", battery_status },
 	{ "GET", "/api/v1/users", users },
 	{ "POST", "/api/v1/users", user_add },
 	{ "PATCH", "/api/v1/users/{name}", user_edit },

@@ -498,3 +498,34 @@ ada user_edit dan" ]
 		fi
 	done <"$T/ops"
 }
+
+@test "a battery's history by tier with a points limit, its analytics and its link's status" {
+	users_new
+	"$BATS_TEST_DIRNAME/gen-readings" 300 house 2026-11-27T00:00:00.250Z 10 | bms-agg --window 1h --health-interval 15m --chemistry lfp |
+		bms-store -d "$STORE" -T home
+	status_rec house 1 connected ok | bms-store -d "$STORE" -T home
+	serve_start
+	v=$(token shed bob pass-of-bob)
+	a=$(token home alice pass-of-alice)
+	h() {
+		api GET "/api/v1/bms/house/history?since=2026-11-27T00:00:00Z&until=2026-11-27T01:00:00Z$1" "$a" |
+			jq -c '[.tier, .truncated, (.points | length), .points[0].type]'
+	}
+	[ "$(h '')" = '["raw",false,300,"reading"]' ]
+	[ "$(h '&limit=100')" = '["minute",false,50,"aggregate"]' ]
+	[ "$(h '&limit=10')" = '["hour",false,1,"aggregate"]' ]
+	[ "$(h '&tier=raw&limit=10')" = '["raw",true,10,"reading"]' ]
+	run api GET "/api/v1/bms/house/history?tier=day" "$a"
+	[ "$output" = '{"error":"bad_request","message":"tier: not auto, raw, minute or hour","details":{"field":"tier"}}' ]
+	run api GET "/api/v1/bms/house/history?since=now&until=-1d" "$a"
+	[ "$output" = '{"error":"bad_request","message":"since: not before until","details":{"field":"since"}}' ]
+	run api GET /api/v1/bms/house/analytics "$a"
+	[ "$(jq -c '[.bms_id, .health.type, .health.cell_count, (.anomalies | type)]' <<<"$output")" = '["house","health",16,"array"]' ]
+	run api GET /api/v1/bms/house/status "$a"
+	[ "$output" = '{"bms_id":"house","timestamp":"2026-11-27T00:00:01.000Z","state":"connected","reason":"ok","quality":100}' ]
+	# Another tenant's battery: 404 on each.
+	for r in history analytics status; do
+		run api GET "/api/v1/bms/house/$r" "$v"
+		[ "$(cat "$T/code")" = 404 ]
+	done
+}
