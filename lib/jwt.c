@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,30 +38,13 @@
 #include "hex.h"
 #include "json.h"
 #include "jwt.h"
+#include "rand.h"
 #include "sha256.h"
 
 #define SIG_B64 43		/* base64url characters of a 32-byte signature */
 #define SEG_MAX (BMS_JWT_MAX / 4 * 3)	/* bytes a segment decodes to, at most */
 
 /* ==== Helpers ==== */
-
-/* n random bytes into p; 0, or -1 with errno. */
-static int fill_random(void *p, size_t n)
-{
-	unsigned char *b = p;
-	ssize_t got;
-
-	while (n > 0) {
-		got = getrandom(b, n, 0);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -1;
-		b += got;
-		n -= (size_t)got;
-	}
-	return 0;
-}
 
 static int is_lower_hex(const char *s, size_t n)
 {
@@ -330,7 +312,7 @@ static int secret_make(const char *path, unsigned char *secret, size_t *len,
 		e = errno;
 		goto out;
 	}
-	if (fill_random(secret, BMS_JWT_SECRET_LEN) < 0) {
+	if (bms_rand_bytes(secret, BMS_JWT_SECRET_LEN) < 0) {
 		e = errno;
 		what = "no random bytes: ";
 		goto out;
@@ -408,7 +390,7 @@ int bms_jwt_new_jti(char jti[33], char *err, size_t errsz)
 {
 	uint8_t id[16];
 
-	if (fill_random(id, sizeof id) < 0)
+	if (bms_rand_bytes(id, sizeof id) < 0)
 		return bms_err_set(err, errsz, "no random bytes: %s", strerror(errno));
 	bms_hex_encode(id, sizeof id, jti);
 	return 0;

@@ -29,14 +29,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include <jansson.h>
 
 #include "chem.h"
 #include "contract.h"
 #include "err.h"
+#include "hex.h"
 #include "json.h"
+#include "rand.h"
 #include "serve.h"
 #include "store.h"
 #include "ts.h"
@@ -242,12 +243,11 @@ static void grant(const struct bms_serve *sv, struct bms_store *st, const char *
 	c.exp = c.iat + (sv->access_ttl_s ? sv->access_ttl_s : BMS_JWT_TTL);
 	if (bms_jwt_new_jti(c.jti, why, sizeof why) < 0 ||
 	    bms_jwt_sign(sv->secret, sv->secret_len, &c, token, sizeof token, why, sizeof why) < 0 ||
-	    getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+	    bms_rand_bytes(rnd, sizeof rnd) < 0) {
 		bms_http_error(rs, 503, "unavailable", "cannot make a token now", NULL);
 		return;
 	}
-	for (size_t i = 0; i < sizeof rnd; i++)
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	bms_hex_encode(rnd, sizeof rnd, hex);
 	snprintf(refresh, sizeof refresh, "%s.%s", t, hex);
 	if (bms_store_token_add_family(st, user, refresh,
 				now + 1000 * (sv->refresh_ttl_s ? sv->refresh_ttl_s : 30 * 86400),

@@ -23,9 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "hex.h"
+#include "rand.h"
 #include "json.h"
 #include "sha256.h"
 #include "store-int.h"
@@ -42,22 +42,12 @@ static int done(struct bms_store *st, sqlite3_stmt *s)
 	return rc;
 }
 
-/* n random bytes into p (getrandom); 0 or EFAIL. */
+/* n random bytes into p; 0 or EFAIL. */
 static int random_bytes(struct bms_store *st, void *p, size_t n)
 {
-	unsigned char *b = p;
-	ssize_t got;
-
-	while (n > 0) {
-		got = getrandom(b, n, 0);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return bms_store_fail(st, BMS_STORE_EFAIL, "cannot get random bytes: %s",
-					      strerror(errno));
-		b += got;
-		n -= (size_t)got;
-	}
+	if (bms_rand_bytes(p, n) < 0)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "cannot get random bytes: %s",
+				      strerror(errno));
 	return 0;
 }
 
