@@ -49,9 +49,13 @@ LIB_SRCS = $(wildcard lib/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+# Programs the suites and make bench drive the programs with (a WebSocket
+# client, peers to measure against); put on PATH by tests/run-suites.
+TOOL_SRCS = $(wildcard tests/tools/*.c)
+TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(O)/tests/tools/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(wildcard build/fuzz/lib/*.d build/fuzz/*.d)
+DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(TOOL_BINS:%=%.d) $(wildcard build/fuzz/lib/*.d build/fuzz/*.d)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -125,7 +129,12 @@ $(O)/tests/test-serve: LDLIBS += $(CIVETWEB_LIBS) $(JWT_LIBS) $(JANSSON_LIBS)
 $(O)/tests/test-serve: override CFLAGS += -DSRCDIR='"$(CURDIR)"'
 $(O)/tests/test-serve: share/openapi.json
 
-check: all $(UNIT_BINS)
+$(O)/tests/tools/%: tests/tools/%.c $(O)/libbms.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDFLAGS) -o $@ $< $(O)/libbms.a $(STORE_LIBS) \
+		$(CIVETWEB_LIBS) $(JANSSON_LIBS) $(LDLIBS)
+
+check: all $(UNIT_BINS) $(TOOL_BINS)
 	@O=$(O) SANITIZE=$(SANITIZE) tests/run-suites $(UNIT_BINS)
 
 # Everything CI runs: the suites plain and sanitized, and each fuzz target.
@@ -157,7 +166,7 @@ fuzz: $(FUZZ_BINS)
 		grep -E '^(#[0-9]+ +DONE|Done )' build/fuzz/$$n.log | tail -1; \
 	done
 
-bench: all
+bench: all $(TOOL_BINS)
 	@O=$(O) tests/bench
 
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
