@@ -293,6 +293,31 @@ int bms_store_status_latest(struct bms_store *st,
 				      const char *state, const char *reason, double quality),
 			    void *ctx);
 
+/*
+ * Following a tenant's store as records are committed to it, for the
+ * live updates of bms-serve.  A follower begins at the store as it is:
+ * its first bms_store_follow_next gives nothing and only notes where
+ * the store stands; each call after gives fn what was committed since:
+ * the readings (BMS_Q_READINGS: each battery's in time order, as a raw
+ * query gives them back; of a battery first seen, only its newest), the
+ * status and alert records (BMS_Q_STATUS, BMS_Q_ALERTS, in the order
+ * they were stored, an alert as an alert query gives it, with its id),
+ * and alerts acknowledged since (BMS_Q_ALERTS again, now with ack_by and
+ * ack_at).  Of each kind at most the newest 100 per call: a bulk import
+ * is history, not news.  A reading stored later with an older time than
+ * its battery's newest is not given.  fn gets the battery's bms_id and
+ * the line (no newline); its non-zero stops the call and is returned.
+ * Returns 0 or BMS_STORE_E*.  bms_store_data_version tells cheaply
+ * whether a call is worth making.
+ */
+struct bms_store_follow;
+struct bms_store_follow *bms_store_follow_new(void);
+void bms_store_follow_free(struct bms_store_follow *f);
+int bms_store_follow_next(struct bms_store *st, struct bms_store_follow *f,
+			  int (*fn)(void *ctx, enum bms_store_what what, const char *bms_id,
+				    const char *line, size_t len),
+			  void *ctx);
+
 /* ==== Batteries (tenant handle) ==== */
 
 /* A battery in the registry.  Strings NULL and numbers < 0 mean "not set";

@@ -19,6 +19,7 @@
  * is quoted, with its quotes doubled.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -670,4 +671,220 @@ int bms_store_query(struct bms_store *st, const struct bms_store_query *query,
 	if (tier == BMS_TIER_RAW)
 		return query_raw(st, q, fn, ctx);
 	return query_tier(st, q, tier == BMS_TIER_HOUR, fn, ctx);
+}
+
+/* ==== Following the store as it is written ==== */
+
+/*
+ * A follower's cursors: per battery (by its row id) the time of the
+ * latest reading given, and the latest status and alert row given, and
+ * the latest acknowledgement (time, row).  Batteries are few, so they
+ * are a small array searched in order.
+ */
+struct bms_store_follow {
+	struct { int64_t id, ts; } *bat;
+	size_t nbat, cap;
+	int64_t status_id, alert_id, ack_at, ack_id;
+	int started;
+};
+
+/* At most this many of a battery's newest readings, and of the newest
+ * status and alert rows, are given by one call: a bulk import is history,
+ * not news. */
+#define FOLLOW_MAX 100
+
+struct bms_store_follow *bms_store_follow_new(void)
+{
+	return calloc(1, sizeof(struct bms_store_follow));
+}
+
+void bms_store_follow_free(struct bms_store_follow *f)
+{
+	if (f)
+		free(f->bat);
+	free(f);
+}
+
+/* The cursor of battery id, added at -1 (not seen yet) when new; NULL
+ * when out of memory. */
+static int64_t *follow_bat(struct bms_store_follow *f, int64_t id)
+{
+	for (size_t i = 0; i < f->nbat; i++)
+		if (f->bat[i].id == id)
+			return &f->bat[i].ts;
+	if (f->nbat == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		void *p = realloc(f->bat, cap * sizeof *f->bat);
+
+		if (!p)
+			return NULL;
+		f->bat = p;
+		f->cap = cap;
+	}
+	f->bat[f->nbat].id = id;
+	f->bat[f->nbat].ts = -1;
+	return &f->bat[f->nbat++].ts;
+}
+
+typedef int follow_fn(void *ctx, enum bms_store_what what, const char *bms_id,
+		      const char *line, size_t len);
+
+/* Row s's line in st->out to fn, its bms_id in column 0. */
+static int emit_follow(struct bms_store *st, enum bms_store_what what, sqlite3_stmt *s,
+		       follow_fn *fn, void *ctx)
+{
+	const char *id = (const char *)sqlite3_column_text(s, 0);
+
+	if (st->out.oom)
+		return bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+	return fn(ctx, what, id ? id : "", st->out.p ? st->out.p : "", st->out.len);
+}
+
+static int follow_readings(struct bms_store *st, struct bms_store_follow *f, follow_fn *fn,
+			   void *ctx)
+{
+	sqlite3_stmt *bs, *s;
+	int rc, stop = 0;
+
+	if (!(bs = bms_store_prep(st, "SELECT id FROM batteries ORDER BY id")))
+		return BMS_STORE_EFAIL;
+	/* The battery's readings after its cursor, no more than the newest
+	 * FOLLOW_MAX; of a battery not seen before only the newest one, and
+	 * at the start none (the cursor is set to its newest). */
+	s = bms_store_prep(st, "SELECT b.bms_id, r.ts, r.body FROM batteries b"
+			   " CROSS JOIN readings r ON r.battery = b.id"
+			   " WHERE b.id = ?1 AND r.ts > ?2 AND r.ts >= coalesce((SELECT y.ts"
+			   " FROM readings y WHERE y.battery = ?1 ORDER BY y.ts DESC"
+			   " LIMIT 1 OFFSET ?3), ?2) ORDER BY r.ts");
+	if (!s) {
+		sqlite3_finalize(bs);
+		return BMS_STORE_EFAIL;
+	}
+	while (!stop && (rc = sqlite3_step(bs)) == SQLITE_ROW) {
+		int64_t *cur = follow_bat(f, sqlite3_column_int64(bs, 0));
+		int fresh;
+
+		if (!cur) {
+			stop = bms_store_fail(st, BMS_STORE_EFAIL, "out of memory");
+			break;
+		}
+		fresh = *cur < 0;
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, sqlite3_column_int64(bs, 0));
+		sqlite3_bind_int64(s, 2, *cur);
+		sqlite3_bind_int(s, 3, fresh ? 0 : FOLLOW_MAX - 1);
+		while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+			*cur = sqlite3_column_int64(s, 1);
+			if (fresh && !f->started)
+				continue;
+			if (!(stop = raw_line(st, s, 0)))
+				stop = emit_follow(st, BMS_Q_READINGS, s, fn, ctx);
+		}
+		if (!stop && rc != SQLITE_DONE)
+			stop = bms_store_tdberr(st);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	sqlite3_finalize(bs);
+	return stop;
+}
+
+/*
+ * The status or alert rows after *last (at the start none: *last is set
+ * to the newest), no more than the newest FOLLOW_MAX; with ack, the
+ * alerts acknowledged after (ack_at, ack_id) instead.
+ */
+static int follow_docs(struct bms_store *st, struct bms_store_follow *f,
+		       enum bms_store_what what, int ack, follow_fn *fn, void *ctx)
+{
+	int64_t *last = what == BMS_Q_STATUS ? &f->status_id : &f->alert_id;
+	sqlite3_stmt *s;
+	int rc, stop = 0;
+
+	if (!f->started) {
+		s = bms_store_prep(st, ack ? "SELECT ack_at, id FROM alerts WHERE ack_at IS NOT NULL"
+					     " ORDER BY ack_at DESC, id DESC LIMIT 1" :
+				   what == BMS_Q_STATUS ? "SELECT max(id) FROM status" :
+				   "SELECT max(id) FROM alerts");
+		if (!s)
+			return BMS_STORE_EFAIL;
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			if (ack) {
+				f->ack_at = sqlite3_column_int64(s, 0);
+				f->ack_id = sqlite3_column_int64(s, 1);
+			} else {
+				*last = sqlite3_column_int64(s, 0);
+			}
+		} else if (rc != SQLITE_DONE) {
+			stop = bms_store_tdberr(st);
+		}
+		sqlite3_finalize(s);
+		return stop;
+	}
+	if (ack)
+		s = bms_store_prep(st, "SELECT * FROM (SELECT b.bms_id, x.ts, x.doc, x.id,"
+				   " x.severity, x.code, x.state, x.message, x.ack_by, x.ack_at"
+				   " FROM batteries b CROSS JOIN alerts x ON x.battery = b.id"
+				   " WHERE x.ack_at >= ?1 AND (x.ack_at > ?1 OR x.id > ?2)"
+				   " ORDER BY x.ack_at DESC, x.id DESC LIMIT ?3)"
+				   " ORDER BY ack_at, id");
+	else if (what == BMS_Q_STATUS)
+		s = bms_store_prep(st, "SELECT b.bms_id, x.ts, x.doc, x.id FROM batteries b"
+				   " CROSS JOIN status x ON x.battery = b.id"
+				   " WHERE x.id > ?1 AND x.id > (SELECT max(id) FROM status) - ?3"
+				   " ORDER BY x.id");
+	else
+		s = bms_store_prep(st, "SELECT b.bms_id, x.ts, x.doc, x.id, x.severity, x.code,"
+				   " x.state, x.message, x.ack_by, x.ack_at FROM batteries b"
+				   " CROSS JOIN alerts x ON x.battery = b.id"
+				   " WHERE x.id > ?1 AND x.id > (SELECT max(id) FROM alerts) - ?3"
+				   " ORDER BY x.id");
+	if (!s)
+		return BMS_STORE_EFAIL;
+	sqlite3_bind_int64(s, 1, ack ? f->ack_at : *last);
+	sqlite3_bind_int64(s, 2, f->ack_id);
+	sqlite3_bind_int(s, 3, FOLLOW_MAX);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *doc = (const char *)sqlite3_column_text(s, 2);
+		size_t n = (size_t)sqlite3_column_bytes(s, 2);
+
+		if (ack) {
+			f->ack_at = sqlite3_column_int64(s, 9);
+			f->ack_id = sqlite3_column_int64(s, 3);
+		} else {
+			*last = sqlite3_column_int64(s, 3);
+		}
+		bms_buf_reset(&st->out);
+		if (what == BMS_Q_ALERTS)
+			alert_line(&st->out, s, doc ? doc : "", n);
+		else
+			bms_buf_add(&st->out, doc ? doc : "", n);
+		stop = emit_follow(st, what, s, fn, ctx);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		stop = bms_store_tdberr(st);
+	sqlite3_finalize(s);
+	return stop;
+}
+
+int bms_store_follow_next(struct bms_store *st, struct bms_store_follow *f,
+			  int (*fn)(void *ctx, enum bms_store_what what, const char *bms_id,
+				    const char *line, size_t len),
+			  void *ctx)
+{
+	int rc;
+
+	if ((rc = bms_store_need_tenant(st)) < 0)
+		return rc;
+	/* One read transaction: the four look at the same commit. */
+	if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return bms_store_tdberr(st);
+	if (!(rc = follow_readings(st, f, fn, ctx)) &&
+	    !(rc = follow_docs(st, f, BMS_Q_STATUS, 0, fn, ctx)) &&
+	    !(rc = follow_docs(st, f, BMS_Q_ALERTS, 0, fn, ctx)))
+		rc = follow_docs(st, f, BMS_Q_ALERTS, 1, fn, ctx);
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	f->started = 1;
+	return rc;
 }

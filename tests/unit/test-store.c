@@ -3019,6 +3019,109 @@ static void test_modes(void)
 	}
 }
 
+/* ==== Following the store ==== */
+
+static int follow_line(void *ctx, enum bms_store_what what, const char *bms_id,
+		       const char *line, size_t len)
+{
+	bms_buf_printf(ctx, "%s %s %.*s\n", what == BMS_Q_READINGS ? "reading" :
+		       what == BMS_Q_STATUS ? "status" : "alert", bms_id, (int)len, line);
+	return 0;
+}
+
+static const char *follow(struct bms_store *st, struct bms_store_follow *f)
+{
+	int rc;
+
+	bms_buf_reset(&out);
+	bms_buf_puts(&out, "");
+	if ((rc = bms_store_follow_next(st, f, follow_line, &out)) != 0)
+		bms_buf_printf(&out, "rc %d: %s", rc, bms_store_error(st));
+	return out.p;
+}
+
+static void test_follow(void)
+{
+	struct bms_store *c = open_t(NULL), *r = NULL, *w = NULL;
+	struct bms_store_follow *f = bms_store_follow_new();
+	struct bms_retention forever = { 0, -1, -1 };
+	const char *st1 = "{\"type\":\"status\",\"bms_id\":\"fa\",\"timestamp\":"
+			  "\"2026-12-07T10:00:01.000Z\",\"state\":\"connected\",\"reason\":\"ok\"}";
+	const char *al1 = "{\"type\":\"alert\",\"bms_id\":\"fa\",\"timestamp\":"
+			  "\"2026-12-07T10:00:02.000Z\",\"alert_id\":\"fa/low\",\"rule\":\"low\","
+			  "\"state\":\"raised\",\"severity\":\"warning\",\"message\":\"low\"}";
+	struct bms_buf want = BMS_BUF_INIT;
+	char t[32];
+
+	CHECK(c && f);
+	if (!c || !f)
+		goto out;
+	CHECK_INT(bms_store_tenant_add(c, "follow", &forever), 0);
+	r = open_t("follow");
+	w = open_t("follow");
+	CHECK(r && w);
+	if (!r || !w)
+		goto out;
+	/* What was stored before the follower began is not given. */
+	CHECK_INT(put(w, treading("fa", "2026-12-07T10:00:00.000Z", "\"pack_voltage\":52")), 1);
+	CHECK_INT(put(w, st1), 1);
+	CHECK_INT(put(w, al1), 1);
+	CHECK_INT(bms_store_commit(w), 0);
+	CHECK_STR(follow(r, f), "");
+	CHECK_STR(follow(r, f), "");
+	/* What is committed after, in order, of a battery first seen only
+	 * its newest reading. */
+	CHECK_INT(put(w, treading("fa", "2026-12-07T10:00:03.000Z", "\"pack_voltage\":53")), 1);
+	CHECK_INT(put(w, treading("fa", "2026-12-07T10:00:04.000Z", "\"pack_voltage\":54")), 1);
+	CHECK_INT(put(w, treading("fb", "2026-12-07T10:00:01.000Z", "\"pack_voltage\":40")), 1);
+	CHECK_INT(put(w, treading("fb", "2026-12-07T10:00:02.000Z", "\"pack_voltage\":41")), 1);
+	CHECK_INT(put(w, st1), 1);	/* an exact copy is not kept, so not given */
+	CHECK_INT(put(w, "{\"type\":\"status\",\"bms_id\":\"fb\",\"timestamp\":"
+		      "\"2026-12-07T10:00:02.000Z\",\"state\":\"asleep\"}"), 1);
+	CHECK_INT(put(w, "{\"type\":\"alert\",\"bms_id\":\"fb\",\"timestamp\":"
+		      "\"2026-12-07T10:00:02.000Z\",\"alert_id\":\"fb/x\",\"state\":\"raised\"}"), 1);
+	/* Not committed: not seen. */
+	CHECK_STR(follow(r, f), "");
+	CHECK_INT(bms_store_commit(w), 0);
+	CHECK_STR(follow(r, f),
+		  "reading fa {\"type\":\"reading\",\"bms_id\":\"fa\",\"timestamp\":"
+		  "\"2026-12-07T10:00:03.000Z\",\"pack_voltage\":53}\n"
+		  "reading fa {\"type\":\"reading\",\"bms_id\":\"fa\",\"timestamp\":"
+		  "\"2026-12-07T10:00:04.000Z\",\"pack_voltage\":54}\n"
+		  "reading fb {\"type\":\"reading\",\"bms_id\":\"fb\",\"timestamp\":"
+		  "\"2026-12-07T10:00:02.000Z\",\"pack_voltage\":41}\n"
+		  "status fb {\"type\":\"status\",\"bms_id\":\"fb\",\"timestamp\":"
+		  "\"2026-12-07T10:00:02.000Z\",\"state\":\"asleep\"}\n"
+		  "alert fb {\"type\":\"alert\",\"bms_id\":\"fb\",\"timestamp\":"
+		  "\"2026-12-07T10:00:02.000Z\",\"alert_id\":\"fb/x\",\"state\":\"raised\","
+		  "\"id\":2}\n");
+	CHECK_STR(follow(r, f), "");
+	/* An acknowledgement gives the alert again, acknowledged. */
+	CHECK_INT(bms_store_alert_ack(w, 1, "ann", ts_of("2026-12-07T10:01:00Z"), NULL, NULL), 0);
+	CHECK(strstr(follow(r, f), "alert fa {\"type\":\"alert\",\"bms_id\":\"fa\",") == out.p);
+	CHECK(strstr(out.p, ",\"id\":1,\"ack_by\":\"ann\",\"ack_at\":\"2026-12-07T10:01:00.000Z\"}\n"));
+	CHECK_INT(lines(out.p), 1);
+	CHECK_STR(follow(r, f), "");
+	/* A bulk import: only the newest 100 of a battery. */
+	for (int i = 0; i < 150; i++) {
+		snprintf(t, sizeof t, "2026-12-07T11:%02d:%02d.000Z", i / 60, i % 60);
+		CHECK_INT(put(w, treading("fa", t, "\"pack_voltage\":50")), 1);
+	}
+	CHECK_INT(bms_store_commit(w), 0);
+	CHECK_INT(lines(follow(r, f)), 100);
+	CHECK(strstr(out.p, "\"2026-12-07T11:00:50.000Z\"") != NULL);
+	CHECK(strstr(out.p, "\"2026-12-07T11:00:49.000Z\"") == NULL);
+	CHECK(strstr(out.p, "\"2026-12-07T11:02:29.000Z\"") != NULL);
+	/* A control handle is refused. */
+	CHECK_INT(bms_store_follow_next(c, f, follow_line, &out), BMS_STORE_ECONFIG);
+out:
+	bms_buf_free(&want);
+	bms_store_follow_free(f);
+	bms_store_close(r);
+	bms_store_close(w);
+	bms_store_close(c);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -3056,6 +3159,7 @@ int main(void)
 	test_backup();
 	test_agg_same();
 	test_alerts();
+	test_follow();
 	test_modes();
 	bms_buf_free(&out);
 	rm_tree(dir);
