@@ -12,6 +12,7 @@
 #include "exitcode.h"
 #include "http.h"
 #include "jwt.h"
+#include "live.h"
 #include "msg.h"
 #include "opt.h"
 #include "serve.h"
@@ -26,12 +27,13 @@ static const struct option longopts[] = {
 	{ "config", required_argument, 0, 'c' },
 	{ "jwt-secret", required_argument, 0, 's' },
 	{ "access-ttl", required_argument, 0, 'A' },
+	{ "live-max", required_argument, 0, 'L' },
 	BMS_OPT_COMMON
 };
 
 static const struct bms_cmd cmd = {
 	.synopsis = "bms-serve --db dir [-l host:port ...] [--threads n] [--access-log file] "
-		    "[--cors-origin origin] [--jwt-secret file] [--access-ttl dur] [-c file]",
+		    "[--cors-origin origin] [--jwt-secret file] [--access-ttl dur] [--live-max n] [-c file]",
 	.help =
 	"Serve the store's API over HTTP until SIGINT or SIGTERM.\n\n"
 	"      --db DIR            the store (bms-store init)\n"
@@ -43,6 +45,7 @@ static const struct bms_cmd cmd = {
 	"      --jwt-secret FILE   the key of the access tokens (default DIR/jwt.secret,\n"
 	"                          made on first run)\n"
 	"      --access-ttl DUR    an access token's life (default 15m)\n"
+	"      --live-max N        WebSockets open at once (default 128)\n"
 	"  -c, --config FILE       [serve] settings (options win)\n",
 	.shortopts = "l:c:",
 	.longopts = longopts,
@@ -59,6 +62,7 @@ static const struct bms_config_key keys[] = {
 	{ .section = "serve", .key = "access_log", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "cors_origin", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "jwt_secret", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "live_max", .type = BMS_CONFIG_INTEGER, .min = 1, .max = 4096 },
 };
 
 int main(int argc, char **argv)
@@ -71,11 +75,14 @@ int main(int argc, char **argv)
 		.ctx = &sv, .thread_init = bms_serve_thread_init,
 		.thread_exit = bms_serve_thread_exit,
 	};
+	struct bms_live_opts lo = { 0 };
+	struct bms_http_ws ws;
 	struct bms_config *cfg = NULL;
+	struct bms_live *live;
 	struct bms_http *h;
 	const char *config = NULL, *where, *secret = NULL;
 	char err[512], defsecret[4096];
-	int c;
+	int c, live_max = 0;
 
 	bms_msg_prog(argv[0]);
 	sv.openapi = bms_openapi;
@@ -93,6 +100,7 @@ int main(int argc, char **argv)
 		case 'o': ho.cors_origin = optarg; break;
 		case 'c': config = optarg; break;
 		case 's': secret = optarg; break;
+		case 'L': live_max = (int)bms_opt_long(&cmd, "live-max", optarg, 1, 4096); break;
 		case 'A': {
 			int64_t ms;
 
@@ -129,6 +137,8 @@ int main(int argc, char **argv)
 			ho.cors_origin = bms_config_str(cfg, "serve", NULL, "cors_origin");
 		if (!secret)
 			secret = bms_config_str(cfg, "serve", NULL, "jwt_secret");
+		if (!live_max)
+			live_max = (int)bms_config_int(cfg, "serve", NULL, "live_max");
 	}
 	if (!sv.db)
 		bms_opt_usage(&cmd, "give the store with --db DIR");
@@ -145,6 +155,11 @@ int main(int argc, char **argv)
 	sv.by_account = bms_backoff_new(1024);
 	if (!sv.by_addr || !sv.by_account)
 		bms_die(BMS_EXIT_FAIL, "out of memory");
+	if (!(live = bms_live_new(&sv, &lo)))
+		bms_die(BMS_EXIT_FAIL, "out of memory");
+	bms_live_endpoint(live, &ws);
+	ws.max = live_max;
+	ho.ws = &ws;
 	bms_sig_install();
 	if (bms_http_start(&h, &ho, err, sizeof err) < 0)
 		bms_die(strncmp(err, "--listen", 8) == 0 ? BMS_EXIT_USAGE : BMS_EXIT_FAIL, "%s", err);
@@ -152,7 +167,9 @@ int main(int argc, char **argv)
 		bms_warn("listening on %s", where);
 	while (!bms_sig_stopping())
 		bms_sig_poll(NULL, 0, -1);
+	bms_live_stop(live);
 	bms_http_stop(h);
+	bms_live_free(live);
 	bms_backoff_free(sv.by_addr);
 	bms_backoff_free(sv.by_account);
 	bms_config_free(cfg);

@@ -5,6 +5,7 @@
  * writes the response with the headers every response carries.
  */
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,20 @@
 struct bms_http {
 	struct mg_context *mg;
 	struct bms_http_opts o;
+	struct bms_http_ws ws;		/* o.ws, defaults filled */
+	struct mg_websocket_subprotocols sub;
+	atomic_int nws;			/* WebSockets open */
 	int nwhere;
 	char where[BMS_HTTP_MAX_LISTEN][288];
+};
+
+struct bms_ws {
+	struct mg_connection *c;
+	struct bms_http *h;
+	void *data, *thread;
+	struct bms_buf msg;		/* a message's fragments so far */
+	int in_msg;			/* inside a fragmented text message */
+	atomic_int close_sent;
 };
 
 /* ==== Responses ==== */
@@ -118,6 +131,20 @@ static int match(const char *pattern, char *const *seg, int nseg, struct bms_htt
 
 #define MAX_SEGS 16
 
+/* The request of c, without a body yet. */
+static void request(const struct mg_connection *c, struct bms_http_req *rq)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+
+	rq->method = ri->request_method;
+	rq->query = ri->query_string;
+	rq->remote = ri->remote_addr;
+	rq->conn = c;
+	rq->thread = mg_get_thread_pointer(c);
+	rq->body = "";
+	rq->path = ri->local_uri ? ri->local_uri : "/";
+}
+
 static int handle(struct mg_connection *c, void *data)
 {
 	struct bms_http *h = data;
@@ -127,13 +154,7 @@ static int handle(struct mg_connection *c, void *data)
 	char path[2048], *seg[MAX_SEGS], *body = NULL;
 	int nseg = 0, found = -1, path_ok = 0;
 
-	rq.method = ri->request_method;
-	rq.query = ri->query_string;
-	rq.remote = ri->remote_addr;
-	rq.conn = c;
-	rq.thread = mg_get_thread_pointer(c);
-	rq.body = "";
-	rq.path = ri->local_uri ? ri->local_uri : "/";
+	request(c, &rq);
 	/* Segments: "/a//b/" is "/a/b". */
 	snprintf(path, sizeof path, "%s", rq.path);
 	for (char *save = NULL, *t = strtok_r(path, "/", &save); t && nseg < MAX_SEGS;
@@ -204,6 +225,149 @@ const char *bms_http_header(const struct bms_http_req *rq, const char *name)
 	return mg_get_header((const struct mg_connection *)rq->conn, name);
 }
 
+/* ==== WebSockets ==== */
+
+static int ws_connect(const struct mg_connection *cc, void *data)
+{
+	struct bms_http *h = data;
+	struct mg_connection *c = (struct mg_connection *)cc;
+	struct bms_http_req rq = { 0 };
+	struct bms_http_resp rs = { .status = 200, .body = BMS_BUF_INIT };
+	struct bms_ws *ws = calloc(1, sizeof *ws);
+	int status;
+
+	request(cc, &rq);
+	if (!ws) {
+		bms_http_error(&rs, 503, "unavailable", "out of memory", NULL);
+		status = 503;
+	} else if (atomic_fetch_add(&h->nws, 1) >= h->ws.max) {
+		atomic_fetch_sub(&h->nws, 1);
+		bms_http_error(&rs, 503, "unavailable", "too many live connections: try again later",
+			       NULL);
+		status = 503;
+	} else {
+		ws->c = c;
+		ws->h = h;
+		ws->thread = rq.thread;
+		ws->msg = (struct bms_buf)BMS_BUF_INIT;
+		if (!(status = h->ws.open(h->ws.ctx, ws, &rq, &rs))) {
+			mg_set_user_connection_data(c, ws);
+			bms_buf_free(&rs.body);
+			return 0;
+		}
+		atomic_fetch_sub(&h->nws, 1);
+	}
+	/* Refused: an answer like any other, before the upgrade. */
+	if (!rs.body.len)
+		bms_http_error(&rs, status, "refused", "the upgrade was refused", NULL);
+	respond(c, h, &rs);
+	bms_buf_free(&rs.body);
+	free(ws);
+	return 1;
+}
+
+static void ws_ready(struct mg_connection *c, void *data)
+{
+	struct bms_http *h = data;
+	struct bms_ws *ws = mg_get_user_connection_data(c);
+
+	if (ws && h->ws.ready)
+		h->ws.ready(h->ws.ctx, ws);
+}
+
+/* A frame from the client: text messages joined from their fragments;
+ * a close answered (unless it answers ours); 0 ends the connection. */
+static int ws_data(struct mg_connection *c, int bits, char *p, size_t n, void *data)
+{
+	struct bms_http *h = data;
+	struct bms_ws *ws = mg_get_user_connection_data(c);
+	int op = bits & 0x0f, fin = bits & 0x80;
+
+	if (!ws)
+		return 0;
+	switch (op) {
+	case MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE:
+		if (!atomic_exchange(&ws->close_sent, 1))
+			mg_websocket_write(c, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, p, n >= 2 ? 2 : 0);
+		return 0;
+	case MG_WEBSOCKET_OPCODE_TEXT:
+		if (ws->in_msg)
+			return bms_ws_close(ws, 1002, "a new message inside a fragmented one"), 0;
+		bms_buf_reset(&ws->msg);
+		break;
+	case MG_WEBSOCKET_OPCODE_CONTINUATION:
+		if (!ws->in_msg)
+			return bms_ws_close(ws, 1002, "a continuation without a message"), 0;
+		break;
+	case MG_WEBSOCKET_OPCODE_PING:
+	case MG_WEBSOCKET_OPCODE_PONG:
+		return 1;
+	default:
+		return bms_ws_close(ws, 1003, "text messages only"), 0;
+	}
+	if (ws->msg.len + n > h->o.max_body)
+		return bms_ws_close(ws, 1009, "the message is too large"), 0;
+	bms_buf_add(&ws->msg, p, n);
+	if (ws->msg.oom)
+		return bms_ws_close(ws, 1011, "out of memory"), 0;
+	ws->in_msg = !fin;
+	if (fin)
+		h->ws.message(h->ws.ctx, ws, ws->msg.p ? ws->msg.p : "", ws->msg.len);
+	return 1;
+}
+
+static void ws_close(const struct mg_connection *c, void *data)
+{
+	struct bms_http *h = data;
+	struct bms_ws *ws = mg_get_user_connection_data(c);
+
+	if (!ws)
+		return;
+	h->ws.closed(h->ws.ctx, ws);
+	mg_set_user_connection_data(c, NULL);
+	bms_buf_free(&ws->msg);
+	free(ws);
+	atomic_fetch_sub(&h->nws, 1);
+}
+
+void bms_ws_set(struct bms_ws *ws, void *data)
+{
+	ws->data = data;
+}
+
+void *bms_ws_get(const struct bms_ws *ws)
+{
+	return ws->data;
+}
+
+void *bms_ws_thread(const struct bms_ws *ws)
+{
+	return ws->thread;
+}
+
+int bms_ws_send(struct bms_ws *ws, const char *text, size_t len)
+{
+	if (atomic_load(&ws->close_sent))
+		return -1;
+	return mg_websocket_write(ws->c, MG_WEBSOCKET_OPCODE_TEXT, text, len) > 0 ? 0 : -1;
+}
+
+int bms_ws_close(struct bms_ws *ws, int code, const char *reason)
+{
+	char frame[125];
+	size_t n = strlen(reason);
+
+	if (atomic_exchange(&ws->close_sent, 1))
+		return 0;
+	if (n > sizeof frame - 2)
+		n = sizeof frame - 2;
+	frame[0] = (char)(code >> 8);
+	frame[1] = (char)(code & 0xff);
+	memcpy(frame + 2, reason, n);
+	return mg_websocket_write(ws->c, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, frame,
+				  n + 2) > 0 ? 0 : -1;
+}
+
 /* ==== The server ==== */
 
 static void *init_thread(const struct mg_context *mg, int type)
@@ -238,6 +402,7 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 	struct mg_error_data ed = { 0 };
 	struct mg_server_port ports[BMS_HTTP_MAX_LISTEN];
 	char listen[BMS_HTTP_MAX_LISTEN * 72] = "", threads[16], maxhdr[24], mgerr[256] = "";
+	char ping[16];
 	const char *opts[32];
 	int k = 0, n;
 
@@ -282,13 +447,29 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 		snprintf(listen + strlen(listen), sizeof listen - strlen(listen), "%s%s:%s",
 			 i ? "," : "", hp.host, hp.port);
 	}
-	snprintf(threads, sizeof threads, "%d", h->o.threads);
+	/* civetweb gives each WebSocket a worker of its own for its life. */
+	if (o->ws) {
+		h->ws = *o->ws;
+		if (!h->ws.ctx)
+			h->ws.ctx = h->o.ctx;
+		if (h->ws.max <= 0)
+			h->ws.max = 128;
+		if (h->ws.ping_ms <= 0)
+			h->ws.ping_ms = 30000;
+	}
+	snprintf(threads, sizeof threads, "%d", h->o.threads + (o->ws ? h->ws.max : 0));
+	snprintf(ping, sizeof ping, "%d", h->ws.ping_ms);
 	snprintf(maxhdr, sizeof maxhdr, "%zu", h->o.max_header);
 	opts[k++] = "listening_ports", opts[k++] = listen;
 	opts[k++] = "num_threads", opts[k++] = threads;
 	opts[k++] = "max_request_size", opts[k++] = maxhdr;
 	opts[k++] = "request_timeout_ms", opts[k++] = "10000";
 	opts[k++] = "additional_header", opts[k++] = SECURITY_HEADERS;
+	opts[k++] = "tcp_nodelay", opts[k++] = "1";
+	if (o->ws) {
+		opts[k++] = "enable_websocket_ping_pong", opts[k++] = "yes";
+		opts[k++] = "websocket_timeout_ms", opts[k++] = ping;
+	}
 	if (h->o.access_log)
 		opts[k++] = "access_log_file", opts[k++] = h->o.access_log;
 	opts[k] = NULL;
@@ -308,6 +489,12 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 				   mgerr[0] ? mgerr : "civetweb did not start");
 	}
 	mg_set_request_handler(h->mg, "/", handle, h);
+	if (o->ws) {
+		h->sub.nb_subprotocols = 1;
+		h->sub.subprotocols = &h->ws.protocol;
+		mg_set_websocket_handler_with_subprotocols(h->mg, h->ws.path, &h->sub, ws_connect,
+							   ws_ready, ws_data, ws_close, h);
+	}
 	n = mg_get_server_ports(h->mg, BMS_HTTP_MAX_LISTEN, ports);
 	for (int i = 0; i < n; i++) {
 		char host[sizeof ((struct bms_net_hostport *)0)->host] = "127.0.0.1";

@@ -58,6 +58,34 @@ struct bms_http_route {
 	void (*fn)(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs);
 };
 
+/* A WebSocket the server holds open (see struct bms_http_ws). */
+struct bms_ws;
+
+/*
+ * The one WebSocket endpoint: path, and the subprotocol the server
+ * speaks (chosen when the client offers it).  open runs as a client asks
+ * to upgrade: 0 accepts, an HTTP status (with rs filled) refuses it;
+ * ready runs once the handshake is sent, when messages may be.
+ * message gets each whole text message (fragments joined; one over
+ * max_body bytes, or a binary one, closes the connection with 1009 or
+ * 1003); closed runs once when an accepted connection has ended, after
+ * which ws is gone.  Pings go out after ping_ms without a word from the
+ * client, and a client that answers none of five is dropped.  At most
+ * max connections at once (0: 128); past that, 503.
+ */
+struct bms_http_ws {
+	void *ctx;			/* for the functions below; NULL: the opts' */
+	const char *path;
+	const char *protocol;
+	int max;
+	int ping_ms;			/* 0: 30000 */
+	int (*open)(void *ctx, struct bms_ws *ws, const struct bms_http_req *rq,
+		    struct bms_http_resp *rs);
+	void (*ready)(void *ctx, struct bms_ws *ws);	/* after the handshake */
+	void (*message)(void *ctx, struct bms_ws *ws, const char *text, size_t len);
+	void (*closed)(void *ctx, struct bms_ws *ws);
+};
+
 struct bms_http_opts {
 	const char *const *listen;	/* HOST:PORT (net.h), nlisten of them */
 	int nlisten;			/* 0: 127.0.0.1:8080 */
@@ -71,6 +99,7 @@ struct bms_http_opts {
 	void *ctx;
 	void *(*thread_init)(void *ctx);
 	void (*thread_exit)(void *ctx, void *thread);
+	const struct bms_http_ws *ws;	/* or NULL */
 };
 
 struct bms_http;
@@ -103,5 +132,22 @@ const char *bms_http_header(const struct bms_http_req *rq, const char *name);
  * details is a JSON object's text, or NULL. */
 void bms_http_error(struct bms_http_resp *rs, int status, const char *error,
 		    const char *message, const char *details);
+
+/* The caller's data of a WebSocket, and the worker's (thread_init) of
+ * the thread serving it. */
+void bms_ws_set(struct bms_ws *ws, void *data);
+void *bms_ws_get(const struct bms_ws *ws);
+void *bms_ws_thread(const struct bms_ws *ws);
+
+/*
+ * Send a text message; any thread may, one at a time per connection.
+ * Blocks until it is written or, toward a client that does not read,
+ * until the server's write timeout.  0, or -1 when it could not be.
+ */
+int bms_ws_send(struct bms_ws *ws, const char *text, size_t len);
+
+/* Send a close frame with code and reason; the connection ends when the
+ * client answers it (or stops answering pings).  0 or -1. */
+int bms_ws_close(struct bms_ws *ws, int code, const char *reason);
 
 #endif
