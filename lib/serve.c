@@ -87,7 +87,7 @@ static struct bms_store *tenant(const struct bms_serve *sv, struct worker *w, co
 	char err[256];
 	struct bms_store *st;
 
-	if (!w)
+	if (!w || !bms_store_name_ok(name))
 		return NULL;
 	for (int i = 0; i < w->n; i++)
 		if (strcmp(w->t[i].name, name) == 0)
@@ -98,6 +98,11 @@ static struct bms_store *tenant(const struct bms_serve *sv, struct worker *w, co
 	snprintf(w->t[w->n].name, sizeof w->t[0].name, "%s", name);
 	w->t[w->n++].st = st;
 	return st;
+}
+
+struct bms_store *bms_serve_tenant(struct bms_serve *sv, void *thread, const char *name)
+{
+	return tenant(sv, thread, name);
 }
 
 /* ==== GET /api/v1/health ==== */
@@ -161,32 +166,54 @@ static int role_fn(void *ctx, const struct bms_user *u)
 	return 1;
 }
 
-/* The claims of the request's bearer token, or -1 with rs set to 401. */
-static int authenticate(const struct bms_serve *sv, const struct bms_http_req *rq,
-			struct bms_http_resp *rs, struct bms_jwt_claims *c)
+/* The claims fit who, and who the claims. */
+_Static_assert(sizeof ((struct bms_serve_who *)0)->user ==
+	       sizeof ((struct bms_jwt_claims *)0)->user, "user");
+_Static_assert(sizeof ((struct bms_serve_who *)0)->tenant ==
+	       sizeof ((struct bms_jwt_claims *)0)->tenant, "tenant");
+_Static_assert(sizeof ((struct bms_serve_who *)0)->role ==
+	       sizeof ((struct bms_jwt_claims *)0)->role, "role");
+
+int bms_serve_token(struct bms_serve *sv, void *thread, const char *token,
+		    struct bms_serve_who *who)
 {
-	const char *h = bms_http_header(rq, "Authorization");
-	struct role_of ro = { c->user, -1 };
+	struct bms_jwt_claims c;
+	struct role_of ro = { c.user, -1 };
 	struct bms_store *st;
 	char why[256];
+
+	memset(who, 0, sizeof *who);
+	if (!token || bms_jwt_verify(sv->secret, sv->secret_len, token, bms_ts_now_ms() / 1000, &c,
+				     why, sizeof why) != BMS_JWT_OK ||
+	    !(st = tenant(sv, thread, c.tenant)) || bms_store_user_list(st, role_fn, &ro) < 0 ||
+	    ro.role < 0)
+		return -1;
+	memcpy(who->user, c.user, sizeof who->user);
+	memcpy(who->tenant, c.tenant, sizeof who->tenant);
+	/* The user's role now, not when the token was made. */
+	snprintf(who->role, sizeof who->role, "%s", bms_store_role_name((enum bms_role)ro.role));
+	who->exp = c.exp;
+	return 0;
+}
+
+/* Who the request's bearer token says, or -1 with rs set to 401. */
+static int authenticate(struct bms_serve *sv, const struct bms_http_req *rq,
+			struct bms_http_resp *rs, struct bms_serve_who *who)
+{
+	const char *h = bms_http_header(rq, "Authorization");
 
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
 		snprintf(rs->headers, sizeof rs->headers, "WWW-Authenticate: Bearer\r\n");
 		bms_http_error(rs, 401, "unauthorized", "sign in first: no bearer token", NULL);
 		return -1;
 	}
-	if (bms_jwt_verify(sv->secret, sv->secret_len, h + 7, bms_ts_now_ms() / 1000, c, why,
-			   sizeof why) != BMS_JWT_OK ||
-	    !(st = tenant((struct bms_serve *)sv, rq->thread, c->tenant)) ||
-	    bms_store_user_list(st, role_fn, &ro) < 0 || ro.role < 0) {
+	if (bms_serve_token(sv, rq->thread, h + 7, who) < 0) {
 		snprintf(rs->headers, sizeof rs->headers,
 			 "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n");
 		bms_http_error(rs, 401, "unauthorized", "the token is not valid: sign in again",
 			       NULL);
 		return -1;
 	}
-	/* The user's role now, not when the token was made. */
-	snprintf(c->role, sizeof c->role, "%s", bms_store_role_name((enum bms_role)ro.role));
 	return 0;
 }
 
@@ -379,7 +406,7 @@ out:
 /* GET /api/v1/auth/me: who the token says the caller is. */
 static void me(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	char exp[BMS_TS_LEN + 1];
 
 	if (authenticate(ctx, rq, rs, &c) < 0)
@@ -405,7 +432,7 @@ static int level(const char *role)
 /* The caller's claims and tenant store, wanting at least role min; NULL
  * with rs set (401, 403) when not. */
 static struct bms_store *caller(struct bms_serve *sv, const struct bms_http_req *rq,
-				struct bms_http_resp *rs, int min, struct bms_jwt_claims *c)
+				struct bms_http_resp *rs, int min, struct bms_serve_who *c)
 {
 	if (authenticate(sv, rq, rs, c) < 0)
 		return NULL;
@@ -526,7 +553,7 @@ static void connection_json(struct bms_store *st, const struct bat *x, struct bm
 static void connect_bms(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
 	struct bms_serve *sv = ctx;
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_contract_conn cc;
 	struct bms_battery b;
 	struct bat x = { 0 };
@@ -588,7 +615,7 @@ static int conn_each(void *ctx, const struct bms_battery *b)
 
 static void connections(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
 	struct conns k = { st, &rs->body, 0 };
 
@@ -618,7 +645,7 @@ static int realtime_fn(void *ctx, const char *line, size_t len)
 
 static void data(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
 	struct bat x = { 0 };
 	struct realtime r = { &rs->body, 0 };
@@ -753,7 +780,7 @@ static void alerts(void *ctx, const struct bms_http_req *rq, struct bms_http_res
 	static const char *const sevs[] = { "info", "warning", "critical", NULL };
 	static const char *const states[] = { "raised", "escalated", "repeated", "cleared",
 					      "notify_failed", NULL };
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
 	struct bms_store_query q = { .what = BMS_Q_ALERTS };
 	struct alerts a = { &rs->body, NULL, NULL, -1, 0, 0, 1000, NULL, 0, 0 };
@@ -824,7 +851,7 @@ static void alerts(void *ctx, const struct bms_http_req *rq, struct bms_http_res
 /* POST /api/v1/alerts/{id}/ack {"note":"..."}: operator and up. */
 static void alert_ack(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_OPERATOR, &c);
 	struct bms_alert_ack first;
 	const char *note = NULL;
@@ -918,7 +945,7 @@ static int one_user_fn(void *ctx, const struct bms_user *u)
 /* GET /api/v1/users */
 static void users(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_ADMIN, &c);
 	struct list l = { &rs->body, 0 };
 
@@ -952,7 +979,7 @@ static int role_member(json_t *o, struct bms_http_resp *rs, enum bms_role *role)
 /* POST /api/v1/users {"username","password","role"} */
 static void user_add(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_ADMIN, &c);
 	enum bms_role role = BMS_ROLE_VIEWER;
 	struct one_user x = { NULL, &rs->body, 0 };
@@ -996,7 +1023,7 @@ out:
 /* PATCH /api/v1/users/{name} {"role","disabled","password"} */
 static void user_edit(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_ADMIN, &c);
 	struct one_user x = { rq->params[0], &rs->body, 0 };
 	enum bms_role role;
@@ -1047,7 +1074,7 @@ out:
 static void password(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
 	struct bms_serve *sv = ctx;
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(sv, rq, rs, BMS_ROLE_VIEWER, &c);
 	const char *cur, *neu;
 	enum bms_role role;
@@ -1096,7 +1123,7 @@ out:
 /* PATCH /api/v1/bms/{id} {"name","chemistry","nominal_capacity_ah","cell_count","notes"} */
 static void battery_edit(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_OPERATOR, &c);
 	struct bms_battery b;
 	struct bat x = { 0 };
@@ -1163,7 +1190,7 @@ out:
 /* DELETE /api/v1/bms/{id}[?purge=true]: operator; with its records, admin. */
 static void battery_remove(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_OPERATOR, &c);
 	struct bat x = { 0 };
 	char purge[8] = "";
@@ -1248,7 +1275,7 @@ static const char *const tier_words[] = { "auto", "raw", "minute", "hour", NULL 
  * the range picks, or a coarser one when the points would pass limit. */
 static void history(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
 	struct bms_store_query q = { .what = BMS_Q_READINGS, .tier = BMS_TIER_AUTO };
 	enum bms_store_tier used = BMS_TIER_RAW;
@@ -1333,7 +1360,7 @@ static int last_line(void *ctx, const char *line, size_t len)
  * anomalies of the last 30 days. */
 static void analytics(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
 	struct bms_store_query q = { .what = BMS_Q_HEALTH, .since_ms = 0 };
 	struct bms_buf h = BMS_BUF_INIT, an = BMS_BUF_INIT;
@@ -1366,7 +1393,7 @@ static void analytics(void *ctx, const struct bms_http_req *rq, struct bms_http_
 /* GET /api/v1/bms/{id}/status: the link's latest status record. */
 static void battery_status(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
-	struct bms_jwt_claims c;
+	struct bms_serve_who c;
 	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_VIEWER, &c);
 	struct bms_store_query q = { .what = BMS_Q_STATUS, .since_ms = 0 };
 	struct bms_buf b = BMS_BUF_INIT;

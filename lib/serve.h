@@ -18,6 +18,8 @@
 #include "http.h"
 #include "jwt.h"
 
+struct bms_store;
+
 struct bms_serve {
 	const char *db;		/* the store's directory */
 	unsigned char secret[BMS_JWT_SECRET_MAX];	/* signs the access tokens */
@@ -38,5 +40,29 @@ extern const int bms_serve_nroutes;
  * bms_http_opts. */
 void *bms_serve_thread_init(void *ctx);
 void bms_serve_thread_exit(void *ctx, void *thread);
+
+/* Who an access token says its bearer is, as the store has it now. */
+struct bms_serve_who {
+	char user[128];		/* the user's name ("sub") */
+	char tenant[64];	/* the user's tenant */
+	char role[16];		/* "viewer", "operator" or "admin", the role now */
+	int64_t exp;		/* s since the epoch: when the token expires */
+};
+
+/*
+ * Verify an access token exactly as a request's "Authorization: Bearer"
+ * header is: its signature, algorithm and expiry (lib/jwt), then that its
+ * user is still there and enabled, with the role the user has now (not
+ * the one in the token).  thread is the worker's data from
+ * bms_serve_thread_init.  Returns 0 with *who filled, or -1 (not valid:
+ * nothing is said of why) with *who zeroed.
+ */
+int bms_serve_token(struct bms_serve *sv, void *thread, const char *token,
+		    struct bms_serve_who *who);
+
+/* The worker's handle on tenant's store (opened at first use and kept
+ * until the worker ends; the worker's alone), or NULL when there is no
+ * such tenant or it cannot be opened. */
+struct bms_store *bms_serve_tenant(struct bms_serve *sv, void *thread, const char *tenant);
 
 #endif
