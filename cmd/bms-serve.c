@@ -28,12 +28,13 @@ static const struct option longopts[] = {
 	{ "jwt-secret", required_argument, 0, 's' },
 	{ "access-ttl", required_argument, 0, 'A' },
 	{ "live-max", required_argument, 0, 'L' },
+	{ "live-backlog", required_argument, 0, 'B' },
 	BMS_OPT_COMMON
 };
 
 static const struct bms_cmd cmd = {
 	.synopsis = "bms-serve --db dir [-l host:port ...] [--threads n] [--access-log file] "
-		    "[--cors-origin origin] [--jwt-secret file] [--access-ttl dur] [--live-max n] [-c file]",
+		    "[--cors-origin origin] [--jwt-secret file] [--access-ttl dur] [--live-max n] [--live-backlog n] [-c file]",
 	.help =
 	"Serve the store's API over HTTP until SIGINT or SIGTERM.\n\n"
 	"      --db DIR            the store (bms-store init)\n"
@@ -46,6 +47,8 @@ static const struct bms_cmd cmd = {
 	"                          made on first run)\n"
 	"      --access-ttl DUR    an access token's life (default 15m)\n"
 	"      --live-max N        WebSockets open at once (default 128)\n"
+	"      --live-backlog N    messages a live client may fall behind before it is\n"
+	"                          dropped (default 1024)\n"
 	"  -c, --config FILE       [serve] settings (options win)\n",
 	.shortopts = "l:c:",
 	.longopts = longopts,
@@ -63,6 +66,8 @@ static const struct bms_config_key keys[] = {
 	{ .section = "serve", .key = "cors_origin", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "jwt_secret", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "live_max", .type = BMS_CONFIG_INTEGER, .min = 1, .max = 4096 },
+	{ .section = "serve", .key = "live_backlog", .type = BMS_CONFIG_INTEGER, .min = 1,
+	  .max = 65536 },
 };
 
 int main(int argc, char **argv)
@@ -100,6 +105,7 @@ int main(int argc, char **argv)
 		case 'o': ho.cors_origin = optarg; break;
 		case 'c': config = optarg; break;
 		case 's': secret = optarg; break;
+		case 'B': lo.backlog = (int)bms_opt_long(&cmd, "live-backlog", optarg, 1, 65536); break;
 		case 'L': live_max = (int)bms_opt_long(&cmd, "live-max", optarg, 1, 4096); break;
 		case 'A': {
 			int64_t ms;
@@ -139,6 +145,8 @@ int main(int argc, char **argv)
 			secret = bms_config_str(cfg, "serve", NULL, "jwt_secret");
 		if (!live_max)
 			live_max = (int)bms_config_int(cfg, "serve", NULL, "live_max");
+		if (!lo.backlog)
+			lo.backlog = (int)bms_config_int(cfg, "serve", NULL, "live_backlog");
 	}
 	if (!sv.db)
 		bms_opt_usage(&cmd, "give the store with --db DIR");
@@ -155,6 +163,7 @@ int main(int argc, char **argv)
 	sv.by_account = bms_backoff_new(1024);
 	if (!sv.by_addr || !sv.by_account)
 		bms_die(BMS_EXIT_FAIL, "out of memory");
+	lo.warn = bms_warn;
 	if (!(live = bms_live_new(&sv, &lo)))
 		bms_die(BMS_EXIT_FAIL, "out of memory");
 	bms_live_endpoint(live, &ws);

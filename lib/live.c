@@ -38,6 +38,7 @@ struct conn {
 	struct conn *next;
 	int authed;
 	struct bms_serve_who who;
+	char remote[48];		/* the client's address */
 	char *token;			/* the latest, looked up again now and then */
 	int64_t opened_ms, checked_ms;
 	int all;			/* every battery of the tenant */
@@ -123,6 +124,9 @@ static void enqueue(struct conn *c, struct msg *m)
 
 		snprintf(why, sizeof why, "too slow: more than %d messages behind",
 			 c->l->o.backlog);
+		if (c->l->o.warn)
+			c->l->o.warn("live: dropped %s (%s): %s", c->remote,
+				     c->authed ? c->who.user : "not signed in", why);
 		close_conn(c, 1008, why, 0);
 		return;
 	}
@@ -223,6 +227,15 @@ static void *sender(void *arg)
 	return NULL;
 }
 
+static struct tenant *tenant_of(struct bms_live *l, const char *name);
+
+/* A follower's first look gives nothing. */
+static int nothing(void *ctx, enum bms_store_what what, const char *bms_id, const char *line,
+		   size_t len)
+{
+	return 0;
+}
+
 /* ==== Signing in ==== */
 
 /* The token of the upgrade request: "bearer.TOKEN" among the offered
@@ -282,6 +295,30 @@ static int sign_in(struct conn *c, void *thread, const char *tok, int *code,
 	return 0;
 }
 
+/*
+ * The first client of a tenant: its follower begins now, on the handle
+ * of the client's worker, so that nothing committed from here on is
+ * missed while the hub thread sleeps (the hub looks at its next tick,
+ * data_version being its own handle's).  mu held.
+ */
+static void follow_from_now(struct bms_live *l, void *thread, const char *name)
+{
+	struct tenant *t = tenant_of(l, name);
+	struct bms_store *st;
+
+	if (!t || t->f || !(st = bms_serve_tenant(l->sv, thread, name)))
+		return;
+	if (!(t->f = bms_store_follow_new()))
+		return;
+	if (bms_store_follow_next(st, t->f, nothing, NULL) != 0) {
+		bms_store_follow_free(t->f);
+		t->f = NULL;
+		return;
+	}
+	t->seen = 1;
+	t->version = -1;
+}
+
 /* ==== The endpoint ==== */
 
 static int ws_open(void *ctx, struct bms_ws *ws, const struct bms_http_req *rq,
@@ -301,6 +338,7 @@ static int ws_open(void *ctx, struct bms_ws *ws, const struct bms_http_req *rq,
 	c->l = l;
 	c->ws = ws;
 	c->opened_ms = bms_ts_mono_ms();
+	snprintf(c->remote, sizeof c->remote, "%s", rq->remote ? rq->remote : "?");
 	pthread_cond_init(&c->cv, NULL);
 	request_token(rq, tok, sizeof tok);
 	if (tok[0] && sign_in(c, rq->thread, tok, &code, &why) < 0) {
@@ -329,6 +367,8 @@ static int ws_open(void *ctx, struct bms_ws *ws, const struct bms_http_req *rq,
 	c->next = l->conns;
 	l->conns = c;
 	l->nconns++;
+	if (c->authed)
+		follow_from_now(l, rq->thread, c->who.tenant);
 	pthread_mutex_unlock(&l->mu);
 	bms_ws_set(ws, c);
 	return 0;
@@ -471,10 +511,12 @@ static void ws_message(void *ctx, struct bms_ws *ws, const char *text, size_t le
 	} else if (strcmp(type, "auth") == 0) {
 		const char *tok = json_string_value(json_object_get(o, "token"));
 
-		if (!tok || sign_in(c, bms_ws_thread(ws), tok, &code, &why) < 0)
+		if (!tok || sign_in(c, bms_ws_thread(ws), tok, &code, &why) < 0) {
 			close_conn(c, tok ? code : 4401, tok ? why : "auth: give the token", 1);
-		else
+		} else {
+			follow_from_now(l, bms_ws_thread(ws), c->who.tenant);
 			hello(c);
+		}
 	} else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
 		subscribe(c, bms_ws_thread(ws), json_object_get(o, "batteries"), type[0] == 's');
 	} else if (strcmp(type, "ping") == 0) {
@@ -675,7 +717,7 @@ struct bms_live *bms_live_new(struct bms_serve *sv, const struct bms_live_opts *
 	l->sv = sv;
 	l->o = *o;
 	if (l->o.backlog <= 0)
-		l->o.backlog = 256;
+		l->o.backlog = 1024;
 	if (l->o.poll_ms <= 0)
 		l->o.poll_ms = 50;
 	if (l->o.auth_ms <= 0)

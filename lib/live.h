@@ -45,9 +45,12 @@
 #define BMS_LIVE_PROTOCOL "bms-live.v1"
 
 struct bms_live_opts {
-	int backlog;		/* messages waiting toward one client; 0: 256 */
+	int backlog;		/* messages waiting toward one client; 0: 1024 */
 	int poll_ms;		/* 0: 50 */
 	int auth_ms;		/* 0: 10000 */
+	/* Told of a client dropped for falling behind (one line, no
+	 * newline), or NULL. */
+	void (*warn)(const char *fmt, ...);
 };
 
 struct bms_live;
