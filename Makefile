@@ -13,6 +13,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/trackingbms
+LIBDIR ?= $(PREFIX)/lib/trackingbms
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
@@ -39,9 +40,14 @@ SERIAL_LIBS := $(shell $(PKG_CONFIG) --libs libserialport 2>/dev/null || echo -l
 SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 CRYPT_LIBS := $(shell $(PKG_CONFIG) --libs libxcrypt 2>/dev/null || echo -lcrypt)
 JWT_LIBS := $(shell $(PKG_CONFIG) --libs libjwt 2>/dev/null || echo -ljwt)
+SSL_LIBS := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 STORE_LIBS = $(SQLITE_LIBS) $(CRYPT_LIBS) -lm
-# Debian's civetweb ships no pkg-config file.
-CIVETWEB_LIBS ?= -lcivetweb
+# Debian's civetweb ships no pkg-config file; it loads OpenSSL (libssl.so)
+# when TLS is asked for, and bms-serve hands it the certificate itself.
+CIVETWEB_LIBS ?= -lcivetweb $(SSL_LIBS)
+# ... through the two stand-ins of lib/tls (see libssl.c there), found
+# first by bms-serve's run path, beside it in the tree and once installed.
+TLS_SHIMS = $(O)/lib/trackingbms/libssl.so $(O)/lib/trackingbms/libcrypto.so
 
 PROGS = bms-sim bms-read bms-decode bms-validate bms-agg bms-alert bms-store bms-serve
 BINS = $(PROGS:%=$(O)/bin/%)
@@ -89,7 +95,15 @@ $(O)/bin/bms-store: LDLIBS += $(STORE_LIBS)
 # bms-validate reads the store's battery registry (--db); bms-alert its
 # registry and acknowledgements.
 $(O)/bin/bms-validate $(O)/bin/bms-alert: LDLIBS += $(STORE_LIBS)
-$(O)/bin/bms-serve: LDLIBS += $(STORE_LIBS) $(CIVETWEB_LIBS) $(JWT_LIBS) $(JANSSON_LIBS)
+$(O)/bin/bms-serve: LDLIBS += $(STORE_LIBS) $(CIVETWEB_LIBS) $(JWT_LIBS) $(JANSSON_LIBS) \
+	-Wl,--disable-new-dtags,-rpath,'$$ORIGIN/../lib/trackingbms'
+$(O)/bin/bms-serve: | $(TLS_SHIMS)
+$(O)/lib/trackingbms/libssl.so: lib/tls/libssl.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -shared -fPIC -o $@ $< -Wl,--no-as-needed $(SSL_LIBS)
+$(O)/lib/trackingbms/libcrypto.so: lib/tls/libcrypto.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -shared -fPIC -o $@ $< -Wl,--no-as-needed -lcrypto
 # bms-serve carries its OpenAPI document, share/openapi.json, as a string.
 $(O)/bin/bms-serve: $(O)/openapi.o
 $(O)/openapi.c: share/openapi.json
@@ -172,7 +186,7 @@ bench: all $(TOOL_BINS)
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
 	bats jq mandoc bash-completion time socat clang libclang-rt-dev \
 	libsqlite3-dev sqlite3 libcrypt-dev curl libcivetweb-dev \
-	libjwt-dev
+	libjwt-dev libssl-dev openssl wrk python3-fastapi python3-uvicorn python3-jwt
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
@@ -194,6 +208,8 @@ install: all
 		$(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/rules \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	mkdir -p $(DESTDIR)$(LIBDIR)
+	install -m 0644 $(TLS_SHIMS) $(DESTDIR)$(LIBDIR)
 	install -m 0644 share/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 share/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 share/man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
@@ -207,7 +223,7 @@ uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(PROGS:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
 		$(DESTDIR)$(ZSHCOMPDIR)/_bms
 	rm -f $(patsubst share/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard share/man/man5/*.5))
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBDIR)
 
 clean:
 	rm -rf build

@@ -28,13 +28,16 @@ static const struct option longopts[] = {
 	{ "jwt-secret", required_argument, 0, 's' },
 	{ "access-ttl", required_argument, 0, 'A' },
 	{ "live-max", required_argument, 0, 'L' },
+	{ "tls-cert", required_argument, 0, 'C' },
+	{ "tls-key", required_argument, 0, 'K' },
 	{ "live-backlog", required_argument, 0, 'B' },
 	BMS_OPT_COMMON
 };
 
 static const struct bms_cmd cmd = {
 	.synopsis = "bms-serve --db dir [-l host:port ...] [--threads n] [--access-log file] "
-		    "[--cors-origin origin] [--jwt-secret file] [--access-ttl dur] [--live-max n] [--live-backlog n] [-c file]",
+		    "[--cors-origin origin] [--jwt-secret file] [--access-ttl dur] [--live-max n] [--live-backlog n] "
+		    "[--tls-cert file [--tls-key file]] [-c file]",
 	.help =
 	"Serve the store's API over HTTP until SIGINT or SIGTERM.\n\n"
 	"      --db DIR            the store (bms-store init)\n"
@@ -43,6 +46,8 @@ static const struct bms_cmd cmd = {
 	"      --threads N         worker threads (default twice the cores, 4..32)\n"
 	"      --access-log FILE   log each request to FILE\n"
 	"      --cors-origin URL   the one origin browsers may call the API from\n"
+	"      --tls-cert FILE     serve HTTPS only, with this PEM certificate (chain)\n"
+	"      --tls-key FILE      its PEM private key (default: in the --tls-cert file)\n"
 	"      --jwt-secret FILE   the key of the access tokens (default DIR/jwt.secret,\n"
 	"                          made on first run)\n"
 	"      --access-ttl DUR    an access token's life (default 15m)\n"
@@ -64,6 +69,8 @@ static const struct bms_config_key keys[] = {
 	{ .section = "serve", .key = "threads", .type = BMS_CONFIG_INTEGER, .min = 1, .max = 256 },
 	{ .section = "serve", .key = "access_log", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "cors_origin", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "tls_cert", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "tls_key", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "jwt_secret", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "live_max", .type = BMS_CONFIG_INTEGER, .min = 1, .max = 4096 },
 	{ .section = "serve", .key = "live_backlog", .type = BMS_CONFIG_INTEGER, .min = 1,
@@ -104,6 +111,8 @@ int main(int argc, char **argv)
 		case 'a': ho.access_log = optarg; break;
 		case 'o': ho.cors_origin = optarg; break;
 		case 'c': config = optarg; break;
+		case 'C': ho.tls_cert = optarg; break;
+		case 'K': ho.tls_key = optarg; break;
 		case 's': secret = optarg; break;
 		case 'B': lo.backlog = (int)bms_opt_long(&cmd, "live-backlog", optarg, 1, 65536); break;
 		case 'L': live_max = (int)bms_opt_long(&cmd, "live-max", optarg, 1, 4096); break;
@@ -141,6 +150,10 @@ int main(int argc, char **argv)
 			ho.access_log = bms_config_str(cfg, "serve", NULL, "access_log");
 		if (!ho.cors_origin)
 			ho.cors_origin = bms_config_str(cfg, "serve", NULL, "cors_origin");
+		if (!ho.tls_cert)
+			ho.tls_cert = bms_config_str(cfg, "serve", NULL, "tls_cert");
+		if (!ho.tls_key)
+			ho.tls_key = bms_config_str(cfg, "serve", NULL, "tls_key");
 		if (!secret)
 			secret = bms_config_str(cfg, "serve", NULL, "jwt_secret");
 		if (!live_max)
@@ -150,6 +163,8 @@ int main(int argc, char **argv)
 	}
 	if (!sv.db)
 		bms_opt_usage(&cmd, "give the store with --db DIR");
+	if (ho.tls_key && !ho.tls_cert)
+		bms_opt_usage(&cmd, "--tls-key wants --tls-cert");
 	if (access(sv.db, R_OK | X_OK) < 0)
 		bms_die(BMS_EXIT_FAIL, "cannot read the store '%s': %s", sv.db, strerror(errno));
 	if (!secret) {

@@ -5,6 +5,7 @@
  * writes the response with the headers every response carries.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include <civetweb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "err.h"
 #include "http.h"
@@ -25,6 +28,7 @@
 	"Referrer-Policy: no-referrer\r\n" \
 	"X-Frame-Options: DENY\r\n" \
 	"Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+#define HSTS "Strict-Transport-Security: max-age=31536000"
 
 struct bms_http {
 	struct mg_context *mg;
@@ -34,6 +38,7 @@ struct bms_http {
 	atomic_int nws;			/* WebSockets open */
 	int nwhere;
 	char where[BMS_HTTP_MAX_LISTEN][288];
+	char tls_err[256];		/* why the certificate or key would not do */
 };
 
 struct bms_ws {
@@ -90,8 +95,8 @@ static void respond(struct mg_connection *c, const struct bms_http *h,
 		  "Content-Length: %zu\r\n"
 		  "Cache-Control: no-store\r\n"
 		  "Connection: close\r\n"
-		  SECURITY_HEADERS "\r\n",
-		  rs->status, reason(rs->status), rs->body.len);
+		  SECURITY_HEADERS "\r\n%s",
+		  rs->status, reason(rs->status), rs->body.len, h->o.tls_cert ? HSTS "\r\n" : "");
 	if (h->o.cors_origin)
 		mg_printf(c, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
 			  h->o.cors_origin);
@@ -385,6 +390,32 @@ static void exit_thread(const struct mg_context *mg, int type, void *thread)
 		h->o.thread_exit(h->o.ctx, thread);
 }
 
+/* The certificate and key into civetweb's TLS context: 1 done, -1 not
+ * (tls_err says why). */
+static int init_ssl(void *ctx, void *data)
+{
+	struct bms_http *h = data;
+	SSL_CTX *c = ctx;
+	const char *cert = h->o.tls_cert, *key = h->o.tls_key ? h->o.tls_key : cert;
+	const char *kopt = h->o.tls_key ? "--tls-key" : "--tls-cert";
+
+	if (SSL_CTX_use_certificate_chain_file(c, cert) != 1)
+		snprintf(h->tls_err, sizeof h->tls_err, "--tls-cert: '%s' holds no PEM certificate",
+			 cert);
+	else if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1)
+		snprintf(h->tls_err, sizeof h->tls_err, "%s: '%s' holds no PEM private key of the certificate%s",
+			 kopt, key, h->o.tls_key ? "" : " (give it with --tls-key)");
+	else if (SSL_CTX_check_private_key(c) != 1)
+		snprintf(h->tls_err, sizeof h->tls_err,
+			 "%s: the key in '%s' is not the certificate's", kopt, key);
+	else if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1)
+		snprintf(h->tls_err, sizeof h->tls_err, "TLS 1.2 cannot be set up");
+	else
+		return 1;
+	ERR_clear_error();
+	return -1;
+}
+
 /* civetweb logs its own errors through this; they stay out of stderr
  * unless they matter to the operator (a port taken), which start says. */
 static int log_message(const struct mg_connection *c, const char *msg)
@@ -402,7 +433,7 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 	struct mg_error_data ed = { 0 };
 	struct mg_server_port ports[BMS_HTTP_MAX_LISTEN];
 	char listen[BMS_HTTP_MAX_LISTEN * 72] = "", threads[16], maxhdr[24], mgerr[256] = "";
-	char ping[16];
+	char ping[16], headers[512];
 	const char *opts[32];
 	int k = 0, n;
 
@@ -412,6 +443,16 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 	if (!h->o.nlisten) {
 		h->o.listen = def_listen;
 		h->o.nlisten = 1;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? o->tls_key : o->tls_cert;
+
+		if (f && access(f, R_OK) < 0) {
+			bms_err_set(err, errsz, "--tls-%s: cannot read '%s': %s", i ? "key" : "cert", f,
+				    strerror(errno));
+			free(h);
+			return -1;
+		}
 	}
 	if (h->o.nlisten > BMS_HTTP_MAX_LISTEN) {
 		free(h);
@@ -444,8 +485,8 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 			free(h);
 			return -1;
 		}
-		snprintf(listen + strlen(listen), sizeof listen - strlen(listen), "%s%s:%s",
-			 i ? "," : "", hp.host, hp.port);
+		snprintf(listen + strlen(listen), sizeof listen - strlen(listen), "%s%s:%s%s",
+			 i ? "," : "", hp.host, hp.port, o->tls_cert ? "s" : "");
 	}
 	/* civetweb gives each WebSocket a worker of its own for its life. */
 	if (o->ws) {
@@ -464,7 +505,9 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 	opts[k++] = "num_threads", opts[k++] = threads;
 	opts[k++] = "max_request_size", opts[k++] = maxhdr;
 	opts[k++] = "request_timeout_ms", opts[k++] = "10000";
-	opts[k++] = "additional_header", opts[k++] = SECURITY_HEADERS;
+	snprintf(headers, sizeof headers, "%s%s", SECURITY_HEADERS,
+		 o->tls_cert ? "\r\n" HSTS : "");
+	opts[k++] = "additional_header", opts[k++] = headers;
 	opts[k++] = "tcp_nodelay", opts[k++] = "1";
 	if (o->ws) {
 		opts[k++] = "enable_websocket_ping_pong", opts[k++] = "yes";
@@ -476,17 +519,23 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 	cb.init_thread = init_thread;
 	cb.exit_thread = exit_thread;
 	cb.log_message = log_message;
+	if (o->tls_cert)
+		cb.init_ssl = init_ssl;
 	init.callbacks = &cb;
 	init.user_data = h;
 	init.configuration_options = opts;
 	ed.text = mgerr;
 	ed.text_buffer_size = sizeof mgerr;
-	mg_init_library(0);
+	mg_init_library(o->tls_cert ? MG_FEATURES_TLS : 0);
 	if (!(h->mg = mg_start2(&init, &ed))) {
+		if (h->tls_err[0])
+			bms_err_set(err, errsz, "%s", h->tls_err);
+		else
+			bms_err_set(err, errsz, "cannot listen on %s: %s", listen,
+				    mgerr[0] ? mgerr : "civetweb did not start");
 		free(h);
 		mg_exit_library();
-		return bms_err_set(err, errsz, "cannot listen on %s: %s", listen,
-				   mgerr[0] ? mgerr : "civetweb did not start");
+		return -1;
 	}
 	mg_set_request_handler(h->mg, "/", handle, h);
 	if (o->ws) {

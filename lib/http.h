@@ -6,8 +6,8 @@
  *
  *   - every response carries the security headers (a Content-Security-
  *     Policy of 'self' with frame-ancestors 'none', nosniff, no
- *     referrer, no caching of the API) and, with --cors-origin, that
- *     one origin;
+ *     referrer, no caching of the API; Strict-Transport-Security under
+ *     TLS) and, with --cors-origin, that one origin;
  *   - an error is JSON {"error":WORD,"message":TEXT,"details":{...}}
  *     with its status, written by the handler or by this module (404 no
  *     such route, 405 a method the route does not take, 413 a body over
@@ -92,6 +92,9 @@ struct bms_http_opts {
 	int threads;			/* workers; 0: twice the cores, 4..32 */
 	const char *access_log;		/* a file, or NULL */
 	const char *cors_origin;	/* the one origin allowed, or NULL */
+	const char *tls_cert;		/* PEM certificate (and chain): every
+					 * address serves HTTPS only, with HSTS */
+	const char *tls_key;		/* its PEM private key; NULL: in tls_cert */
 	size_t max_body;		/* bytes; 0: 65536 */
 	size_t max_header;		/* bytes; 0: 16384 */
 	const struct bms_http_route *routes;
