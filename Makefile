@@ -116,10 +116,10 @@ $(O)/openapi.c: share/openapi.json
 	  echo ';'; echo 'const size_t bms_openapi_len = sizeof bms_openapi - 1;'; } >$@
 $(O)/openapi.o: $(O)/openapi.c
 	$(CC) $(CFLAGS) -c -o $@ $<
-# Where bms-alert finds its default rules once installed; rebuilt when
-# DATADIR changes.
-$(O)/cmd/bms-alert.o: override CFLAGS += -DBMS_DATADIR='"$(DATADIR)"'
-$(O)/cmd/bms-alert.o: $(O)/datadir
+# Where bms-alert finds its default rules once installed, and bms-serve
+# the dashboard; rebuilt when DATADIR changes.
+$(O)/cmd/bms-alert.o $(O)/cmd/bms-serve.o: override CFLAGS += -DBMS_DATADIR='"$(DATADIR)"'
+$(O)/cmd/bms-alert.o $(O)/cmd/bms-serve.o: $(O)/datadir
 $(O)/datadir: FORCE
 	@mkdir -p $(@D)
 	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@

@@ -28,6 +28,7 @@ static const struct option longopts[] = {
 	{ "jwt-secret", required_argument, 0, 's' },
 	{ "access-ttl", required_argument, 0, 'A' },
 	{ "live-max", required_argument, 0, 'L' },
+	{ "web", required_argument, 0, 'w' },
 	{ "tls-cert", required_argument, 0, 'C' },
 	{ "tls-key", required_argument, 0, 'K' },
 	{ "live-backlog", required_argument, 0, 'B' },
@@ -37,7 +38,7 @@ static const struct option longopts[] = {
 static const struct bms_cmd cmd = {
 	.synopsis = "bms-serve --db dir [-l host:port ...] [--threads n] [--access-log file] "
 		    "[--cors-origin origin] [--jwt-secret file] [--access-ttl dur] [--live-max n] [--live-backlog n] "
-		    "[--tls-cert file [--tls-key file]] [-c file]",
+		    "[--tls-cert file [--tls-key file]] [--web dir] [-c file]",
 	.help =
 	"Serve the store's API over HTTP until SIGINT or SIGTERM.\n\n"
 	"      --db DIR            the store (bms-store init)\n"
@@ -46,6 +47,8 @@ static const struct bms_cmd cmd = {
 	"      --threads N         worker threads (default twice the cores, 4..32)\n"
 	"      --access-log FILE   log each request to FILE\n"
 	"      --cors-origin URL   the one origin browsers may call the API from\n"
+	"      --web DIR           the dashboard's files (default: installed with it;\n"
+	"                          --web '' for none)\n"
 	"      --tls-cert FILE     serve HTTPS only, with this PEM certificate (chain)\n"
 	"      --tls-key FILE      its PEM private key (default: in the --tls-cert file)\n"
 	"      --jwt-secret FILE   the key of the access tokens (default DIR/jwt.secret,\n"
@@ -69,6 +72,7 @@ static const struct bms_config_key keys[] = {
 	{ .section = "serve", .key = "threads", .type = BMS_CONFIG_INTEGER, .min = 1, .max = 256 },
 	{ .section = "serve", .key = "access_log", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "cors_origin", .type = BMS_CONFIG_STRING },
+	{ .section = "serve", .key = "web", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "tls_cert", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "tls_key", .type = BMS_CONFIG_STRING },
 	{ .section = "serve", .key = "jwt_secret", .type = BMS_CONFIG_STRING },
@@ -111,6 +115,7 @@ int main(int argc, char **argv)
 		case 'a': ho.access_log = optarg; break;
 		case 'o': ho.cors_origin = optarg; break;
 		case 'c': config = optarg; break;
+		case 'w': ho.web_root = optarg; break;
 		case 'C': ho.tls_cert = optarg; break;
 		case 'K': ho.tls_key = optarg; break;
 		case 's': secret = optarg; break;
@@ -150,6 +155,8 @@ int main(int argc, char **argv)
 			ho.access_log = bms_config_str(cfg, "serve", NULL, "access_log");
 		if (!ho.cors_origin)
 			ho.cors_origin = bms_config_str(cfg, "serve", NULL, "cors_origin");
+		if (!ho.web_root)
+			ho.web_root = bms_config_str(cfg, "serve", NULL, "web");
 		if (!ho.tls_cert)
 			ho.tls_cert = bms_config_str(cfg, "serve", NULL, "tls_cert");
 		if (!ho.tls_key)
@@ -163,6 +170,11 @@ int main(int argc, char **argv)
 	}
 	if (!sv.db)
 		bms_opt_usage(&cmd, "give the store with --db DIR");
+	/* The dashboard installed with the programs, when it is there. */
+	if (!ho.web_root && access(BMS_DATADIR "/web/index.html", R_OK) == 0)
+		ho.web_root = BMS_DATADIR "/web";
+	if (ho.web_root && !ho.web_root[0])
+		ho.web_root = NULL;
 	if (ho.tls_key && !ho.tls_cert)
 		bms_opt_usage(&cmd, "--tls-key wants --tls-cert");
 	if (access(sv.db, R_OK | X_OK) < 0)

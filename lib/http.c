@@ -6,10 +6,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <civetweb.h>
@@ -39,6 +41,7 @@ struct bms_http {
 	int nwhere;
 	char where[BMS_HTTP_MAX_LISTEN][288];
 	char tls_err[256];		/* why the certificate or key would not do */
+	char web[4096];			/* web_root, resolved; "" for none */
 };
 
 struct bms_ws {
@@ -136,6 +139,34 @@ static int match(const char *pattern, char *const *seg, int nseg, struct bms_htt
 
 #define MAX_SEGS 16
 
+/*
+ * The file of the web root that path names, into out: the file itself,
+ * or index.html for a path of the application (no file there and no
+ * extension).  0, or -1 for none: a segment that begins with a dot (".."
+ * and hidden files alike), a file that resolves outside the root, an
+ * asset that is not there.
+ */
+static int web_file(const struct bms_http *h, const char *path, char *out, size_t outsz)
+{
+	const char *last = strrchr(path, '/');
+	char full[4096], real[PATH_MAX];
+	struct stat sb;
+
+	if (strstr(path, "/.") || strchr(path, '\\') || path[0] != '/')
+		return -1;
+	if ((size_t)snprintf(full, sizeof full, "%s%s", h->web, path) >= sizeof full)
+		return -1;
+	if (stat(full, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		if ((last && strchr(last, '.')) ||
+		    (size_t)snprintf(full, sizeof full, "%s/index.html", h->web) >= sizeof full)
+			return -1;
+	}
+	if (!realpath(full, real) || strncmp(real, h->web, strlen(h->web)) != 0 ||
+	    real[strlen(h->web)] != '/' || stat(real, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return -1;
+	return (size_t)snprintf(out, outsz, "%s", real) < outsz ? 0 : -1;
+}
+
 /* The request of c, without a body yet. */
 static void request(const struct mg_connection *c, struct bms_http_req *rq)
 {
@@ -156,7 +187,7 @@ static int handle(struct mg_connection *c, void *data)
 	const struct mg_request_info *ri = mg_get_request_info(c);
 	struct bms_http_req rq = { 0 };
 	struct bms_http_resp rs = { .status = 200, .body = BMS_BUF_INIT };
-	char path[2048], *seg[MAX_SEGS], *body = NULL;
+	char path[2048], *seg[MAX_SEGS], *body = NULL, file[PATH_MAX];
 	int nseg = 0, found = -1, path_ok = 0;
 
 	request(c, &rq);
@@ -171,6 +202,12 @@ static int handle(struct mg_connection *c, void *data)
 		path_ok = 1;
 		if (strcmp(h->o.routes[i].method, rq.method) == 0)
 			found = i;
+	}
+	if (found < 0 && !path_ok && h->web[0] && strncmp(rq.path, "/api/", 5) != 0 &&
+	    (strcmp(rq.method, "GET") == 0 || strcmp(rq.method, "HEAD") == 0) &&
+	    web_file(h, rq.path, file, sizeof file) == 0) {
+		mg_send_file(c, file);
+		return 200;
 	}
 	if (found < 0) {
 		if (path_ok)
@@ -454,6 +491,11 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 			return -1;
 		}
 	}
+	if (o->web_root && !realpath(o->web_root, h->web)) {
+		bms_err_set(err, errsz, "--web: cannot use '%s': %s", o->web_root, strerror(errno));
+		free(h);
+		return -1;
+	}
 	if (h->o.nlisten > BMS_HTTP_MAX_LISTEN) {
 		free(h);
 		return bms_err_set(err, errsz, "--listen: at most %d addresses", BMS_HTTP_MAX_LISTEN);
@@ -509,6 +551,7 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 		 o->tls_cert ? "\r\n" HSTS : "");
 	opts[k++] = "additional_header", opts[k++] = headers;
 	opts[k++] = "tcp_nodelay", opts[k++] = "1";
+	opts[k++] = "static_file_max_age", opts[k++] = "0";
 	if (o->ws) {
 		opts[k++] = "enable_websocket_ping_pong", opts[k++] = "yes";
 		opts[k++] = "websocket_timeout_ms", opts[k++] = ping;

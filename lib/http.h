@@ -95,6 +95,10 @@ struct bms_http_opts {
 	const char *tls_cert;		/* PEM certificate (and chain): every
 					 * address serves HTTPS only, with HSTS */
 	const char *tls_key;		/* its PEM private key; NULL: in tls_cert */
+	const char *web_root;		/* files served for GET and HEAD outside
+					 * /api/ (an application's: a path that
+					 * names no file and has no extension
+					 * gets index.html), or NULL */
 	size_t max_body;		/* bytes; 0: 65536 */
 	size_t max_header;		/* bytes; 0: 16384 */
 	const struct bms_http_route *routes;
