@@ -18,17 +18,8 @@ teardown() {
 	stop_bg "${bg[@]}"
 }
 
-serve_start() {
-	: >"$T/serve.err"
-	bms-serve "$@" 2>"$T/serve.err" &
-	bg+=($!)
-	SERVE_PID=$!
-	wait_line "$T/serve.err" '^bms-serve: listening on https?://127\.0\.0\.1:[0-9]+$'
-	URL=$(sed -n 's/^bms-serve: listening on //p' "$T/serve.err")
-}
-
 @test "tls: HTTPS only with the certificate and key given, HSTS on every answer" {
-	serve_start --db "$STORE" -l 127.0.0.1:0 --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
+	serve_store --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
 	[[ "$URL" =~ ^https://127\.0\.0\.1:[0-9]+$ ]]
 	run curl -sS -D "$T/h" --cacert "$T/cert.pem" "$URL/api/v1/health"
 	[ "$status" -eq 0 ]

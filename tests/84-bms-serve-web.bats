@@ -21,14 +21,6 @@ teardown() {
 	stop_bg "${bg[@]}"
 }
 
-serve_start() {
-	: >"$T/serve.err"
-	bms-serve --db "$STORE" -l 127.0.0.1:0 "$@" 2>"$T/serve.err" &
-	bg+=($!)
-	wait_line "$T/serve.err" '^bms-serve: listening on http://127\.0\.0\.1:[0-9]+$'
-	URL=$(sed -n 's/^bms-serve: listening on //p' "$T/serve.err")
-}
-
 # get PATH: "CODE TYPE BODY" of a GET of PATH, sent as it is.
 get() {
 	curl -sS --path-as-is -o "$T/body" -w '%{http_code} %{content_type} ' "$URL$1"
@@ -36,7 +28,7 @@ get() {
 }
 
 @test "web: the files, index.html for the application's own paths, the security headers on them" {
-	serve_start --web "$T/web"
+	serve_store --web "$T/web"
 	[ "$(get /)" = '200 text/html <!doctype html><title>dash</title>' ]
 	[ "$(get /index.html)" = '200 text/html <!doctype html><title>dash</title>' ]
 	[ "$(get /assets/app-1234.js)" = '200 application/javascript console.log(1)' ]
@@ -51,7 +43,7 @@ get() {
 }
 
 @test "web: no way out of the root, and no hidden file" {
-	serve_start --web "$T/web"
+	serve_store --web "$T/web"
 	nf='404 application/json {"error":"not_found","message":"no such resource"}'
 	for p in /.env /.git/config /link.txt /../outside.txt /%2e%2e/outside.txt \
 		/assets/..%2f..%2foutside.txt /assets/%2e%2e/%2e%2e/outside.txt \
@@ -62,7 +54,7 @@ get() {
 }
 
 @test "web: none with --web '', and a root that cannot be used is an error" {
-	serve_start --web ''
+	serve_store --web ''
 	[ "$(get /)" = '404 application/json {"error":"not_found","message":"no such resource"}' ]
 	run --separate-stderr bms-serve --db "$STORE" -l 127.0.0.1:0 --web "$T/nope"
 	[ "$status" -eq 1 ]

@@ -29,17 +29,6 @@ reading() {
 		"$1" "$2" "$3"
 }
 
-# serve_start ARGS...: bms-serve on a free loopback port; URL and WS.
-serve_start() {
-	: >"$T/serve.err"
-	bms-serve --db "$STORE" --listen 127.0.0.1:0 "$@" 2>"$T/serve.err" &
-	SERVE_PID=$!
-	bg+=("$SERVE_PID")
-	wait_line "$T/serve.err" '^bms-serve: listening on http://127\.0\.0\.1:[0-9]+$'
-	URL=$(sed -n 's/^bms-serve: listening on //p' "$T/serve.err")
-	WS="ws${URL#http}/api/v1/live"
-}
-
 # token TENANT USER PASSWORD: an access token.
 token() {
 	curl -sS -X POST "$URL/api/v1/auth/login" \
@@ -60,7 +49,7 @@ live() {
 }
 
 @test "live: a reading bms-store commits reaches a subscribed client within a second" {
-	serve_start
+	serve_store
 	tok=$(token home alice pass-of-alice)
 	live a -T -p bms-live.v1 -p "bearer.$tok" -s '{"type":"subscribe","batteries":["house"]}'
 	wait_line "$T/a.out" '"type":"subscribed"'
@@ -80,7 +69,7 @@ live() {
 }
 
 @test "live: signed in by a first message; subscribed to all, status, alerts and acknowledgements arrive, other tenants' never" {
-	serve_start
+	serve_store
 	tok=$(token home alice pass-of-alice)
 	live a -s "{\"type\":\"auth\",\"token\":\"$tok\"}" -s '{"type":"subscribe"}'
 	live b -H "Authorization: Bearer $(token shed bob pass-of-bob)" -s '{"type":"subscribe"}'
@@ -114,7 +103,7 @@ live() {
 }
 
 @test "live: subscriptions by bms_id or UUID; another tenant's battery, an unknown one and bad messages are errors that keep the connection" {
-	serve_start
+	serve_store
 	tok=$(token home alice pass-of-alice)
 	uuid=$(bms-store -d "$STORE" -T home batteries list | jq -r 'select(.bms_id == "cabin").uuid')
 	live a -p bms-live.v1 -p "bearer.$tok" \
@@ -143,7 +132,7 @@ live() {
 }
 
 @test "live: tokens that are bad, expired or another user's are refused, and so is a first message that is not a sign-in" {
-	serve_start --access-ttl 2s
+	serve_store --access-ttl 2s
 	tok=$(token home alice pass-of-alice)
 	# Refused at the upgrade, with the API's JSON error.
 	run --separate-stderr wsclient -p bms-live.v1 -p bearer.not.a.token "$WS"
@@ -167,7 +156,7 @@ live() {
 }
 
 @test "live: a client that stops reading is dropped after its backlog while the others keep up" {
-	serve_start --live-backlog 500
+	serve_store --live-backlog 500
 	tok=$(token home alice pass-of-alice)
 	live slow -p bms-live.v1 -p "bearer.$tok" -s '{"type":"subscribe"}' --no-read --rcvbuf 2048
 	live good -p bms-live.v1 -p "bearer.$tok" -s '{"type":"subscribe"}'
@@ -198,7 +187,7 @@ live() {
 }
 
 @test "live: SIGTERM closes every connection with 1001 and bms-serve exits 0; past --live-max, 503" {
-	serve_start --live-max 2
+	serve_store --live-max 2
 	tok=$(token home alice pass-of-alice)
 	live a -p bms-live.v1 -p "bearer.$tok"
 	live b -p bms-live.v1 -p "bearer.$tok"

@@ -140,3 +140,26 @@ agen() {
 		}
 	}'
 }
+
+# ==== bms-serve ====
+
+# serve_start ARGS...: bms-serve ARGS in the background; returns once it
+# says where it listens.  URL is that address (http or https), WS its
+# live endpoint, SERVE_PID its pid, which is added to bg (for stop_bg in
+# teardown); its stderr is in $BATS_TEST_TMPDIR/serve.err.
+serve_start() {
+	local err="$BATS_TEST_TMPDIR/serve.err"
+	: >"$err"
+	bms-serve "$@" 2>"$err" &
+	SERVE_PID=$!
+	bg+=("$SERVE_PID")
+	wait_line "$err" '^bms-serve: listening on https?://127\.0\.0\.1:[0-9]+$' || return
+	URL=$(sed -n 's/^bms-serve: listening on //p' "$err")
+	WS="ws${URL#http}/api/v1/live"
+}
+
+# serve_store ARGS...: serve_start on the store $STORE at a free loopback
+# port, with ARGS besides.
+serve_store() {
+	serve_start --db "$STORE" --listen 127.0.0.1:0 "$@"
+}
