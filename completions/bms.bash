@@ -94,14 +94,15 @@ _bms_serve() {
 	local cur prev
 	_init_completion || return
 	case $prev in
-	--db) _filedir -d; return ;;
-	--access-log|-c|--config|--jwt-secret) _filedir; return ;;
+	--db|--web) _filedir -d; return ;;
+	--access-log|-c|--config|--jwt-secret|--tls-cert|--tls-key) _filedir; return ;;
 	--access-ttl) COMPREPLY=($(compgen -W '5m 15m 1h' -- "$cur")); return ;;
 	-l|--listen) COMPREPLY=($(compgen -W '127.0.0.1:8080 0.0.0.0:8080' -- "$cur")); return ;;
 	--threads|--cors-origin|--live-max|--live-backlog) return ;;
 	esac
 	COMPREPLY=($(compgen -W '--db --listen --threads --access-log --cors-origin --config
-		--jwt-secret --access-ttl --live-max --live-backlog --help --version' -- "$cur"))
+		--jwt-secret --access-ttl --live-max --live-backlog --tls-cert --tls-key --web
+		--help --version' -- "$cur"))
 }
 
 _bms_sim() {
