@@ -396,11 +396,14 @@ int bms_jwt_new_jti(char jti[33], char *err, size_t errsz)
 	return 0;
 }
 
-/* A name claim of c for signing: NUL-terminated within cap, and a name. */
-static int sign_name(const char *s, size_t cap, const char *claim, char *err, size_t errsz)
+/* A name claim of c for signing: NUL-terminated within cap, and a name
+ * (or empty, when empty_ok). */
+static int sign_name(const char *s, size_t cap, const char *claim, int empty_ok, char *err,
+		     size_t errsz)
 {
 	size_t n = strnlen(s, cap);
-	const char *why = n == cap ? "is not NUL-terminated" : name_bad(s, n);
+	const char *why = n == cap ? "is not NUL-terminated" :
+		n == 0 && empty_ok ? NULL : name_bad(s, n);
 
 	if (why)
 		return bms_err_set(err, errsz, "claim '%s' %s", claim, why);
@@ -419,9 +422,9 @@ int bms_jwt_sign(const unsigned char *secret, size_t len, const struct bms_jwt_c
 	assert(secret && c && out && len >= BMS_JWT_SECRET_LEN && len <= BMS_JWT_SECRET_MAX);
 	if (cap > 0)
 		out[0] = '\0';
-	if (sign_name(c->user, sizeof c->user, "sub", err, errsz) < 0 ||
-	    sign_name(c->tenant, sizeof c->tenant, "tenant", err, errsz) < 0 ||
-	    sign_name(c->role, sizeof c->role, "role", err, errsz) < 0)
+	if (sign_name(c->user, sizeof c->user, "sub", 0, err, errsz) < 0 ||
+	    sign_name(c->tenant, sizeof c->tenant, "tenant", 1, err, errsz) < 0 ||
+	    sign_name(c->role, sizeof c->role, "role", 0, err, errsz) < 0)
 		return -1;
 	if (strnlen(c->jti, sizeof c->jti) != 32 || !is_lower_hex(c->jti, 32))
 		return bms_err_set(err, errsz, "claim 'jti' is not 32 lowercase hex digits");
@@ -515,8 +518,9 @@ static int span_time(const char *v, size_t len, int64_t *out)
 	return 0;
 }
 
-/* A name claim from the payload field f into out of cap bytes. */
-static int claim_name(const struct bms_json_field *f, char *out, size_t cap,
+/* A name claim from the payload field f into out of cap bytes; the
+ * empty string too when empty_ok. */
+static int claim_name(const struct bms_json_field *f, char *out, size_t cap, int empty_ok,
 		      char *err, size_t errsz)
 {
 	const char *why;
@@ -530,7 +534,8 @@ static int claim_name(const struct bms_json_field *f, char *out, size_t cap,
 	if (n == -2)
 		return fail(BMS_JWT_ECLAIMS, err, errsz, "claim '%s' is longer than %zu bytes",
 			    f->key, cap - 1);
-	why = n < 0 ? "holds a control character" : name_bad(out, (size_t)n);
+	why = n < 0 ? "holds a control character" :
+		n == 0 && empty_ok ? NULL : name_bad(out, (size_t)n);
 	if (why)
 		return fail(BMS_JWT_ECLAIMS, err, errsz, "claim '%s' %s", f->key, why);
 	return 0;
@@ -561,9 +566,9 @@ static int claims_get(const struct bms_json_field *p, int64_t now_s,
 	if (now_s <= INT64_MAX - BMS_JWT_SKEW && c->iat > now_s + BMS_JWT_SKEW)
 		return fail(BMS_JWT_EEXPIRED, err, errsz,
 			    "token issued more than %d s in the future", BMS_JWT_SKEW);
-	if ((rc = claim_name(&p[P_SUB], c->user, sizeof c->user, err, errsz)) < 0 ||
-	    (rc = claim_name(&p[P_TENANT], c->tenant, sizeof c->tenant, err, errsz)) < 0 ||
-	    (rc = claim_name(&p[P_ROLE], c->role, sizeof c->role, err, errsz)) < 0)
+	if ((rc = claim_name(&p[P_SUB], c->user, sizeof c->user, 0, err, errsz)) < 0 ||
+	    (rc = claim_name(&p[P_TENANT], c->tenant, sizeof c->tenant, 1, err, errsz)) < 0 ||
+	    (rc = claim_name(&p[P_ROLE], c->role, sizeof c->role, 0, err, errsz)) < 0)
 		return rc;
 	if (c->exp <= c->iat)
 		return fail(BMS_JWT_ECLAIMS, err, errsz, "claim 'exp' is not after 'iat'");

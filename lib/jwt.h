@@ -6,7 +6,8 @@
  *
  * A token is three base64url segments, header.payload.signature.  The
  * header is exactly {"alg":"HS256","typ":"JWT"}; the payload holds the
- * claims "sub" (the user), "tenant", "role", "iat" and "exp" (integer
+ * claims "sub" (the user), "tenant" ("" for an account of no tenant, a
+ * super-admin's), "role", "iat" and "exp" (integer
  * seconds since the epoch) and "jti" (32 lowercase hex digits: 16 random
  * bytes naming this token).  Verifying trusts nothing in a token before
  * its header says HS256: "none" and every other algorithm are refused
@@ -45,11 +46,11 @@
 int bms_jwt_secret_load(const char *path, unsigned char *secret, size_t cap,
 			size_t *len, char *err, size_t errsz);
 
-/* What a token says about its bearer.  Strings are NUL-terminated UTF-8,
- * not empty, without control characters. */
+/* What a token says about its bearer.  Strings are NUL-terminated UTF-8
+ * without control characters, and not empty but the tenant. */
 struct bms_jwt_claims {
 	char user[128];		/* "sub" */
-	char tenant[64];	/* "tenant" */
+	char tenant[64];	/* "tenant"; "" for an account of no tenant */
 	char role[16];		/* "role" */
 	int64_t iat;		/* s since the epoch: issued at */
 	int64_t exp;		/* s since the epoch: expires at; after iat */

@@ -226,6 +226,15 @@ static void test_round_trip(void)
 	/* Two ids are not the same. */
 	CHECK_INT(bms_jwt_new_jti(jti2, err, sizeof err), 0);
 	CHECK(strcmp(jti2, c.jti) != 0);
+	/* An account of no tenant (a super-admin): the tenant is empty. */
+	c = alice();
+	c.tenant[0] = '\0';
+	strcpy(c.role, "super-admin");
+	CHECK_INT(bms_jwt_sign(key, sizeof key, &c, tok, sizeof tok, err, sizeof err), 0);
+	CHECK_INT(verify(tok, &got), BMS_JWT_OK);
+	CHECK_STR(got.user, "alice");
+	CHECK_STR(got.tenant, "");
+	CHECK_STR(got.role, "super-admin");
 }
 
 static void test_alg(void)
@@ -385,6 +394,9 @@ static void test_claims(void)
 	claim_refused("sub", "\"sub\":null", "claim 'sub' is not a string");
 	claim_refused("role", "\"role\":[\"admin\"]", "claim 'role' is not a string");
 	claim_refused("sub", "\"sub\":\"\"", "claim 'sub' is empty");
+	claim_refused("role", "\"role\":\"\"", "claim 'role' is empty");
+	claim_refused("tenant", "\"tenant\":null", "claim 'tenant' is not a string");
+	claim_refused("tenant", "\"tenant\":\"\\u0000\"", "claim 'tenant' holds a control character");
 	claim_refused("sub", "\"sub\":\"al\\u0000ice\"", "claim 'sub' holds a control character");
 	claim_refused("sub", "\"sub\":\"al\\nice\"", "claim 'sub' holds a control character");
 	claim_refused("sub", "\"sub\":\"al\\u0085ice\"", "claim 'sub' holds a control character");
@@ -469,6 +481,10 @@ static void test_sign_refused(void)
 	CHECK_INT(bms_jwt_sign(key, sizeof key, &c, tok, sizeof tok, err, sizeof err), -1);
 	CHECK_STR(err, "claim 'sub' is empty");
 	CHECK_STR(tok, "");
+	c = alice();
+	c.role[0] = '\0';
+	CHECK_INT(bms_jwt_sign(key, sizeof key, &c, tok, sizeof tok, err, sizeof err), -1);
+	CHECK_STR(err, "claim 'role' is empty");
 	c = alice();
 	memset(c.tenant, 'a', sizeof c.tenant);
 	CHECK_INT(bms_jwt_sign(key, sizeof key, &c, tok, sizeof tok, err, sizeof err), -1);
