@@ -9,12 +9,20 @@
  * another key, a tenant or user that is gone) is 401, with nothing said
  * of why beyond a word.
  *
+ * Super-admins (control.db) manage the tenants and nothing in them: their
+ * tokens carry the role "super-admin" and an empty tenant, and every
+ * tenant's route answers them 403.  Their actions go to the audit log of
+ * the tenant they touch, by "super-admin:NAME" (no user's name has a
+ * colon).  They get no refresh token: the store keeps refresh tokens in
+ * a tenant's database, and a super-admin belongs to none.
+ *
  * POST /api/v1/auth/login {"tenant","username","password"}: the store's
  * yescrypt check (the same time and answer for an unknown user, a
  * disabled one and a wrong password); after BMS_BACKOFF_FREE failures
  * from one address or for one account, 429 with Retry-After.  It answers
  * {"access_token","token_type":"Bearer","expires_in","refresh_token",
- *  "user":{"name","tenant","role"}}.
+ *  "user":{"name","tenant","role"}}.  Without "tenant", a super-admin
+ * signs in: no refresh_token, and "tenant":null.
  *
  * GET /api/v1/health:
  *
@@ -174,26 +182,57 @@ _Static_assert(sizeof ((struct bms_serve_who *)0)->tenant ==
 _Static_assert(sizeof ((struct bms_serve_who *)0)->role ==
 	       sizeof ((struct bms_jwt_claims *)0)->role, "role");
 
+/* Whether a super-admin is there and enabled. */
+struct admin_of { const char *name; int ok; };
+
+static int admin_fn(void *ctx, const struct bms_superadmin *a)
+{
+	struct admin_of *x = ctx;
+
+	if (strcmp(a->name, x->name) != 0)
+		return 0;
+	x->ok = !a->disabled;
+	return 1;
+}
+
 int bms_serve_token(struct bms_serve *sv, void *thread, const char *token,
 		    struct bms_serve_who *who)
 {
 	struct bms_jwt_claims c;
 	struct role_of ro = { c.user, -1 };
+	struct admin_of ao = { c.user, 0 };
 	struct bms_store *st;
 	char why[256];
 
 	memset(who, 0, sizeof *who);
-	if (!token || bms_jwt_verify(sv->secret, sv->secret_len, token, bms_ts_now_ms() / 1000, &c,
-				     why, sizeof why) != BMS_JWT_OK ||
-	    !(st = tenant(sv, thread, c.tenant)) || bms_store_user_list(st, role_fn, &ro) < 0 ||
-	    ro.role < 0)
+	if (!thread || !token || bms_jwt_verify(sv->secret, sv->secret_len, token,
+						bms_ts_now_ms() / 1000, &c, why,
+						sizeof why) != BMS_JWT_OK)
 		return -1;
+	if (strcmp(c.role, BMS_SERVE_SUPERADMIN) == 0) {
+		/* Of no tenant, and in control.db's super-admins now. */
+		if (c.tenant[0] || !(st = control(sv, thread)) ||
+		    bms_store_superadmin_list(st, admin_fn, &ao) < 0 || !ao.ok)
+			return -1;
+		snprintf(who->role, sizeof who->role, "%s", BMS_SERVE_SUPERADMIN);
+	} else {
+		if (!(st = tenant(sv, thread, c.tenant)) || bms_store_user_list(st, role_fn, &ro) < 0 ||
+		    ro.role < 0)
+			return -1;
+		/* The user's role now, not when the token was made. */
+		snprintf(who->role, sizeof who->role, "%s",
+			 bms_store_role_name((enum bms_role)ro.role));
+	}
 	memcpy(who->user, c.user, sizeof who->user);
 	memcpy(who->tenant, c.tenant, sizeof who->tenant);
-	/* The user's role now, not when the token was made. */
-	snprintf(who->role, sizeof who->role, "%s", bms_store_role_name((enum bms_role)ro.role));
 	who->exp = c.exp;
 	return 0;
+}
+
+/* True if who is a super-admin. */
+static int is_superadmin(const struct bms_serve_who *who)
+{
+	return strcmp(who->role, BMS_SERVE_SUPERADMIN) == 0;
 }
 
 /* Who the request's bearer token says, or -1 with rs set to 401. */
@@ -250,12 +289,22 @@ static const char *want_str(json_t *o, const char *key, size_t max, struct bms_h
 	return NULL;
 }
 
+/* Append s to o as a JSON string, or null when it is empty. */
+static void json_str_or_null(struct bms_buf *o, const char *s)
+{
+	if (s[0])
+		bms_buf_json_str(o, s, strlen(s));
+	else
+		bms_buf_puts(o, "null");
+}
+
 /*
  * Answer a sign-in or a refresh: a new access token for user of tenant t
- * with role, and the next refresh token of family (NULL: a new one).
+ * with role, and the next refresh token of family (NULL: a new one) in
+ * st; st NULL (a super-admin, of tenant ""): no refresh token.
  */
 static void grant(const struct bms_serve *sv, struct bms_store *st, const char *t,
-		  const char *user, enum bms_role role, const char *family,
+		  const char *user, const char *role, const char *family,
 		  struct bms_http_resp *rs)
 {
 	struct bms_jwt_claims c = { 0 };
@@ -265,7 +314,7 @@ static void grant(const struct bms_serve *sv, struct bms_store *st, const char *
 
 	snprintf(c.user, sizeof c.user, "%s", user);
 	snprintf(c.tenant, sizeof c.tenant, "%s", t);
-	snprintf(c.role, sizeof c.role, "%s", bms_store_role_name(role));
+	snprintf(c.role, sizeof c.role, "%s", role);
 	c.iat = now / 1000;
 	c.exp = c.iat + (sv->access_ttl_s ? sv->access_ttl_s : BMS_JWT_TTL);
 	if (bms_jwt_new_jti(c.jti, why, sizeof why) < 0 ||
@@ -276,36 +325,41 @@ static void grant(const struct bms_serve *sv, struct bms_store *st, const char *
 	}
 	bms_hex_encode(rnd, sizeof rnd, hex);
 	snprintf(refresh, sizeof refresh, "%s.%s", t, hex);
-	if (bms_store_token_add_family(st, user, refresh,
+	if (st && bms_store_token_add_family(st, user, refresh,
 				now + 1000 * (sv->refresh_ttl_s ? sv->refresh_ttl_s : 30 * 86400),
 				family, NULL) < 0) {
 		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
 		return;
 	}
 	bms_buf_printf(&rs->body, "{\"access_token\":\"%s\",\"token_type\":\"Bearer\","
-		       "\"expires_in\":%lld,\"refresh_token\":\"%s\",\"user\":{\"name\":",
-		       token, (long long)(c.exp - c.iat), refresh);
+		       "\"expires_in\":%lld,", token, (long long)(c.exp - c.iat));
+	if (st)
+		bms_buf_printf(&rs->body, "\"refresh_token\":\"%s\",", refresh);
+	bms_buf_puts(&rs->body, "\"user\":{\"name\":");
 	bms_buf_json_str(&rs->body, c.user, strlen(c.user));
-	bms_buf_printf(&rs->body, ",\"tenant\":\"%s\",\"role\":\"%s\"}}", c.tenant, c.role);
+	bms_buf_puts(&rs->body, ",\"tenant\":");
+	json_str_or_null(&rs->body, c.tenant);
+	bms_buf_printf(&rs->body, ",\"role\":\"%s\"}}", c.role);
 }
 
 static void login(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
 	struct bms_serve *sv = ctx;
 	char account[200];
-	const char *t, *user, *pass;
-	struct bms_store *st;
-	enum bms_role role;
+	const char *t = NULL, *user, *pass;
+	struct bms_store *st = NULL;
+	enum bms_role role = BMS_ROLE_VIEWER;
 	int64_t now = bms_ts_now_ms(), wait;
 	json_t *o = body_object(rq, rs);
 	int ok;
 
 	if (!o)
 		return;
-	if (!(t = want_str(o, "tenant", 63, rs)) || !(user = want_str(o, "username", 127, rs)) ||
-	    !(pass = want_str(o, "password", 1024, rs)))
+	/* Without a tenant, a super-admin signs in. */
+	if ((json_object_get(o, "tenant") && !(t = want_str(o, "tenant", 63, rs))) ||
+	    !(user = want_str(o, "username", 127, rs)) || !(pass = want_str(o, "password", 1024, rs)))
 		goto out;
-	snprintf(account, sizeof account, "%s/%s", t, user);
+	snprintf(account, sizeof account, "%s/%s", t ? t : "", user);
 	wait = bms_backoff_wait(sv->by_addr, rq->remote, now);
 	if (bms_backoff_wait(sv->by_account, account, now) > wait)
 		wait = bms_backoff_wait(sv->by_account, account, now);
@@ -316,8 +370,14 @@ static void login(void *ctx, const struct bms_http_req *rq, struct bms_http_resp
 			       "too many failed sign-ins: wait and try again", NULL);
 		goto out;
 	}
-	st = bms_store_name_ok(t) ? tenant(sv, rq->thread, t) : NULL;
-	ok = st ? bms_store_user_verify(st, user, pass, &role) : 0;
+	if (t) {
+		st = bms_store_name_ok(t) ? tenant(sv, rq->thread, t) : NULL;
+		ok = st ? bms_store_user_verify(st, user, pass, &role) : 0;
+	} else {
+		struct bms_store *ctl = rq->thread ? control(sv, rq->thread) : NULL;
+
+		ok = ctl ? bms_store_superadmin_verify(ctl, user, pass) : -1;
+	}
 	if (ok < 0) {
 		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
 		goto out;
@@ -325,12 +385,16 @@ static void login(void *ctx, const struct bms_http_req *rq, struct bms_http_resp
 	if (ok != 1) {
 		bms_backoff_fail(sv->by_addr, rq->remote, now);
 		bms_backoff_fail(sv->by_account, account, now);
-		bms_http_error(rs, 401, "unauthorized", "wrong tenant, user name or password", NULL);
+		bms_http_error(rs, 401, "unauthorized", t ? "wrong tenant, user name or password" :
+			       "wrong user name or password", NULL);
 		goto out;
 	}
 	bms_backoff_ok(sv->by_addr, rq->remote);
 	bms_backoff_ok(sv->by_account, account);
-	grant(sv, st, t, user, role, NULL, rs);
+	if (t)
+		grant(sv, st, t, user, bms_store_role_name(role), NULL, rs);
+	else
+		grant(sv, NULL, "", user, BMS_SERVE_SUPERADMIN, NULL, rs);
 out:
 	json_decref(o);
 }
@@ -379,7 +443,7 @@ static void refresh(void *ctx, const struct bms_http_req *rq, struct bms_http_re
 			       NULL);
 		goto out;
 	}
-	grant(sv, st, t, user, (enum bms_role)ro.role, fam, rs);
+	grant(sv, st, t, user, bms_store_role_name((enum bms_role)ro.role), fam, rs);
 out:
 	json_decref(o);
 }
@@ -414,8 +478,9 @@ static void me(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *r
 	bms_ts_format_ms(c.exp * 1000, exp);
 	bms_buf_puts(&rs->body, "{\"name\":");
 	bms_buf_json_str(&rs->body, c.user, strlen(c.user));
-	bms_buf_printf(&rs->body, ",\"tenant\":\"%s\",\"role\":\"%s\",\"expires_at\":\"%s\"}",
-		       c.tenant, c.role, exp);
+	bms_buf_puts(&rs->body, ",\"tenant\":");
+	json_str_or_null(&rs->body, c.tenant);
+	bms_buf_printf(&rs->body, ",\"role\":\"%s\",\"expires_at\":\"%s\"}", c.role, exp);
 }
 
 
@@ -436,6 +501,11 @@ static struct bms_store *caller(struct bms_serve *sv, const struct bms_http_req 
 {
 	if (authenticate(sv, rq, rs, c) < 0)
 		return NULL;
+	if (is_superadmin(c)) {
+		bms_http_error(rs, 403, "forbidden", "a super-admin manages the tenants, not what is "
+			       "in them: sign in as a user of the tenant", NULL);
+		return NULL;
+	}
 	if (level(c->role) < min) {
 		bms_http_error(rs, 403, "forbidden", min >= BMS_ROLE_ADMIN ?
 			       "this needs an admin of the tenant" :
@@ -976,17 +1046,17 @@ static int role_member(json_t *o, struct bms_http_resp *rs, enum bms_role *role)
 	return 1;
 }
 
-/* POST /api/v1/users {"username","password","role"} */
-static void user_add(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+/* Add the user the body of rq describes to st, by by; the answer in rs:
+ * 201 with the user, 400 naming a field, 409, 503. */
+static void add_user(struct bms_store *st, const char *by, const struct bms_http_req *rq,
+		     struct bms_http_resp *rs)
 {
-	struct bms_serve_who c;
-	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_ADMIN, &c);
 	enum bms_role role = BMS_ROLE_VIEWER;
 	struct one_user x = { NULL, &rs->body, 0 };
 	const char *name, *pass;
 	json_t *o;
 
-	if (!st || !(o = body_object(rq, rs)))
+	if (!(o = body_object(rq, rs)))
 		return;
 	if (!(name = want_str(o, "username", 63, rs)) || !(pass = want_str(o, "password", 1024, rs)) ||
 	    role_member(o, rs, &role) < 0)
@@ -1012,12 +1082,22 @@ static void user_add(void *ctx, const struct bms_http_req *rq, struct bms_http_r
 		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
 		goto out;
 	}
-	bms_store_audit(st, c.user, "user_add", name, rq->remote);
+	bms_store_audit(st, by, "user_add", name, rq->remote);
 	rs->status = 201;
 	x.name = name;
 	bms_store_user_list(st, one_user_fn, &x);
 out:
 	json_decref(o);
+}
+
+/* POST /api/v1/users {"username","password","role"} */
+static void user_add(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_serve_who c;
+	struct bms_store *st = caller(ctx, rq, rs, BMS_ROLE_ADMIN, &c);
+
+	if (st)
+		add_user(st, c.user, rq, rs);
 }
 
 /* PATCH /api/v1/users/{name} {"role","disabled","password"} */
@@ -1075,14 +1155,26 @@ static void password(void *ctx, const struct bms_http_req *rq, struct bms_http_r
 {
 	struct bms_serve *sv = ctx;
 	struct bms_serve_who c;
-	struct bms_store *st = caller(sv, rq, rs, BMS_ROLE_VIEWER, &c);
+	struct bms_store *st;
 	const char *cur, *neu;
 	enum bms_role role;
 	int64_t wait;
 	json_t *o;
 	int rc;
 
-	if (!st || !(o = body_object(rq, rs)))
+	if (authenticate(sv, rq, rs, &c) < 0)
+		return;
+	/* control.db keeps no audit log for a super-admin's change. */
+	if (is_superadmin(&c)) {
+		bms_http_error(rs, 403, "forbidden", "a super-admin's password is changed with "
+			       "bms-store superadmins passwd", NULL);
+		return;
+	}
+	if (!(st = tenant(sv, rq->thread, c.tenant))) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+		return;
+	}
+	if (!(o = body_object(rq, rs)))
 		return;
 	if (!(cur = want_str(o, "current_password", 1024, rs)) ||
 	    !(neu = want_str(o, "new_password", 1024, rs)))
@@ -1116,6 +1208,220 @@ static void password(void *ctx, const struct bms_http_req *rq, struct bms_http_r
 	rs->status = 204;
 out:
 	json_decref(o);
+}
+
+/* ==== Tenants (super-admins) ==== */
+
+/* The control handle for a super-admin's request; NULL with rs set (401,
+ * 403, 503) for anyone else.  by gets the name the audit log gives the
+ * super-admin. */
+static struct bms_store *superadmin(struct bms_serve *sv, const struct bms_http_req *rq,
+				    struct bms_http_resp *rs, char *by, size_t bysz)
+{
+	struct bms_serve_who c;
+	struct bms_store *ctl;
+
+	if (authenticate(sv, rq, rs, &c) < 0)
+		return NULL;
+	if (!is_superadmin(&c)) {
+		bms_http_error(rs, 403, "forbidden", "this needs a super-admin", NULL);
+		return NULL;
+	}
+	if (!(ctl = control(sv, rq->thread))) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+		return NULL;
+	}
+	snprintf(by, bysz, "%s:%s", BMS_SERVE_SUPERADMIN, c.user);
+	return ctl;
+}
+
+/* Append a tenant's JSON to o (the store's writer starts its buffer over). */
+static void tenant_json(const struct bms_tenant *t, struct bms_buf *o)
+{
+	struct bms_buf b = BMS_BUF_INIT;
+
+	bms_store_tenant_json(t, &b);
+	bms_buf_add(o, b.p ? b.p : "", b.len);
+	if (b.oom)
+		o->oom = 1;
+	bms_buf_free(&b);
+}
+
+static int tenant_each(void *ctx, const struct bms_tenant *t)
+{
+	struct list *l = ctx;
+
+	bms_buf_puts(l->o, l->n++ ? "," : "");
+	tenant_json(t, l->o);
+	return 0;
+}
+
+/* The tenant named name, as JSON into o (NULL: not wanted). */
+struct one_tenant {
+	const char *name;
+	struct bms_buf *o;
+	int found;
+};
+
+static int one_tenant_fn(void *ctx, const struct bms_tenant *t)
+{
+	struct one_tenant *x = ctx;
+
+	if (strcmp(t->name, x->name) != 0)
+		return 0;
+	x->found = 1;
+	if (x->o)
+		tenant_json(t, x->o);
+	return 1;
+}
+
+/* The retention members of o into k (-1 where not given), their count in
+ * *given; 0, or -1 with rs set to 400 naming the member. */
+static int retention_members(json_t *o, struct bms_retention *k, int *given,
+			     struct bms_http_resp *rs)
+{
+	static const char *const keys[] = { "raw_days", "minute_days", "hour_days" };
+	long *f[] = { &k->raw_days, &k->minute_days, &k->hour_days };
+	char msg[128], details[64];
+
+	*given = 0;
+	for (int i = 0; i < 3; i++) {
+		json_t *v = json_object_get(o, keys[i]);
+
+		*f[i] = -1;
+		if (!v)
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 1000000) {
+			snprintf(msg, sizeof msg, "%s: not a whole number of days from 0 "
+				 "(keep forever) to 1000000", keys[i]);
+			snprintf(details, sizeof details, "{\"field\":\"%s\"}", keys[i]);
+			bms_http_error(rs, 400, "bad_request", msg, details);
+			return -1;
+		}
+		*f[i] = (long)json_integer_value(v);
+		(*given)++;
+	}
+	return 0;
+}
+
+/* GET /api/v1/tenants: every tenant with its retention. */
+static void tenants(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	char by[200];
+	struct bms_store *ctl = superadmin(ctx, rq, rs, by, sizeof by);
+	struct list l = { &rs->body, 0 };
+
+	if (!ctl)
+		return;
+	bms_buf_putc(&rs->body, '[');
+	if (bms_store_tenant_list(ctl, tenant_each, &l) < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+		return;
+	}
+	bms_buf_putc(&rs->body, ']');
+}
+
+/* POST /api/v1/tenants {"name","raw_days","minute_days","hour_days"} */
+static void tenant_add(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_serve *sv = ctx;
+	char by[200];
+	struct bms_store *ctl = superadmin(sv, rq, rs, by, sizeof by), *st;
+	struct one_tenant x = { NULL, &rs->body, 0 };
+	struct bms_retention k;
+	const char *name;
+	json_t *o;
+	int given;
+
+	if (!ctl || !(o = body_object(rq, rs)))
+		return;
+	if (!(name = want_str(o, "name", 63, rs)) || retention_members(o, &k, &given, rs) < 0)
+		goto out;
+	if (!bms_store_name_ok(name)) {
+		bms_http_error(rs, 400, "bad_request", "name: use a-z, 0-9, '_' and '-', "
+			       "starting with a letter or digit", "{\"field\":\"name\"}");
+		goto out;
+	}
+	switch (bms_store_tenant_add(ctl, name, &k)) {
+	case 0:
+		break;
+	case BMS_STORE_ECONFIG:
+		bms_http_error(rs, 409, "conflict", "this tenant exists already",
+			       "{\"field\":\"name\"}");
+		goto out;
+	default:
+		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
+		goto out;
+	}
+	if ((st = tenant(sv, rq->thread, name)))
+		bms_store_audit(st, by, "tenant_add", name, rq->remote);
+	rs->status = 201;
+	x.name = name;
+	bms_store_tenant_list(ctl, one_tenant_fn, &x);
+out:
+	json_decref(o);
+}
+
+/* PATCH /api/v1/tenants/{name} {"raw_days","minute_days","hour_days"} */
+static void tenant_edit(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_serve *sv = ctx;
+	char by[200];
+	struct bms_store *ctl = superadmin(sv, rq, rs, by, sizeof by), *st;
+	struct one_tenant x = { rq->params[0], &rs->body, 0 };
+	struct bms_retention k;
+	json_t *o;
+	int given, rc = 0;
+
+	if (!ctl || !(o = body_object(rq, rs)))
+		return;
+	if (retention_members(o, &k, &given, rs) < 0)
+		goto out;
+	if (given)
+		rc = bms_store_tenant_set(ctl, x.name, &k);
+	if (rc == BMS_STORE_ECONFIG) {
+		bms_http_error(rs, 404, "not_found", "no such tenant", NULL);
+		goto out;
+	}
+	if (rc < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be written now", NULL);
+		goto out;
+	}
+	if (given && (st = tenant(sv, rq->thread, x.name)))
+		bms_store_audit(st, by, "tenant_edit", x.name, rq->remote);
+	if (bms_store_tenant_list(ctl, one_tenant_fn, &x) < 0 || !x.found) {
+		bms_buf_reset(&rs->body);
+		bms_http_error(rs, 404, "not_found", "no such tenant", NULL);
+	}
+out:
+	json_decref(o);
+}
+
+/* POST /api/v1/tenants/{name}/users {"username","password","role"}: a
+ * user of the tenant, such as its first admin. */
+static void tenant_user_add(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
+{
+	struct bms_serve *sv = ctx;
+	char by[200];
+	struct bms_store *ctl = superadmin(sv, rq, rs, by, sizeof by), *st;
+	struct one_tenant x = { rq->params[0], NULL, 0 };
+
+	if (!ctl)
+		return;
+	if (bms_store_tenant_list(ctl, one_tenant_fn, &x) < 0) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+		return;
+	}
+	if (!x.found) {
+		bms_http_error(rs, 404, "not_found", "no such tenant", NULL);
+		return;
+	}
+	if (!(st = tenant(sv, rq->thread, x.name))) {
+		bms_http_error(rs, 503, "unavailable", "the store cannot be read now", NULL);
+		return;
+	}
+	add_user(st, by, rq, rs);
 }
 
 /* ==== Batteries: edit and remove ==== */
@@ -1433,5 +1739,9 @@ const struct bms_http_route bms_serve_routes[] = {
 	{ "POST", "/api/v1/users", user_add },
 	{ "PATCH", "/api/v1/users/{name}", user_edit },
 	{ "POST", "/api/v1/auth/password", password },
+	{ "GET", "/api/v1/tenants", tenants },
+	{ "POST", "/api/v1/tenants", tenant_add },
+	{ "PATCH", "/api/v1/tenants/{name}", tenant_edit },
+	{ "POST", "/api/v1/tenants/{name}/users", tenant_user_add },
 };
 const int bms_serve_nroutes = sizeof bms_serve_routes / sizeof bms_serve_routes[0];

@@ -41,19 +41,24 @@ extern const int bms_serve_nroutes;
 void *bms_serve_thread_init(void *ctx);
 void bms_serve_thread_exit(void *ctx, void *thread);
 
+/* The role of a super-admin's token: one of control.db's super-admins,
+ * who manage the tenants and nothing in them, and have no tenant. */
+#define BMS_SERVE_SUPERADMIN "super-admin"
+
 /* Who an access token says its bearer is, as the store has it now. */
 struct bms_serve_who {
-	char user[128];		/* the user's name ("sub") */
-	char tenant[64];	/* the user's tenant */
-	char role[16];		/* "viewer", "operator" or "admin", the role now */
+	char user[128];		/* the user's (or super-admin's) name ("sub") */
+	char tenant[64];	/* the user's tenant; "" for a super-admin */
+	char role[16];		/* "viewer", "operator" or "admin", the role now;
+				 * or BMS_SERVE_SUPERADMIN */
 	int64_t exp;		/* s since the epoch: when the token expires */
 };
 
 /*
  * Verify an access token exactly as a request's "Authorization: Bearer"
  * header is: its signature, algorithm and expiry (lib/jwt), then that its
- * user is still there and enabled, with the role the user has now (not
- * the one in the token).  thread is the worker's data from
+ * user (or super-admin) is still there and enabled, with the role the
+ * user has now (not the one in the token).  thread is the worker's data from
  * bms_serve_thread_init.  Returns 0 with *who filled, or -1 (not valid:
  * nothing is said of why) with *who zeroed.
  */

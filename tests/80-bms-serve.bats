@@ -471,31 +471,182 @@ ada user_edit dan" ]
 	[ "$(cat "$T/code")" = 404 ]
 }
 
+# ==== Super-admins and tenants ====
+
+# superadmin_new NAME PASSWORD: a super-admin of the store.
+superadmin_new() {
+	bms-store --db "$STORE" superadmins add "$1" <<<"$2"
+}
+
+# sa_login USER PASSWORD: a super-admin's sign-in, without a tenant; the
+# body in $T/login, the status code on stdout.
+sa_login() {
+	curl -sS -o "$T/login" -w '%{http_code}' -X POST "$URL/api/v1/auth/login" \
+		-d "{\"username\":\"$1\",\"password\":\"$2\"}"
+}
+
+# sa_token USER PASSWORD: a super-admin's access token.
+sa_token() {
+	[ "$(sa_login "$1" "$2")" = 200 ] && jq -r .access_token "$T/login"
+}
+
+@test "super-admin: signs in without a tenant, for an access token of no tenant and no refresh token; every tenant's route is 403" {
+	users_new
+	superadmin_new root 'root pass'
+	serve_start
+	[ "$(sa_login root 'root pass')" = 200 ]
+	run jq -c 'del(.access_token)' "$T/login"
+	[ "$output" = '{"token_type":"Bearer","expires_in":900,"user":{"name":"root","tenant":null,"role":"super-admin"}}' ]
+	sa=$(jq -r .access_token "$T/login")
+	run api GET /api/v1/auth/me "$sa"
+	[[ "$output" =~ ^\{\"name\":\"root\",\"tenant\":null,\"role\":\"super-admin\",\"expires_at\":\"[0-9T:.-]+Z\"\}$ ]]
+	# The same answer for every wrong guess; a tenant's user is no
+	# super-admin, and a super-admin no user of a tenant.
+	[ "$(sa_login root wrong)" = 401 ]
+	[ "$(cat "$T/login")" = '{"error":"unauthorized","message":"wrong user name or password"}' ]
+	[ "$(sa_login nobody 'root pass')" = 401 ]
+	[ "$(cat "$T/login")" = '{"error":"unauthorized","message":"wrong user name or password"}' ]
+	[ "$(sa_login alice pass-of-alice)" = 401 ]
+	[ "$(login home root 'root pass')" = 401 ]
+	# A super-admin manages the tenants, not what is in them.
+	for r in "GET /api/v1/bms" "GET /api/v1/alerts" "GET /api/v1/users" "GET /api/v1/bms/data/house"; do
+		run api ${r% *} "${r#* }" "$sa"
+		[ "$(cat "$T/code")" = 403 ]
+		[ "$output" = '{"error":"forbidden","message":"a super-admin manages the tenants, not what is in them: sign in as a user of the tenant"}' ]
+	done
+	run api POST /api/v1/auth/password "$sa" '{"current_password":"root pass","new_password":"another pass"}'
+	[ "$(cat "$T/code")" = 403 ]
+	[ "$output" = '{"error":"forbidden","message":"a super-admin'"'"'s password is changed with bms-store superadmins passwd"}' ]
+	# Tokens the server never made: a super-admin's role with a tenant,
+	# of a name that is no super-admin, or a user's role with no tenant.
+	now=$(date +%s)
+	claims() {
+		printf '{"sub":"%s","tenant":"%s","role":"%s","iat":%s,"exp":%s,"jti":"00112233445566778899aabbccddeeff"}' \
+			"$1" "$2" "$3" "$now" "$((now + 600))"
+	}
+	hdr='{"alg":"HS256","typ":"JWT"}'
+	run api GET /api/v1/auth/me "$(sign "$hdr" "$(claims root '' super-admin)")"
+	[ "$(cat "$T/code")" = 200 ]
+	for c in "root home super-admin" "alice '' super-admin" "alice '' operator" "root '' admin"; do
+		eval "set -- $c"
+		run api GET /api/v1/auth/me "$(sign "$hdr" "$(claims "$1" "$2" "$3")")"
+		[ "$(cat "$T/code")" = 401 ]
+	done
+	# Disabled: its token is refused at once, and it cannot sign in.
+	bms-store --db "$STORE" superadmins disable root
+	run api GET /api/v1/auth/me "$sa"
+	[ "$(cat "$T/code")" = 401 ]
+	[ "$output" = '{"error":"unauthorized","message":"the token is not valid: sign in again"}' ]
+	run api GET /api/v1/tenants "$sa"
+	[ "$(cat "$T/code")" = 401 ]
+	[ "$(sa_login root 'root pass')" = 401 ]
+	bms-store --db "$STORE" superadmins enable root
+	run api GET /api/v1/tenants "$sa"
+	[ "$(cat "$T/code")" = 200 ]
+}
+
+@test "tenants: a super-admin lists, adds and changes them and gives one its first admin, who signs in; nobody else may" {
+	users_new
+	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
+	superadmin_new root 'root pass'
+	serve_start
+	sa=$(sa_token root 'root pass')
+	ad=$(token home ada pass-of-ada1)
+	v=$(token shed bob pass-of-bob)
+	run api GET /api/v1/tenants "$sa"
+	[ "$(cat "$T/code")" = 200 ]
+	[ "$(mask_created <<<"$output")" = '[{"name":"home","created":"T","raw_days":0,"minute_days":0,"hour_days":0},{"name":"shed","created":"T","raw_days":0,"minute_days":0,"hour_days":0}]' ]
+	# An admin of a tenant, a viewer, no token: not theirs.
+	for tok in "$ad" "$v"; do
+		for r in "GET /api/v1/tenants" "POST /api/v1/tenants" "PATCH /api/v1/tenants/home" \
+			"POST /api/v1/tenants/home/users"; do
+			run api ${r% *} "${r#* }" "$tok" '{"name":"x","raw_days":1,"username":"x","password":"long enough"}'
+			[ "$(cat "$T/code")" = 403 ]
+			[ "$output" = '{"error":"forbidden","message":"this needs a super-admin"}' ]
+		done
+	done
+	run api GET /api/v1/tenants ""
+	[ "$(cat "$T/code")" = 401 ]
+	# Add: 201 with its settings, the store's defaults where none is given.
+	run api POST /api/v1/tenants "$sa" '{"name":"farm","raw_days":90}'
+	[ "$(cat "$T/code")" = 201 ]
+	[ "$(mask_created <<<"$output")" = '{"name":"farm","created":"T","raw_days":90,"minute_days":400,"hour_days":0}' ]
+	[ "$(bms-store --db "$STORE" tenants list | mask_created | grep farm)" = '{"name":"farm","created":"T","raw_days":90,"minute_days":400,"hour_days":0}' ]
+	run api POST /api/v1/tenants "$sa" '{"name":"farm"}'
+	[ "$(cat "$T/code")" = 409 ]
+	[ "$output" = '{"error":"conflict","message":"this tenant exists already","details":{"field":"name"}}' ]
+	run api POST /api/v1/tenants "$sa" '{"name":"Big Farm"}'
+	[ "$(cat "$T/code")" = 400 ]
+	[ "$output" = '{"error":"bad_request","message":"name: use a-z, 0-9, '"'"'_'"'"' and '"'"'-'"'"', starting with a letter or digit","details":{"field":"name"}}' ]
+	run api POST /api/v1/tenants "$sa" '{"raw_days":1}'
+	[ "$output" = '{"error":"bad_request","message":"name: required","details":{"field":"name"}}' ]
+	run api POST /api/v1/tenants "$sa" '{"name":"barn","raw_days":-1}'
+	[ "$output" = '{"error":"bad_request","message":"raw_days: not a whole number of days from 0 (keep forever) to 1000000","details":{"field":"raw_days"}}' ]
+	run api POST /api/v1/tenants "$sa" '{"name":"barn","hour_days":"7"}'
+	[ "$output" = '{"error":"bad_request","message":"hour_days: not a whole number of days from 0 (keep forever) to 1000000","details":{"field":"hour_days"}}' ]
+	# Change: the members given, the rest kept.
+	run api PATCH /api/v1/tenants/farm "$sa" '{"raw_days":60,"hour_days":3650}'
+	[ "$(cat "$T/code")" = 200 ]
+	[ "$(mask_created <<<"$output")" = '{"name":"farm","created":"T","raw_days":60,"minute_days":400,"hour_days":3650}' ]
+	run api PATCH /api/v1/tenants/farm "$sa" '{"minute_days":1.5}'
+	[ "$output" = '{"error":"bad_request","message":"minute_days: not a whole number of days from 0 (keep forever) to 1000000","details":{"field":"minute_days"}}' ]
+	for body in '{"raw_days":60}' '{}'; do
+		run api PATCH /api/v1/tenants/nowhere "$sa" "$body"
+		[ "$(cat "$T/code")" = 404 ]
+		[ "$output" = '{"error":"not_found","message":"no such tenant"}' ]
+	done
+	# Its first admin, who signs in and runs the tenant.
+	run api POST /api/v1/tenants/farm/users "$sa" '{"username":"fred","password":"pass-of-fred","role":"admin"}'
+	[ "$(cat "$T/code")" = 201 ]
+	[ "$(jq -c 'del(.created)' <<<"$output")" = '{"name":"fred","role":"admin","disabled":false}' ]
+	run api POST /api/v1/tenants/farm/users "$sa" '{"username":"fred","password":"pass-of-fred"}'
+	[ "$(cat "$T/code")" = 409 ]
+	[ "$output" = '{"error":"conflict","message":"this user exists already","details":{"field":"username"}}' ]
+	run api POST /api/v1/tenants/farm/users "$sa" '{"username":"gina","password":"short"}'
+	[ "$output" = '{"error":"bad_request","message":"password: at least 8 characters","details":{"field":"password"}}' ]
+	run api POST /api/v1/tenants/nowhere/users "$sa" '{"username":"gina","password":"long enough"}'
+	[ "$(cat "$T/code")" = 404 ]
+	[ "$output" = '{"error":"not_found","message":"no such tenant"}' ]
+	f=$(token farm fred pass-of-fred)
+	[ "$(api GET /api/v1/users "$f" | jq -r '[.[] | "\(.name):\(.role)"] | join(" ")')" = "fred:admin" ]
+	[ "$(api GET /api/v1/auth/me "$f" | jq -c '[.name, .tenant, .role]')" = '["fred","farm","admin"]' ]
+	# Each change in the audit log of the tenant it touched.
+	[ "$(sqlite3 "$STORE/tenants/farm.db" "SELECT user || ' ' || action || ' ' || object || ' ' || detail FROM audit")" = "super-admin:root tenant_add farm 127.0.0.1
+super-admin:root tenant_edit farm 127.0.0.1
+super-admin:root user_add fred 127.0.0.1" ]
+	[ "$(sqlite3 "$STORE/tenants/home.db" "SELECT count(*) FROM audit")" = 0 ]
+}
+
 # ==== The OpenAPI document ====
 
 @test "openapi.json: every operation of the document answers on the server, with a status the document gives" {
 	users_new
 	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
 	"$BATS_TEST_DIRNAME/gen-readings" 2 house | bms-store -d "$STORE" -T home
+	superadmin_new root 'root pass'
 	serve_start
 	ad=$(token home ada pass-of-ada1)
+	sa=$(sa_token root 'root pass')
 	run curl -sS -D "$T/h" "$URL/api/v1/openapi.json"
 	[ "$status" -eq 0 ]
 	cmp <(jq -S . <<<"$output") <(jq -S . "$BATS_TEST_DIRNAME/../share/openapi.json")
 	jq -r '.paths | to_entries[] | .key as $p | .value | to_entries[] |
 		select(.key | test("^(get|post|put|patch|delete)$")) |
 		"\(.key) \($p) \(.value.responses | keys | join(","))"' <<<"$output" >"$T/ops"
-	[ "$(wc -l <"$T/ops")" -ge 17 ]
-	while read -r method path codes; do
-		p=$(sed -e 's/{bms_id}/house/; s/{id}/1/; s/{name}/ada/' <<<"$path")
-		code=$(curl -sS -o "$T/resp" -w '%{http_code}' -X "${method^^}" "$URL/api/v1$p" \
-			-H "Authorization: Bearer $ad" -H 'Content-Type: application/json' -d '{}')
-		if [ "$(cat "$T/resp")" = '{"error":"not_found","message":"no such resource"}' ] ||
-			[ "$code" = 405 ] || [[ ",$codes," != *",$code,"* && ",$codes," != *",default,"* ]]; then
-			echo "$method $path answered $code, the document says $codes: $(cat "$T/resp")" >&2
-			false
-		fi
-	done <"$T/ops"
+	[ "$(wc -l <"$T/ops")" -ge 24 ]
+	# As a tenant's admin, then as a super-admin.
+	for tok in "$ad" "$sa"; do
+		while read -r method path codes; do
+			p=$(sed -e 's/{bms_id}/house/; s/{id}/1/; s/{name}/ada/' <<<"$path")
+			code=$(curl -sS -o "$T/resp" -w '%{http_code}' -X "${method^^}" "$URL/api/v1$p" \
+				-H "Authorization: Bearer $tok" -H 'Content-Type: application/json' -d '{}')
+			if [ "$(cat "$T/resp")" = '{"error":"not_found","message":"no such resource"}' ] ||
+				[ "$code" = 405 ] || [[ ",$codes," != *",$code,"* && ",$codes," != *",default,"* ]]; then
+				echo "$method $path answered $code, the document says $codes: $(cat "$T/resp")" >&2
+				false
+			fi
+		done <"$T/ops"
+	done
 }
 
 @test "a battery's history by tier with a points limit, its analytics and its link's status" {
