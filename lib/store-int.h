@@ -28,6 +28,7 @@
 #define STORE_DAY_MS 86400000LL		/* ms */
 #define STORE_CUT_MS 1000	/* ms the too-old cutoff is kept outside a batch */
 #define STORE_CACHE 256		/* batteries the ingest cache holds */
+#define STORE_STMTS 48		/* prepared statements a handle keeps */
 #define STORE_HASH 512		/* hash chains of that cache (power of 2) */
 
 /* The tiers: buckets of lib/agg, one row each in the tiers table.
@@ -94,6 +95,15 @@ struct bms_store {
 	/* Queries: one reused output buffer. */
 	struct bms_buf out;
 
+	/* Statements prepared once and reused (prep_on, bms_store_finish):
+	 * SQLite's parse and plan of a short query cost more than the query. */
+	struct store_stmt {
+		sqlite3_stmt *s;	/* NULL: a free slot */
+		uint32_t hash;		/* of its SQL text */
+		int busy;		/* handed out, not finished yet */
+	} stmts[STORE_STMTS];
+	int stmt_next;			/* the slot to take next when all are full */
+
 	/* The polls of a long-running reader (bms_store_alert_acks,
 	 * bms_store_data_version), prepared at their first call and reset
 	 * after each. */
@@ -128,6 +138,10 @@ const char *bms_store_esc(char *out, size_t outsz, const char *s);
 
 /* Prepare sql on the tenant database; NULL with the error set. */
 sqlite3_stmt *bms_store_prep(struct bms_store *st, const char *sql);
+
+/* Done with statement s of bms_store_prep (or any other): a kept one is
+ * reset for its next use, any other finalized. */
+void bms_store_finish(struct bms_store *st, sqlite3_stmt *s);
 
 /*
  * A write on the tenant database outside ingest: joins the open batch

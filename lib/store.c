@@ -441,17 +441,64 @@ static int exec(struct bms_store *st, sqlite3 *db, const char *path, const char 
 }
 
 /* A statement on db (the file at path), or NULL with the error set. */
+static uint32_t sql_hash(const char *sql)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *sql; sql++)
+		h = (h ^ (unsigned char)*sql) * 16777619u;
+	return h;
+}
+
+/*
+ * sql prepared on db: a statement kept from before, same text and
+ * database, not in use; else prepared now and kept in a free slot (or
+ * the next one that is not in use, whose statement is finalized).
+ */
 static sqlite3_stmt *prep_on(struct bms_store *st, sqlite3 *db, const char *path,
 			     const char *sql)
 {
+	uint32_t h = sql_hash(sql);
+	struct store_stmt *e;
 	sqlite3_stmt *s = NULL;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+	for (int i = 0; i < STORE_STMTS; i++) {
+		e = &st->stmts[i];
+		if (e->s && !e->busy && e->hash == h && sqlite3_db_handle(e->s) == db &&
+		    strcmp(sqlite3_sql(e->s), sql) == 0) {
+			e->busy = 1;
+			return e->s;
+		}
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
 		bms_store_dberr(st, db, path);
 		sqlite3_finalize(s);
 		return NULL;
 	}
+	for (int i = 0; i < STORE_STMTS; i++) {
+		e = &st->stmts[(st->stmt_next + i) % STORE_STMTS];
+		if (e->busy)
+			continue;
+		st->stmt_next = (int)(e - st->stmts + 1) % STORE_STMTS;
+		sqlite3_finalize(e->s);
+		*e = (struct store_stmt){ s, h, 1 };
+		break;
+	}
 	return s;
+}
+
+void bms_store_finish(struct bms_store *st, sqlite3_stmt *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < STORE_STMTS; i++)
+		if (st->stmts[i].s == s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			st->stmts[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(s);
 }
 
 sqlite3_stmt *bms_store_prep(struct bms_store *st, const char *sql)
@@ -475,7 +522,7 @@ static int user_version(struct bms_store *st, sqlite3 *db, const char *path)
 		v = sqlite3_column_int(s, 0);
 	else
 		bms_store_dberr(st, db, path);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return v;
 }
 
@@ -613,7 +660,7 @@ static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **
 		rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW && (sqlite3_errcode(db) & 0xff) == SQLITE_CANTOPEN &&
 	    on_read_only_fs(path)) {
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		sqlite3_close(db);
 		if (!(db = open_immutable(name, flags)))
 			return bms_store_fail(st, BMS_STORE_EFAIL, "cannot open '%s': %s", path,
@@ -623,7 +670,7 @@ static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **
 		return 0;
 	}
 	if (ro) {		/* a damaged file is for the caller to report */
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		*out = db;
 		return 0;
 	}
@@ -639,7 +686,7 @@ static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **
 			       "cannot open '%s': it cannot be put in WAL mode", path);
 		goto fail;
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	s = NULL;
 	snprintf(sql, sizeof sql,
 		 "PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
@@ -650,7 +697,7 @@ static int open_db(struct bms_store *st, const char *path, int flags, sqlite3 **
 	*out = db;
 	return 0;
 fail:
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	sqlite3_close(db);
 	return BMS_STORE_EFAIL;
 }
@@ -797,7 +844,7 @@ static int tenant_known(struct bms_store *st, const char *name)
 		rc = 0;
 	else
 		rc = ctlerr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 
@@ -869,8 +916,10 @@ void bms_store_close(struct bms_store *st)
 	if (!st)
 		return;
 	bms_store_ingest_close(st);
-	sqlite3_finalize(st->acks);
-	sqlite3_finalize(st->data_version);
+	bms_store_finish(st, st->acks);
+	bms_store_finish(st, st->data_version);
+	for (int i = 0; i < STORE_STMTS; i++)
+		sqlite3_finalize(st->stmts[i].s);
 	sqlite3_close(st->db);
 	sqlite3_close(st->ctl);
 	bms_buf_free(&st->out);
@@ -939,7 +988,7 @@ int bms_store_tenant_add(struct bms_store *st, const char *name,
 	sqlite3_bind_int64(s, 4, k.minute_days);
 	sqlite3_bind_int64(s, 5, k.hour_days);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ctlerr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	if (rc < 0)
 		goto out;
 
@@ -992,7 +1041,7 @@ int bms_store_tenant_set(struct bms_store *st, const char *name,
 	sqlite3_bind_int64(s, 3, keep ? keep->minute_days : -1);
 	sqlite3_bind_int64(s, 4, keep ? keep->hour_days : -1);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ctlerr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	if (rc == 0 && sqlite3_changes(st->ctl) == 0)
 		rc = no_tenant(st, name);
 	return rc;
@@ -1022,12 +1071,12 @@ int bms_store_tenant_list(struct bms_store *st,
 		};
 
 		if ((rc = fn(ctx, &t)) != 0) {
-			sqlite3_finalize(s);
+			bms_store_finish(st, s);
 			return rc;
 		}
 	}
 	rc = rc == SQLITE_DONE ? 0 : ctlerr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 
@@ -1076,7 +1125,7 @@ int bms_store_superadmin_add(struct bms_store *st, const char *name, const char 
 		sqlite3_bind_text(s, 2, h, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, now, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ctlerr(st);
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 	} else {
 		rc = BMS_STORE_EFAIL;
 	}
@@ -1103,7 +1152,7 @@ static int superadmin_update(struct bms_store *st, const char *sql, const char *
 	else
 		sqlite3_bind_int64(s, 2, num);
 	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : ctlerr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	if (rc == 0 && sqlite3_changes(st->ctl) == 0)
 		rc = no_superadmin(st, name);
 	return rc;
@@ -1157,7 +1206,7 @@ int bms_store_superadmin_list(struct bms_store *st,
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = ctlerr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return stop;
 }
 
@@ -1186,10 +1235,10 @@ int bms_store_superadmin_verify(struct bms_store *st, const char *name,
 		disabled = sqlite3_column_int(s, 1) != 0;
 	} else if (rc != SQLITE_DONE) {
 		rc = ctlerr(st);
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		return rc;
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	rc = bms_store_pwcheck(st, password, known ? stored : NULL);
 	return rc < 0 ? rc : rc && !disabled;
 }
@@ -1214,7 +1263,7 @@ int bms_store_keep(struct bms_store *st, struct bms_retention *keep)
 	} else {
 		rc = ctlerr(st);
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 /* ==== Backup ==== */
@@ -1306,8 +1355,8 @@ static int control_for_tenant(struct bms_store *st, const char *path)
 		sqlite3_bind_value(ins, i + 1, sqlite3_column_value(src, i));
 	rc = sqlite3_step(ins) == SQLITE_DONE ? 0 : bms_store_dberr(st, t->ctl, path);
 out:
-	sqlite3_finalize(src);
-	sqlite3_finalize(ins);
+	bms_store_finish(st, src);
+	bms_store_finish(st, ins);
 	bms_store_close(t);
 	return rc;
 }
@@ -1367,7 +1416,7 @@ int bms_store_backup(struct bms_store *st, const char *dest)
 			rc = 0;
 		else if (rc > 0)
 			rc = bms_store_dberr(st, copy, tmp);
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		sqlite3_close(copy);
 	}
 	if (rc == 0 && rename(tmp, ctl) != 0)
@@ -1434,7 +1483,7 @@ static int check_db(struct bms_store *st, const char *path, const char *label,
 		snprintf(first, sizeof first, "%s", sqlite3_errmsg(db));
 		problems = 1;
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	s = NULL;
 	if (problems)
 		goto report;
@@ -1453,7 +1502,7 @@ static int check_db(struct bms_store *st, const char *path, const char *label,
 		problems = 1;
 	}
 report:
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	sqlite3_close(db);
 	bms_buf_reset(b);
 	bms_buf_printf(b, "%s: %s", label, problems ? first : "ok");
@@ -1490,12 +1539,12 @@ int bms_store_check(struct bms_store *st,
 		snprintf(label, sizeof label, "tenants/%s.db", name);
 		bad |= check_db(st, path, label, fn, ctx, &stop);
 		if (stop) {
-			sqlite3_finalize(s);
+			bms_store_finish(st, s);
 			return stop;
 		}
 	}
 	rc = rc == SQLITE_DONE ? bad : ctlerr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 
@@ -1577,6 +1626,6 @@ int bms_store_check_modes(struct bms_store *st,
 		rc = m.stop;
 	else
 		rc = rc == SQLITE_DONE ? m.wide : ctlerr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }

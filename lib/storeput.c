@@ -778,7 +778,7 @@ void bms_store_ingest_close(struct bms_store *st)
 	if (st->in_batch)
 		batch_abort(st);
 	for (int i = 0; i < N_INGEST_STMT; i++) {
-		sqlite3_finalize(*ingest_stmt(st, i));
+		bms_store_finish(st, *ingest_stmt(st, i));
 		*ingest_stmt(st, i) = NULL;
 	}
 	bms_buf_free(&st->blob);
@@ -860,7 +860,7 @@ int bms_store_expire(struct bms_store *st, int64_t now_ms)
 	for (size_t i = 0; cut != INT64_MIN && i < sizeof raw_sql / sizeof raw_sql[0]; i++) {
 		if (!(s = bms_store_prep(st, raw_sql[i])) || (rc = run_with(st, s, cut)) < 0)
 			goto out;
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		s = NULL;
 	}
 	for (int p = 0; p < 2; p++) {
@@ -875,13 +875,13 @@ int bms_store_expire(struct bms_store *st, int64_t now_ms)
 		sqlite3_bind_int64(s, 2, period_ms[p] / 1000);
 		if ((rc = run_with(st, s, tcut)) < 0)
 			goto out;
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		s = NULL;
 	}
 	if (!(s = bms_store_prep(st, "DELETE FROM tokens WHERE expires <= ?1")) ||
 	    (rc = run_with(st, s, now_ms)) < 0)
 		goto out;
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	if ((rc = bms_store_tx_end(st, 1)) < 0)
 		return rc;
 	/* Records this deleted are too old for the batch going on, too. */
@@ -889,7 +889,7 @@ int bms_store_expire(struct bms_store *st, int64_t now_ms)
 		st->cut_ms = cut;
 	return 0;
 out:
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	bms_store_tx_end(st, 0);
 	return BMS_STORE_EFAIL;
 }
@@ -963,9 +963,9 @@ static int rebuild(struct bms_store *st, sqlite3_stmt *replace, int64_t id)
 	for (int p = 0; p < 2 && rc == 0; p++)
 		rc = acc_flush(st, replace, id, p, &acc[p]);
 out:
-	sqlite3_finalize(range);
-	sqlite3_finalize(del);
-	sqlite3_finalize(scan);
+	bms_store_finish(st, range);
+	bms_store_finish(st, del);
+	bms_store_finish(st, scan);
 	if (rc < 0) {
 		bms_store_tx_end(st, 0);
 		return rc;
@@ -1012,8 +1012,8 @@ int bms_store_compact(struct bms_store *st, int64_t now_ms)
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(next);
-	sqlite3_finalize(replace);
-	sqlite3_finalize(ck);
+	bms_store_finish(st, next);
+	bms_store_finish(st, replace);
+	bms_store_finish(st, ck);
 	return rc;
 }

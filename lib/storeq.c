@@ -238,7 +238,7 @@ static int query_raw(struct bms_store *st, const struct bms_store_query *q,
 			stop = emit(st, fn, ctx);
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return stop;
 }
 
@@ -268,7 +268,7 @@ int bms_store_reading_latest(struct bms_store *st, const char *bms_id,
 	} else {
 		rc = bms_store_tdberr(st);
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 
@@ -317,7 +317,7 @@ static int query_tier(struct bms_store *st, const struct bms_store_query *q, int
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return stop;
 }
 
@@ -583,7 +583,7 @@ static int query_docs(struct bms_store *st, const struct bms_store_query *q,
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return stop;
 }
 
@@ -612,7 +612,7 @@ int bms_store_status_latest(struct bms_store *st,
 			  sqlite3_column_double(s, 4));
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return stop;
 }
 
@@ -757,7 +757,7 @@ static int follow_readings(struct bms_store *st, struct bms_store_follow *f, fol
 			   " FROM readings y WHERE y.battery = ?1 ORDER BY y.ts DESC"
 			   " LIMIT 1 OFFSET ?3), ?2) ORDER BY r.ts");
 	if (!s) {
-		sqlite3_finalize(bs);
+		bms_store_finish(st, bs);
 		return BMS_STORE_EFAIL;
 	}
 	while (!stop && (rc = sqlite3_step(bs)) == SQLITE_ROW) {
@@ -785,8 +785,8 @@ static int follow_readings(struct bms_store *st, struct bms_store_follow *f, fol
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
-	sqlite3_finalize(s);
-	sqlite3_finalize(bs);
+	bms_store_finish(st, s);
+	bms_store_finish(st, bs);
 	return stop;
 }
 
@@ -819,7 +819,7 @@ static int follow_docs(struct bms_store *st, struct bms_store_follow *f,
 		} else if (rc != SQLITE_DONE) {
 			stop = bms_store_tdberr(st);
 		}
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		return stop;
 	}
 	if (ack)
@@ -864,7 +864,7 @@ static int follow_docs(struct bms_store *st, struct bms_store_follow *f,
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return stop;
 }
 

@@ -38,7 +38,7 @@ static int done(struct bms_store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : bms_store_tdberr(st);
 
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 
@@ -99,7 +99,7 @@ static int64_t battery_id(struct bms_store *st, const char *bms_id, int *auto_ad
 	} else {
 		id = rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return id;
 }
 
@@ -260,7 +260,7 @@ int bms_store_battery_remove(struct bms_store *st, const char *bms_id, int purge
 		rc = sqlite3_step(s);
 		has = rc == SQLITE_ROW;
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		if (rc < 0)
 			goto out;
 	}
@@ -347,7 +347,7 @@ int bms_store_battery_list(struct bms_store *st,
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return stop;
 }
 
@@ -374,7 +374,7 @@ int bms_store_battery_get(struct bms_store *st, const char *id_or_uuid,
 	} else {
 		rc = rc == SQLITE_DONE ? no_battery(st, id_or_uuid) : bms_store_tdberr(st);
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 
@@ -424,7 +424,7 @@ static int ack_of(struct bms_store *st, int64_t id, struct bms_alert_ack *first)
 	} else {
 		rc = bms_store_tdberr(st);
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 
@@ -728,7 +728,7 @@ int bms_store_user_list(struct bms_store *st,
 	}
 	if (!stop && rc != SQLITE_DONE)
 		stop = bms_store_tdberr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return stop;
 }
 
@@ -760,10 +760,10 @@ int bms_store_user_verify(struct bms_store *st, const char *name,
 		disabled = sqlite3_column_int(s, 2) != 0;
 	} else if (rc != SQLITE_DONE) {
 		rc = bms_store_tdberr(st);
-		sqlite3_finalize(s);
+		bms_store_finish(st, s);
 		return rc;
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	rc = bms_store_pwcheck(st, password, known ? stored : NULL);
 	if (rc < 0)
 		return rc;
@@ -800,7 +800,7 @@ static int has_row(struct bms_store *st, const char *sql, const char *a, const c
 		sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 
@@ -921,7 +921,7 @@ int bms_store_token_use(struct bms_store *st, const char *token, int64_t now_ms,
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	if (rc == BMS_STORE_TOKEN_REUSED) {
 		if (!(s = bms_store_prep(st, "DELETE FROM tokens WHERE family = ?1"))) {
 			rc = BMS_STORE_EFAIL;
@@ -985,7 +985,7 @@ int bms_store_token_check(struct bms_store *st, const char *token, int64_t now_m
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : bms_store_tdberr(st);
 	}
-	sqlite3_finalize(s);
+	bms_store_finish(st, s);
 	return rc;
 }
 

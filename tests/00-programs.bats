@@ -120,6 +120,8 @@ help_synopsis() {
 	./usr/bin/bms-sim
 	./usr/bin/bms-store
 	./usr/bin/bms-validate
+	./usr/lib/trackingbms/libcrypto.so
+	./usr/lib/trackingbms/libssl.so
 	./usr/share/bash-completion/completions/bms-agg
 	./usr/share/bash-completion/completions/bms-alert
 	./usr/share/bash-completion/completions/bms-decode
