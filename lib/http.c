@@ -90,22 +90,28 @@ static const char *reason(int status)
 	}
 }
 
+/* The response, headers and body written at once: one segment for a
+ * small answer. */
 static void respond(struct mg_connection *c, const struct bms_http *h,
-		 const struct bms_http_resp *rs)
+		    const struct bms_http_resp *rs)
 {
-	mg_printf(c, "HTTP/1.1 %d %s\r\n"
-		  "Content-Type: application/json\r\n"
-		  "Content-Length: %zu\r\n"
-		  "Cache-Control: no-store\r\n"
-		  "Connection: close\r\n"
-		  SECURITY_HEADERS "\r\n%s",
-		  rs->status, reason(rs->status), rs->body.len, h->o.tls_cert ? HSTS "\r\n" : "");
+	struct bms_buf b = BMS_BUF_INIT;
+
+	bms_buf_printf(&b, "HTTP/1.1 %d %s\r\n"
+		       "Content-Type: application/json\r\n"
+		       "Content-Length: %zu\r\n"
+		       "Cache-Control: no-store\r\n"
+		       SECURITY_HEADERS "\r\n%s",
+		       rs->status, reason(rs->status), rs->body.len,
+		       h->o.tls_cert ? HSTS "\r\n" : "");
 	if (h->o.cors_origin)
-		mg_printf(c, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
-			  h->o.cors_origin);
-	mg_printf(c, "%s\r\n", rs->headers);
-	if (rs->body.len)
-		mg_write(c, rs->body.p, rs->body.len);
+		bms_buf_printf(&b, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+			       h->o.cors_origin);
+	bms_buf_printf(&b, "%s\r\n", rs->headers);
+	bms_buf_add(&b, rs->body.p, rs->body.len);
+	if (!b.oom)
+		mg_write(c, b.p, b.len);
+	bms_buf_free(&b);
 }
 
 /* ==== Routes ==== */
@@ -552,6 +558,10 @@ int bms_http_start(struct bms_http **out, const struct bms_http_opts *o, char *e
 	opts[k++] = "additional_header", opts[k++] = headers;
 	opts[k++] = "tcp_nodelay", opts[k++] = "1";
 	opts[k++] = "static_file_max_age", opts[k++] = "0";
+	/* Keep-alive spares a client a connection per request; an idle one
+	 * holds a worker, so not for long. */
+	opts[k++] = "enable_keep_alive", opts[k++] = "yes";
+	opts[k++] = "keep_alive_timeout_ms", opts[k++] = "2000";
 	if (o->ws) {
 		opts[k++] = "enable_websocket_ping_pong", opts[k++] = "yes";
 		opts[k++] = "websocket_timeout_ms", opts[k++] = ping;
