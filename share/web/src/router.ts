@@ -1,5 +1,5 @@
 // Pages and who may see them.  A page's meta.role is the least role it
-// needs ('superadmin' for the tenants); the guard sends a visitor who is
+// needs ('super-admin' for the tenants); the guard sends a visitor who is
 // not signed in to the sign-in page (and back after), and one whose role
 // is too low to the forbidden page, so a viewer never sees admin pages.
 
@@ -24,7 +24,7 @@ export const routes = [
   { path: '/alerts', name: 'alerts', component: () => import('@/views/Alerts.vue'), meta: { role: 'viewer' as Role, tenant: true, title: 'Alerts' } },
   { path: '/batteries', name: 'batteries', component: () => import('@/views/Batteries.vue'), meta: { role: 'operator' as Role, tenant: true, title: 'Batteries' } },
   { path: '/users', name: 'users', component: () => import('@/views/Users.vue'), meta: { role: 'admin' as Role, tenant: true, title: 'Users' } },
-  { path: '/tenants', name: 'tenants', component: () => import('@/views/Tenants.vue'), meta: { role: 'superadmin' as Role, title: 'Tenants' } },
+  { path: '/tenants', name: 'tenants', component: () => import('@/views/Tenants.vue'), meta: { role: 'super-admin' as Role, title: 'Tenants' } },
   { path: '/account', name: 'account', component: () => import('@/views/Account.vue'), meta: { title: 'Your account' } },
   { path: '/forbidden', name: 'forbidden', component: () => import('@/views/Forbidden.vue'), meta: { title: 'Not allowed' } },
   { path: '/:rest(.*)*', name: 'notfound', component: () => import('@/views/NotFound.vue'), meta: { public: true, title: 'Not found' } },

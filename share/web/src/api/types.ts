@@ -1,7 +1,9 @@
 // The shapes of bms-serve's API (share/openapi.json) and of its live
 // messages (lib/live.h) that the dashboard reads.
 
-export type Role = 'viewer' | 'operator' | 'admin' | 'superadmin'
+/** A user's role in its tenant, or super-admin: one of the store's
+ * super-admins, of no tenant, who manages the tenants. */
+export type Role = 'viewer' | 'operator' | 'admin' | 'super-admin'
 
 export interface ApiErrorBody {
   error: string
@@ -19,7 +21,8 @@ export interface TokenResponse {
   access_token: string
   token_type: 'Bearer'
   expires_in: number
-  refresh_token: string
+  /** none for a super-admin */
+  refresh_token?: string
   user: TokenUser
 }
 
@@ -248,9 +251,19 @@ export interface Analytics {
   anomalies: Anomaly[]
 }
 
+/** Retention in days, 0: forever. */
 export interface Tenant {
   name: string
-  [key: string]: unknown
+  created: string
+  raw_days: number
+  minute_days: number
+  hour_days: number
+}
+
+export interface TenantRetention {
+  raw_days?: number
+  minute_days?: number
+  hour_days?: number
 }
 
 /* Live messages (lib/live.h). */

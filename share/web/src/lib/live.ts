@@ -200,7 +200,8 @@ export class LiveClient {
     this.expiryTimer = null
     if (!this.expiresAt) return
     const gen = this.generation
-    const wait = Math.max(1000, this.expiresAt - 30_000 - this.o.now())
+    // (a timer's delay is at most 2^31 - 1 ms; a longer one fires at once)
+    const wait = Math.min(2 ** 31 - 1, Math.max(1000, this.expiresAt - 30_000 - this.o.now()))
     this.expiryTimer = setTimeout(async () => {
       this.expiryTimer = null
       const t = await this.o.freshToken()

@@ -32,7 +32,7 @@ const rank: Record<string, number> = { viewer: 1, operator: 2, admin: 3 }
 
 export function isSuperAdminUser(u: TokenUser | null): boolean {
   if (!u) return false
-  return u.role === 'superadmin' || (u.role as string) === 'super-admin' || (u.role as string) === 'super_admin' || !u.tenant
+  return u.role === 'super-admin' || !u.tenant
 }
 
 function storage(): Storage | null {
@@ -63,7 +63,7 @@ export const useAuth = defineStore('auth', () => {
   /** At least this role in the tenant (a super-admin has none). */
   function can(min: Role): boolean {
     if (!user.value) return false
-    if (min === 'superadmin') return isSuperAdmin.value
+    if (min === 'super-admin') return isSuperAdmin.value
     if (isSuperAdmin.value) return false
     return (rank[user.value.role] ?? 0) >= (rank[min] ?? 99)
   }
@@ -86,9 +86,20 @@ export const useAuth = defineStore('auth', () => {
     const life = t.expires_in * 1000
     expiresAt.value = Date.now() + life
     user.value = { ...t.user }
-    storage()?.setItem(REFRESH_KEY, t.refresh_token)
     notice.value = ''
-    schedule(life - Math.min(REFRESH_LEAD_MS, life / 5))
+    if (t.refresh_token) {
+      storage()?.setItem(REFRESH_KEY, t.refresh_token)
+      schedule(life - Math.min(REFRESH_LEAD_MS, life / 5))
+    } else {
+      // a super-admin gets no refresh token: the session ends with the
+      // access token
+      storage()?.removeItem(REFRESH_KEY)
+      clearTimer()
+      timer = setTimeout(() => {
+        timer = null
+        end('A super-admin session lasts as long as its access token: please sign in again.')
+      }, life)
+    }
   }
 
   /** Forget the session here (the server's side is logout's job). */

@@ -1,1 +1,0 @@
-import{s as e,y as t}from"./runtime-core.esm-bundler-BIZJLcKu.js";import{t as n}from"./_plugin-vue_export-helper-BDNMzG2s.js";var r={},i={class:`text-2xl font-bold`};function a(n,r){return t(),e(`h1`,i,`Alerts`)}var o=n(r,[[`render`,a]]);export{o as default};
