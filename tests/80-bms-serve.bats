@@ -14,17 +14,6 @@ teardown() {
 	stop_bg "${bg[@]}"
 }
 
-# serve_start ARGS...: bms-serve on a free loopback port in the
-# background; URL is where it answers, SERVE_PID its pid.
-serve_start() {
-	: >"$T/serve.err"
-	bms-serve --db "$STORE" --listen 127.0.0.1:0 "$@" 2>"$T/serve.err" &
-	SERVE_PID=$!
-	bg+=("$SERVE_PID")
-	wait_line "$T/serve.err" '^bms-serve: listening on http://127\.0\.0\.1:[0-9]+$'
-	URL=$(sed -n 's/^bms-serve: listening on //p' "$T/serve.err")
-}
-
 # status ID STATE REASON: a status record of battery ID.
 status_rec() {
 	printf '{"type":"status","bms_id":"%s","timestamp":"2026-11-27T00:00:0%s.000Z","state":"%s","reason":"%s","quality":100}\n' \
@@ -36,7 +25,7 @@ status_rec() {
 	{ status_rec a 1 connected ok; status_rec b 1 disconnected no_reply; status_rec b 2 connected ok; } |
 		bms-store -d "$STORE" -T home
 	status_rec c 1 connected ok | bms-store -d "$STORE" -T shed
-	serve_start
+	serve_store
 	run curl -sS -D "$T/h" "$URL/api/v1/health"
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^\{\"status\":\"healthy\",\"timestamp\":\"[0-9-]{10}T[0-9:.]{12}Z\",\"version\":\"[0-9.]+\",\"connected_devices\":3\}$ ]]
@@ -51,7 +40,7 @@ status_rec() {
 @test "health: a store that cannot be read is unhealthy, and says no more" {
 	store_new home
 	rm -f "$STORE"/tenants/home.db*
-	serve_start
+	serve_store
 	run curl -sS -o "$T/body" -w '%{http_code}' "$URL/api/v1/health"
 	[ "$output" = 503 ]
 	[[ "$(cat "$T/body")" == '{"status":"unhealthy",'*'"connected_devices":0}' ]]
@@ -60,7 +49,7 @@ status_rec() {
 
 @test "every answer carries the security headers; errors are JSON, never a file" {
 	store_new home
-	serve_start
+	serve_store
 	curl -sS -D "$T/h" -o /dev/null "$URL/api/v1/health"
 	for hdr in 'X-Content-Type-Options: nosniff' 'Referrer-Policy: no-referrer' \
 		"Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'none'" \
@@ -82,14 +71,14 @@ status_rec() {
 
 @test "--cors-origin names the one origin allowed" {
 	store_new home
-	serve_start --cors-origin https://dash.example
+	serve_store --cors-origin https://dash.example
 	curl -sS -D "$T/h" -o /dev/null "$URL/api/v1/health"
 	grep -qF 'Access-Control-Allow-Origin: https://dash.example' "$T/h"
 }
 
 @test "oversized headers are refused, and the server goes on" {
 	store_new home
-	serve_start
+	serve_store
 	big=$(head -c 20000 /dev/zero | tr '\0' a)
 	run curl -sS -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$URL/api/v1/health"
 	[ "$output" != 200 ]
@@ -99,7 +88,7 @@ status_rec() {
 
 @test "it listens on loopback unless told otherwise, and stops cleanly on SIGTERM" {
 	store_new home
-	serve_start
+	serve_store
 	[[ "$URL" =~ ^http://127\.0\.0\.1:[0-9]+$ ]]
 	kill -TERM "$SERVE_PID"
 	wait "$SERVE_PID"
@@ -155,7 +144,7 @@ users_new() {
 
 @test "sign in: a token that says who, in which tenant, with which role; the secret made private" {
 	users_new
-	serve_start
+	serve_store
 	[ "$(stat -c %a "$STORE/jwt.secret")" = 600 ]
 	[ "$(login home alice pass-of-alice)" = 200 ]
 	run jq -c '[.token_type, .expires_in, .user, (.refresh_token | test("^home\\.[0-9a-f]{64}$"))]' "$T/login"
@@ -175,7 +164,7 @@ users_new() {
 
 @test "sign in: bad bodies are 400 naming the field" {
 	users_new
-	serve_start
+	serve_store
 	run curl -sS -X POST "$URL/api/v1/auth/login" -d '{"tenant":"home","username":"alice"}'
 	[ "$output" = '{"error":"bad_request","message":"password: required","details":{"field":"password"}}' ]
 	run curl -sS -X POST "$URL/api/v1/auth/login" -d '{"tenant":"home","username":7,"password":"x"}'
@@ -189,7 +178,7 @@ users_new() {
 
 @test "a brute force meets 429 with Retry-After, for that address" {
 	users_new
-	serve_start
+	serve_store
 	for i in 1 2 3 4 5 6; do
 		[ "$(login home alice guess$i)" = 401 ]
 	done
@@ -202,7 +191,7 @@ users_new() {
 
 @test "tokens that are refused: none, tampered, another algorithm, another key, expired, another tenant" {
 	users_new
-	serve_start --access-ttl 1s
+	serve_store --access-ttl 1s
 	now=$(date +%s)
 	claims="{\"sub\":\"alice\",\"tenant\":\"home\",\"role\":\"admin\",\"iat\":$now,\"exp\":$((now + 600)),\"jti\":\"00112233445566778899aabbccddeeff\"}"
 	me() {
@@ -234,7 +223,7 @@ users_new() {
 
 @test "refresh tokens rotate on every use; a reused one ends its family; logout ends it too" {
 	users_new
-	serve_start
+	serve_store
 	refresh() {
 		curl -sS -o "$T/refresh" -w '%{http_code}' -X POST "$URL/api/v1/auth/$2" \
 			-d "{\"refresh_token\":\"$1\"}"
@@ -280,7 +269,7 @@ api() {
 @test "POST /bms/connect registers a battery: 201 with its UUID, 409 again, 400 naming the field, 403 for a viewer" {
 	users_new
 	printf 'pass-of-vic\npass-of-vic\n' | bms-store -d "$STORE" -T home users add vic --role viewer >/dev/null
-	serve_start
+	serve_store
 	op=$(token home alice pass-of-alice)
 	req='{"bms_id":"van","name":"Van bank","bms_type":"daly_bms","connection_config":{"protocol":"uart","device_path":"/dev/ttyUSB0","baud_rate":9600,"timeout":1.5}}'
 	run api POST /api/v1/bms/connect "$op" "$req"
@@ -313,7 +302,7 @@ api() {
 	users_new
 	"$BATS_TEST_DIRNAME/gen-readings" 3 house | bms-store -d "$STORE" -T home
 	"$BATS_TEST_DIRNAME/gen-readings" 2 shedpack | bms-store -d "$STORE" -T shed
-	serve_start
+	serve_store
 	a=$(token home alice pass-of-alice)
 	b=$(token shed bob pass-of-bob)
 	want=$("$BATS_TEST_DIRNAME/gen-readings" 3 house | tail -n 1 | jq -c 'del(.type)')
@@ -353,7 +342,7 @@ api() {
 		agen a2 40 5000 'if (t >= 20) cell[9] = 2.7'
 	} | sort -s -t'"' -k12,12 | bms-alert -R "$BATS_TEST_DIRNAME/../share/rules/lfp.rules" |
 		bms-store -d "$STORE" -T home
-	serve_start
+	serve_store
 	a=$(token home alice pass-of-alice)
 	v=$(token home vic pass-of-vic)
 	q() {
@@ -402,7 +391,7 @@ a1 cell_overvoltage cleared warning" ]
 @test "users: an admin lists, adds and edits them; nobody else may; a changed password signs in" {
 	users_new
 	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
-	serve_start
+	serve_store
 	ad=$(token home ada pass-of-ada1)
 	op=$(token home alice pass-of-alice)
 	run api GET /api/v1/users "$op"
@@ -450,7 +439,7 @@ ada user_edit dan" ]
 	users_new
 	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
 	"$BATS_TEST_DIRNAME/gen-readings" 2 house | bms-store -d "$STORE" -T home
-	serve_start
+	serve_store
 	op=$(token home alice pass-of-alice)
 	ad=$(token home ada pass-of-ada1)
 	run api PATCH /api/v1/bms/house "$op" '{"name":"House bank","chemistry":"lfp","nominal_capacity_ah":280,"cell_count":16}'
@@ -493,7 +482,7 @@ sa_token() {
 @test "super-admin: signs in without a tenant, for an access token of no tenant and no refresh token; every tenant's route is 403" {
 	users_new
 	superadmin_new root 'root pass'
-	serve_start
+	serve_store
 	[ "$(sa_login root 'root pass')" = 200 ]
 	run jq -c 'del(.access_token)' "$T/login"
 	[ "$output" = '{"token_type":"Bearer","expires_in":900,"user":{"name":"root","tenant":null,"role":"super-admin"}}' ]
@@ -549,7 +538,7 @@ sa_token() {
 	users_new
 	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
 	superadmin_new root 'root pass'
-	serve_start
+	serve_store
 	sa=$(sa_token root 'root pass')
 	ad=$(token home ada pass-of-ada1)
 	v=$(token shed bob pass-of-bob)
@@ -624,7 +613,7 @@ super-admin:root user_add fred 127.0.0.1" ]
 	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
 	"$BATS_TEST_DIRNAME/gen-readings" 2 house | bms-store -d "$STORE" -T home
 	superadmin_new root 'root pass'
-	serve_start
+	serve_store
 	ad=$(token home ada pass-of-ada1)
 	sa=$(sa_token root 'root pass')
 	run curl -sS -D "$T/h" "$URL/api/v1/openapi.json"
@@ -654,7 +643,7 @@ super-admin:root user_add fred 127.0.0.1" ]
 	"$BATS_TEST_DIRNAME/gen-readings" 300 house 2026-11-27T00:00:00.250Z 10 | bms-agg --window 1h --health-interval 15m --chemistry lfp |
 		bms-store -d "$STORE" -T home
 	status_rec house 1 connected ok | bms-store -d "$STORE" -T home
-	serve_start
+	serve_store
 	v=$(token shed bob pass-of-bob)
 	a=$(token home alice pass-of-alice)
 	h() {
