@@ -11,6 +11,13 @@ export interface ApiErrorBody {
   details?: { field: string }
 }
 
+export interface HealthResponse {
+  status: 'healthy' | 'degraded' | 'unhealthy'
+  timestamp: string
+  version: string
+  connected_devices: number
+}
+
 export interface TokenUser {
   name: string
   tenant: string | null
