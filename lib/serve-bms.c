@@ -19,18 +19,28 @@
 
 /* ==== Connections and data ==== */
 
-/* A battery as the registry keeps it, with its strings copied. */
+/* A battery as the registry keeps it, with its strings copied ("" for
+ * one not set; numbers < 0 not set). */
 struct bat {
 	int found;
-	char bms_id[128], uuid[40], name[128], bms_type[32], protocol[32], device[256];
-	char created[40];
-	long baud, timeout_ms;
+	char bms_id[128], uuid[40], name[1001], bms_type[32], protocol[32], device[256];
+	char chemistry[64], notes[1001], created[40];
+	double nominal_capacity_ah;	/* Ah */
+	long cell_count, baud, timeout_ms;
 	int auto_added;
 };
 
+/* s (NULL: "") into d of n bytes; cut, if need be, where a UTF-8
+ * character begins. */
 static void cp(char *d, size_t n, const char *s)
 {
-	snprintf(d, n, "%s", s ? s : "");
+	size_t len = s ? strlen(s) : 0;
+
+	if (len >= n)
+		for (len = n - 1; len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80; len--)
+			;
+	memcpy(d, s ? s : "", len);
+	d[len] = '\0';
 }
 
 static int copy_battery(void *ctx, const struct bms_battery *b)
@@ -44,7 +54,11 @@ static int copy_battery(void *ctx, const struct bms_battery *b)
 	cp(x->bms_type, sizeof x->bms_type, b->bms_type);
 	cp(x->protocol, sizeof x->protocol, b->protocol);
 	cp(x->device, sizeof x->device, b->device);
+	cp(x->chemistry, sizeof x->chemistry, b->chemistry);
+	cp(x->notes, sizeof x->notes, b->notes);
 	cp(x->created, sizeof x->created, b->created);
+	x->nominal_capacity_ah = b->nominal_capacity_ah;
+	x->cell_count = b->cell_count;
 	x->baud = b->baud;
 	x->timeout_ms = b->timeout_ms;
 	x->auto_added = b->auto_added;
@@ -105,6 +119,16 @@ static void connection_json(struct bms_store *st, const struct bat *x, struct bm
 	json_str_member(o, "bms_id", x->bms_id, 1);
 	json_str_member(o, "name", x->name, 1);
 	json_str_member(o, "bms_type", x->bms_type, 1);
+	json_str_member(o, "chemistry", x->chemistry, 1);
+	bms_buf_puts(o, ",\"nominal_capacity_ah\":");
+	if (x->nominal_capacity_ah >= 0)
+		bms_buf_exact(o, x->nominal_capacity_ah);
+	else
+		bms_buf_puts(o, "null");
+	if (x->cell_count >= 0)
+		bms_buf_printf(o, ",\"cell_count\":%ld", x->cell_count);
+	else
+		bms_buf_puts(o, ",\"cell_count\":null");
 	bms_buf_puts(o, ",\"connection_config\":{");
 	json_str_member(o, "protocol", x->protocol, 0);
 	json_str_member(o, bt ? "mac_address" : "device_path", x->device, 1);
@@ -120,6 +144,7 @@ static void connection_json(struct bms_store *st, const struct bat *x, struct bm
 	else
 		bms_buf_puts(o, ",\"connection_quality\":null");
 	json_str_member(o, "created_at", x->created, 1);
+	json_str_member(o, "notes", x->notes, 1);
 	bms_buf_putc(o, '}');
 }
 
@@ -235,7 +260,8 @@ void bms_serve_data(void *ctx, const struct bms_http_req *rq, struct bms_http_re
 
 /* ==== Batteries: edit and remove ==== */
 
-/* PATCH /api/v1/bms/{id} {"name","chemistry","nominal_capacity_ah","cell_count","notes"} */
+/* PATCH /api/v1/bms/{id} {"name","chemistry","nominal_capacity_ah","cell_count","notes"};
+ * null for name, chemistry or notes clears it. */
 void bms_serve_battery_edit(void *ctx, const struct bms_http_req *rq, struct bms_http_resp *rs)
 {
 	struct bms_serve_who c;
@@ -258,11 +284,14 @@ void bms_serve_battery_edit(void *ctx, const struct bms_http_req *rq, struct bms
 	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
 		const char *t;
 
-		if (!json_object_get(o, texts[i]))
+		if (!(v = json_object_get(o, texts[i])))
 			continue;
-		if (!(t = bms_serve_want_str(o, texts[i], 1000, rs)))
+		/* null clears it (the store's "") */
+		if (json_is_null(v))
+			t = "";
+		else if (!(t = bms_serve_want_str(o, texts[i], 1000, rs)))
 			goto out;
-		if (i == 2) {
+		else if (i == 2) {
 			int ch = bms_chem_find(t, strlen(t));
 
 			if (ch < 0) {

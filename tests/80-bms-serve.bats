@@ -275,7 +275,7 @@ api() {
 	run api POST /api/v1/bms/connect "$op" "$req"
 	[ "$(cat "$T/code")" = 201 ]
 	run jq -c 'del(.id, .created_at)' <<<"$output"
-	[ "$output" = '{"bms_id":"van","name":"Van bank","bms_type":"daly_bms","connection_config":{"protocol":"uart","device_path":"/dev/ttyUSB0","baud_rate":9600,"timeout":1.5},"status":"disconnected","last_data_received":null,"connection_quality":null}' ]
+	[ "$output" = '{"bms_id":"van","name":"Van bank","bms_type":"daly_bms","chemistry":null,"nominal_capacity_ah":null,"cell_count":null,"connection_config":{"protocol":"uart","device_path":"/dev/ttyUSB0","baud_rate":9600,"timeout":1.5},"status":"disconnected","last_data_received":null,"connection_quality":null,"notes":null}' ]
 	uuid=$(jq -r .id "$T/body")
 	[[ "$uuid" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
 	# Kept in the registry with that UUID, and audited.
@@ -442,10 +442,23 @@ ada user_edit dan" ]
 	serve_store
 	op=$(token home alice pass-of-alice)
 	ad=$(token home ada pass-of-ada1)
-	run api PATCH /api/v1/bms/house "$op" '{"name":"House bank","chemistry":"lfp","nominal_capacity_ah":280,"cell_count":16}'
+	run api PATCH /api/v1/bms/house "$op" '{"name":"House bank","chemistry":"LiFePO4","nominal_capacity_ah":280.5,"cell_count":16,"notes":"left of the door"}'
 	[ "$(cat "$T/code")" = 200 ]
-	[ "$(jq -r '"\(.bms_id) \(.name)"' <<<"$output")" = "house House bank" ]
-	bms-store -d "$STORE" -T home batteries list | grep '"bms_id":"house"' | grep -q '"chemistry":"lfp","nominal_capacity_ah":280,"cell_count":16'
+	[ "$(jq -c '[.bms_id, .name, .chemistry, .nominal_capacity_ah, .cell_count, .notes]' <<<"$output")" = '["house","House bank","lfp",280.5,16,"left of the door"]' ]
+	bms-store -d "$STORE" -T home batteries list | grep '"bms_id":"house"' | grep -q '"chemistry":"lfp","nominal_capacity_ah":280.5,"cell_count":16'
+	[ "$(api GET /api/v1/bms "$op" | jq -c '.[0] | [.name, .chemistry, .nominal_capacity_ah, .cell_count, .notes]')" = '["House bank","lfp",280.5,16,"left of the door"]' ]
+	# null clears a text; the numbers stay as they are.
+	run api PATCH /api/v1/bms/house "$op" '{"name":null,"notes":null,"chemistry":null}'
+	[ "$(cat "$T/code")" = 200 ]
+	[ "$(jq -c '[.name, .chemistry, .nominal_capacity_ah, .cell_count, .notes]' <<<"$output")" = '[null,null,280.5,16,null]' ]
+	run api PATCH /api/v1/bms/house "$op" '{"cell_count":null}'
+	[ "$output" = '{"error":"bad_request","message":"cell_count: not a whole number from 1 to 48","details":{"field":"cell_count"}}' ]
+	run api PATCH /api/v1/bms/house "$op" '{"name":""}'
+	[ "$output" = '{"error":"bad_request","message":"name: a string of 1 to a few hundred bytes","details":{"field":"name"}}' ]
+	# A long name in several bytes a character comes back whole.
+	long=$(printf 'é%.0s' $(seq 500))
+	run api PATCH /api/v1/bms/house "$op" "{\"name\":\"$long\"}"
+	[ "$(jq -r .name <<<"$output")" = "$long" ]
 	run api PATCH /api/v1/bms/house "$op" '{"cell_count":99}'
 	[ "$output" = '{"error":"bad_request","message":"cell_count: not a whole number from 1 to 48","details":{"field":"cell_count"}}' ]
 	run api PATCH /api/v1/bms/nothing "$op" '{"name":"x"}'
