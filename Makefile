@@ -65,7 +65,7 @@ DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(TOOL_BINS:
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all check test-all fuzz bench deps install uninstall clean demo FORCE
+.PHONY: all check test-all fuzz bench deps install uninstall clean demo run FORCE
 
 all: $(BINS)
 
@@ -179,6 +179,12 @@ fuzz: $(FUZZ_BINS)
 			>build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 		grep -E '^(#[0-9]+ +DONE|Done )' build/fuzz/$$n.log | tail -1; \
 	done
+
+# The whole system: the simulator (or DEVICE=), every stage into a store
+# under DATA (default ./data), bms-serve with the dashboard on LISTEN
+# (default 127.0.0.1:8080); it says where to sign in.  Ctrl-C stops it.
+run: all
+	@O=$(O) DATA="$(DATA)" DEVICE="$(DEVICE)" LISTEN="$(LISTEN)" share/bms-up
 
 bench: all $(TOOL_BINS)
 	@O=$(O) tests/bench
