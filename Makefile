@@ -184,7 +184,7 @@ fuzz: $(FUZZ_BINS)
 # under DATA (default ./data), bms-serve with the dashboard on LISTEN
 # (default 127.0.0.1:8080); it says where to sign in.  Ctrl-C stops it.
 run: all
-	@O=$(O) DATA="$(DATA)" DEVICE="$(DEVICE)" LISTEN="$(LISTEN)" share/bms-up
+	@O=$(O) DATA="$(DATA)" DEVICE="$(DEVICE)" LISTEN="$(LISTEN)" exec share/bms-up
 
 bench: all $(TOOL_BINS)
 	@O=$(O) tests/bench
