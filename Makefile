@@ -192,12 +192,16 @@ bench: all $(TOOL_BINS)
 DEB_PKGS = build-essential pkg-config libjansson-dev libserialport-dev \
 	bats jq mandoc bash-completion time socat clang libclang-rt-dev \
 	libsqlite3-dev sqlite3 libcrypt-dev curl libcivetweb-dev \
-	libjwt-dev libssl-dev openssl wrk python3-fastapi python3-uvicorn python3-jwt
+	libjwt-dev libssl-dev openssl wrk python3-fastapi python3-uvicorn python3-jwt \
+	chromium
+# Node.js (for the dashboard's tests and its rebuild) from Debian's
+# packages only when there is no node at all: a newer one may be there.
 deps:
 	@missing=; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
 			|| missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$missing"; \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
