@@ -65,7 +65,7 @@ DEPS = $(LIB_OBJS:.o=.d) $(PROGS:%=$(O)/cmd/%.d) $(UNIT_BINS:%=%.d) $(TOOL_BINS:
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all check test-all fuzz bench deps install uninstall clean demo run FORCE
+.PHONY: all check test-all fuzz bench deps install uninstall clean demo run web FORCE
 
 all: $(BINS)
 
@@ -185,6 +185,11 @@ fuzz: $(FUZZ_BINS)
 # (default 127.0.0.1:8080); it says where to sign in.  Ctrl-C stops it.
 run: all
 	@O=$(O) DATA="$(DATA)" DEVICE="$(DEVICE)" LISTEN="$(LISTEN)" exec share/bms-up
+
+# The dashboard's built files, share/web/dist, from its sources (Node.js
+# is needed here only; tests/94-web.bats says when dist is stale).
+web:
+	cd share/web && npm ci --no-audit --no-fund && npm run build
 
 bench: all $(TOOL_BINS)
 	@O=$(O) tests/bench
