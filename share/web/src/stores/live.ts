@@ -81,9 +81,19 @@ export const useLive = defineStore('live', () => {
     )
     client.start()
     sync()
+    window.addEventListener('online', reconnectNow)
+    document.addEventListener('visibilitychange', onVisible)
+  }
+
+  /** Back on the network, or back to the tab: no need to wait out the
+   * backoff. */
+  function onVisible() {
+    if (document.visibilityState === 'visible') reconnectNow()
   }
 
   function stop() {
+    window.removeEventListener('online', reconnectNow)
+    document.removeEventListener('visibilitychange', onVisible)
     stopWatch?.()
     stopWatch = null
     client?.stop()
