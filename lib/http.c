@@ -108,7 +108,8 @@ static void respond(struct mg_connection *c, const struct bms_http *h,
 		bms_buf_printf(&b, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
 			       h->o.cors_origin);
 	bms_buf_printf(&b, "%s\r\n", rs->headers);
-	bms_buf_add(&b, rs->body.p, rs->body.len);
+	if (rs->body.len)
+		bms_buf_add(&b, rs->body.p, rs->body.len);
 	if (!b.oom)
 		mg_write(c, b.p, b.len);
 	bms_buf_free(&b);
