@@ -114,7 +114,9 @@ verdicts() {
 	# pack is empty when that cell is, after 100 * 0.8 * 0.9 = 72 Ah, at
 	# 40 A a poll every 72 s of model time (0.8 Ah).
 	sim_start --capacity 100 --soh 80 --weak-cell 3:90 --soc 100 --current -40 --tick 72
-	poll 95 | bms-validate --chemistry lfp | retime 72 >"$BATS_TEST_TMPDIR/v"
+	# Judged at model time too: the jumps a reading may make are rates,
+	# and polls 0.05 s apart on a loaded machine are not evenly spaced.
+	poll 95 | retime 72 | bms-validate --chemistry lfp >"$BATS_TEST_TMPDIR/v"
 	bms-agg --window 1h --max-gap 10m "$BATS_TEST_TMPDIR/v" >"$BATS_TEST_TMPDIR/a"
 	jq -c 'select(.type == "health")' "$BATS_TEST_TMPDIR/a" | tail -n 1 >"$BATS_TEST_TMPDIR/h"
 	# The readings sample the current; the trapezoid over the last
