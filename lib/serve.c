@@ -42,14 +42,16 @@
 
 /* ==== The worker's store handles ==== */
 
-#define MAX_TENANTS 64	/* tenant handles a worker keeps open */
+#define MAX_TENANTS 16	/* tenant handles a worker keeps open */
 
 struct worker {
 	struct bms_store *control;
 	int n;
+	uint64_t clock;			/* counts the uses of the handles */
 	struct {
 		char name[64];
 		struct bms_store *st;
+		uint64_t used;		/* clock at its last use */
 	} t[MAX_TENANTS];
 };
 
@@ -87,17 +89,32 @@ struct bms_store *bms_serve_tenant(struct bms_serve *sv, void *thread, const cha
 	struct worker *w = thread;
 	char err[256];
 	struct bms_store *st;
+	int k = 0;
 
 	if (!w || !bms_store_name_ok(name))
 		return NULL;
+
 	for (int i = 0; i < w->n; i++)
-		if (strcmp(w->t[i].name, name) == 0)
+		if (strcmp(w->t[i].name, name) == 0) {
+			w->t[i].used = ++w->clock;
 			return w->t[i].st;
-	if (w->n == MAX_TENANTS || strlen(name) >= sizeof w->t[0].name ||
+		}
+	if (strlen(name) >= sizeof w->t[0].name ||
 	    bms_store_open(&st, sv->db, name, NULL, err, sizeof err) < 0)
 		return NULL;
-	snprintf(w->t[w->n].name, sizeof w->t[0].name, "%s", name);
-	w->t[w->n++].st = st;
+	/* A free slot, or the one used longest ago (no handler holds two
+	 * tenants' handles at once, so that one is not in hand). */
+	if (w->n < MAX_TENANTS) {
+		k = w->n++;
+	} else {
+		for (int i = 1; i < MAX_TENANTS; i++)
+			if (w->t[i].used < w->t[k].used)
+				k = i;
+		bms_store_close(w->t[k].st);
+	}
+	snprintf(w->t[k].name, sizeof w->t[0].name, "%s", name);
+	w->t[k].st = st;
+	w->t[k].used = ++w->clock;
 	return st;
 }
 

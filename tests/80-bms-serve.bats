@@ -681,3 +681,17 @@ super-admin:root user_add fred 127.0.0.1" ]
 		[ "$(cat "$T/code")" = 404 ]
 	done
 }
+
+@test "health over more tenants than a worker keeps open at once: each counted, again and again" {
+	local t
+	store_new
+	for t in $(seq -w 1 20); do
+		bms-store -d "$STORE" tenants add "t$t" --raw-days 0 --minute-days 0
+		status_rec "b$t" 1 connected ok | bms-store -d "$STORE" -T "t$t"
+	done
+	serve_store --threads 1 --live-max 1
+	for _ in 1 2 3; do
+		run curl -sS "$URL/api/v1/health"
+		[[ "$output" == '{"status":"healthy",'*'"connected_devices":20}' ]]
+	done
+}
