@@ -163,7 +163,9 @@ describe('live client', () => {
     await vi.advanceTimersByTimeAsync(0)
     last().hello()
     c.reauth('newer')
-    expect(last().sent).toEqual([{ type: 'subscribe' }, { type: 'auth', token: 'newer' }])
+    c.reauth('newer')
+    c.reauth('tok-1')
+    expect(last().sent).toEqual([{ type: 'subscribe' }, { type: 'auth', token: 'newer' }, { type: 'auth', token: 'tok-1' }])
     c.stop()
   })
 

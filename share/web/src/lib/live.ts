@@ -67,6 +67,8 @@ export class LiveClient {
   private pingTimer: ReturnType<typeof setInterval> | null = null
   private expiryTimer: ReturnType<typeof setTimeout> | null = null
   private needFresh = false
+  /** the token the server has from us, so one is never sent twice */
+  private sentToken: string | null = null
   private everOpened = false
   private generation = 0
 
@@ -116,9 +118,11 @@ export class LiveClient {
     void this.connect()
   }
 
-  /** A fresh token for the open connection ({"type":"auth"}). */
+  /** A fresh token for the open connection ({"type":"auth"}); one the
+   * server has already is not sent again. */
   reauth(token: string): void {
-    if (this.state === 'open') this.send({ type: 'auth', token })
+    if (this.state !== 'open' || token === this.sentToken) return
+    if (this.send({ type: 'auth', token })) this.sentToken = token
   }
 
   send(m: unknown): boolean {
@@ -153,6 +157,7 @@ export class LiveClient {
     let ws: WebSocket
     try {
       ws = new this.o.WebSocket(this.o.url, [LIVE_PROTOCOL, `bearer.${token}`])
+      this.sentToken = token
     } catch {
       this.scheduleRetry()
       return
