@@ -35,5 +35,7 @@ export default defineConfig({
     environment: 'happy-dom',
     include: ['tests/**/*.test.ts'],
     restoreMocks: true,
+    // a Raspberry Pi is slow to transform the first test files
+    testTimeout: 20_000,
   },
 })

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { cellAxis, cellBars, cellSummary } from '@/lib/cells'
+import CellChart from '@/components/CellChart.vue'
 
 // Chart.js draws on a canvas the test DOM does not have: a stand-in
 // keeps what it was given.
@@ -54,9 +55,8 @@ describe('cellBars', () => {
 })
 
 describe('CellChart', () => {
-  it('draws the marks and says them, and destroys its chart', async () => {
+  it('draws the marks and says them, and destroys its chart', () => {
     setActivePinia(createPinia())
-    const { default: CellChart } = await import('@/components/CellChart.vue')
     const w = mount(CellChart, { props: { cells: CELLS, balancing: [7] } })
     const el = w.get('[data-testid=cell-chart]')
     expect(el.attributes('data-high-cell')).toBe('7')
