@@ -6,9 +6,12 @@
  * message and closed; one sender thread per connection writes what is
  * queued toward it, so that a client that does not read holds up only
  * its own sender; the hub thread watches the store and the clock.  One
- * mutex guards the connections, their queues and subscriptions; a
- * message is built once and shared by the queues it is on (counted
- * references).  Nothing is written to a socket with the mutex held.
+ * mutex guards the connections, their queues and subscriptions, and the
+ * hub's own handles on the store, which sign-ins and subscriptions use
+ * too (a worker's would stay open, a few hundred KiB each, for as long
+ * as the worker lives).  A message is built once and shared by the
+ * queues it is on (counted references).  Nothing is written to a socket
+ * with the mutex held.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -341,10 +344,19 @@ static int ws_open(void *ctx, struct bms_ws *ws, const struct bms_http_req *rq,
 	snprintf(c->remote, sizeof c->remote, "%s", rq->remote ? rq->remote : "?");
 	pthread_cond_init(&c->cv, NULL);
 	request_token(rq, tok, sizeof tok);
-	if (tok[0] && sign_in(c, rq->thread, tok, &code, &why) < 0) {
+	pthread_mutex_lock(&l->mu);
+	if (l->stopping || (tok[0] && sign_in(c, l->worker, tok, &code, &why) < 0)) {
+		int stopping = l->stopping;
+
+		pthread_mutex_unlock(&l->mu);
+		free(c->token);
 		free(c->q);
 		pthread_cond_destroy(&c->cv);
 		free(c);
+		if (stopping) {
+			bms_http_error(rs, 503, "unavailable", "the server is stopping", NULL);
+			return 503;
+		}
 		if (code == 4403) {
 			bms_http_error(rs, 403, "forbidden", why, NULL);
 			return 403;
@@ -354,21 +366,11 @@ static int ws_open(void *ctx, struct bms_ws *ws, const struct bms_http_req *rq,
 		bms_http_error(rs, 401, "unauthorized", why, NULL);
 		return 401;
 	}
-	pthread_mutex_lock(&l->mu);
-	if (l->stopping) {
-		pthread_mutex_unlock(&l->mu);
-		free(c->token);
-		free(c->q);
-		pthread_cond_destroy(&c->cv);
-		free(c);
-		bms_http_error(rs, 503, "unavailable", "the server is stopping", NULL);
-		return 503;
-	}
 	c->next = l->conns;
 	l->conns = c;
 	l->nconns++;
 	if (c->authed)
-		follow_from_now(l, rq->thread, c->who.tenant);
+		follow_from_now(l, l->worker, c->who.tenant);
 	pthread_mutex_unlock(&l->mu);
 	bms_ws_set(ws, c);
 	return 0;
@@ -511,14 +513,14 @@ static void ws_message(void *ctx, struct bms_ws *ws, const char *text, size_t le
 	} else if (strcmp(type, "auth") == 0) {
 		const char *tok = json_string_value(json_object_get(o, "token"));
 
-		if (!tok || sign_in(c, bms_ws_thread(ws), tok, &code, &why) < 0) {
+		if (!tok || sign_in(c, l->worker, tok, &code, &why) < 0) {
 			close_conn(c, tok ? code : 4401, tok ? why : "auth: give the token", 1);
 		} else {
-			follow_from_now(l, bms_ws_thread(ws), c->who.tenant);
+			follow_from_now(l, l->worker, c->who.tenant);
 			hello(c);
 		}
 	} else if (strcmp(type, "subscribe") == 0 || strcmp(type, "unsubscribe") == 0) {
-		subscribe(c, bms_ws_thread(ws), json_object_get(o, "batteries"), type[0] == 's');
+		subscribe(c, l->worker, json_object_get(o, "batteries"), type[0] == 's');
 	} else if (strcmp(type, "ping") == 0) {
 		struct bms_buf b = BMS_BUF_INIT;
 

@@ -132,8 +132,7 @@ live() {
 }
 
 @test "live: tokens that are bad, expired or another user's are refused, and so is a first message that is not a sign-in" {
-	serve_store --access-ttl 2s
-	tok=$(token home alice pass-of-alice)
+	serve_store --access-ttl 3s
 	# Refused at the upgrade, with the API's JSON error.
 	run --separate-stderr wsclient -p bms-live.v1 -p bearer.not.a.token "$WS"
 	[ "$status" -eq 1 ]
@@ -145,11 +144,14 @@ live() {
 	[ "${stderr_lines[1]}" = 'wsclient: closed 4401 sign in first: {"type":"auth","token":"..."}' ]
 	# A fresh token of another user on a signed-in connection.
 	printf 'pass-of-ann1\npass-of-ann1\n' | bms-store -d "$STORE" -T home users add ann --role viewer >/dev/null
+	# (Each token fresh: they live 3 s here.)
 	other=$(token home ann pass-of-ann1)
+	tok=$(token home alice pass-of-alice)
 	run --separate-stderr wsclient -p bms-live.v1 -p "bearer.$tok" \
 		-s "{\"type\":\"auth\",\"token\":\"$other\"}" -t 10 "$WS"
 	[ "${stderr_lines[-1]}" = "wsclient: closed 4401 the token is another user's" ]
 	# The token's life ends: closed, unless a fresh one came.
+	tok=$(token home alice pass-of-alice)
 	run --separate-stderr wsclient -p bms-live.v1 -p "bearer.$tok" -t 10 "$WS"
 	[ "$status" -eq 0 ]
 	[ "${stderr_lines[-1]}" = 'wsclient: closed 4401 the token expired: sign in again' ]
