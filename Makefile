@@ -230,6 +230,10 @@ install: all
 	install -m 0644 share/man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 share/schema/*.json $(DESTDIR)$(DATADIR)/schema
 	install -m 0644 share/rules/*.rules $(DESTDIR)$(DATADIR)/rules
+	rm -rf $(DESTDIR)$(DATADIR)/web
+	mkdir -p $(DESTDIR)$(DATADIR)/web/assets
+	install -m 0644 share/web/dist/index.html share/web/dist/favicon.svg $(DESTDIR)$(DATADIR)/web
+	install -m 0644 share/web/dist/assets/* $(DESTDIR)$(DATADIR)/web/assets
 	for p in $(PROGS); do \
 		install -m 0644 completions/bms.bash $(DESTDIR)$(BASHCOMPDIR)/$$p; done
 	install -m 0644 completions/_bms $(DESTDIR)$(ZSHCOMPDIR)/_bms
