@@ -2,44 +2,19 @@
 // PATCH /tenants/{name}, POST /tenants/{name}/users).
 
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
 import { api, enc } from '@/api/client'
+import { namedList } from './named'
 import type { Role, Tenant, TenantRetention, User } from '@/api/types'
 
 export const useTenants = defineStore('tenants', () => {
-  const list = ref<Tenant[]>([])
-  const loading = ref(false)
-  const error = ref('')
-
-  async function fetch(): Promise<void> {
-    loading.value = true
-    error.value = ''
-    try {
-      list.value = await api.get<Tenant[]>('/tenants')
-    } catch (e) {
-      error.value = (e as Error).message
-      throw e
-    } finally {
-      loading.value = false
-    }
-  }
-
-  function put(t: Tenant) {
-    const i = list.value.findIndex((x) => x.name === t.name)
-    if (i >= 0) list.value[i] = t
-    else list.value = [...list.value, t].sort((a, b) => (a.name < b.name ? -1 : 1))
-  }
+  const { list, loading, error, fetch, put } = namedList<Tenant>('/tenants')
 
   async function create(name: string, r: TenantRetention): Promise<Tenant> {
-    const t = await api.post<Tenant>('/tenants', { name, ...r })
-    put(t)
-    return t
+    return put(await api.post<Tenant>('/tenants', { name, ...r }))
   }
 
   async function update(name: string, r: TenantRetention): Promise<Tenant> {
-    const t = await api.patch<Tenant>(`/tenants/${enc(name)}`, r)
-    put(t)
-    return t
+    return put(await api.patch<Tenant>(`/tenants/${enc(name)}`, r))
   }
 
   async function addUser(tenant: string, username: string, password: string, role: Role): Promise<User> {
