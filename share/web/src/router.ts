@@ -55,6 +55,16 @@ export function makeRouter(): Router {
     scrollBehavior: () => ({ top: 0 }),
   })
   router.beforeEach(guard)
+  // A page's script that no longer loads (the dashboard was rebuilt
+  // under an open page): load the page anew, once.
+  router.onError((err, to) => {
+    if (/dynamically imported module|Importing a module script failed/i.test(String(err)) &&
+        sessionStorage.getItem('bms-reloaded') !== to.fullPath) {
+      sessionStorage.setItem('bms-reloaded', to.fullPath)
+      window.location.assign(to.fullPath)
+    }
+  })
+  router.afterEach(() => sessionStorage.removeItem('bms-reloaded'))
   router.afterEach((to) => {
     document.title = to.meta.title ? `${to.meta.title} · TrackingBMS` : 'TrackingBMS'
   })

@@ -18,6 +18,16 @@ const reading: BMSRealtimeData = {
 const ok: LinkStatus = { bms_id: 'house', timestamp: '2026-12-07T09:00:00.000Z', state: 'connected', reason: 'ok', quality: 100 }
 
 describe('card model', () => {
+  it('says nothing is known of a battery registered and never read, not that it is lost', () => {
+    const fresh: BMSConnection = { ...conn, status: 'disconnected', last_data_received: null }
+    const m = cardModel(fresh, 'house', undefined, undefined, NOW, 30_000, 0)
+    expect(m.condition).toBe('unknown')
+    // Once it was read, the connection's state stands for the link.
+    const read = cardModel({ ...fresh, last_data_received: '2026-12-07T09:59:58.000Z' }, 'house',
+      undefined, undefined, NOW, 30_000, 0)
+    expect(read.condition).toBe('lost')
+  })
+
   it('says what a discharging battery does', () => {
     const m = cardModel(conn, 'house', reading, ok, NOW, 30_000, 2)
     expect(m).toMatchObject({

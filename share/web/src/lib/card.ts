@@ -44,7 +44,9 @@ export function cardModel(
   const t = r ? Date.parse(r.timestamp) : conn?.last_data_received ? Date.parse(conn.last_data_received) : NaN
   const ageMs = Number.isFinite(t) ? Math.max(0, now - t) : null
   const stale = ageMs === null || ageMs > staleAfterMs
-  const state = status?.state ?? conn?.status
+  // The connection's own state is a default the API gives a battery no
+  // status record came for: without a reading either, nothing is known.
+  const state = status?.state ?? (ageMs !== null ? conn?.status : undefined)
   const condition = conditionOf(state, status?.reason, ageMs, staleAfterMs)
   const ext = cellExtremes(r?.cell_voltages)
   const w = warmest(r?.temperatures)
