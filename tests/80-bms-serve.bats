@@ -695,3 +695,33 @@ super-admin:root user_add fred 127.0.0.1" ]
 		[[ "$output" == '{"status":"healthy",'*'"connected_devices":20}' ]]
 	done
 }
+
+@test "SQL's metacharacters in every path and query parameter of the document: refused or not found, never a failure, and the store intact" {
+	users_new
+	printf 'pass-of-ada1\npass-of-ada1\n' | bms-store -d "$STORE" -T home users add ada --role admin >/dev/null
+	"$BATS_TEST_DIRNAME/gen-readings" 2 house | bms-store -d "$STORE" -T home
+	serve_store
+	ad=$(token home ada pass-of-ada1)
+	before=$(bms-store -d "$STORE" -T home query | wc -l)
+	jq -r '.paths | to_entries[] | .key as $p | .value | to_entries[] |
+		select(.key | test("^(get|post|put|patch|delete)$")) |
+		"\(.key) \($p) \([.value.parameters // [] | .[] | select(.in == "query") | .name] | join(","))"' \
+		"$BATS_TEST_DIRNAME/../share/openapi.json" >"$T/ops"
+	for x in "x'%20OR%20'1'='1" "house'--" "%22%3B%20DROP%20TABLE%20readings%3B--" "%25" "1%20UNION%20SELECT%20*%20FROM%20users"; do
+		while read -r method path query; do
+			p=$(sed -E "s/\{[a-z_]+\}/$x/g" <<<"$path")
+			q=
+			for n in ${query//,/ }; do q="$q&$n=$x"; done
+			code=$(curl -sS -o "$T/resp" -w '%{http_code}' -X "${method^^}" "$URL/api/v1$p?${q#&}" \
+				-H "Authorization: Bearer $ad" -H 'Content-Type: application/json' -d '{}')
+			if [[ ! "$code" =~ ^(200|201|204|400|401|403|404|409|413|429)$ ]] ||
+				grep -Eiq 'sqlite|syntax|select |/tmp|\.db' "$T/resp"; then
+				echo "$method $p?${q#&} answered $code: $(cat "$T/resp")" >&2
+				false
+			fi
+		done <"$T/ops"
+	done
+	[ "$(bms-store -d "$STORE" -T home query | wc -l)" -eq "$before" ]
+	run curl -sS "$URL/api/v1/health"
+	[[ "$output" == '{"status":"healthy",'* ]]
+}
