@@ -364,12 +364,15 @@ static void test_timeout(void)
 	if (find("term") >= 0 && find("kill") >= 0) {
 		CHECK_INT(got.r[find("term")].end, BMS_NOTIFY_TIMEOUT);
 		CHECK_INT(got.r[find("term")].ok, 0);
-		CHECK(got.r[find("term")].ms >= 300 && got.r[find("term")].ms < 1000);
-		CHECK(got.r[find("kill")].ms >= 1300 && got.r[find("kill")].ms < 5000);
+		/* (Lower bounds only: a loaded machine may be late, never early;
+		 * wait_idle's own limit says that it ends.) */
+		CHECK(got.r[find("term")].ms >= 300 &&
+		      got.r[find("term")].ms < got.r[find("kill")].ms);
+		CHECK(got.r[find("kill")].ms >= 1300);
 		/* SIGTERM answered first, SIGKILL a second later. */
 		CHECK_STR(got.r[0].key, "term");
 	}
-	CHECK(took >= 1300 && took < 5000);
+	CHECK(took >= 1300 && took < 10000);
 	CHECK_INT(sscanf(scratch_slurp("pid.1", NULL), "%d", &p1), 1);
 	CHECK_INT(sscanf(scratch_slurp("pid.2", NULL), "%d", &p2), 1);
 	CHECK(p1 > 0 && group_gone(p1, 2000));
@@ -446,7 +449,8 @@ static void test_queue_full(void)
 
 	t0 = bms_ts_mono_ms();
 	bms_notify_drain(n, 200, collect, &got);
-	CHECK(bms_ts_mono_ms() - t0 >= 200 && bms_ts_mono_ms() - t0 < 2000);
+	/* The grace given, and far less than the commands' 30 s. */
+	CHECK(bms_ts_mono_ms() - t0 >= 200 && bms_ts_mono_ms() - t0 < 10000);
 	CHECK_INT(bms_notify_busy(n), 0);
 	CHECK_INT(got.n, 3);
 	CHECK_STR(why_of("q1"), "killed at exit");
@@ -577,8 +581,10 @@ static void test_quick(void)
 	CHECK_INT(run(n, "s1", rec, NULL), 0);
 	CHECK_INT(run(n, "s2", rec, NULL), 0);
 	took = bms_ts_mono_ms() - t0;
-	CHECK(took < 100);
-	if (took >= 100)
+	/* Far less than the 30 s the command takes (a loaded machine may
+	 * be slow to fork, never that slow). */
+	CHECK(took < 10000);
+	if (took >= 10000)
 		fprintf(stderr, "two starts took %lld ms\n", (long long)took);
 	bms_notify_poll(n, bms_ts_mono_ms(), collect, &got);
 	CHECK_INT(got.n, 0);
