@@ -440,7 +440,6 @@ static int exec(struct bms_store *st, sqlite3 *db, const char *path, const char 
 	return 0;
 }
 
-/* A statement on db (the file at path), or NULL with the error set. */
 static uint32_t sql_hash(const char *sql)
 {
 	uint32_t h = 2166136261u;
@@ -451,9 +450,10 @@ static uint32_t sql_hash(const char *sql)
 }
 
 /*
- * sql prepared on db: a statement kept from before, same text and
- * database, not in use; else prepared now and kept in a free slot (or
- * the next one that is not in use, whose statement is finalized).
+ * sql prepared on db (the file at path), or NULL with the error set: a
+ * statement kept from before, same text and database, not in use; else
+ * prepared now and kept in a free slot (or the next one that is not in
+ * use, whose statement is finalized).
  */
 static sqlite3_stmt *prep_on(struct bms_store *st, sqlite3 *db, const char *path,
 			     const char *sql)

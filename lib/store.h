@@ -296,8 +296,9 @@ int bms_store_status_latest(struct bms_store *st,
 /*
  * Following a tenant's store as records are committed to it, for the
  * live updates of bms-serve.  A follower begins at the store as it is:
- * its first bms_store_follow_next gives nothing and only notes where
- * the store stands; each call after gives fn what was committed since:
+ * its first bms_store_follow_next (until one succeeds) gives nothing and
+ * only notes where the store stands; each call after gives fn what was
+ * committed since:
  * the readings (BMS_Q_READINGS: each battery's in time order, as a raw
  * query gives them back; of a battery first seen, only its newest), the
  * status and alert records (BMS_Q_STATUS, BMS_Q_ALERTS, in the order

@@ -885,6 +885,9 @@ int bms_store_follow_next(struct bms_store *st, struct bms_store_follow *f,
 	    !(rc = follow_docs(st, f, BMS_Q_ALERTS, 0, fn, ctx)))
 		rc = follow_docs(st, f, BMS_Q_ALERTS, 1, fn, ctx);
 	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-	f->started = 1;
+	/* A first look that failed part way is made again in full: a
+	 * cursor it did not set would otherwise give history as news. */
+	if (rc == 0)
+		f->started = 1;
 	return rc;
 }
